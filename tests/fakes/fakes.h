@@ -1,0 +1,90 @@
+// Test doubles for the side-effect interfaces: time and randomness made
+// repeatable, logs captured. Only Clock, Random and Logger are faked; stores,
+// files and PAM are always the real thing.
+#ifndef SESAME_TESTS_FAKES_FAKES_H_
+#define SESAME_TESTS_FAKES_FAKES_H_
+
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/logger.h"
+#include "core/random.h"
+
+namespace sesame::testing {
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t now = 1700000000) : now_(now) {}
+  int64_t Now() const override { return now_; }
+  int64_t MonotonicMillis() const override { return mono_ms_; }
+  void SleepMillis(int64_t ms) const override { mono_ms_ += ms; }
+  void Advance(int64_t seconds) {
+    now_ += seconds;
+    mono_ms_ += seconds * 1000;
+  }
+  void Set(int64_t now) { now_ = now; }
+
+ private:
+  int64_t now_;
+  mutable int64_t mono_ms_ = 0;
+};
+
+// Deterministic bytes: a simple counter-based stream from a seed.
+class FakeRandom final : public Random {
+ public:
+  explicit FakeRandom(uint64_t seed = 42) : state_(seed) {}
+  Status Fill(uint8_t* out, size_t n) override {
+    for (size_t i = 0; i < n; ++i) {
+      state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+      out[i] = static_cast<uint8_t>(state_ >> 56);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  uint64_t state_;
+};
+
+class RecordingLogger final : public Logger {
+ public:
+  explicit RecordingLogger(bool debug = true) : debug_(debug) {}
+  void Log(LogLevel level, std::string_view message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.emplace_back(level, std::string(message));
+  }
+  bool debug_enabled() const override { return debug_; }
+  std::vector<std::pair<LogLevel, std::string>> lines() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.clear();
+  }
+  bool Contains(std::string_view needle) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& l : lines_)
+      if (l.second.find(needle) != std::string::npos) return true;
+    return false;
+  }
+  std::string Joined() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string all;
+    for (const auto& l : lines_) all += l.second + "\n";
+    return all;
+  }
+
+ private:
+  bool debug_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<LogLevel, std::string>> lines_;
+};
+
+}  // namespace sesame::testing
+
+#endif  // SESAME_TESTS_FAKES_FAKES_H_
