@@ -1,0 +1,329 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace sesame {
+namespace {
+
+constexpr const char* kFile = "/etc/security/sesame.conf";
+
+Status ParseError(std::string_view text) {
+  Result<Config> r = ParseConfig(text, kFile);
+  EXPECT_FALSE(r.ok()) << "accepted: " << text;
+  if (r.ok()) return Status::Ok();
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  return r.status();
+}
+
+// The message starts with "FILE:LINE: " and contains `needle`.
+void ExpectError(std::string_view text, int line, const std::string& needle) {
+  Status st = ParseError(text);
+  std::string prefix = std::string(kFile) + ":" + std::to_string(line) + ": ";
+  EXPECT_EQ(st.message().rfind(prefix, 0), 0u) << st.message();
+  EXPECT_NE(st.message().find(needle), std::string::npos)
+      << "message: " << st.message() << "\nwanted: " << needle;
+}
+
+TEST(ConfigTest, EmptyTextGivesDefaults) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Config defaults;
+  EXPECT_EQ(r->store, "sqlite");
+  EXPECT_EQ(r->store_path, "/var/lib/sesame/sesame.db");
+  EXPECT_EQ(r->store_busy_timeout_ms, 5000);
+  EXPECT_EQ(r->key_file, "/etc/security/sesame.key");
+  EXPECT_EQ(r->runtime_dir, "/run/sesame");
+  EXPECT_EQ(r->argon2_time_cost, 3u);
+  EXPECT_EQ(r->argon2_memory_kib, 65536u);
+  EXPECT_EQ(r->argon2_parallelism, 1u);
+  EXPECT_EQ(r->argon2_max_concurrent, 4);
+  EXPECT_EQ(r->argon2_max_wait_ms, 10000);
+  EXPECT_EQ(DescribeConfig(*r), DescribeConfig(defaults));
+}
+
+TEST(ConfigTest, CommentsAndBlankLinesAreIgnored) {
+  Result<Config> r = ParseConfig(
+      "# a comment\n\n   \n\t\n  # indented comment = with equals\n#store = postgres\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store, "sqlite");
+}
+
+TEST(ConfigTest, EveryKeySet) {
+  const char* text =
+      "store = sqlite\n"
+      "store_path = /srv/sesame/db.sqlite\n"
+      "store_busy_timeout_ms = 0\n"
+      "key_file = /srv/sesame/host.key\n"
+      "runtime_dir = /run/other\n"
+      "argon2_time_cost = 1000\n"
+      "argon2_memory_kib = 4194304\n"
+      "argon2_parallelism = 64\n"
+      "argon2_max_concurrent = 1024\n"
+      "argon2_max_wait_ms = 600000\n";
+  Result<Config> r = ParseConfig(text, kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store, "sqlite");
+  EXPECT_EQ(r->store_path, "/srv/sesame/db.sqlite");
+  EXPECT_EQ(r->store_busy_timeout_ms, 0);
+  EXPECT_EQ(r->key_file, "/srv/sesame/host.key");
+  EXPECT_EQ(r->runtime_dir, "/run/other");
+  EXPECT_EQ(r->argon2_time_cost, 1000u);
+  EXPECT_EQ(r->argon2_memory_kib, 4194304u);
+  EXPECT_EQ(r->argon2_parallelism, 64u);
+  EXPECT_EQ(r->argon2_max_concurrent, 1024);
+  EXPECT_EQ(r->argon2_max_wait_ms, 600000);
+  // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
+  EXPECT_EQ(r->source, "(defaults)");
+  // DescribeConfig lists every key and parses back to the same values.
+  EXPECT_EQ(DescribeConfig(*r), text);
+  Result<Config> again = ParseConfig(DescribeConfig(*r), kFile);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(DescribeConfig(*again), text);
+}
+
+TEST(ConfigTest, KeysAreCaseInsensitiveAndWhitespaceIsTrimmed) {
+  Result<Config> r = ParseConfig(
+      "STORE_PATH=/a/b\n\tArgon2_Time_Cost\t=\t7\t\n  Key_File   =   /k  \nRUNTIME_DIR = /r",
+      kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store_path, "/a/b");
+  EXPECT_EQ(r->argon2_time_cost, 7u);
+  EXPECT_EQ(r->key_file, "/k");
+  EXPECT_EQ(r->runtime_dir, "/r");  // last line without a newline
+}
+
+TEST(ConfigTest, ValueMayContainEquals) {
+  Result<Config> r = ParseConfig("store_path = /var/lib/a=b/c==d.db\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store_path, "/var/lib/a=b/c==d.db");
+}
+
+TEST(ConfigTest, Boundaries) {
+  EXPECT_TRUE(ParseConfig("argon2_time_cost = 1", kFile).ok());
+  EXPECT_TRUE(ParseConfig("argon2_time_cost = 0001", kFile).ok());
+  EXPECT_TRUE(ParseConfig("argon2_memory_kib = 8", kFile).ok());
+  EXPECT_TRUE(ParseConfig("argon2_max_wait_ms = 0", kFile).ok());
+  ExpectError("argon2_time_cost = 0", 1, "use a whole number from 1 to 1000");
+  ExpectError("argon2_time_cost = 1001", 1, "use a whole number from 1 to 1000");
+  ExpectError("argon2_memory_kib = 7", 1, "from 8 to 4194304");
+  ExpectError("argon2_memory_kib = 4194305", 1, "from 8 to 4194304");
+  ExpectError("argon2_parallelism = 65", 1, "from 1 to 64");
+  ExpectError("argon2_parallelism = 0", 1, "from 1 to 64");
+  ExpectError("argon2_max_concurrent = 1025", 1, "from 1 to 1024");
+  ExpectError("argon2_max_concurrent = 0", 1, "from 1 to 1024");
+  ExpectError("argon2_max_wait_ms = 600001", 1, "from 0 to 600000");
+  ExpectError("store_busy_timeout_ms = 600001", 1, "from 0 to 600000");
+}
+
+TEST(ConfigTest, BadNumbers) {
+  ExpectError("\n\nargon2_time_cost = abc\n", 3,
+              "argon2_time_cost = 'abc' is not accepted: use a whole number from 1 to 1000");
+  for (const char* bad : {"-1", "+3", "0x10", "3 4", "3.0", "1e3", "3k", " 3a",
+                          "99999999999999999999999999", "18446744073709551617", "４"}) {
+    ExpectError(std::string("argon2_time_cost = ") + bad, 1, "use a whole number from 1 to 1000");
+  }
+}
+
+TEST(ConfigTest, StoreValues) {
+  ExpectError("store = postgres", 1, "PostgreSQL backend is not available in this version");
+  ExpectError("store = mysql", 1, "store = 'mysql' is not accepted: use 'sqlite'");
+  ExpectError("store = SQLite", 1, "use 'sqlite'");
+}
+
+TEST(ConfigTest, Paths) {
+  ExpectError("store_path = relative/db", 1, "store_path = 'relative/db' is not accepted");
+  ExpectError("key_file = sesame.key", 1, "absolute path");
+  ExpectError("runtime_dir = run/sesame", 1, "absolute path to a directory");
+  ExpectError("key_file = /etc/security/", 1, "not ending in '/'");
+  EXPECT_TRUE(ParseConfig("runtime_dir = /run/sesame/", kFile).ok());
+  ExpectError("store_path = /" + std::string(5000, 'a'), 1, "at most 4095 bytes");
+}
+
+TEST(ConfigTest, UnknownKeyWithSuggestion) {
+  ExpectError("store = sqlite\n\n\n\n\n\nstroe = sqlite\n", 7,
+              "unknown key 'stroe' (did you mean 'store'? accepted keys: store, store_path, ");
+  ExpectError("argon2_time_cots = 3", 1, "did you mean 'argon2_time_cost'?");
+  ExpectError("KEYFILE = /k", 1, "did you mean 'key_file'?");
+  Status st = ParseError("colour = blue");
+  EXPECT_EQ(st.message().find("did you mean"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("accepted keys: store, store_path, store_busy_timeout_ms, key_file, "
+                              "runtime_dir, argon2_time_cost, argon2_memory_kib, "
+                              "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms)"),
+            std::string::npos)
+      << st.message();
+  // postgres_dsn is not a key of this build.
+  ExpectError("postgres_dsn = host=db", 1, "unknown key 'postgres_dsn'");
+}
+
+TEST(ConfigTest, DuplicateKey) {
+  ExpectError("# x\nstore = sqlite\n\n\n\n\n\n\nSTORE = sqlite\n", 9,
+              "duplicate key 'store' (first set on line 2)");
+}
+
+TEST(ConfigTest, LineWithoutEquals) {
+  ExpectError("store = sqlite\n\n\nstore_path /x\n", 4, "line has no '=' (expected 'key = value')");
+  ExpectError(" = value", 1, "no key before '='");
+}
+
+TEST(ConfigTest, EmptyValue) {
+  ExpectError("store_path =", 1, "store_path needs a value");
+  ExpectError("argon2_time_cost = \t ", 1, "argon2_time_cost needs a value");
+}
+
+TEST(ConfigTest, InlineCommentIsExplained) {
+  ExpectError("store = sqlite # default", 1, "put comments on their own line");
+}
+
+TEST(ConfigTest, BadBytes) {
+  ExpectError(std::string("# ok\n\n\n\nstore = sq\0lite\n", 20), 5, "NUL byte");
+  ExpectError(std::string("# comment with \0 NUL\n", 21), 1, "NUL byte");
+  ExpectError("store = sqlite\r\n", 1, "carriage return (file saved with DOS line endings?)");
+  ExpectError("\n\n\n\n\nstore = sql\x01ite\n", 6, "control character \\x01");
+  ExpectError("store = sqlite\x7f", 1, "control character \\x7f");
+  ExpectError("store = sqlite\n\n\n\n\nstore_path = /a\xff\xfe\n", 6, "not valid UTF-8");
+  ExpectError("\xEF\xBB\xBFstore = sqlite\n", 1, "byte order mark");
+  // Messages never carry the raw bytes.
+  Status st = ParseError("store = sql\x1b[31mite\n");
+  EXPECT_EQ(st.message().find('\x1b'), std::string::npos);
+  st = ParseError("sto\x1bre = sqlite\n");
+  EXPECT_EQ(st.message().find('\x1b'), std::string::npos);
+}
+
+TEST(ConfigTest, ValuesInMessagesAreEscaped) {
+  Status st = ParseError("argon2_time_cost = \"x\\y\"");
+  EXPECT_EQ(st.message().find("\"x"), std::string::npos) << st.message();
+  st = ParseError("st\xc3\xa9re = 1");  // valid UTF-8, unknown key
+  EXPECT_NE(st.message().find("st\\xc3\\xa9re"), std::string::npos) << st.message();
+}
+
+TEST(ConfigTest, MemoryMustCoverParallelism) {
+  ExpectError("argon2_parallelism = 4\nargon2_memory_kib = 31\n", 2,
+              "argon2_memory_kib = 31 is not accepted: with argon2_parallelism = 4 (line 1) it "
+              "must be at least 32");
+  // Checked after the whole file: order does not matter, the line is memory's.
+  ExpectError("\nargon2_memory_kib = 100\n\nargon2_parallelism = 13\n", 2, "at least 104");
+  EXPECT_TRUE(ParseConfig("argon2_memory_kib = 32\nargon2_parallelism = 4\n", kFile).ok());
+}
+
+TEST(ConfigTest, FileNameInMessages) {
+  Result<Config> r = ParseConfig("a = b", "/tmp/other.conf");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("/tmp/other.conf:1: ", 0), 0u) << r.status().message();
+}
+
+TEST(ConfigTest, GarbageNeverCrashes) {
+  std::mt19937_64 rng(12345);
+  std::string noise(1 << 20, '\0');
+  for (char& c : noise) c = static_cast<char>(rng());
+  EXPECT_FALSE(ParseConfig(noise, kFile).ok());
+
+  // Printable garbage, many lines, mostly without '='.
+  std::string printable;
+  const char alphabet[] = "abcdefgh_ =#\t\n/0123456789";
+  while (printable.size() < (1u << 20)) printable += alphabet[rng() % (sizeof alphabet - 1)];
+  EXPECT_FALSE(ParseConfig(printable, kFile).ok());
+
+  // One huge line that looks like a key.
+  EXPECT_FALSE(ParseConfig(std::string(1 << 20, 'k') + " = 1", kFile).ok());
+  EXPECT_FALSE(ParseConfig("store_path = /" + std::string(1 << 20, 'p'), kFile).ok());
+  EXPECT_FALSE(ParseConfig(std::string(1 << 20, '='), kFile).ok());
+
+  // Mutations of a valid file: each must parse or fail cleanly.
+  const std::string valid =
+      "store = sqlite\nstore_path = /var/lib/sesame/sesame.db\nargon2_time_cost = 3\n"
+      "argon2_memory_kib = 65536\nargon2_parallelism = 1\nargon2_max_wait_ms = 10000\n";
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = valid;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % (text.size() + 1);
+      switch (rng() % 3) {
+        case 0:
+          text.insert(pos, 1, static_cast<char>(rng()));
+          break;
+        case 1:
+          if (pos < text.size()) text.erase(pos, 1);
+          break;
+        default:
+          if (pos < text.size()) text[pos] = static_cast<char>(rng());
+      }
+    }
+    Result<Config> r = ParseConfig(text, kFile);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+      EXPECT_EQ(r.status().message().rfind(std::string(kFile) + ":", 0), 0u);
+    }
+  }
+}
+
+// LoadConfigFile: real files, as root, in a private temp dir.
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = getenv("SESAME_TEST_TMPDIR");
+    std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
+    mkdir(root.c_str(), 0700);  // may exist already
+    std::string templ = root + "/config_test.XXXXXX";
+    ASSERT_NE(mkdtemp(templ.data()), nullptr) << templ;
+    dir_ = templ;
+  }
+  void TearDown() override {
+    if (!path_.empty()) unlink(path_.c_str());
+    if (!dir_.empty()) rmdir(dir_.c_str());
+  }
+  void Write(const std::string& text, mode_t mode) {
+    path_ = dir_ + "/sesame.conf";
+    std::ofstream(path_, std::ios::binary) << text;
+    ASSERT_EQ(chmod(path_.c_str(), mode), 0);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(ConfigFileTest, LoadsAndSetsSource) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (the config must be owned by root)";
+  Write("argon2_time_cost = 5\n", 0644);
+  Result<Config> r = LoadConfigFile(path_);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->argon2_time_cost, 5u);
+  EXPECT_EQ(r->source, path_);
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFile) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (the config must be owned by root)";
+  Write("# x\nargon2_time_cost = 0\n", 0644);
+  Result<Config> r = LoadConfigFile(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind(path_ + ":2: ", 0), 0u) << r.status().message();
+}
+
+TEST_F(ConfigFileTest, UnsafeOrMissingFileRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (the config must be owned by root)";
+  Write("", 0666);
+  Result<Config> r = LoadConfigFile(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  r = LoadConfigFile(dir_ + "/missing.conf");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+}
+
+TEST_F(ConfigFileTest, TooLargeRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (the config must be owned by root)";
+  Write(std::string(kMaxConfigBytes + 1, '#'), 0644);
+  Result<Config> r = LoadConfigFile(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sesame
