@@ -1,0 +1,187 @@
+// Argon2Limiter: flock(2) on slot files in a trusted directory.
+//
+// MUST rules:
+//  - the slot directory is checked on every Acquire: a real directory (never
+//    followed through a symlink), owned by geteuid(), not group/other
+//    writable; anything else is kPermissionDenied and no slot is taken;
+//  - slot files are opened relative to that checked directory's fd with
+//    O_NOFOLLOW|O_CLOEXEC, created 0600, and must be regular files;
+//  - a failed try leaves no fd open; a held slot is exactly one fd, closed
+//    (lock released) when the Slot is destroyed;
+//  - waiting is bounded by max_wait_ms on the injected Clock.
+#include "core/argon2_limiter.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace sesame {
+namespace {
+
+constexpr int64_t kMaxBackoffMs = 10;
+
+std::string Errno(int err) { return std::strerror(err); }
+
+// Closes an fd on scope exit.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status Untrusted(const std::string& dir, const std::string& why) {
+  return Status(Code::kPermissionDenied,
+                "argon2 slot directory " + dir + " " + why +
+                    "; it must be a directory owned by uid " + std::to_string(geteuid()) +
+                    " and not writable by group or others (fix: " +
+                    "remove it so it is recreated, or chown " + std::to_string(geteuid()) + " " +
+                    dir + " && chmod 0700 " + dir + ")");
+}
+
+// Checks an lstat/fstat result for the directory.
+Status CheckDirStat(const std::string& dir, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return Untrusted(dir, "is a symbolic link");
+  if (!S_ISDIR(st.st_mode)) return Untrusted(dir, "is not a directory");
+  if (st.st_uid != geteuid()) return Untrusted(dir, "is owned by uid " + std::to_string(st.st_uid));
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return Untrusted(dir, "is writable by group or others");
+  return Status::Ok();
+}
+
+// Makes sure `dir` exists and is trusted; returns an O_DIRECTORY fd to it.
+Result<int> OpenTrustedDir(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return Status(Code::kUnavailable,
+                    "cannot stat argon2 slot directory " + dir + ": " + Errno(errno));
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status(Code::kUnavailable,
+                    "cannot create argon2 slot directory " + dir + ": " + Errno(errno));
+    if (lstat(dir.c_str(), &st) != 0)
+      return Status(Code::kUnavailable,
+                    "cannot stat argon2 slot directory " + dir + ": " + Errno(errno));
+  }
+  SESAME_RETURN_IF_ERROR(CheckDirStat(dir, st));
+
+  // Open without following and check what we actually opened, so a swap
+  // after the lstat cannot redirect us.
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP || err == ENOTDIR) return Untrusted(dir, "is not a plain directory");
+    return Status(Code::kUnavailable,
+                  "cannot open argon2 slot directory " + dir + ": " + Errno(err));
+  }
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return Status(Code::kUnavailable,
+                  "cannot stat argon2 slot directory " + dir + ": " + Errno(err));
+  }
+  Status checked = CheckDirStat(dir, st);
+  if (!checked.ok()) {
+    close(fd);
+    return checked;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Argon2Limiter::Slot::~Slot() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Argon2Limiter::Slot::Slot(Slot&& other) noexcept : fd_(other.fd_), index_(other.index_) {
+  other.fd_ = -1;
+  other.index_ = -1;
+}
+
+Argon2Limiter::Slot& Argon2Limiter::Slot::operator=(Slot&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    index_ = other.index_;
+    other.fd_ = -1;
+    other.index_ = -1;
+  }
+  return *this;
+}
+
+Argon2Limiter::Argon2Limiter(std::string dir, int max_concurrent, int max_wait_ms,
+                             const Clock& clock)
+    : dir_(std::move(dir)),
+      max_concurrent_(max_concurrent < 1 ? 1 : max_concurrent),
+      max_wait_ms_(max_wait_ms < 0 ? 0 : max_wait_ms),
+      clock_(clock) {}
+
+Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
+  Result<int> dir_fd = OpenTrustedDir(dir_);
+  if (!dir_fd.ok()) return dir_fd.status();
+  FdCloser dir_closer(dir_fd.value());
+
+  const int64_t start = clock_.MonotonicMillis();
+  for (int64_t attempt = 0;; ++attempt) {
+    for (int i = 0; i < max_concurrent_; ++i) {
+      std::string name = "argon2-slot." + std::to_string(i);
+      int fd =
+          openat(dir_closer.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        int err = errno;
+        if (err == ELOOP || err == EISDIR || err == ENXIO)
+          return Status(Code::kPermissionDenied,
+                        "argon2 slot " + dir_ + "/" + name + " is not a regular file; remove it");
+        return Status(Code::kUnavailable,
+                      "cannot open argon2 slot " + dir_ + "/" + name + ": " + Errno(err));
+      }
+      struct stat st {};
+      if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return Status(Code::kUnavailable,
+                      "cannot stat argon2 slot " + dir_ + "/" + name + ": " + Errno(err));
+      }
+      if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return Status(Code::kPermissionDenied,
+                      "argon2 slot " + dir_ + "/" + name + " is not a regular file; remove it");
+      }
+      int rc;
+      do {
+        rc = flock(fd, LOCK_EX | LOCK_NB);
+      } while (rc != 0 && errno == EINTR);
+      if (rc == 0) return Slot(fd, i);
+      int err = errno;
+      close(fd);
+      if (err != EWOULDBLOCK)
+        return Status(Code::kUnavailable,
+                      "cannot lock argon2 slot " + dir_ + "/" + name + ": " + Errno(err));
+    }
+    int64_t waited = clock_.MonotonicMillis() - start;
+    if (waited >= max_wait_ms_) break;
+    int64_t nap = std::min<int64_t>(kMaxBackoffMs, 1 + attempt);
+    clock_.SleepMillis(std::min<int64_t>(nap, max_wait_ms_ - waited));
+  }
+  return Status(Code::kBusy, "no argon2 slot came free within " + std::to_string(max_wait_ms_) +
+                                 " ms (argon2_max_concurrent = " + std::to_string(max_concurrent_) +
+                                 "); raise argon2_max_concurrent or argon2_max_wait_ms in "
+                                 "sesame.conf, or lower argon2_memory_kib");
+}
+
+}  // namespace sesame
