@@ -1,0 +1,522 @@
+// SQLite backend of Store. Schema, versions and pragmas: docs/storage.md.
+//
+// MUST rules:
+//  - values reach SQL only as bound parameters; SQL text is constant;
+//  - every write runs in its own BEGIN IMMEDIATE transaction, rolled back on
+//    any failure, so a change is applied whole or not at all;
+//  - a busy database is kBusy with a message naming the file, never a bare
+//    "database is locked";
+//  - a new store file is created 0600 with O_EXCL|O_NOFOLLOW before SQLite
+//    sees it; an existing one passes CheckTrustedPath before it is opened.
+#include "core/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+namespace sesame {
+namespace {
+
+// One forward migration: the SQL that takes the schema from `from_version`
+// to `from_version + 1`. The runner bumps schema_version in the same
+// transaction. Append only; never edit a shipped entry.
+struct Migration {
+  int from_version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {0,
+     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+     "INSERT INTO schema_version(version) VALUES (0);"
+     "CREATE TABLE users("
+     "  name TEXT PRIMARY KEY,"
+     "  password_hash TEXT NOT NULL,"
+     "  disabled INTEGER NOT NULL DEFAULT 0,"
+     "  created INTEGER NOT NULL);"
+     "CREATE TABLE events("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  time INTEGER NOT NULL,"
+     "  user TEXT NOT NULL,"
+     "  service TEXT NOT NULL,"
+     "  remote_host TEXT NOT NULL,"
+     "  method TEXT NOT NULL,"
+     "  outcome TEXT NOT NULL,"
+     "  detail TEXT NOT NULL);"},
+    {1,
+     "ALTER TABLE users ADD COLUMN password_changed INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE users SET password_changed = created;"
+     "CREATE INDEX events_user_time ON events(user, time);"},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
+              "one migration per schema version");
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+// A prepared statement. Bind errors are remembered and returned by Step, so
+// call sites need not check each bind.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  sqlite3_stmt** out() { return &stmt_; }
+  sqlite3_stmt* get() const { return stmt_; }
+
+  void BindText(int index, std::string_view text) {
+    // A null pointer would bind SQL NULL; an empty view must stay ''.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    Check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
+  }
+  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
+
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    if (p == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  void Check(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3_stmt* stmt_ = nullptr;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Rolls back a transaction still open when it goes out of scope.
+class RollbackGuard {
+ public:
+  explicit RollbackGuard(sqlite3* db) : db_(db) {}
+  RollbackGuard(const RollbackGuard&) = delete;
+  RollbackGuard& operator=(const RollbackGuard&) = delete;
+  ~RollbackGuard() {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+// Column list shared by the user queries (string literal concatenation keeps
+// every SQL text a compile-time constant).
+#define SESAME_USER_COLUMNS "name, password_hash, disabled, created, password_changed"
+
+UserRecord ReadUser(const Stmt& stmt) {
+  UserRecord user;
+  user.name = stmt.Text(0);
+  user.password_hash = stmt.Text(1);
+  user.disabled = stmt.Int(2) != 0;
+  user.created = stmt.Int(3);
+  user.password_changed = stmt.Int(4);
+  return user;
+}
+
+// The directory holding `path`, spelled so CheckTrustedPath accepts it (it
+// refuses a path ending in "."): a bare file name gives the working directory.
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == 0) return "/";
+  if (slash != std::string::npos) return path.substr(0, slash);
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof(cwd)) != nullptr ? std::string(cwd) : std::string(".");
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, DbPtr db, int busy_timeout_ms)
+      : path_(std::move(path)), db_(std::move(db)), busy_timeout_ms_(busy_timeout_ms) {}
+
+  // Pragmas, then the schema check and (when allowed) migrations.
+  Status Init(const SqliteOptions& options);
+
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Status AddUser(const UserRecord& user) override;
+  Status RemoveUser(std::string_view name) override;
+  Status SetDisabled(std::string_view name, bool disabled) override;
+  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                   std::string_view new_hash, int64_t changed_at) override;
+  Status RecordEvent(const SignInEvent& event) override;
+  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
+  Result<int> SchemaVersion() override;
+
+ private:
+  Status Error(int rc, std::string_view doing) const;
+  Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
+  Status Exec(const char* sql, std::string_view doing);
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on failure.
+  template <typename Body>
+  Status Write(std::string_view doing, Body&& body);
+  // Version in schema_version; 0 for a database with no tables at all.
+  Result<int> ReadVersion();
+  Status Migrate();
+
+  std::string path_;
+  DbPtr db_;
+  int busy_timeout_ms_;
+};
+
+Status SqliteStore::Error(int rc, std::string_view doing) const {
+  const std::string where = "store " + path_;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status(Code::kBusy, where + " is busy (waited " + std::to_string(busy_timeout_ms_) +
+                                     " ms) while " + std::string(doing) +
+                                     "; another process holds its lock: try again");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status(Code::kCorrupt, where + " is not a valid SQLite database (" +
+                                        sqlite3_errmsg(db_.get()) +
+                                        "); restore it from a backup or move it away and run "
+                                        "`sesame-admin init`");
+    default:
+      return Status(Code::kUnavailable,
+                    where + ": " + std::string(doing) + ": " + sqlite3_errmsg(db_.get()));
+  }
+}
+
+Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing) {
+  int rc = sqlite3_prepare_v2(db_.get(), sql, -1, stmt->out(), nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+}
+
+Status SqliteStore::Exec(const char* sql, std::string_view doing) {
+  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+}
+
+template <typename Body>
+Status SqliteStore::Write(std::string_view doing, Body&& body) {
+  SESAME_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", doing));
+  RollbackGuard guard(db_.get());
+  SESAME_RETURN_IF_ERROR(body());
+  return Exec("COMMIT", doing);
+}
+
+Result<int> SqliteStore::ReadVersion() {
+  Stmt stmt;
+  int rc = sqlite3_prepare_v2(db_.get(), "SELECT max(version), count(*) FROM schema_version", -1,
+                              stmt.out(), nullptr);
+  if (rc == SQLITE_ERROR) {
+    // No schema_version table (rare path): an empty database is version 0;
+    // anything else is not ours.
+    Stmt tables;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("SELECT count(*) FROM sqlite_master", &tables, "reading schema"));
+    rc = tables.Step();
+    if (rc != SQLITE_ROW) return Error(rc, "reading schema");
+    if (tables.Int(0) == 0) return 0;
+    return Status(Code::kCorrupt, "store " + path_ +
+                                      " is a SQLite database but not a sesame store (no readable "
+                                      "schema_version table); check the path");
+  }
+  if (rc != SQLITE_OK) return Error(rc, "reading the schema version");
+  rc = stmt.Step();
+  if (rc != SQLITE_ROW) return Error(rc, "reading the schema version");
+  if (stmt.Int(1) != 1 || sqlite3_column_type(stmt.get(), 0) != SQLITE_INTEGER || stmt.Int(0) < 1 ||
+      stmt.Int(0) > std::numeric_limits<int>::max()) {
+    return Status(Code::kCorrupt, "store " + path_ +
+                                      " has a malformed schema_version table (expected one "
+                                      "positive integer row); restore it from a backup");
+  }
+  return static_cast<int>(stmt.Int(0));
+}
+
+Status SqliteStore::Migrate() {
+  for (;;) {
+    bool done = false;
+    Status st = Write("migrating the schema", [&]() -> Status {
+      // Read again under the write lock: another process may have migrated.
+      Result<int> version = ReadVersion();
+      if (!version.ok()) return version.status();
+      if (*version >= kSqliteSchemaVersion) {
+        done = true;
+        return Status::Ok();
+      }
+      const Migration* m = nullptr;
+      for (const Migration& candidate : kMigrations) {
+        if (candidate.from_version == *version) m = &candidate;
+      }
+      if (m == nullptr) {
+        return Status(Code::kInternal, "no migration from schema version " +
+                                           std::to_string(*version) + " for store " + path_);
+      }
+      SESAME_RETURN_IF_ERROR(
+          Exec(m->sql, "migrating the schema from version " + std::to_string(m->from_version)));
+      Stmt bump;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("UPDATE schema_version SET version = ?1", &bump, "migrating the schema"));
+      bump.BindInt(1, m->from_version + 1);
+      int rc = bump.Step();
+      return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "migrating the schema");
+    });
+    if (!st.ok() || done) return st;
+  }
+}
+
+Status SqliteStore::Init(const SqliteOptions& options) {
+  sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+  // journal_mode is the first statement that reads the file, so a file that
+  // is not a database fails here (SQLITE_NOTADB -> kCorrupt). WAL persists in
+  // the file; on a database already in WAL this is a no-op.
+  SESAME_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "setting the journal mode"));
+  SESAME_RETURN_IF_ERROR(
+      Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", "setting pragmas"));
+
+  Result<int> version = ReadVersion();
+  if (!version.ok()) return version.status();
+  const int v = *version;
+  if (v == kSqliteSchemaVersion) return Status::Ok();
+  if (v > kSqliteSchemaVersion) {
+    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
+                                          std::to_string(v) + " but this sesame knows only up to " +
+                                          std::to_string(kSqliteSchemaVersion) +
+                                          "; upgrade sesame");
+  }
+  if (v == 0 && !options.create) {
+    return Status(Code::kUnavailable, "store " + path_ +
+                                          " is empty (no schema); run `sesame-admin init` to "
+                                          "initialize it");
+  }
+  if (v > 0 && !options.migrate) {
+    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
+                                          std::to_string(v) + " but this sesame needs " +
+                                          std::to_string(kSqliteSchemaVersion) +
+                                          "; run `sesame-admin db migrate`");
+  }
+  return Migrate();
+}
+
+Result<std::optional<UserRecord>> SqliteStore::GetUser(std::string_view name) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare("SELECT " SESAME_USER_COLUMNS " FROM users WHERE name = ?1", &stmt,
+                                 "reading a user"));
+  stmt.BindText(1, name);
+  int rc = stmt.Step();
+  if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+  if (rc != SQLITE_ROW) return Error(rc, "reading a user");
+  return std::optional<UserRecord>(ReadUser(stmt));
+}
+
+Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare("SELECT " SESAME_USER_COLUMNS " FROM users ORDER BY name", &stmt, "listing users"));
+  std::vector<UserRecord> users;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) users.push_back(ReadUser(stmt));
+  if (rc != SQLITE_DONE) return Error(rc, "listing users");
+  return users;
+}
+
+Status SqliteStore::AddUser(const UserRecord& user) {
+  return Write("adding a user", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5)",
+                                   &stmt, "adding a user"));
+    stmt.BindText(1, user.name);
+    stmt.BindText(2, user.password_hash);
+    stmt.BindInt(3, user.disabled ? 1 : 0);
+    stmt.BindInt(4, user.created);
+    stmt.BindInt(5, user.password_changed);
+    int rc = stmt.Step();
+    if (rc == SQLITE_CONSTRAINT &&
+        sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Status(Code::kAlreadyExists,
+                    "user " + user.name + " already exists in store " + path_);
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "adding a user");
+  });
+}
+
+#undef SESAME_USER_COLUMNS
+
+Status SqliteStore::RemoveUser(std::string_view name) {
+  return Write("removing a user", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM users WHERE name = ?1", &stmt, "removing a user"));
+    stmt.BindText(1, name);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "removing a user");
+    if (sqlite3_changes(db_.get()) == 0) {
+      return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::SetDisabled(std::string_view name, bool disabled) {
+  return Write("changing a user", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET disabled = ?2 WHERE name = ?1", &stmt, "changing a user"));
+    stmt.BindText(1, name);
+    stmt.BindInt(2, disabled ? 1 : 0);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "changing a user");
+    if (sqlite3_changes(db_.get()) == 0) {
+      return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<bool> SqliteStore::ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                              std::string_view new_hash, int64_t changed_at) {
+  bool replaced = false;
+  Status st = Write("replacing a password hash", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare(changed_at != 0 ? "UPDATE users SET password_hash = ?3, password_changed = ?4 "
+                                  "WHERE name = ?1 AND password_hash = ?2"
+                                : "UPDATE users SET password_hash = ?3 "
+                                  "WHERE name = ?1 AND password_hash = ?2",
+                &stmt, "replacing a password hash"));
+    stmt.BindText(1, name);
+    stmt.BindText(2, expected_hash);
+    stmt.BindText(3, new_hash);
+    if (changed_at != 0) stmt.BindInt(4, changed_at);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "replacing a password hash");
+    replaced = sqlite3_changes(db_.get()) > 0;
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return replaced;
+}
+
+Status SqliteStore::RecordEvent(const SignInEvent& event) {
+  return Write("recording a sign-in event", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("INSERT INTO events(time, user, service, remote_host, method, outcome, detail) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &stmt, "recording a sign-in event"));
+    stmt.BindInt(1, event.time);
+    stmt.BindText(2, event.user);
+    stmt.BindText(3, event.service);
+    stmt.BindText(4, event.remote_host);
+    stmt.BindText(5, event.method);
+    stmt.BindText(6, event.outcome);
+    stmt.BindText(7, event.detail);
+    int rc = stmt.Step();
+    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "recording a sign-in event");
+  });
+}
+
+Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filter) {
+  // Two constant texts rather than "?1 IS NULL OR user = ?1", so the user
+  // query can use index events_user_time. Newest first, reversed below.
+  static constexpr char kByUser[] =
+      "SELECT id, time, user, service, remote_host, method, outcome, detail FROM events "
+      "WHERE user = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+  static constexpr char kAll[] =
+      "SELECT id, time, user, service, remote_host, method, outcome, detail FROM events "
+      "WHERE time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare(filter.user.has_value() ? kByUser : kAll, &stmt, "listing sign-in events"));
+  if (filter.user.has_value()) stmt.BindText(1, *filter.user);
+  stmt.BindInt(2, filter.since);
+  const uint64_t max_limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  stmt.BindInt(3, filter.limit == 0
+                      ? -1
+                      : static_cast<int64_t>(std::min<uint64_t>(filter.limit, max_limit)));
+  std::vector<SignInEvent> events;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    SignInEvent e;
+    e.id = stmt.Int(0);
+    e.time = stmt.Int(1);
+    e.user = stmt.Text(2);
+    e.service = stmt.Text(3);
+    e.remote_host = stmt.Text(4);
+    e.method = stmt.Text(5);
+    e.outcome = stmt.Text(6);
+    e.detail = stmt.Text(7);
+    events.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "listing sign-in events");
+  std::reverse(events.begin(), events.end());
+  return events;
+}
+
+Result<int> SqliteStore::SchemaVersion() { return ReadVersion(); }
+
+// Creates `path` 0600 (whatever the umask) without following a symlink.
+// Returns OK also when another process created it first.
+Status CreateStoreFile(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status(Code::kUnavailable, "cannot create store " + path + ": " + std::strerror(errno));
+  }
+  int rc = fchmod(fd, 0600);
+  int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot set mode 0600 on store " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const SqliteOptions& options) {
+  if (path.empty()) return Status(Code::kInvalidArgument, "store path is empty");
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return Status(Code::kUnavailable, "cannot check store " + path + ": " + std::strerror(errno));
+    }
+    if (!options.create) {
+      return Status(Code::kNotFound,
+                    "store " + path + " does not exist; run `sesame-admin init` to create it");
+    }
+    // Refuse before creating anything in a directory others can write.
+    TrustRule dir_rule = options.trust;
+    dir_rule.secret = false;
+    SESAME_RETURN_IF_ERROR(CheckTrustedPath(DirName(path), "store directory", dir_rule));
+    SESAME_RETURN_IF_ERROR(CreateStoreFile(path));
+  }
+  SESAME_RETURN_IF_ERROR(CheckTrustedPath(path, "store", options.trust));
+
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    std::string why = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    return Status(Code::kUnavailable, "cannot open store " + path + ": " + why);
+  }
+  auto store = std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout_ms);
+  SESAME_RETURN_IF_ERROR(store->Init(options));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace sesame
