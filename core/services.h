@@ -1,0 +1,34 @@
+// Services: what a flow needs from the outside world, passed in one value.
+// The PAM module and the tools build one per call; tests build one from
+// fakes (Clock, Random, Logger) and real parts (Store, PasswordHasher).
+#ifndef SESAME_CORE_SERVICES_H_
+#define SESAME_CORE_SERVICES_H_
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/logger.h"
+#include "core/password_hash.h"
+#include "core/random.h"
+#include "core/store.h"
+
+namespace sesame {
+
+struct Services {
+  const Config& config;
+  Store& store;
+  PasswordHasher& hasher;
+  const Clock& clock;
+  Random& random;
+  Logger& logger;
+};
+
+// Where a request comes from, for logs and sign-in events.
+struct RequestInfo {
+  std::string user;
+  std::string service;      // PAM service name ("sshd", "imap", ...)
+  std::string remote_host;  // PAM_RHOST, may be empty
+};
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_SERVICES_H_

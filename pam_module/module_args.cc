@@ -1,0 +1,58 @@
+#include "pam_module/module_args.h"
+
+#include <string_view>
+
+#include "core/config.h"
+#include "core/logger.h"
+
+namespace sesame {
+
+Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
+  ModuleArgs args;
+  args.config_path = kDefaultConfigPath;
+  bool seen_config = false;
+  bool seen_mode = false;
+  for (int i = 0; i < argc; ++i) {
+    if (argv[i] == nullptr) continue;
+    std::string_view arg(argv[i]);
+    if (arg == "debug") {
+      args.debug = true;
+    } else if (arg == "use_first_pass") {
+      args.use_first_pass = true;
+    } else if (arg == "try_first_pass") {
+      args.try_first_pass = true;
+    } else if (arg.substr(0, 7) == "config=") {
+      std::string_view path = arg.substr(7);
+      if (seen_config)
+        return Status(Code::kInvalidArgument, "module argument config= is given twice");
+      if (path.empty() || path[0] != '/')
+        return Status(
+            Code::kInvalidArgument,
+            "module argument config= needs an absolute path, got '" + SanitizeForLog(path) + "'");
+      args.config_path = std::string(path);
+      seen_config = true;
+    } else if (arg.substr(0, 5) == "mode=") {
+      std::string_view mode = arg.substr(5);
+      if (seen_mode) return Status(Code::kInvalidArgument, "module argument mode= is given twice");
+      seen_mode = true;
+      if (mode == "app_password" || mode == "mfa_only") {
+        return Status(Code::kInvalidArgument,
+                      "module argument mode=" + std::string(mode) +
+                          " is not available in this version of pam_sesame; use mode=interactive");
+      }
+      if (mode != "interactive")
+        return Status(Code::kInvalidArgument,
+                      "unknown mode '" + SanitizeForLog(mode) + "' (accepted: mode=interactive)");
+    } else {
+      return Status(Code::kInvalidArgument,
+                    "unknown module argument '" + SanitizeForLog(arg) +
+                        "' (accepted: config=FILE, mode=interactive, use_first_pass, "
+                        "try_first_pass, debug)");
+    }
+  }
+  if (args.use_first_pass && args.try_first_pass)
+    return Status(Code::kInvalidArgument, "use_first_pass and try_first_pass exclude each other");
+  return args;
+}
+
+}  // namespace sesame

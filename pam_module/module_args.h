@@ -1,0 +1,31 @@
+// Module arguments from the PAM service file.
+//
+//   config=FILE        config file (default /etc/security/sesame.conf)
+//   mode=interactive   the only mode in this version (app_password and
+//                      mfa_only are refused until they exist)
+//   use_first_pass     } handled by pam_get_authtok, accepted here
+//   try_first_pass     }
+//   debug              verbose syslog, including the effective config
+//
+// Anything else is an error: the module logs it and denies.
+#ifndef SESAME_PAM_MODULE_MODULE_ARGS_H_
+#define SESAME_PAM_MODULE_MODULE_ARGS_H_
+
+#include <string>
+
+#include "core/status.h"
+
+namespace sesame {
+
+struct ModuleArgs {
+  std::string config_path;
+  bool debug = false;
+  bool use_first_pass = false;
+  bool try_first_pass = false;
+};
+
+Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv);
+
+}  // namespace sesame
+
+#endif  // SESAME_PAM_MODULE_MODULE_ARGS_H_

@@ -1,0 +1,42 @@
+// Adapters from core's Prompter and Logger to a PAM handle.
+#ifndef SESAME_PAM_MODULE_PAM_ADAPTERS_H_
+#define SESAME_PAM_MODULE_PAM_ADAPTERS_H_
+
+#include <security/pam_modules.h>
+
+#include "core/logger.h"
+#include "core/prompter.h"
+
+namespace sesame {
+
+// Logs through pam_syslog (facility authpriv, "pam_sesame(service:group)").
+class PamLogger final : public Logger {
+ public:
+  PamLogger(pam_handle_t* pamh, bool debug) : pamh_(pamh), debug_(debug) {}
+  void Log(LogLevel level, std::string_view message) override;
+  bool debug_enabled() const override { return debug_; }
+
+ private:
+  pam_handle_t* pamh_;
+  bool debug_;
+};
+
+// Asks through the application's conversation. The current password goes
+// through pam_get_authtok so use_first_pass / try_first_pass (and the token
+// another module already read) work as in pam_unix.
+class PamPrompter final : public Prompter {
+ public:
+  PamPrompter(pam_handle_t* pamh, int flags) : pamh_(pamh), flags_(flags) {}
+  Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) override;
+  Result<std::string> Ask(std::string_view prompt) override;
+  void Info(std::string_view message) override;
+  void Error(std::string_view message) override;
+
+ private:
+  pam_handle_t* pamh_;
+  int flags_;
+};
+
+}  // namespace sesame
+
+#endif  // SESAME_PAM_MODULE_PAM_ADAPTERS_H_

@@ -1,0 +1,182 @@
+// The sign-in flows in core, with a real SQLite store and real argon2, fake
+// clock/random, and a scripted Prompter standing in for the conversation
+// (tests/pam drives the same flows through the real libpam).
+#include "core/sign_in.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "core/sqlite_store.h"
+#include "tests/fakes/fakes.h"
+
+namespace sesame {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeRandom;
+using testing::RecordingLogger;
+
+class ScriptedPrompter final : public Prompter {
+ public:
+  std::deque<std::string> answers;
+  std::vector<std::string> prompts, infos, errors;
+  Result<SecretBuffer> AskSecret(SecretKind, std::string_view prompt) override {
+    prompts.emplace_back(prompt);
+    if (answers.empty()) return Status(Code::kAborted, "no answer");
+    SecretBuffer b(answers.front());
+    answers.pop_front();
+    return b;
+  }
+  Result<std::string> Ask(std::string_view prompt) override {
+    prompts.emplace_back(prompt);
+    if (answers.empty()) return Status(Code::kAborted, "no answer");
+    std::string a = answers.front();
+    answers.pop_front();
+    return a;
+  }
+  void Info(std::string_view m) override { infos.emplace_back(m); }
+  void Error(std::string_view m) override { errors.emplace_back(m); }
+};
+
+class SignInTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = getenv("SESAME_TEST_TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sesame-signin.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    SqliteOptions options;
+    options.create = true;
+    options.trust = TrustRule{geteuid(), false};
+    auto store = OpenSqliteStore(dir_ + "/sesame.db", options);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store.value());
+    config_.argon2_memory_kib = 8;
+    config_.argon2_time_cost = 1;
+    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
+    services_ =
+        std::make_unique<Services>(Services{config_, *store_, *hasher_, clock_, random_, logger_});
+    AddUser("alice", "correct horse battery staple", false);
+    AddUser("mallory", "mallory's password", true);
+    logger_.Clear();
+  }
+  void TearDown() override {
+    services_.reset();
+    store_.reset();
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    ASSERT_EQ(system(cmd.c_str()), 0);
+  }
+  void AddUser(const std::string& name, const std::string& pw, bool disabled) {
+    auto hash = hasher_->Hash(pw, random_);
+    ASSERT_TRUE(hash.ok());
+    UserRecord u{name, hash.value(), disabled, clock_.Now(), clock_.Now()};
+    ASSERT_TRUE(store_->AddUser(u).ok());
+  }
+  FlowResult SignIn(const std::string& user, std::deque<std::string> answers) {
+    prompter_.answers = std::move(answers);
+    return PasswordSignIn(*services_, prompter_, RequestInfo{user, "sshd", "192.0.2.7"});
+  }
+  std::vector<SignInEvent> Events() {
+    auto ev = store_->ListEvents(EventFilter{});
+    EXPECT_TRUE(ev.ok());
+    return ev.ok() ? ev.value() : std::vector<SignInEvent>{};
+  }
+
+  std::string dir_;
+  Config config_;
+  FakeClock clock_;
+  FakeRandom random_;
+  RecordingLogger logger_{true};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<Services> services_;
+  ScriptedPrompter prompter_;
+};
+
+TEST_F(SignInTest, RightPasswordSucceedsAndIsRecorded) {
+  FlowResult r = SignIn("alice", {"correct horse battery staple"});
+  EXPECT_EQ(r.decision, Decision::kSuccess);
+  ASSERT_EQ(prompter_.prompts.size(), 1u);
+  EXPECT_EQ(prompter_.prompts[0], "Password: ");
+  auto ev = Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].user, "alice");
+  EXPECT_EQ(ev[0].service, "sshd");
+  EXPECT_EQ(ev[0].remote_host, "192.0.2.7");
+  EXPECT_EQ(ev[0].method, "password");
+  EXPECT_EQ(ev[0].outcome, "success");
+  EXPECT_EQ(ev[0].time, clock_.Now());
+}
+
+TEST_F(SignInTest, WrongPasswordFails) {
+  EXPECT_EQ(SignIn("alice", {"correct horse battery stapler"}).decision, Decision::kFailure);
+  EXPECT_EQ(Events().at(0).outcome, "failure");
+  EXPECT_FALSE(logger_.Contains("stapler"));  // never log the attempt
+}
+
+TEST_F(SignInTest, UnknownUserDoesTheSameArgon2Work) {
+  FlowResult r = SignIn("nobody", {"whatever"});
+  EXPECT_EQ(r.decision, Decision::kUnknownUser);
+  EXPECT_TRUE(logger_.Contains("argon2: start"));
+  EXPECT_TRUE(logger_.Contains("argon2: end"));
+  EXPECT_EQ(prompter_.prompts.size(), 1u);  // asked exactly like a known user
+  EXPECT_EQ(Events().at(0).outcome, "unknown-user");
+}
+
+TEST_F(SignInTest, DisabledUserIsRefusedEvenWithTheRightPassword) {
+  EXPECT_EQ(SignIn("mallory", {"mallory's password"}).decision, Decision::kDisabled);
+  EXPECT_EQ(SignIn("mallory", {"wrong"}).decision, Decision::kFailure);
+}
+
+TEST_F(SignInTest, EmptyAndOverlongAreRefusedWithoutHashing) {
+  EXPECT_EQ(SignIn("alice", {""}).decision, Decision::kFailure);
+  EXPECT_EQ(SignIn("alice", {std::string(1 << 20, 'a')}).decision, Decision::kFailure);
+  EXPECT_FALSE(logger_.Contains("argon2: start"));
+  EXPECT_TRUE(logger_.Contains("longer than 1024 bytes"));
+}
+
+TEST_F(SignInTest, AbortedConversation) {
+  EXPECT_EQ(SignIn("alice", {}).decision, Decision::kAborted);
+}
+
+TEST_F(SignInTest, BadUserNameIsUnknownAndLoggedEscaped) {
+  EXPECT_EQ(SignIn("evil\nuser", {"x"}).decision, Decision::kUnknownUser);
+  for (const auto& line : logger_.lines()) EXPECT_EQ(line.second.find('\n'), std::string::npos);
+  EXPECT_TRUE(logger_.Contains("evil\\x0auser"));
+}
+
+TEST_F(SignInTest, RehashesToConfiguredParametersAfterSuccessOnly) {
+  PasswordHasher stronger(Argon2Params{2, 16, 1}, nullptr, logger_);
+  Services s2{config_, *store_, stronger, clock_, random_, logger_};
+  prompter_.answers = {"wrong"};
+  EXPECT_EQ(PasswordSignIn(s2, prompter_, {"alice", "sshd", ""}).decision, Decision::kFailure);
+  auto before = store_->GetUser("alice");
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(stronger.NeedsRehash((*before)->password_hash));
+  prompter_.answers = {"correct horse battery staple"};
+  EXPECT_EQ(PasswordSignIn(s2, prompter_, {"alice", "sshd", ""}).decision, Decision::kSuccess);
+  auto after = store_->GetUser("alice");
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(stronger.NeedsRehash((*after)->password_hash));
+  EXPECT_NE((*after)->password_hash.find("m=16,t=2,p=1"), std::string::npos);
+  EXPECT_EQ((*after)->password_changed, (*before)->password_changed);  // a rehash is no change
+}
+
+TEST_F(SignInTest, AccountCheck) {
+  EXPECT_EQ(CheckAccount(*services_, prompter_, {"alice", "sshd", ""}).decision,
+            Decision::kSuccess);
+  EXPECT_EQ(CheckAccount(*services_, prompter_, {"nobody", "sshd", ""}).decision,
+            Decision::kUnknownUser);
+  EXPECT_EQ(CheckAccount(*services_, prompter_, {"mallory", "sshd", ""}).decision,
+            Decision::kDisabled);
+  ASSERT_EQ(prompter_.errors.size(), 1u);
+  EXPECT_NE(prompter_.errors[0].find("disabled"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sesame
