@@ -1,0 +1,51 @@
+// sesame-admin's command line: global options, the subcommand table, and the
+// shared state each subcommand gets.
+#ifndef SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
+#define SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sesame::admin {
+
+inline constexpr const char* kTool = "sesame-admin";
+
+struct Invocation {
+  std::string config_path;            // --config, default /etc/security/sesame.conf
+  bool verbose = false;               // --verbose
+  bool json = false;                  // --json
+  bool password_stdin = false;        // --password-stdin
+  std::vector<std::string> operands;  // what follows the command words
+};
+
+struct Command {
+  const char* name;      // "user add"
+  const char* operands;  // "NAME"
+  const char* flags;     // accepted flags, space separated: "--json --password-stdin"
+  const char* summary;
+  int min_operands;
+  int max_operands;  // -1: any number
+  int (*run)(const Invocation&);
+};
+
+// The table, in the order `help` lists it.
+const std::vector<Command>& Commands();
+
+// Prints "sesame-admin: error: MESSAGE" to stderr and returns the exit code
+// for the status.
+int Fail(const Status& status);
+
+// Commands (admin_user.cc, admin_init.cc).
+int RunInit(const Invocation& inv);
+int RunUserAdd(const Invocation& inv);
+int RunUserList(const Invocation& inv);
+int RunUserShow(const Invocation& inv);
+int RunUserRemove(const Invocation& inv);
+int RunUserDisable(const Invocation& inv);
+int RunUserEnable(const Invocation& inv);
+
+}  // namespace sesame::admin
+
+#endif  // SESAME_TOOLS_ADMIN_ADMIN_CLI_H_

@@ -1,0 +1,56 @@
+#include "tools/admin/admin_store.h"
+
+#include <ctime>
+
+#include "core/sqlite_store.h"
+#include "tools/admin/admin_cli.h"
+
+namespace sesame::admin {
+
+Status ConfigProblem(const Status& s) {
+  if (s.code() == Code::kPermissionDenied) return s;  // exit 5: unsafe file
+  std::string hint;
+  if (s.code() == Code::kNotFound)
+    hint =
+        "; install the sample configuration (conf/sesame.conf) there, or name one with "
+        "--config FILE";
+  return Status(Code::kUnavailable, s.message() + hint);
+}
+
+Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, bool verbose) {
+  auto env = std::make_unique<AdminEnv>();
+  Result<Config> config = LoadConfigFile(config_path);
+  if (!config.ok()) return ConfigProblem(config.status());
+  env->config = std::move(config.value());
+  SqliteOptions options;
+  options.busy_timeout_ms = env->config.store_busy_timeout_ms;
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(env->config.store_path, options);
+  if (!store.ok()) {
+    Status s = store.status();
+    // A missing store is a setup problem (exit 1), not "no such user".
+    if (s.code() == Code::kNotFound) return Status(Code::kUnavailable, s.message());
+    return s;
+  }
+  env->store = std::move(store.value());
+  env->logger = std::make_unique<StderrLogger>(kTool, verbose);
+  env->limiter =
+      std::make_unique<Argon2Limiter>(env->config.runtime_dir, env->config.argon2_max_concurrent,
+                                      env->config.argon2_max_wait_ms, env->clock);
+  env->hasher = std::make_unique<PasswordHasher>(
+      Argon2Params{env->config.argon2_time_cost, env->config.argon2_memory_kib,
+                   env->config.argon2_parallelism},
+      env->limiter.get(), *env->logger);
+  return env;
+}
+
+std::string FormatTime(int64_t t) {
+  if (t <= 0) return "never";
+  time_t tt = static_cast<time_t>(t);
+  tm parts{};
+  gmtime_r(&tt, &parts);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return buf;
+}
+
+}  // namespace sesame::admin

@@ -1,0 +1,39 @@
+// What every sesame-admin command that touches accounts needs: the config,
+// the store, a hasher bound to the host-wide argon2 cap.
+#ifndef SESAME_TOOLS_ADMIN_ADMIN_STORE_H_
+#define SESAME_TOOLS_ADMIN_ADMIN_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "core/argon2_limiter.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/password_hash.h"
+#include "core/store.h"
+#include "tools/common/stderr_logger.h"
+
+namespace sesame::admin {
+
+struct AdminEnv {
+  Config config;
+  std::unique_ptr<Store> store;
+  SystemClock clock;
+  std::unique_ptr<StderrLogger> logger;
+  std::unique_ptr<Argon2Limiter> limiter;
+  std::unique_ptr<PasswordHasher> hasher;
+};
+
+// Loads the config and opens the existing store (applying migrations).
+Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, bool verbose);
+
+// A config that cannot be used is a failure of the setup (exit 1), except an
+// unsafe one (exit 5); a missing one gets a hint where the sample is.
+Status ConfigProblem(const Status& status);
+
+// "2026-11-21T23:59:00Z"; "never" for 0.
+std::string FormatTime(int64_t unix_seconds);
+
+}  // namespace sesame::admin
+
+#endif  // SESAME_TOOLS_ADMIN_ADMIN_STORE_H_
