@@ -1,4 +1,6 @@
-// SQLite backend of Store. Schema, versions and pragmas: docs/storage.md.
+// SQLite backend of Store: opening, schema and migrations, users and events
+// (lockout counters and password history: core/sqlite_users.cc). Schema,
+// versions and pragmas: docs/storage.md.
 //
 // MUST rules:
 //  - values reach SQL only as bound parameters; SQL text is constant;
@@ -22,7 +24,16 @@
 #include <limits>
 #include <utility>
 
+#include "core/sqlite_internal.h"
+
 namespace sesame {
+namespace sqlite_internal {
+
+int ClampToInt(int64_t value) {
+  return static_cast<int>(
+      std::clamp<int64_t>(value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+}
+
 namespace {
 
 // One forward migration: the SQL that takes the schema from `from_version`
@@ -55,71 +66,26 @@ constexpr Migration kMigrations[] = {
      "ALTER TABLE users ADD COLUMN password_changed INTEGER NOT NULL DEFAULT 0;"
      "UPDATE users SET password_changed = created;"
      "CREATE INDEX events_user_time ON events(user, time);"},
+    {2,
+     "ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN first_failure INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE password_history("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+     "  hash TEXT NOT NULL,"
+     "  changed INTEGER NOT NULL);"
+     "CREATE INDEX password_history_user ON password_history(user, id);"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
 
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-
-// A prepared statement. Bind errors are remembered and returned by Step, so
-// call sites need not check each bind.
-class Stmt {
- public:
-  Stmt() = default;
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() { sqlite3_finalize(stmt_); }
-
-  sqlite3_stmt** out() { return &stmt_; }
-  sqlite3_stmt* get() const { return stmt_; }
-
-  void BindText(int index, std::string_view text) {
-    // A null pointer would bind SQL NULL; an empty view must stay ''.
-    const char* data = text.data() != nullptr ? text.data() : "";
-    Check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
-  }
-  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
-
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
-
-  std::string Text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    if (p == nullptr) return std::string();
-    return std::string(reinterpret_cast<const char*>(p),
-                       static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  void Check(int rc) {
-    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  }
-
-  sqlite3_stmt* stmt_ = nullptr;
-  int bind_rc_ = SQLITE_OK;
-};
-
-// Rolls back a transaction still open when it goes out of scope.
-class RollbackGuard {
- public:
-  explicit RollbackGuard(sqlite3* db) : db_(db) {}
-  RollbackGuard(const RollbackGuard&) = delete;
-  RollbackGuard& operator=(const RollbackGuard&) = delete;
-  ~RollbackGuard() {
-    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
- private:
-  sqlite3* db_;
-};
-
 // Column list shared by the user queries (string literal concatenation keeps
 // every SQL text a compile-time constant).
-#define SESAME_USER_COLUMNS "name, password_hash, disabled, created, password_changed"
+#define SESAME_USER_COLUMNS                                                           \
+  "name, password_hash, disabled, created, password_changed, must_change, failures, " \
+  "first_failure, locked_until"
 
 UserRecord ReadUser(const Stmt& stmt) {
   UserRecord user;
@@ -128,6 +94,10 @@ UserRecord ReadUser(const Stmt& stmt) {
   user.disabled = stmt.Int(2) != 0;
   user.created = stmt.Int(3);
   user.password_changed = stmt.Int(4);
+  user.must_change = stmt.Int(5) != 0;
+  user.failures = ClampToInt(stmt.Int(6));
+  user.first_failure = stmt.Int(7);
+  user.locked_until = stmt.Int(8);
   return user;
 }
 
@@ -141,40 +111,25 @@ std::string DirName(const std::string& path) {
   return getcwd(cwd, sizeof(cwd)) != nullptr ? std::string(cwd) : std::string(".");
 }
 
-class SqliteStore final : public Store {
- public:
-  SqliteStore(std::string path, DbPtr db, int busy_timeout_ms)
-      : path_(std::move(path)), db_(std::move(db)), busy_timeout_ms_(busy_timeout_ms) {}
+// Creates `path` 0600 (whatever the umask) without following a symlink.
+// Returns OK also when another process created it first.
+Status CreateStoreFile(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status(Code::kUnavailable, "cannot create store " + path + ": " + std::strerror(errno));
+  }
+  int rc = fchmod(fd, 0600);
+  int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot set mode 0600 on store " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
+}
 
-  // Pragmas, then the schema check and (when allowed) migrations.
-  Status Init(const SqliteOptions& options);
-
-  Result<std::optional<UserRecord>> GetUser(std::string_view name) override;
-  Result<std::vector<UserRecord>> ListUsers() override;
-  Status AddUser(const UserRecord& user) override;
-  Status RemoveUser(std::string_view name) override;
-  Status SetDisabled(std::string_view name, bool disabled) override;
-  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
-                                   std::string_view new_hash, int64_t changed_at) override;
-  Status RecordEvent(const SignInEvent& event) override;
-  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
-  Result<int> SchemaVersion() override;
-
- private:
-  Status Error(int rc, std::string_view doing) const;
-  Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
-  Status Exec(const char* sql, std::string_view doing);
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on failure.
-  template <typename Body>
-  Status Write(std::string_view doing, Body&& body);
-  // Version in schema_version; 0 for a database with no tables at all.
-  Result<int> ReadVersion();
-  Status Migrate();
-
-  std::string path_;
-  DbPtr db_;
-  int busy_timeout_ms_;
-};
+}  // namespace
 
 Status SqliteStore::Error(int rc, std::string_view doing) const {
   const std::string where = "store " + path_;
@@ -196,6 +151,10 @@ Status SqliteStore::Error(int rc, std::string_view doing) const {
   }
 }
 
+Status SqliteStore::NoSuchUser(std::string_view name) const {
+  return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
+}
+
 Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing) {
   int rc = sqlite3_prepare_v2(db_.get(), sql, -1, stmt->out(), nullptr);
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
@@ -204,14 +163,6 @@ Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing)
 Status SqliteStore::Exec(const char* sql, std::string_view doing) {
   int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
-}
-
-template <typename Body>
-Status SqliteStore::Write(std::string_view doing, Body&& body) {
-  SESAME_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", doing));
-  RollbackGuard guard(db_.get());
-  SESAME_RETURN_IF_ERROR(body());
-  return Exec("COMMIT", doing);
 }
 
 Result<int> SqliteStore::ReadVersion() {
@@ -283,6 +234,17 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   SESAME_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "setting the journal mode"));
   SESAME_RETURN_IF_ERROR(
       Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", "setting pragmas"));
+  // RemoveUser relies on ON DELETE CASCADE; the pragma is silently a no-op
+  // in a SQLite built without foreign keys, so check that it took.
+  Stmt fk;
+  SESAME_RETURN_IF_ERROR(Prepare("PRAGMA foreign_keys", &fk, "checking pragmas"));
+  int fk_rc = fk.Step();
+  if (fk_rc != SQLITE_ROW) return Error(fk_rc, "checking pragmas");
+  if (fk.Int(0) != 1) {
+    return Status(Code::kUnavailable, "store " + path_ +
+                                          ": this SQLite library does not enforce foreign keys "
+                                          "(PRAGMA foreign_keys stays off); sesame needs them");
+  }
 
   Result<int> version = ReadVersion();
   if (!version.ok()) return version.status();
@@ -334,13 +296,17 @@ Status SqliteStore::AddUser(const UserRecord& user) {
   return Write("adding a user", [&]() -> Status {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
-                                   ") VALUES (?1, ?2, ?3, ?4, ?5)",
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                    &stmt, "adding a user"));
     stmt.BindText(1, user.name);
     stmt.BindText(2, user.password_hash);
     stmt.BindInt(3, user.disabled ? 1 : 0);
     stmt.BindInt(4, user.created);
     stmt.BindInt(5, user.password_changed);
+    stmt.BindInt(6, user.must_change ? 1 : 0);
+    stmt.BindInt(7, user.failures);
+    stmt.BindInt(8, user.first_failure);
+    stmt.BindInt(9, user.locked_until);
     int rc = stmt.Step();
     if (rc == SQLITE_CONSTRAINT &&
         sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -353,6 +319,8 @@ Status SqliteStore::AddUser(const UserRecord& user) {
 
 #undef SESAME_USER_COLUMNS
 
+// The user's password_history rows go with it: ON DELETE CASCADE (Init sets
+// foreign_keys=ON on every connection). Events are kept.
 Status SqliteStore::RemoveUser(std::string_view name) {
   return Write("removing a user", [&]() -> Status {
     Stmt stmt;
@@ -360,27 +328,14 @@ Status SqliteStore::RemoveUser(std::string_view name) {
     stmt.BindText(1, name);
     int rc = stmt.Step();
     if (rc != SQLITE_DONE) return Error(rc, "removing a user");
-    if (sqlite3_changes(db_.get()) == 0) {
-      return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
-    }
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
     return Status::Ok();
   });
 }
 
 Status SqliteStore::SetDisabled(std::string_view name, bool disabled) {
-  return Write("changing a user", [&]() -> Status {
-    Stmt stmt;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET disabled = ?2 WHERE name = ?1", &stmt, "changing a user"));
-    stmt.BindText(1, name);
-    stmt.BindInt(2, disabled ? 1 : 0);
-    int rc = stmt.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "changing a user");
-    if (sqlite3_changes(db_.get()) == 0) {
-      return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
-    }
-    return Status::Ok();
-  });
+  return UpdateUser("UPDATE users SET disabled = ?2 WHERE name = ?1", name, "changing a user",
+                    [&](Stmt& stmt) { stmt.BindInt(2, disabled ? 1 : 0); });
 }
 
 Result<bool> SqliteStore::ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
@@ -465,28 +420,14 @@ Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filt
 
 Result<int> SqliteStore::SchemaVersion() { return ReadVersion(); }
 
-// Creates `path` 0600 (whatever the umask) without following a symlink.
-// Returns OK also when another process created it first.
-Status CreateStoreFile(const std::string& path) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return Status::Ok();
-    return Status(Code::kUnavailable, "cannot create store " + path + ": " + std::strerror(errno));
-  }
-  int rc = fchmod(fd, 0600);
-  int saved = errno;
-  close(fd);
-  if (rc != 0) {
-    return Status(Code::kUnavailable,
-                  "cannot set mode 0600 on store " + path + ": " + std::strerror(saved));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
+}  // namespace sqlite_internal
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                const SqliteOptions& options) {
+  using sqlite_internal::CreateStoreFile;
+  using sqlite_internal::DbPtr;
+  using sqlite_internal::DirName;
+  using sqlite_internal::SqliteStore;
   if (path.empty()) return Status(Code::kInvalidArgument, "store path is empty");
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) {

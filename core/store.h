@@ -11,6 +11,7 @@
 #define SESAME_CORE_STORE_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,12 +21,33 @@
 
 namespace sesame {
 
+// locked_until value of a lock that only an administrator lifts.
+inline constexpr int64_t kLockedUntilUnlocked = std::numeric_limits<int64_t>::max();
+
 struct UserRecord {
   std::string name;
-  std::string password_hash;  // PHC string; empty = no password set
+  std::string password_hash;  // PHC or crypt(3) string; empty = no password set
   bool disabled = false;
   int64_t created = 0;           // unix seconds
   int64_t password_changed = 0;  // unix seconds
+  bool must_change = false;      // change forced at next sign-in (admin reset)
+  int failures = 0;              // interactive failures in the current window
+  int64_t first_failure = 0;     // when the current window started (0: none)
+  int64_t locked_until = 0;      // 0: not locked; kLockedUntilUnlocked: until an admin unlocks
+};
+
+// As pam_faillock: `deny` failures within `fail_interval` seconds lock the
+// account for `unlock_time` seconds (0: until an administrator unlocks).
+struct LockoutPolicy {
+  int deny = 5;
+  int64_t fail_interval = 900;
+  int64_t unlock_time = 600;
+};
+
+struct FailureResult {
+  int failures = 0;          // count in the window after this failure
+  bool locked_now = false;   // this failure locked the account
+  int64_t locked_until = 0;  // as UserRecord::locked_until
 };
 
 // What happened at one decision. Strings, not enums, so later kinds of
@@ -66,6 +88,33 @@ class Store {
   // password_changed (a real change, not a rehash).
   virtual Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
                                            std::string_view new_hash, int64_t changed_at) = 0;
+
+  // Counts one failure, atomically in the database (8 processes failing at
+  // once count 8). In one transaction: if there is no window yet, or the
+  // window has passed (now >= first_failure + fail_interval) and no lock is
+  // in force (locked_until <= now), or an earlier lock has run out
+  // (0 < locked_until <= now): failures = 1, first_failure
+  // = now, locked_until = 0; otherwise failures + 1. Then, if failures >=
+  // deny (deny > 0) and the account is not locked: locked_until = now +
+  // unlock_time (or kLockedUntilUnlocked when unlock_time is 0) and
+  // locked_now = true. kNotFound for no such user.
+  virtual Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
+                                              const LockoutPolicy& policy) = 0;
+  // failures = 0, first_failure = 0, locked_until = 0 (a success, an
+  // expired lock, or an administrator's unlock). kNotFound for no such user.
+  virtual Status ClearFailures(std::string_view name) = 0;
+
+  // A real password change, in one transaction: the current hash (if any)
+  // goes into the history, the history keeps only the newest
+  // `history_keep` entries (0: none kept), the hash becomes `new_hash`,
+  // password_changed = changed_at, must_change = `must_change`.
+  // kNotFound for no such user.
+  virtual Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                             bool must_change, int history_keep) = 0;
+  // Earlier hashes, newest first.
+  virtual Result<std::vector<std::string>> PasswordHistory(std::string_view name) = 0;
+  // kNotFound for no such user.
+  virtual Status SetMustChange(std::string_view name, bool must_change) = 0;
 
   virtual Status RecordEvent(const SignInEvent& event) = 0;
   // Oldest first (within the newest `limit` when set).

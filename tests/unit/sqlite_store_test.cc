@@ -1,5 +1,6 @@
-// Tests for the SQLite Store backend: records, events, file safety, schema
-// migrations and concurrent writers across processes.
+// Tests for the SQLite Store backend: records, events, lockout counters,
+// password history, file safety, schema migrations and concurrent writers
+// across processes.
 #include "core/sqlite_store.h"
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -66,6 +68,22 @@ class SqliteStoreTest : public ::testing::Test {
     sqlite3_close(db);
     ASSERT_EQ(rc, SQLITE_OK) << message;
     ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  }
+
+  // One integer from raw SQL on `path` outside the Store (-1 on any error).
+  static int64_t RawInt(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    int64_t value = -1;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        value = sqlite3_column_int64(stmt, 0);
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return value;
   }
 
   static void WriteFile(const std::string& path, const std::string& data) {
@@ -366,29 +384,93 @@ constexpr char kV1Schema[] =
     "INSERT INTO events(time, user, service, remote_host, method, outcome, detail)"
     "  VALUES (4300, 'alice', 'login', '', 'password', 'success', '');";
 
+// The columns added by version 3 hold their defaults.
+void ExpectVersion3Defaults(const UserRecord& user) {
+  EXPECT_FALSE(user.must_change);
+  EXPECT_EQ(user.failures, 0);
+  EXPECT_EQ(user.first_failure, 0);
+  EXPECT_EQ(user.locked_until, 0);
+}
+
 TEST_F(SqliteStoreTest, MigratesVersion1) {
   RawExec(path_, kV1Schema);
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(*version, 3);
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   EXPECT_EQ((*alice)->password_hash, "h1");
   EXPECT_TRUE((*alice)->disabled);
   EXPECT_EQ((*alice)->created, 4242);
   EXPECT_EQ((*alice)->password_changed, 4242);
+  ExpectVersion3Defaults(**alice);
   auto events = store->ListEvents({});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].service, "login");
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
   store.reset();
 
-  // The index from version 2 exists; the version row is still single.
+  // The indexes from versions 2 and 3 exist; the version row is still single.
   RawExec(path_,
           "SELECT 1 / (SELECT count(*) FROM sqlite_master WHERE name = 'events_user_time');"
+          "SELECT 1 / (SELECT count(*) FROM sqlite_master WHERE name = 'password_history_user');"
           "SELECT 1 / (SELECT count(*) = 1 FROM schema_version);");
+}
+
+constexpr char kV2Schema[] =
+    "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+    "INSERT INTO schema_version(version) VALUES (2);"
+    "CREATE TABLE users(name TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    "  password_changed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    "  user TEXT NOT NULL, service TEXT NOT NULL, remote_host TEXT NOT NULL,"
+    "  method TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX events_user_time ON events(user, time);"
+    "INSERT INTO users VALUES ('alice', 'h1', 0, 4242, 5000);"
+    "INSERT INTO users VALUES ('bob', '', 1, 4243, 4243);"
+    "INSERT INTO events(time, user, service, remote_host, method, outcome, detail)"
+    "  VALUES (4300, 'alice', 'sshd', '192.0.2.1', 'password', 'failure', 'wrong password');";
+
+TEST_F(SqliteStoreTest, MigratesVersion2) {
+  RawExec(path_, kV2Schema);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto version = store->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 3);
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].name, "alice");
+  EXPECT_EQ((*users)[0].password_hash, "h1");
+  EXPECT_FALSE((*users)[0].disabled);
+  EXPECT_EQ((*users)[0].created, 4242);
+  EXPECT_EQ((*users)[0].password_changed, 5000);
+  ExpectVersion3Defaults((*users)[0]);
+  EXPECT_EQ((*users)[1].name, "bob");
+  EXPECT_EQ((*users)[1].password_hash, "");
+  EXPECT_TRUE((*users)[1].disabled);
+  ExpectVersion3Defaults((*users)[1]);
+  auto events = store->ListEvents({});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].detail, "wrong password");
+
+  // The new table works on a migrated store, history dated from the old row.
+  ASSERT_TRUE(store->SetPassword("alice", "h2", 6000, false, 5).ok());
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, std::vector<std::string>{"h1"});
+  store.reset();
+  EXPECT_EQ(RawInt(path_, "SELECT changed FROM password_history WHERE user = 'alice'"), 5000);
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 3);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
 }
 
 TEST_F(SqliteStoreTest, OldVersionWithoutMigrateRefused) {
@@ -491,6 +573,390 @@ TEST_F(SqliteStoreTest, ConcurrentWritersQueue) {
   auto users = store->ListUsers();
   ASSERT_TRUE(users.ok());
   EXPECT_EQ(users->size(), 41u);
+}
+
+TEST_F(SqliteStoreTest, NewFieldsRoundTrip) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  UserRecord dave = User("dave", 77);
+  dave.must_change = true;
+  dave.failures = 3;
+  dave.first_failure = 70;
+  dave.locked_until = kLockedUntilUnlocked;
+  ASSERT_TRUE(store->AddUser(dave).ok());
+  ASSERT_TRUE(store->AddUser(User("erin", 78)).ok());
+  auto got = store->GetUser("dave");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->must_change);
+  EXPECT_EQ((*got)->failures, 3);
+  EXPECT_EQ((*got)->first_failure, 70);
+  EXPECT_EQ((*got)->locked_until, kLockedUntilUnlocked);
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].locked_until, kLockedUntilUnlocked);
+  ExpectVersion3Defaults((*users)[1]);
+}
+
+TEST_F(SqliteStoreTest, RecordFailureWindowLockAndExpiry) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{3, 100, 50};
+  auto fail = [&](int64_t now) {
+    auto r = store->RecordFailure("alice", now, policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : FailureResult{-1, false, -1};
+  };
+  auto stored = [&]() {
+    auto u = store->GetUser("alice");
+    EXPECT_TRUE(u.ok() && u->has_value());
+    return u.ok() && u->has_value() ? **u : UserRecord{};
+  };
+
+  // First failure opens the window.
+  FailureResult r = fail(1000);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.locked_now);
+  EXPECT_EQ(r.locked_until, 0);
+  EXPECT_EQ(stored().first_failure, 1000);
+  // Counted within the window.
+  r = fail(1099);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_EQ(stored().first_failure, 1000);
+  // now == first_failure + fail_interval: the window has passed, back to 1.
+  r = fail(1100);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.locked_now);
+  EXPECT_EQ(stored().first_failure, 1100);
+  r = fail(1150);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_FALSE(r.locked_now);
+  // deny reached: locked for unlock_time, reported once.
+  r = fail(1160);
+  EXPECT_EQ(r.failures, 3);
+  EXPECT_TRUE(r.locked_now);
+  EXPECT_EQ(r.locked_until, 1210);
+  r = fail(1170);
+  EXPECT_EQ(r.failures, 4);
+  EXPECT_FALSE(r.locked_now);
+  EXPECT_EQ(r.locked_until, 1210);
+  UserRecord u = stored();
+  EXPECT_EQ(u.failures, 4);
+  EXPECT_EQ(u.first_failure, 1100);
+  EXPECT_EQ(u.locked_until, 1210);
+  // Lock run out (locked_until <= now), though still inside the window:
+  // a new window, the lock gone.
+  r = fail(1210);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.locked_now);
+  EXPECT_EQ(r.locked_until, 0);
+  u = stored();
+  EXPECT_EQ(u.first_failure, 1210);
+  EXPECT_EQ(u.locked_until, 0);
+  // And it can lock again.
+  fail(1211);
+  r = fail(1212);
+  EXPECT_TRUE(r.locked_now);
+  EXPECT_EQ(r.locked_until, 1262);
+}
+
+TEST_F(SqliteStoreTest, RecordFailureAdminLockDenyZeroAndEdges) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  for (const char* name : {"alice", "bob", "carol", "dave"}) {
+    ASSERT_TRUE(store->AddUser(User(name)).ok());
+  }
+
+  // unlock_time 0: until an administrator unlocks.
+  const LockoutPolicy admin{2, 900, 0};
+  auto r = store->RecordFailure("alice", 5000, admin);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->locked_now);
+  r = store->RecordFailure("alice", 5001, admin);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->locked_now);
+  EXPECT_EQ(r->locked_until, kLockedUntilUnlocked);
+  r = store->RecordFailure("alice", 5002, admin);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->locked_now);
+  EXPECT_EQ(r->failures, 3);
+  EXPECT_EQ(r->locked_until, kLockedUntilUnlocked);
+  // A failure long after the window does not lift a lock that is in force.
+  r = store->RecordFailure("alice", 5000 + 10 * 900, admin);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->locked_now);
+  EXPECT_EQ(r->locked_until, kLockedUntilUnlocked);
+  EXPECT_EQ(r->failures, 4);
+  const LockoutPolicy timed{2, 60, 600};
+  ASSERT_TRUE(store->RecordFailure("dave", 100, timed).ok());
+  r = store->RecordFailure("dave", 101, timed);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->locked_now);
+  r = store->RecordFailure("dave", 300, timed);  // window (60 s) over, lock (600 s) is not
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->locked_until, 701);
+  r = store->RecordFailure("dave", 701, timed);  // the lock ran out: a new window
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->failures, 1);
+  EXPECT_EQ(r->locked_until, 0);
+
+  // deny 0 never locks.
+  const LockoutPolicy never{0, 900, 600};
+  for (int i = 1; i <= 20; ++i) {
+    r = store->RecordFailure("bob", 5000 + i, never);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->failures, i);
+    EXPECT_FALSE(r->locked_now);
+    EXPECT_EQ(r->locked_until, 0);
+  }
+
+  // deny 1: the first failure locks.
+  r = store->RecordFailure("carol", 5000, LockoutPolicy{1, 900, 600});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->failures, 1);
+  EXPECT_TRUE(r->locked_now);
+  EXPECT_EQ(r->locked_until, 5600);
+
+  // now + unlock_time near the top of int64 is clamped below the admin lock.
+  const int64_t late = kLockedUntilUnlocked - 10;
+  r = store->RecordFailure("dave", late, LockoutPolicy{1, 900, 31536000});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->locked_now);
+  EXPECT_EQ(r->locked_until, kLockedUntilUnlocked - 1);
+
+  // Bad policy, unknown user.
+  EXPECT_EQ(store->RecordFailure("bob", 6000, LockoutPolicy{5, 900, -1}).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store->RecordFailure("bob", 6000, LockoutPolicy{5, -1, 600}).status().code(),
+            Code::kInvalidArgument);
+  auto missing = store->RecordFailure("nobody", 6000, LockoutPolicy{});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nobody"), std::string::npos);
+  EXPECT_NE(missing.status().message().find(path_), std::string::npos);
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_EQ((*bob)->failures, 20);  // the refused calls changed nothing
+}
+
+TEST_F(SqliteStoreTest, ClearFailures) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{2, 900, 0};
+  ASSERT_TRUE(store->RecordFailure("alice", 100, policy).ok());
+  auto r = store->RecordFailure("alice", 101, policy);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->locked_now);
+
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectVersion3Defaults(**alice);
+  // A fresh window afterwards.
+  r = store->RecordFailure("alice", 102, policy);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->failures, 1);
+  EXPECT_FALSE(r->locked_now);
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->first_failure, 102);
+
+  Status missing = store->ClearFailures("nobody");
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, SetPasswordKeepsNewestHistory) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  UserRecord alice = User("alice", 100);
+  alice.password_hash = "h0";
+  alice.must_change = true;
+  ASSERT_TRUE(store->AddUser(alice).ok());
+
+  // Four changes keeping 2: h0 and h1 fall out.
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(store
+                    ->SetPassword("alice", "h" + std::to_string(i), 100 + 100 * i,
+                                  /*must_change=*/i == 4, /*history_keep=*/2)
+                    .ok());
+  }
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, (std::vector<std::string>{"h3", "h2"}));
+  auto got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "h4");
+  EXPECT_EQ((*got)->password_changed, 500);
+  EXPECT_TRUE((*got)->must_change);
+  // Each entry is dated when that hash was set.
+  EXPECT_EQ(RawInt(path_, "SELECT changed FROM password_history ORDER BY id DESC LIMIT 1"), 400);
+  EXPECT_EQ(RawInt(path_, "SELECT min(changed) FROM password_history"), 300);
+
+  // A larger keep keeps more from then on; 0 keeps none.
+  ASSERT_TRUE(store->SetPassword("alice", "h5", 600, false, 10).ok());
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, (std::vector<std::string>{"h4", "h3", "h2"}));
+  got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_FALSE((*got)->must_change);
+  ASSERT_TRUE(store->SetPassword("alice", "h6", 700, false, 0).ok());
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+
+  // No password set: nothing goes into the history.
+  UserRecord bob = User("bob");
+  bob.password_hash = "";
+  ASSERT_TRUE(store->AddUser(bob).ok());
+  ASSERT_TRUE(store->SetPassword("bob", "b1", 800, false, 5).ok());
+  history = store->PasswordHistory("bob");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+  // Other users' history is separate.
+  ASSERT_TRUE(store->SetPassword("bob", "b2", 900, false, 5).ok());
+  history = store->PasswordHistory("bob");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, std::vector<std::string>{"b1"});
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+
+  // Missing user: kNotFound and nothing written; bad keep refused.
+  Status missing = store->SetPassword("nobody", "x", 1, false, 5);
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+  EXPECT_EQ(store->SetPassword("bob", "b3", 1000, false, -1).code(), Code::kInvalidArgument);
+  got = store->GetUser("bob");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "b2");
+  auto none = store->PasswordHistory("nobody");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteStoreTest, HistoryRemovedWithUser) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetPassword("alice", "a1", 2000, false, 5).ok());
+  ASSERT_TRUE(store->SetPassword("alice", "a2", 3000, false, 5).ok());
+  ASSERT_TRUE(store->SetPassword("bob", "b1", 2000, false, 5).ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM password_history WHERE user = 'alice'"), 0);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM password_history"), 1);  // bob's
+
+  // A new account with the old name starts with no history.
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+}
+
+TEST_F(SqliteStoreTest, SetMustChange) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetMustChange("alice", true).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_TRUE((*alice)->must_change);
+  ASSERT_TRUE(store->SetMustChange("alice", true).ok());  // unchanged is still found
+  ASSERT_TRUE(store->SetMustChange("alice", false).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_FALSE((*alice)->must_change);
+  EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
+  Status missing = store->SetMustChange("nobody", true);
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find(path_), std::string::npos);
+}
+
+// Forks kFailingChildren processes that each call RecordFailure kFailuresEach times on
+// `user` at the same moment (released together through a pipe). Returns how
+// many calls reported locked_now, or -1 when a child failed.
+constexpr int kFailingChildren = 8;
+constexpr int kFailuresEach = 25;
+
+int ConcurrentFailures(const std::string& path, const SqliteOptions& options,
+                       const LockoutPolicy& policy) {
+  int gate[2];
+  if (pipe(gate) != 0) return -1;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kFailingChildren; ++c) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      close(gate[1]);
+      int code = 0;
+      {
+        auto store = OpenSqliteStore(path, options);
+        if (!store.ok()) _exit(100);
+        char byte;
+        if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
+        for (int i = 0; i < kFailuresEach; ++i) {
+          auto r = (*store)->RecordFailure("alice", 5000, policy);
+          if (!r.ok()) _exit(102);
+          if (r->locked_now) ++code;
+        }
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  int locked = 0;
+  bool failed = false;
+  for (pid_t pid : children) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) > kFailuresEach) {
+      failed = true;
+      continue;
+    }
+    locked += WEXITSTATUS(status);
+  }
+  return failed ? -1 : locked;
+}
+
+TEST_F(SqliteStoreTest, ConcurrentFailuresAreNotLost) {
+  {
+    auto store = MustOpen(true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  }  // closed before fork
+  SqliteOptions options = Options();
+  options.busy_timeout_ms = 30000;
+  EXPECT_EQ(ConcurrentFailures(path_, options, LockoutPolicy{1000, 900, 600}), 0);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, kFailingChildren * kFailuresEach);
+  EXPECT_EQ((*alice)->first_failure, 5000);
+  EXPECT_EQ((*alice)->locked_until, 0);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentFailuresLockOnce) {
+  {
+    auto store = MustOpen(true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  }
+  SqliteOptions options = Options();
+  options.busy_timeout_ms = 30000;
+  EXPECT_EQ(ConcurrentFailures(path_, options, LockoutPolicy{5, 900, 600}), 1);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, kFailingChildren * kFailuresEach);
+  EXPECT_EQ((*alice)->locked_until, 5600);
 }
 
 }  // namespace

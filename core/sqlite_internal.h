@@ -1,0 +1,165 @@
+// Private to the SQLite backend (core/sqlite_store.cc, core/sqlite_users.cc):
+// statement and transaction helpers and the SqliteStore class. Not part of
+// any API; include only from those files.
+#ifndef SESAME_CORE_SQLITE_INTERNAL_H_
+#define SESAME_CORE_SQLITE_INTERNAL_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/sqlite_store.h"
+#include "core/status.h"
+#include "core/store.h"
+
+namespace sesame {
+namespace sqlite_internal {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+// A prepared statement. Bind errors are remembered and returned by Step, so
+// call sites need not check each bind.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  sqlite3_stmt** out() { return &stmt_; }
+  sqlite3_stmt* get() const { return stmt_; }
+
+  void BindText(int index, std::string_view text) {
+    // A null pointer would bind SQL NULL; an empty view must stay ''.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    Check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
+  }
+  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
+
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    if (p == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  void Check(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3_stmt* stmt_ = nullptr;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Rolls back a transaction still open when it goes out of scope.
+class RollbackGuard {
+ public:
+  explicit RollbackGuard(sqlite3* db) : db_(db) {}
+  RollbackGuard(const RollbackGuard&) = delete;
+  RollbackGuard& operator=(const RollbackGuard&) = delete;
+  ~RollbackGuard() {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+// A stored counter as the int of UserRecord/FailureResult (clamped, so a
+// hand-edited row cannot overflow the conversion).
+int ClampToInt(int64_t value);
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, DbPtr db, int busy_timeout_ms)
+      : path_(std::move(path)), db_(std::move(db)), busy_timeout_ms_(busy_timeout_ms) {}
+
+  // Pragmas, then the schema check and (when allowed) migrations.
+  Status Init(const SqliteOptions& options);
+
+  // sqlite_store.cc
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Status AddUser(const UserRecord& user) override;
+  Status RemoveUser(std::string_view name) override;
+  Status SetDisabled(std::string_view name, bool disabled) override;
+  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                   std::string_view new_hash, int64_t changed_at) override;
+  Status RecordEvent(const SignInEvent& event) override;
+  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
+  Result<int> SchemaVersion() override;
+
+  // sqlite_users.cc: lockout counters and password history.
+  Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
+                                      const LockoutPolicy& policy) override;
+  Status ClearFailures(std::string_view name) override;
+  Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                     bool must_change, int history_keep) override;
+  Result<std::vector<std::string>> PasswordHistory(std::string_view name) override;
+  Status SetMustChange(std::string_view name, bool must_change) override;
+
+ private:
+  Status Error(int rc, std::string_view doing) const;
+  // kNotFound naming the user and the file.
+  Status NoSuchUser(std::string_view name) const;
+  Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
+  Status Exec(const char* sql, std::string_view doing);
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on failure.
+  template <typename Body>
+  Status Write(std::string_view doing, Body&& body);
+  // Runs one UPDATE of exactly the row of user `name` (bound as ?1, the
+  // other parameters bound by `bind`) in its own transaction; kNotFound
+  // when no row matched.
+  template <typename Bind>
+  Status UpdateUser(const char* sql, std::string_view name, std::string_view doing, Bind&& bind);
+  // Version in schema_version; 0 for a database with no tables at all.
+  Result<int> ReadVersion();
+  Status Migrate();
+
+  std::string path_;
+  DbPtr db_;
+  int busy_timeout_ms_;
+};
+
+template <typename Body>
+Status SqliteStore::Write(std::string_view doing, Body&& body) {
+  SESAME_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", doing));
+  RollbackGuard guard(db_.get());
+  SESAME_RETURN_IF_ERROR(body());
+  return Exec("COMMIT", doing);
+}
+
+template <typename Bind>
+Status SqliteStore::UpdateUser(const char* sql, std::string_view name, std::string_view doing,
+                               Bind&& bind) {
+  return Write(doing, [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(Prepare(sql, &stmt, doing));
+    stmt.BindText(1, name);
+    bind(stmt);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, doing);
+    // Rows matched by WHERE, whether or not a value changed.
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+    return Status::Ok();
+  });
+}
+
+}  // namespace sqlite_internal
+}  // namespace sesame
+
+#endif  // SESAME_CORE_SQLITE_INTERNAL_H_
