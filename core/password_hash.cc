@@ -12,6 +12,10 @@
 //  - the parser is strict and total: any input either yields a PhcHash whose
 //    FormatPhc is the input byte for byte, or a kCorrupt status; it never
 //    reads out of bounds and never turns a bad string into "no match";
+//  - a crypt(3) hash (imported from /etc/shadow) is verified by
+//    VerifyCryptHash while holding an Argon2Limiter slot too (yescrypt and
+//    scrypt are memory-hard), and always needs a rehash; any other stored
+//    text is kCorrupt;
 //  - no secret and no stored hash text in a Status message or a log line.
 #include "core/password_hash.h"
 
@@ -24,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/crypt_hash.h"
 #include "core/secret.h"
 
 namespace sesame {
@@ -264,8 +269,8 @@ class ComputeScope {
 }  // namespace
 
 Result<PhcHash> ParsePhc(std::string_view phc) {
-  // "$<id>$..." — the id picks the parser. Only argon2id so far; crypt(3)
-  // hashes will get their own branch here.
+  // "$<id>$..." — the id picks the parser. Only argon2id: crypt(3) hashes
+  // are not PHC strings; Verify hands them to VerifyCryptHash.
   if (phc.empty() || phc[0] != '$')
     return Corrupt("not an argon2id hash (does not start with \"$\")");
   std::string_view rest = phc.substr(1);
@@ -359,6 +364,22 @@ Result<std::string> PasswordHasher::Hash(std::string_view password, Random& rand
 }
 
 Result<bool> PasswordHasher::Verify(std::string_view phc, std::string_view password) {
+  if (IsCryptHash(phc)) {
+    // Same host-wide cap as argon2 (no "argon2: start/end" lines: those
+    // measure argon2 only).
+    Argon2Limiter::Slot slot;
+    if (limiter_ != nullptr) {
+      Result<Argon2Limiter::Slot> got = limiter_->Acquire();
+      if (!got.ok()) return got.status();
+      slot = std::move(got).value();
+    }
+    return VerifyCryptHash(phc, password);
+  }
+  if (phc.substr(0, 10) != "$argon2id$") {
+    Status why = CheckImportableHash(phc);
+    return Corrupt("stored password hash is neither argon2id nor a crypt(3) hash we accept (" +
+                   (why.ok() ? std::string("unknown hash format") : why.message()) + ")");
+  }
   Result<PhcHash> parsed = ParsePhc(phc);
   if (!parsed.ok()) return parsed.status();
   const PhcHash& want = parsed.value();
@@ -380,6 +401,7 @@ Status PasswordHasher::DummyVerify(std::string_view password) {
 }
 
 bool PasswordHasher::NeedsRehash(std::string_view phc) const {
+  if (IsCryptHash(phc)) return true;  // adopted from /etc/shadow: argon2id next
   Result<PhcHash> parsed = ParsePhc(phc);
   if (!parsed.ok()) return true;
   const PhcHash& have = parsed.value();
