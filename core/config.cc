@@ -73,6 +73,23 @@ std::string ShowString(const Config& config) {
   return config.*kField;
 }
 
+template <bool Config::*kField>
+std::string SetBool(std::string_view value, Config& config) {
+  if (value == "yes") {
+    config.*kField = true;
+  } else if (value == "no") {
+    config.*kField = false;
+  } else {
+    return "use 'yes' or 'no'";
+  }
+  return "";
+}
+
+template <bool Config::*kField>
+std::string ShowBool(const Config& config) {
+  return config.*kField ? "yes" : "no";
+}
+
 std::string SetStore(std::string_view value, Config& config) {
   if (value == "sqlite") {
     config.store = "sqlite";
@@ -100,6 +117,22 @@ constexpr KeySpec kKeys[] = {
      &ShowNumber<int, &Config::argon2_max_concurrent>},
     {"argon2_max_wait_ms", &SetNumber<int, &Config::argon2_max_wait_ms, 0, 600000>,
      &ShowNumber<int, &Config::argon2_max_wait_ms>},
+    {"deny", &SetNumber<int, &Config::deny, 0, 1000>, &ShowNumber<int, &Config::deny>},
+    {"fail_interval", &SetNumber<int, &Config::fail_interval, 1, 31536000>,
+     &ShowNumber<int, &Config::fail_interval>},
+    {"unlock_time", &SetNumber<int, &Config::unlock_time, 0, 31536000>,
+     &ShowNumber<int, &Config::unlock_time>},
+    {"lockout_exempt_root", &SetBool<&Config::lockout_exempt_root>,
+     &ShowBool<&Config::lockout_exempt_root>},
+    {"password_min_length", &SetNumber<int, &Config::password_min_length, 1, 1024>,
+     &ShowNumber<int, &Config::password_min_length>},
+    {"password_history", &SetNumber<int, &Config::password_history, 0, 100>,
+     &ShowNumber<int, &Config::password_history>},
+    {"password_max_days", &SetNumber<int, &Config::password_max_days, 0, 36500>,
+     &ShowNumber<int, &Config::password_max_days>},
+    {"password_quality", &SetBool<&Config::password_quality>, &ShowBool<&Config::password_quality>},
+    {"banned_passwords_file", &SetPath<&Config::banned_passwords_file, true>,
+     &ShowString<&Config::banned_passwords_file>},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 
@@ -297,8 +330,14 @@ Result<Config> LoadConfigFile(const std::string& path) {
 
 std::string DescribeConfig(const Config& config) {
   std::string out;
-  for (const KeySpec& spec : kKeys)
-    out += std::string(spec.name) + " = " + spec.show(config) + "\n";
+  for (const KeySpec& spec : kKeys) {
+    std::string value = spec.show(config);
+    if (value.empty()) {
+      out += std::string("# ") + spec.name + " is not set\n";  // empty values do not parse
+    } else {
+      out += std::string(spec.name) + " = " + value + "\n";
+    }
+  }
   return out;
 }
 

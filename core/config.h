@@ -38,6 +38,20 @@ struct Config {
   uint32_t argon2_parallelism = 1;
   int argon2_max_concurrent = 4;
   int argon2_max_wait_ms = 10000;
+
+  // Lockout, as pam_faillock (deny 0: no lockout; unlock_time 0: until an
+  // administrator unlocks).
+  int deny = 5;
+  int fail_interval = 900;
+  int unlock_time = 600;
+  bool lockout_exempt_root = false;
+
+  // Password policy for new passwords.
+  int password_min_length = 12;       // characters (UTF-8 code points)
+  int password_history = 5;           // earlier passwords that may not be reused
+  int password_max_days = 0;          // 0: passwords never expire
+  bool password_quality = true;       // libpwquality checks (/etc/security/pwquality.conf)
+  std::string banned_passwords_file;  // empty: none
 };
 
 // Parses config text. `filename` is used in messages only.

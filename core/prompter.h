@@ -20,6 +20,12 @@ class Prompter {
   virtual ~Prompter() = default;
   // Asks with echo off. kAborted when the person or the conversation gave up.
   virtual Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) = 0;
+  // Asks for a new password twice ("New password: ", "Retype new password:
+  // ") and returns it when both match. When they differ it tells the person
+  // ("Sorry, passwords do not match.") and returns kInvalidArgument. The PAM
+  // adapter lets pam_get_authtok do all this, so use_authtok works after
+  // pam_pwquality.
+  virtual Result<SecretBuffer> AskNewPassword();
   // Asks with echo on.
   virtual Result<std::string> Ask(std::string_view prompt) = 0;
   virtual void Info(std::string_view message) = 0;

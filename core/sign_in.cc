@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/input_check.h"
+#include "core/password_policy.h"
 
 namespace sesame {
 namespace {
@@ -21,8 +22,11 @@ LogLevel LevelFor(Decision d) {
     case Decision::kFailure:
     case Decision::kUnknownUser:
     case Decision::kDisabled:
+    case Decision::kNewPasswordRequired:
     case Decision::kAborted:
       return LogLevel::kNotice;
+    case Decision::kLocked:
+      return LogLevel::kWarning;
     case Decision::kUnavailable:
       return LogLevel::kError;
   }
@@ -39,12 +43,31 @@ const char* OutcomeName(Decision d) {
       return "unknown-user";
     case Decision::kDisabled:
       return "disabled";
+    case Decision::kLocked:
+      return "locked";
+    case Decision::kNewPasswordRequired:
+      return "must-change";
     case Decision::kUnavailable:
       return "error";
     case Decision::kAborted:
       return "aborted";
   }
   return "error";
+}
+
+// Records an event that is not the decision itself (a lock, an unlock).
+void Note(Services& s, const RequestInfo& r, const char* method, const char* outcome,
+          const std::string& detail) {
+  SignInEvent event;
+  event.time = s.clock.Now();
+  event.user = r.user;
+  event.service = r.service.substr(0, 256);
+  event.remote_host = r.remote_host.substr(0, 256);
+  event.method = method;
+  event.outcome = outcome;
+  event.detail = detail;
+  Status recorded = s.store.RecordEvent(event);
+  if (!recorded.ok()) s.logger.Log(LogLevel::kError, "cannot record event: " + recorded.message());
 }
 
 // Logs the decision and records it as a sign-in event. A success that cannot
@@ -59,8 +82,8 @@ FlowResult Finish(Services& s, const RequestInfo& r, const char* what, const cha
   event.method = method;
   event.outcome = OutcomeName(decision);
   event.detail = reason;
-  // Unknown users and bad names are recorded too (that is what an attack
-  // looks like), but with the name sanitised.
+  // Unknown users are recorded too (that is what an attack looks like), but
+  // with the name sanitised.
   if (decision == Decision::kUnknownUser) event.user = SanitizeForLog(r.user);
   Status recorded = s.store.RecordEvent(event);
   if (!recorded.ok()) {
@@ -74,6 +97,21 @@ FlowResult Finish(Services& s, const RequestInfo& r, const char* what, const cha
   s.logger.Log(LevelFor(decision), std::string(what) + " " + OutcomeName(decision) + " for " +
                                        Describe(r) + ": " + reason);
   return FlowResult{decision, std::move(reason)};
+}
+
+bool LockoutApplies(const Services& s, const UserRecord& user) {
+  if (s.config.deny <= 0) return false;
+  return !(s.config.lockout_exempt_root && user.name == "root");
+}
+
+LockoutPolicy PolicyOf(const Config& c) {
+  return LockoutPolicy{c.deny, c.fail_interval, c.unlock_time};
+}
+
+std::string TimeLeft(int64_t seconds) {
+  int64_t minutes = (seconds + 59) / 60;
+  if (minutes <= 1) return "1 minute";
+  return std::to_string(minutes) + " minutes";
 }
 
 // Replaces a hash made with other parameters; failures are logged only
@@ -95,20 +133,24 @@ void Rehash(Services& s, const RequestInfo& r, const UserRecord& user, const Sec
   }
 }
 
-}  // namespace
+struct CheckSpec {
+  SecretKind kind;
+  const char* prompt;
+  const char* what;    // for logs: "password sign-in"
+  const char* method;  // for events: "password"
+};
 
-const char* DecisionName(Decision decision) { return OutcomeName(decision); }
-
-FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r) {
-  const char* kWhat = "password sign-in";
-  const char* kMethod = "password";
+// The shared part of a sign-in and of "current password" in a change:
+// prompt, look up, lockout, verify, count. On success `*out` (if given)
+// holds the password and `*user_out` the record.
+FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
+                         const CheckSpec& spec, SecretBuffer* out, UserRecord* user_out) {
   const bool name_ok = CheckUserName(r.user).ok();
-
-  Result<SecretBuffer> password = prompter.AskSecret(SecretKind::kCurrentPassword, "Password: ");
+  Result<SecretBuffer> password = prompter.AskSecret(spec.kind, spec.prompt);
   if (!password.ok()) {
     Decision d =
         password.status().code() == Code::kAuthFailed ? Decision::kFailure : Decision::kAborted;
-    return Finish(s, r, kWhat, kMethod, d, "no password: " + password.status().message());
+    return Finish(s, r, spec.what, spec.method, d, "no password: " + password.status().message());
   }
   const SecretBuffer& pw = password.value();
   // Input that can never match is refused without hashing, whoever the
@@ -122,37 +164,113 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
   if (name_ok) {
     Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
     if (!found.ok()) {
-      return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, found.status().message());
+      return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, found.status().message());
     }
     user = std::move(found.value());
   }
   if (!user.has_value()) {
     if (!hopeless) {
       Status dummy = s.hasher.DummyVerify(pw.view());
-      if (!dummy.ok()) return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, dummy.message());
+      if (!dummy.ok())
+        return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, dummy.message());
     }
-    return Finish(s, r, kWhat, kMethod, Decision::kUnknownUser,
+    return Finish(s, r, spec.what, spec.method, Decision::kUnknownUser,
                   name_ok ? "no such user in the store" : "not a valid user name");
   }
-  if (hopeless) return Finish(s, r, kWhat, kMethod, Decision::kFailure, hopeless_reason);
+
+  const int64_t now = s.clock.Now();
+  const bool lockout = LockoutApplies(s, *user);
+  if (lockout && user->locked_until != 0) {
+    if (user->locked_until > now) {
+      std::string when = user->locked_until == kLockedUntilUnlocked
+                             ? "until an administrator unlocks it"
+                             : "for " + TimeLeft(user->locked_until - now) + " more";
+      prompter.Error("Your account is locked after too many failed sign-ins " + when +
+                     ". Ask your administrator if you need in sooner.");
+      return Finish(s, r, spec.what, spec.method, Decision::kLocked,
+                    "account is locked " + when + "; password not checked");
+    }
+    // The lock has run out: lift it and record that.
+    Status cleared = s.store.ClearFailures(r.user);
+    if (!cleared.ok())
+      return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, cleared.message());
+    Note(s, r, "lockout", "unlocked", "lock expired");
+    s.logger.Log(LogLevel::kInfo, "lock of " + Describe(r) + " expired; lifted");
+    user->failures = 0;
+  }
+
+  if (hopeless) return Finish(s, r, spec.what, spec.method, Decision::kFailure, hopeless_reason);
   if (user->password_hash.empty()) {
     Status dummy = s.hasher.DummyVerify(pw.view());
-    if (!dummy.ok()) return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, dummy.message());
-    return Finish(s, r, kWhat, kMethod, Decision::kFailure, "account has no password set");
+    if (!dummy.ok())
+      return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, dummy.message());
+    return Finish(s, r, spec.what, spec.method, Decision::kFailure, "account has no password set");
   }
 
   Result<bool> match = s.hasher.Verify(user->password_hash, pw.view());
   if (!match.ok()) {
-    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable,
+    return Finish(s, r, spec.what, spec.method, Decision::kUnavailable,
                   "cannot check the password: " + match.status().message());
   }
-  if (!match.value()) return Finish(s, r, kWhat, kMethod, Decision::kFailure, "wrong password");
-  if (user->disabled) {
-    return Finish(s, r, kWhat, kMethod, Decision::kDisabled, "account is disabled");
+  if (!match.value()) {
+    std::string reason = "wrong password";
+    if (lockout) {
+      Result<FailureResult> counted = s.store.RecordFailure(r.user, now, PolicyOf(s.config));
+      if (!counted.ok()) {
+        s.logger.Log(LogLevel::kError, "cannot count the failure of " + Describe(r) + ": " +
+                                           counted.status().message());
+      } else {
+        reason += " (" + std::to_string(counted->failures) + " of " +
+                  std::to_string(s.config.deny) + " failures)";
+        if (counted->locked_now) {
+          std::string until = counted->locked_until == kLockedUntilUnlocked
+                                  ? "until an administrator unlocks it"
+                                  : "for " + std::to_string(s.config.unlock_time) + " s";
+          Note(s, r, "lockout", "locked",
+               std::to_string(counted->failures) + " failures; locked " + until);
+          s.logger.Log(LogLevel::kWarning, "account of " + Describe(r) + " locked after " +
+                                               std::to_string(counted->failures) + " failures " +
+                                               until);
+        }
+      }
+    }
+    return Finish(s, r, spec.what, spec.method, Decision::kFailure, reason);
   }
-
+  if (user->disabled) {
+    return Finish(s, r, spec.what, spec.method, Decision::kDisabled, "account is disabled");
+  }
+  if (lockout && user->failures > 0) {
+    Status cleared = s.store.ClearFailures(r.user);
+    if (!cleared.ok())
+      s.logger.Log(LogLevel::kError,
+                   "cannot reset the failure count of " + Describe(r) + ": " + cleared.message());
+  }
   if (s.hasher.NeedsRehash(user->password_hash)) Rehash(s, r, *user, pw);
-  return Finish(s, r, kWhat, kMethod, Decision::kSuccess, "password accepted");
+  if (out != nullptr) *out = std::move(password.value());
+  if (user_out != nullptr) *user_out = std::move(*user);
+  return FlowResult{Decision::kSuccess, "password accepted"};
+}
+
+}  // namespace
+
+const char* DecisionName(Decision decision) { return OutcomeName(decision); }
+
+FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r) {
+  const CheckSpec spec{SecretKind::kCurrentPassword, "Password: ", "password sign-in", "password"};
+  FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, nullptr);
+  if (checked.decision != Decision::kSuccess) return checked;
+  return Finish(s, r, spec.what, spec.method, Decision::kSuccess, checked.reason);
+}
+
+FlowResult VerifyCurrentPassword(Services& s, Prompter& prompter, const RequestInfo& r,
+                                 SecretBuffer* current) {
+  const CheckSpec spec{SecretKind::kOldPassword, "Current password: ", "current password check",
+                       "password-change"};
+  FlowResult checked = CheckPassword(s, prompter, r, spec, current, nullptr);
+  if (checked.decision == Decision::kSuccess) {
+    s.logger.Log(LogLevel::kInfo, "current password of " + Describe(r) + " verified for a change");
+  }
+  return checked;
 }
 
 FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r) {
@@ -174,12 +292,83 @@ FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r) {
       s.logger.Log(LogLevel::kDebug, std::string(kWhat) + ": no such user " + Describe(r));
     return FlowResult{Decision::kUnknownUser, "no such user in the store"};
   }
-  if (found.value()->disabled) {
+  const UserRecord& user = **found;
+  if (user.disabled) {
     prompter.Error("Your account is disabled. Ask your administrator to enable it.");
     return Finish(s, r, kWhat, "account", Decision::kDisabled, "account is disabled");
   }
+  if (user.must_change) {
+    prompter.Error(
+        "You are required to change your password immediately (administrator enforced).");
+    return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
+                  "password change required (administrator reset)");
+  }
+  if (s.config.password_max_days > 0) {
+    int64_t age = s.clock.Now() - user.password_changed;
+    if (age > static_cast<int64_t>(s.config.password_max_days) * 86400) {
+      prompter.Error("Your password has expired (it is older than " +
+                     std::to_string(s.config.password_max_days) +
+                     " days). You are required to change it now.");
+      return Finish(
+          s, r, kWhat, "account", Decision::kNewPasswordRequired,
+          "password older than password_max_days = " + std::to_string(s.config.password_max_days));
+    }
+  }
   s.logger.Log(LogLevel::kInfo, std::string(kWhat) + " success for " + Describe(r));
   return FlowResult{Decision::kSuccess, "account usable"};
+}
+
+FlowResult ChangePassword(Services& s, Prompter& prompter, const RequestInfo& r,
+                          const SecretBuffer* current, int tries) {
+  const char* kWhat = "password change";
+  const char* kMethod = "password-change";
+  if (!CheckUserName(r.user).ok())
+    return FlowResult{Decision::kUnknownUser, "not a valid user name"};
+  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  if (!found.ok())
+    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, found.status().message());
+  if (!found->has_value()) return FlowResult{Decision::kUnknownUser, "no such user in the store"};
+  const UserRecord user = **found;
+  Result<std::vector<std::string>> history = s.store.PasswordHistory(r.user);
+  if (!history.ok())
+    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, history.status().message());
+
+  std::string last_refusal = "no attempt";
+  for (int attempt = 0; attempt < (tries < 1 ? 1 : tries); ++attempt) {
+    Result<SecretBuffer> fresh = prompter.AskNewPassword();
+    if (!fresh.ok()) {
+      if (fresh.status().code() == Code::kInvalidArgument) {  // entries differ; already said
+        last_refusal = fresh.status().message();
+        continue;
+      }
+      return Finish(
+          s, r, kWhat, kMethod,
+          fresh.status().code() == Code::kAuthFailed ? Decision::kFailure : Decision::kAborted,
+          "no new password: " + fresh.status().message());
+    }
+    PolicySubject subject{r.user, fresh->view(), current, user.password_hash, &history.value()};
+    Status policy = CheckPasswordPolicy(s.config, s.hasher, subject);
+    if (!policy.ok()) {
+      if (policy.code() != Code::kInvalidArgument) {
+        prompter.Error("The password cannot be checked now; nothing was changed.");
+        return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, policy.message());
+      }
+      last_refusal = policy.message();
+      prompter.Error(last_refusal);
+      continue;
+    }
+    Result<std::string> hash = s.hasher.Hash(fresh->view(), s.random);
+    if (!hash.ok())
+      return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, hash.status().message());
+    Status stored =
+        s.store.SetPassword(r.user, hash.value(), s.clock.Now(), false, s.config.password_history);
+    if (!stored.ok()) {
+      prompter.Error("The new password could not be stored; nothing was changed.");
+      return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, stored.message());
+    }
+    return Finish(s, r, kWhat, kMethod, Decision::kSuccess, "password changed");
+  }
+  return Finish(s, r, kWhat, kMethod, Decision::kFailure, "refused: " + last_refusal);
 }
 
 }  // namespace sesame

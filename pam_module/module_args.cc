@@ -21,6 +21,8 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
       args.use_first_pass = true;
     } else if (arg == "try_first_pass") {
       args.try_first_pass = true;
+    } else if (arg == "use_authtok") {
+      args.use_authtok = true;
     } else if (arg.substr(0, 7) == "config=") {
       std::string_view path = arg.substr(7);
       if (seen_config)
@@ -47,7 +49,7 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
       return Status(Code::kInvalidArgument,
                     "unknown module argument '" + SanitizeForLog(arg) +
                         "' (accepted: config=FILE, mode=interactive, use_first_pass, "
-                        "try_first_pass, debug)");
+                        "try_first_pass, use_authtok, debug)");
     }
   }
   if (args.use_first_pass && args.try_first_pass)

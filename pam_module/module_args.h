@@ -5,6 +5,8 @@
 //                      mfa_only are refused until they exist)
 //   use_first_pass     } handled by pam_get_authtok, accepted here
 //   try_first_pass     }
+//   use_authtok        } (password group: take the new password an earlier
+//                        module such as pam_pwquality set)
 //   debug              verbose syslog, including the effective config
 //
 // Anything else is an error: the module logs it and denies.
@@ -22,6 +24,7 @@ struct ModuleArgs {
   bool debug = false;
   bool use_first_pass = false;
   bool try_first_pass = false;
+  bool use_authtok = false;
 };
 
 Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv);

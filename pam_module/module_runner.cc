@@ -1,6 +1,7 @@
 #include "pam_module/module_runner.h"
 
 #include <security/pam_ext.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -30,11 +31,12 @@ int AuthCode(Decision d) {
     case Decision::kSuccess:
       return PAM_SUCCESS;
     case Decision::kFailure:
+    case Decision::kDisabled:
+    case Decision::kLocked:
+    case Decision::kNewPasswordRequired:
       return PAM_AUTH_ERR;
     case Decision::kUnknownUser:
       return PAM_USER_UNKNOWN;
-    case Decision::kDisabled:
-      return PAM_AUTH_ERR;
     case Decision::kUnavailable:
       return PAM_AUTHINFO_UNAVAIL;
     case Decision::kAborted:
@@ -48,17 +50,86 @@ int AccountCode(Decision d) {
     case Decision::kSuccess:
       return PAM_SUCCESS;
     case Decision::kFailure:
+    case Decision::kLocked:
       return PAM_PERM_DENIED;
     case Decision::kUnknownUser:
       return PAM_USER_UNKNOWN;
     case Decision::kDisabled:
       return PAM_ACCT_EXPIRED;
+    case Decision::kNewPasswordRequired:
+      return PAM_NEW_AUTHTOK_REQD;
     case Decision::kUnavailable:
       return PAM_AUTHINFO_UNAVAIL;
     case Decision::kAborted:
       return PAM_CONV_ERR;
   }
   return PAM_SERVICE_ERR;
+}
+
+// PAM_PRELIM_CHECK: the current password.
+int PrelimCode(Decision d) {
+  switch (d) {
+    case Decision::kSuccess:
+      return PAM_SUCCESS;
+    case Decision::kFailure:
+    case Decision::kLocked:
+      return PAM_AUTH_ERR;
+    case Decision::kDisabled:
+      return PAM_PERM_DENIED;
+    case Decision::kUnknownUser:
+      return PAM_USER_UNKNOWN;
+    case Decision::kNewPasswordRequired:
+      return PAM_SUCCESS;  // not a result of this step
+    case Decision::kUnavailable:
+      return PAM_AUTHINFO_UNAVAIL;
+    case Decision::kAborted:
+      return PAM_CONV_ERR;
+  }
+  return PAM_SERVICE_ERR;
+}
+
+// PAM_UPDATE_AUTHTOK: the new password.
+int UpdateCode(Decision d) {
+  switch (d) {
+    case Decision::kSuccess:
+      return PAM_SUCCESS;
+    case Decision::kUnknownUser:
+      return PAM_USER_UNKNOWN;
+    case Decision::kAborted:
+      return PAM_CONV_ERR;
+    default:
+      return PAM_AUTHTOK_ERR;
+  }
+}
+
+// pam_chauthtok: libpam calls the stack twice. The current password is
+// asked unless the real uid is root and this is not the change of an
+// expired password (as pam_unix); in the update step it is checked again,
+// from PAM_OLDAUTHTOK, before the new one is stored.
+int RunChauthtok(Services& services, PamPrompter& prompter, const RequestInfo& request, int flags,
+                 bool use_authtok) {
+  // Not ours: let the stack go on to pam_unix without asking anything. (The
+  // person changing a password has signed in already: no timing to hide.)
+  Result<std::optional<UserRecord>> user = services.store.GetUser(request.user);
+  if (!user.ok()) {
+    services.logger.Log(LogLevel::kError, "password change: " + user.status().message());
+    return PAM_AUTHINFO_UNAVAIL;
+  }
+  if (!user->has_value()) return PAM_USER_UNKNOWN;
+
+  const bool ask_current = !(getuid() == 0 && !(flags & PAM_CHANGE_EXPIRED_AUTHTOK));
+  SecretBuffer current;
+  if (ask_current) {
+    FlowResult verified = VerifyCurrentPassword(services, prompter, request, &current);
+    if (verified.decision != Decision::kSuccess) {
+      int code = PrelimCode(verified.decision);
+      return (flags & PAM_UPDATE_AUTHTOK) && code == PAM_AUTH_ERR ? PAM_AUTHTOK_RECOVERY_ERR : code;
+    }
+  }
+  if (flags & PAM_PRELIM_CHECK) return PAM_SUCCESS;
+  FlowResult changed = ChangePassword(services, prompter, request, ask_current ? &current : nullptr,
+                                      use_authtok ? 1 : 3);
+  return UpdateCode(changed.decision);
 }
 
 }  // namespace
@@ -95,7 +166,11 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
     logger.Log(LogLevel::kDebug, "effective configuration: " + described);
   }
 
-  if (group == PamGroup::kAuthenticate) {
+  if (group == PamGroup::kChauthtok && !(flags & (PAM_PRELIM_CHECK | PAM_UPDATE_AUTHTOK))) {
+    logger.Log(LogLevel::kError, "pam_chauthtok without PAM_PRELIM_CHECK or PAM_UPDATE_AUTHTOK");
+    return PAM_SERVICE_ERR;
+  }
+  if (group == PamGroup::kAuthenticate || group == PamGroup::kChauthtok) {
     // The key is not used by password sign-in itself, but a missing or
     // exposed key means the installation is not trustworthy: deny.
     Result<SecretBuffer> key = LoadHostKey(config->key_file);
@@ -121,11 +196,19 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
       Argon2Params{config->argon2_time_cost, config->argon2_memory_kib, config->argon2_parallelism},
       &limiter, logger);
   Services services{*config, **store, hasher, clock, random, logger};
-  PamPrompter prompter(pamh, flags);
+  PamPrompter prompter(pamh, flags, args->use_authtok);
 
-  if (group == PamGroup::kAuthenticate)
-    return AuthCode(PasswordSignIn(services, prompter, request).decision);
-  return AccountCode(CheckAccount(services, prompter, request).decision);
+  switch (group) {
+    case PamGroup::kAuthenticate:
+      return AuthCode(PasswordSignIn(services, prompter, request).decision);
+    case PamGroup::kAccount:
+      return AccountCode(CheckAccount(services, prompter, request).decision);
+    case PamGroup::kChauthtok:
+      return RunChauthtok(services, prompter, request, flags, args->use_authtok);
+    case PamGroup::kSetcred:
+      break;
+  }
+  return PAM_SUCCESS;
 }
 
 }  // namespace sesame

@@ -8,7 +8,7 @@
 
 namespace sesame {
 
-enum class PamGroup { kAuthenticate, kSetcred, kAccount };
+enum class PamGroup { kAuthenticate, kSetcred, kAccount, kChauthtok };
 
 // REQUIRES: called from a pam_sm_* shim that catches every exception.
 int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const char** argv);

@@ -48,9 +48,10 @@ void PamLogger::Log(LogLevel level, std::string_view message) {
 
 Result<SecretBuffer> PamPrompter::AskSecret(SecretKind kind, std::string_view prompt) {
   std::string text(prompt);
-  if (kind == SecretKind::kCurrentPassword) {
+  if (kind == SecretKind::kCurrentPassword || kind == SecretKind::kOldPassword) {
+    const int item = kind == SecretKind::kCurrentPassword ? PAM_AUTHTOK : PAM_OLDAUTHTOK;
     const char* tok = nullptr;
-    int rc = pam_get_authtok(pamh_, PAM_AUTHTOK, &tok, text.c_str());
+    int rc = pam_get_authtok(pamh_, item, &tok, text.c_str());
     if (rc == PAM_AUTH_ERR || (rc == PAM_SUCCESS && tok == nullptr)) {
       // use_first_pass and no earlier module read a password.
       return Status(Code::kAuthFailed, "no password from an earlier module (use_first_pass)");
@@ -66,6 +67,18 @@ Result<SecretBuffer> PamPrompter::AskSecret(SecretKind kind, std::string_view pr
     return Status(Code::kAborted, std::string("conversation failed: ") + pam_strerror(pamh_, rc));
   }
   return TakeResponse(resp);
+}
+
+Result<SecretBuffer> PamPrompter::AskNewPassword() {
+  if (!use_authtok_) pam_set_item(pamh_, PAM_AUTHTOK, nullptr);
+  const char* tok = nullptr;
+  int rc = pam_get_authtok(pamh_, PAM_AUTHTOK, &tok, nullptr);
+  if (rc == PAM_TRY_AGAIN)  // libpam said "Sorry, passwords do not match."
+    return Status(Code::kInvalidArgument, "the two entries differ");
+  if (rc == PAM_SUCCESS && tok != nullptr) return SecretBuffer(tok, std::strlen(tok));
+  if (use_authtok_ && (rc == PAM_AUTHTOK_ERR || rc == PAM_SUCCESS))
+    return Status(Code::kAuthFailed, "use_authtok: no new password from an earlier module");
+  return Status(Code::kAborted, std::string("conversation failed: ") + pam_strerror(pamh_, rc));
 }
 
 Result<std::string> PamPrompter::Ask(std::string_view prompt) {

@@ -26,8 +26,13 @@ class PamLogger final : public Logger {
 // another module already read) work as in pam_unix.
 class PamPrompter final : public Prompter {
  public:
-  PamPrompter(pam_handle_t* pamh, int flags) : pamh_(pamh), flags_(flags) {}
+  PamPrompter(pam_handle_t* pamh, int flags, bool use_authtok)
+      : pamh_(pamh), flags_(flags), use_authtok_(use_authtok) {}
   Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) override;
+  // pam_get_authtok(PAM_AUTHTOK): libpam asks twice and compares. Without
+  // use_authtok a token left from an earlier step (the login password, or
+  // a refused one) is dropped first, so the person is always asked.
+  Result<SecretBuffer> AskNewPassword() override;
   Result<std::string> Ask(std::string_view prompt) override;
   void Info(std::string_view message) override;
   void Error(std::string_view message) override;
@@ -35,6 +40,7 @@ class PamPrompter final : public Prompter {
  private:
   pam_handle_t* pamh_;
   int flags_;
+  bool use_authtok_;
 };
 
 }  // namespace sesame

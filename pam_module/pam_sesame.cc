@@ -36,4 +36,9 @@ __attribute__((visibility("default"))) int pam_sm_acct_mgmt(pam_handle_t* pamh, 
   return Shim(sesame::PamGroup::kAccount, pamh, flags, argc, argv);
 }
 
+__attribute__((visibility("default"))) int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc,
+                                                            const char** argv) {
+  return Shim(sesame::PamGroup::kChauthtok, pamh, flags, argc, argv);
+}
+
 }  // extern "C"

@@ -67,7 +67,16 @@ TEST(ConfigTest, EveryKeySet) {
       "argon2_memory_kib = 4194304\n"
       "argon2_parallelism = 64\n"
       "argon2_max_concurrent = 1024\n"
-      "argon2_max_wait_ms = 600000\n";
+      "argon2_max_wait_ms = 600000\n"
+      "deny = 0\n"
+      "fail_interval = 31536000\n"
+      "unlock_time = 0\n"
+      "lockout_exempt_root = yes\n"
+      "password_min_length = 1024\n"
+      "password_history = 100\n"
+      "password_max_days = 36500\n"
+      "password_quality = no\n"
+      "banned_passwords_file = /etc/security/banned\n";
   Result<Config> r = ParseConfig(text, kFile);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->store, "sqlite");
@@ -80,6 +89,15 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->argon2_parallelism, 64u);
   EXPECT_EQ(r->argon2_max_concurrent, 1024);
   EXPECT_EQ(r->argon2_max_wait_ms, 600000);
+  EXPECT_EQ(r->deny, 0);
+  EXPECT_EQ(r->fail_interval, 31536000);
+  EXPECT_EQ(r->unlock_time, 0);
+  EXPECT_TRUE(r->lockout_exempt_root);
+  EXPECT_EQ(r->password_min_length, 1024);
+  EXPECT_EQ(r->password_history, 100);
+  EXPECT_EQ(r->password_max_days, 36500);
+  EXPECT_FALSE(r->password_quality);
+  EXPECT_EQ(r->banned_passwords_file, "/etc/security/banned");
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
   EXPECT_EQ(r->source, "(defaults)");
   // DescribeConfig lists every key and parses back to the same values.
@@ -147,6 +165,26 @@ TEST(ConfigTest, Paths) {
   ExpectError("store_path = /" + std::string(5000, 'a'), 1, "at most 4095 bytes");
 }
 
+TEST(ConfigTest, YesNoValues) {
+  ExpectError("password_quality = true", 1,
+              "password_quality = 'true' is not accepted: use 'yes' or 'no'");
+  ExpectError("lockout_exempt_root = 1", 1, "use 'yes' or 'no'");
+  Result<Config> r = ParseConfig("password_quality = no\nlockout_exempt_root = yes\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->password_quality);
+  EXPECT_TRUE(r->lockout_exempt_root);
+  ExpectError("deny = 1001", 1, "use a whole number from 0 to 1000");
+  ExpectError("banned_passwords_file = words.txt", 1, "absolute path");
+}
+
+TEST(ConfigTest, UnsetOptionalPathIsDescribedAsAComment) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok());
+  std::string described = DescribeConfig(*r);
+  EXPECT_NE(described.find("# banned_passwords_file is not set\n"), std::string::npos);
+  EXPECT_TRUE(ParseConfig(described, kFile).ok());
+}
+
 TEST(ConfigTest, UnknownKeyWithSuggestion) {
   ExpectError("store = sqlite\n\n\n\n\n\nstroe = sqlite\n", 7,
               "unknown key 'stroe' (did you mean 'store'? accepted keys: store, store_path, ");
@@ -156,7 +194,10 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
   EXPECT_EQ(st.message().find("did you mean"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("accepted keys: store, store_path, store_busy_timeout_ms, key_file, "
                               "runtime_dir, argon2_time_cost, argon2_memory_kib, "
-                              "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms)"),
+                              "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
+                              "deny, fail_interval, unlock_time, lockout_exempt_root, "
+                              "password_min_length, password_history, password_max_days, "
+                              "password_quality, banned_passwords_file)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.

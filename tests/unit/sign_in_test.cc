@@ -13,6 +13,7 @@
 
 #include "core/sqlite_store.h"
 #include "tests/fakes/fakes.h"
+#include "tests/fakes/scripted_prompter.h"
 
 namespace sesame {
 namespace {
@@ -20,28 +21,7 @@ namespace {
 using testing::FakeClock;
 using testing::FakeRandom;
 using testing::RecordingLogger;
-
-class ScriptedPrompter final : public Prompter {
- public:
-  std::deque<std::string> answers;
-  std::vector<std::string> prompts, infos, errors;
-  Result<SecretBuffer> AskSecret(SecretKind, std::string_view prompt) override {
-    prompts.emplace_back(prompt);
-    if (answers.empty()) return Status(Code::kAborted, "no answer");
-    SecretBuffer b(answers.front());
-    answers.pop_front();
-    return b;
-  }
-  Result<std::string> Ask(std::string_view prompt) override {
-    prompts.emplace_back(prompt);
-    if (answers.empty()) return Status(Code::kAborted, "no answer");
-    std::string a = answers.front();
-    answers.pop_front();
-    return a;
-  }
-  void Info(std::string_view m) override { infos.emplace_back(m); }
-  void Error(std::string_view m) override { errors.emplace_back(m); }
-};
+using testing::ScriptedPrompter;
 
 class SignInTest : public ::testing::Test {
  protected:
