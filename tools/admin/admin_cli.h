@@ -17,6 +17,7 @@ struct Invocation {
   bool verbose = false;               // --verbose
   bool json = false;                  // --json
   bool password_stdin = false;        // --password-stdin
+  bool temporary = false;             // --temporary
   std::vector<std::string> operands;  // what follows the command words
 };
 
@@ -37,7 +38,7 @@ const std::vector<Command>& Commands();
 // for the status.
 int Fail(const Status& status);
 
-// Commands (admin_user.cc, admin_init.cc).
+// Commands (admin_init.cc, admin_user.cc, admin_password.cc, admin_import.cc).
 int RunInit(const Invocation& inv);
 int RunUserAdd(const Invocation& inv);
 int RunUserList(const Invocation& inv);
@@ -45,6 +46,9 @@ int RunUserShow(const Invocation& inv);
 int RunUserRemove(const Invocation& inv);
 int RunUserDisable(const Invocation& inv);
 int RunUserEnable(const Invocation& inv);
+int RunPasswordReset(const Invocation& inv);
+int RunUnlock(const Invocation& inv);
+int RunImportShadow(const Invocation& inv);
 
 }  // namespace sesame::admin
 

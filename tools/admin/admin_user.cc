@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <string>
 
+#include "core/crypt_hash.h"
 #include "core/input_check.h"
 #include "core/logger.h"
 #include "core/password_hash.h"
+#include "core/password_policy.h"
 #include "core/random.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
@@ -17,17 +19,29 @@
 namespace sesame::admin {
 namespace {
 
-Result<SecretBuffer> ReadNewPassword(const Invocation& inv) {
+// An administrator's password for an account (add, reset) need not pass
+// libpwquality or the history, but it must be long enough.
+Status CheckMinLength(std::string_view pw, int min_length) {
+  if (Utf8Length(pw) < static_cast<size_t>(min_length))
+    return Status(Code::kInvalidArgument, "the password is shorter than " +
+                                              std::to_string(min_length) +
+                                              " characters (password_min_length)");
+  return Status::Ok();
+}
+
+Result<SecretBuffer> ReadNewPassword(const Invocation& inv, int min_length) {
   if (inv.password_stdin) {
     Result<SecretBuffer> pw = ReadSecretLine(STDIN_FILENO, kMaxPasswordBytes);
     if (!pw.ok()) return pw.status();
     SESAME_RETURN_IF_ERROR(CheckNewPassword(pw->view()));
+    SESAME_RETURN_IF_ERROR(CheckMinLength(pw->view(), min_length));
     return pw;
   }
   TerminalPrompter tty;
   Result<SecretBuffer> first = tty.AskSecret(SecretKind::kNewPassword, "New password: ");
   if (!first.ok()) return first.status();
   SESAME_RETURN_IF_ERROR(CheckNewPassword(first->view()));
+  SESAME_RETURN_IF_ERROR(CheckMinLength(first->view(), min_length));
   Result<SecretBuffer> second =
       tty.AskSecret(SecretKind::kRetypeNewPassword, "Retype new password: ");
   if (!second.ok()) return second.status();
@@ -38,6 +52,8 @@ Result<SecretBuffer> ReadNewPassword(const Invocation& inv) {
 
 std::string HashSummary(const std::string& phc) {
   if (phc.empty()) return "none";
+  if (IsCryptHash(phc))
+    return std::string(CryptHashName(phc)) + " (imported; argon2id at the next sign-in)";
   Result<PhcHash> parsed = ParsePhc(phc);
   if (!parsed.ok()) return "unknown format";
   const Argon2Params& p = parsed->params;
@@ -85,7 +101,7 @@ int RunUserAdd(const Invocation& inv) {
   if (existing->has_value())
     return Fail(Status(Code::kAlreadyExists, "user " + name + " exists already"));
 
-  Result<SecretBuffer> password = ReadNewPassword(inv);
+  Result<SecretBuffer> password = ReadNewPassword(inv, (*env)->config.password_min_length);
   if (!password.ok()) return Fail(password.status());
   SystemRandom random;
   Result<std::string> hash = (*env)->hasher->Hash(password->view(), random);
@@ -96,6 +112,7 @@ int RunUserAdd(const Invocation& inv) {
   user.password_hash = hash.value();
   user.created = (*env)->clock.Now();
   user.password_changed = user.created;
+  user.must_change = inv.temporary;
   Status added = store.AddUser(user);
   if (!added.ok()) return Fail(added);
   std::printf("added user %s\n", name.c_str());
@@ -133,41 +150,58 @@ int RunUserShow(const Invocation& inv) {
   if (!user.ok()) return Fail(user.status());
   if (!user->has_value()) return Fail(Status(Code::kNotFound, "no user " + name));
   const UserRecord& u = **user;
+  const Config& config = (*env)->config;
+  const int64_t now = (*env)->clock.Now();
   EventFilter filter;
   filter.user = name;
   filter.limit = 5;
   Result<std::vector<SignInEvent>> events = (*env)->store->ListEvents(filter);
   if (!events.ok()) return Fail(events.status());
+
+  const int64_t age_days = u.password_changed > 0 ? (now - u.password_changed) / 86400 : 0;
+  // As CheckAccount in core: a password never set counts as expired.
+  const bool expired =
+      config.password_max_days > 0 &&
+      now - u.password_changed > static_cast<int64_t>(config.password_max_days) * 86400;
+  const bool locked = u.locked_until > now;
+  const bool in_window = u.failures > 0 && now < u.first_failure + config.fail_interval;
+  const int failures = locked || in_window ? u.failures : 0;
+  std::string lock_text = "not locked";
+  if (locked) {
+    lock_text = u.locked_until == kLockedUntilUnlocked
+                    ? "locked until an administrator unlocks it"
+                    : "locked until " + FormatTime(u.locked_until);
+  }
+  std::string change_text = u.must_change ? "required (administrator reset)"
+                            : expired     ? "required (older than password_max_days)"
+                                          : "not required";
+
   if (inv.json) {
     JsonWriter j;
-    j.BeginObject()
-        .Key("name")
-        .String(u.name)
-        .Key("disabled")
-        .Bool(u.disabled)
-        .Key("created")
-        .String(FormatTime(u.created))
-        .Key("password_changed")
-        .String(FormatTime(u.password_changed))
-        .Key("password_age_days")
-        .Int(u.password_changed > 0 ? ((*env)->clock.Now() - u.password_changed) / 86400 : 0)
-        .Key("password_hash")
-        .String(HashSummary(u.password_hash))
-        .Key("recent_events")
-        .BeginArray();
+    j.BeginObject();
+    j.Key("name").String(u.name);
+    j.Key("disabled").Bool(u.disabled);
+    j.Key("created").String(FormatTime(u.created));
+    j.Key("password_changed").String(FormatTime(u.password_changed));
+    j.Key("password_age_days").Int(age_days);
+    j.Key("password_hash").String(HashSummary(u.password_hash));
+    j.Key("must_change").Bool(u.must_change || expired);
+    j.Key("locked").Bool(locked);
+    j.Key("locked_until")
+        .String(locked ? (u.locked_until == kLockedUntilUnlocked ? "until-unlocked"
+                                                                 : FormatTime(u.locked_until))
+                       : "");
+    j.Key("failures").Int(failures);
+    j.Key("methods").BeginArray().String("password").EndArray();
+    j.Key("recent_events").BeginArray();
     for (const SignInEvent& e : events.value()) {
-      j.BeginObject()
-          .Key("time")
-          .String(FormatTime(e.time))
-          .Key("service")
-          .String(e.service)
-          .Key("remote_host")
-          .String(e.remote_host)
-          .Key("method")
-          .String(e.method)
-          .Key("outcome")
-          .String(e.outcome)
-          .EndObject();
+      j.BeginObject();
+      j.Key("time").String(FormatTime(e.time));
+      j.Key("service").String(e.service);
+      j.Key("remote_host").String(e.remote_host);
+      j.Key("method").String(e.method);
+      j.Key("outcome").String(e.outcome);
+      j.EndObject();
     }
     j.EndArray().EndObject();
     std::printf("%s\n", j.str().c_str());
@@ -176,11 +210,16 @@ int RunUserShow(const Invocation& inv) {
   std::printf("name:             %s\n", u.name.c_str());
   std::printf("status:           %s\n", u.disabled ? "disabled" : "active");
   std::printf("created:          %s\n", FormatTime(u.created).c_str());
-  std::printf("password changed: %s\n", FormatTime(u.password_changed).c_str());
+  std::printf("password changed: %s (%lld days ago)\n", FormatTime(u.password_changed).c_str(),
+              static_cast<long long>(age_days));
+  std::printf("password change:  %s\n", change_text.c_str());
   std::printf("password hash:    %s\n", HashSummary(u.password_hash).c_str());
+  std::printf("lock:             %s\n", lock_text.c_str());
+  std::printf("failures:         %d of %d in the current window\n", failures, config.deny);
+  std::printf("methods:          password\n");
   std::printf("recent sign-ins:%s\n", events->empty() ? " none" : "");
   for (const SignInEvent& e : events.value()) {
-    std::printf("  %s  %-12s %-16s %-16s %s\n", FormatTime(e.time).c_str(), e.outcome.c_str(),
+    std::printf("  %s  %-14s %-16s %-16s %s\n", FormatTime(e.time).c_str(), e.outcome.c_str(),
                 SanitizeForLog(e.service, 16).c_str(),
                 SanitizeForLog(e.remote_host.empty() ? "-" : e.remote_host, 40).c_str(),
                 e.method.c_str());
@@ -217,23 +256,6 @@ int RunUserDisable(const Invocation& inv) {
 int RunUserEnable(const Invocation& inv) {
   return Change(inv, "enabled",
                 [](Store& s, const std::string& n) { return s.SetDisabled(n, false); });
-}
-
-const std::vector<Command>& Commands() {
-  static const std::vector<Command>* const kCommands = new std::vector<Command>{
-      {"init", "", "", "create the key file and the store (safe to run again)", 0, 0, RunInit},
-      {"user add", "NAME", "--password-stdin", "add an account (asks for the password twice)", 1, 1,
-       RunUserAdd},
-      {"user list", "", "--json", "list accounts", 0, 0, RunUserList},
-      {"user show", "NAME", "--json", "show one account and its recent sign-ins", 1, 1,
-       RunUserShow},
-      {"user remove", "NAME", "", "remove an account (its sign-in events are kept)", 1, 1,
-       RunUserRemove},
-      {"user disable", "NAME", "", "refuse all sign-ins of an account", 1, 1, RunUserDisable},
-      {"user enable", "NAME", "", "allow sign-ins of a disabled account again", 1, 1,
-       RunUserEnable},
-  };
-  return *kCommands;
 }
 
 }  // namespace sesame::admin
