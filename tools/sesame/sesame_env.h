@@ -1,0 +1,49 @@
+// What sesame's commands need: the config, the store, a hasher bound to the
+// host-wide argon2 cap, the clock, randomness and a logger; and the calling
+// user's record.
+//
+// REQUIRES: the effective uid is root (the config, the store and the
+// runtime dir are root's; the store is 0600).
+#ifndef SESAME_TOOLS_SESAME_SESAME_ENV_H_
+#define SESAME_TOOLS_SESAME_SESAME_ENV_H_
+
+#include <memory>
+#include <string>
+
+#include "core/argon2_limiter.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/password_hash.h"
+#include "core/random.h"
+#include "core/services.h"
+#include "core/store.h"
+#include "tools/common/syslog_logger.h"
+
+namespace sesame::self {
+
+struct ToolEnv {
+  Config config;
+  std::unique_ptr<Store> store;
+  SystemClock clock;
+  SystemRandom random;
+  std::unique_ptr<SyslogLogger> logger;
+  std::unique_ptr<Argon2Limiter> limiter;
+  std::unique_ptr<PasswordHasher> hasher;
+
+  Services services() { return Services{config, *store, *hasher, clock, random, *logger}; }
+};
+
+// Loads the config (a trusted root file) and opens the existing store. A
+// config or store that cannot be used is exit 1 (an unsafe file: exit 5),
+// with a message that tells the user to ask the administrator.
+Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, bool verbose);
+
+// The calling user's record; kNotFound (NoAccount) when there is none.
+Result<UserRecord> FindAccount(ToolEnv& env, const std::string& user);
+
+// "2026-11-21T23:59:00Z"; "never" for 0.
+std::string FormatTime(int64_t unix_seconds);
+
+}  // namespace sesame::self
+
+#endif  // SESAME_TOOLS_SESAME_SESAME_ENV_H_

@@ -1,0 +1,46 @@
+// Setting up the process of a setuid program before it trusts anything:
+// file descriptors, core dumps, resource limits, signals, umask, the
+// environment and who the caller is. sesame_main.cc calls these in order.
+#ifndef SESAME_TOOLS_SESAME_SESAME_PROCESS_H_
+#define SESAME_TOOLS_SESAME_SESAME_PROCESS_H_
+
+#include <string>
+
+#include "core/status.h"
+
+namespace sesame::self {
+
+// REQUIRES: called first, before anything is opened or printed.
+// Makes sure fds 0, 1 and 2 are open (on /dev/null when the caller closed
+// them, so no file we open later becomes "stderr"), closes every fd >= 3,
+// makes the process not dumpable (no ptrace by the caller, no core) and
+// sets RLIMIT_CORE to 0, lifts RLIMIT_FSIZE (a caller's limit must not cut
+// a store write short), resets every signal to its default action and
+// unblocks them all, and sets umask 077. Fails only when a step that keeps
+// secrets safe fails.
+Status PrepareProcess();
+
+// True when the process runs with other ids than its caller's (setuid or
+// setgid, or file capabilities: AT_SECURE).
+bool RunningWithRaisedPrivileges();
+
+struct CallerSettings {
+  std::string config_path;      // kDefaultConfigPath, or SESAME_CONFIG when honoured
+  bool config_ignored = false;  // SESAME_CONFIG was set and ignored (raised privileges)
+};
+
+// Takes the few things sesame reads from the caller's environment, then
+// replaces the environment: clearenv(), PATH=/usr/bin:/bin, and TERM and
+// NO_COLOR only when they are short printable ASCII. SESAME_CONFIG is
+// honoured only when !RunningWithRaisedPrivileges() (and must then be an
+// absolute path).
+Result<CallerSettings> ResetEnvironment();
+
+// The login name of the real uid, from the password database (never $USER
+// or $LOGNAME). kNotFound when the uid has no entry; kInvalidArgument when
+// the name is not one Sesame keeps accounts for.
+Result<std::string> CallingUser();
+
+}  // namespace sesame::self
+
+#endif  // SESAME_TOOLS_SESAME_SESAME_PROCESS_H_
