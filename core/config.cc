@@ -321,7 +321,15 @@ Result<Config> ParseConfig(std::string_view text, std::string_view filename) {
 
 Result<Config> LoadConfigFile(const std::string& path) {
   Result<std::string> text = ReadTrustedFile(path, "config file", kMaxConfigBytes);
-  if (!text.ok()) return text.status();
+  if (!text.ok()) {
+    if (text.status().code() == Code::kNotFound)
+      return Status(Code::kNotFound,
+                    text.status().message() +
+                        ": install one there (the sample is conf/sesame.conf, every key at its "
+                        "default), or fix the path that names it (module argument config=, "
+                        "sesame-admin --config)");
+    return text.status();
+  }
   Result<Config> config = ParseConfig(*text, path);
   if (!config.ok()) return config.status();
   config->source = path;

@@ -9,12 +9,7 @@ namespace sesame::admin {
 
 Status ConfigProblem(const Status& s) {
   if (s.code() == Code::kPermissionDenied) return s;  // exit 5: unsafe file
-  std::string hint;
-  if (s.code() == Code::kNotFound)
-    hint =
-        "; install the sample configuration (conf/sesame.conf) there, or name one with "
-        "--config FILE";
-  return Status(Code::kUnavailable, s.message() + hint);
+  return Status(Code::kUnavailable, s.message());
 }
 
 Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, bool verbose) {

@@ -28,7 +28,7 @@ struct AdminEnv {
 Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, bool verbose);
 
 // A config that cannot be used is a failure of the setup (exit 1), except an
-// unsafe one (exit 5); a missing one gets a hint where the sample is.
+// unsafe one (exit 5).
 Status ConfigProblem(const Status& status);
 
 // "2026-11-21T23:59:00Z"; "never" for 0.

@@ -1,0 +1,369 @@
+// Many processes at once, as sshd children or Dovecot auth workers: every
+// sign-in gets the right answer and exactly one event while an administrator
+// changes other accounts, and the host-wide argon2 cap holds across
+// processes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <security/pam_appl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/password_hash.h"
+#include "core/random.h"
+#include "core/sqlite_store.h"
+#include "tests/pam/pam_harness.h"
+
+namespace sesame::pam_testing {
+namespace {
+
+// A child's report: one line through a pipe (atomic below PIPE_BUF).
+void Report(int fd, const std::string& text) {
+  std::string line = text.substr(0, 400) + "\n";
+  ssize_t ignored = write(fd, line.data(), line.size());
+  (void)ignored;
+}
+
+std::string ReadAllFrom(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Blocks until the parent closes the write end of `gate`.
+void WaitAtGate(int gate_read_end) {
+  char c;
+  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+// Forks a child that has set up pam_wrapper before the next one is forked.
+// pam_wrapper 1.1.4 makes its private copy of the service dir in each new
+// process on the first PAM call, picking a free /tmp/pam.X name; processes
+// that do so at the same moment can pick the same name (mkdir then fails
+// with EEXIST and both use one dir, which the first to exit removes). So
+// each child makes one pam_start/pam_end (which also loads the module)
+// while its siblings wait. Returns 0 in the child, like fork().
+pid_t ForkWarmPamChild() {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    struct pam_conv conv = {nullptr, nullptr};
+    pam_handle_t* pamh = nullptr;
+    if (pam_start("sesame-quiet", "warm-up", &conv, &pamh) == PAM_SUCCESS)
+      pam_end(pamh, PAM_SUCCESS);
+    char c = 'r';
+    ssize_t ignored = write(ready[1], &c, 1);
+    (void)ignored;
+    close(ready[1]);
+    return 0;
+  }
+  close(ready[1]);
+  char c;
+  while (pid > 0 && read(ready[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(ready[0]);
+  return pid;
+}
+
+struct ChildStatus {
+  pid_t pid;
+  int status;
+};
+
+std::string Describe(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by ") + strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+ChildStatus Wait(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {pid, status};
+}
+
+std::string WorkerPassword(int i) { return "load worker password " + std::to_string(i * 7 + 3); }
+
+using ConcurrencyTest = PamTest;
+
+TEST_F(ConcurrencyTest, ParallelSignInsWhileAnAdministratorChangesOtherAccounts) {
+  constexpr int kWorkers = 4;
+  constexpr int kRounds = 200;
+  auto is_wrong_round = [](int worker, int round) { return (round + worker) % 4 == 3; };
+  for (int i = 0; i < kWorkers; ++i)
+    ASSERT_NO_FATAL_FAILURE(AddUser("load" + std::to_string(i), WorkerPassword(i)));
+
+  size_t mark = DevLog().Mark();
+  int gate[2], stop[2], reports[2];
+  ASSERT_EQ(pipe2(gate, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(stop, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(reports, O_CLOEXEC), 0);
+  std::vector<pid_t> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    pid_t pid = ForkWarmPamChild();
+    ASSERT_GE(pid, 0) << strerror(errno);
+    if (pid == 0) {
+      close(gate[1]);
+      close(stop[1]);
+      close(reports[0]);
+      WaitAtGate(gate[0]);
+      const std::string user = "load" + std::to_string(w);
+      const std::string right = WorkerPassword(w);
+      int mismatches = 0;
+      std::string first;
+      for (int r = 0; r < kRounds; ++r) {
+        bool wrong = is_wrong_round(w, r);
+        DirectRun d = DirectSignIn("sesame-quiet", user.c_str(), wrong ? right + "x" : right,
+                                   nullptr, /*account=*/true);
+        int want_auth = wrong ? PAM_AUTH_ERR : PAM_SUCCESS;
+        if (d.start != PAM_SUCCESS || d.auth != want_auth || d.account != PAM_SUCCESS ||
+            d.end != PAM_SUCCESS || d.prompts != 1) {
+          if (mismatches++ == 0) {
+            first = "round " + std::to_string(r) + ": start " + PamCodeName(d.start) + ", auth " +
+                    PamCodeName(d.auth) + " (want " + PamCodeName(want_auth) + "), account " +
+                    PamCodeName(d.account) + ", end " + PamCodeName(d.end) + ", prompts " +
+                    std::to_string(d.prompts);
+          }
+        }
+      }
+      Report(reports[1], "worker " + user + ": " + std::to_string(mismatches) + " mismatches" +
+                             (first.empty() ? "" : "; first: " + first));
+      ExitChild(mismatches == 0 ? 0 : 1);
+    }
+    workers.push_back(pid);
+  }
+
+  // The administrator: adds and disables other accounts through the core
+  // store API until the workers are done.
+  std::fflush(nullptr);
+  pid_t admin = fork();
+  ASSERT_GE(admin, 0) << strerror(errno);
+  if (admin == 0) {
+    close(gate[1]);
+    close(stop[1]);
+    close(reports[0]);
+    NullLogger logger;
+    SystemRandom random;
+    PasswordHasher hasher(Argon2Params{1, 8, 1}, nullptr, logger);
+    Result<std::string> hash = hasher.Hash("churn password 0", random);
+    SqliteOptions options;
+    options.busy_timeout_ms = 5000;
+    Result<std::unique_ptr<Store>> store = OpenSqliteStore(store_path_, options);
+    if (!hash.ok() || !store.ok()) {
+      Report(reports[1], "admin: cannot start: " +
+                             (hash.ok() ? store.status().message() : hash.status().message()));
+      ExitChild(1);
+    }
+    WaitAtGate(gate[0]);
+    int changes = 0, errors = 0;
+    std::string first_error;
+    pollfd done = {stop[0], POLLIN, 0};
+    for (int n = 0; poll(&done, 1, 0) == 0; ++n) {
+      UserRecord user;
+      user.name = "churn" + std::to_string(n);
+      user.password_hash = hash.value();
+      user.created = user.password_changed = 1700000000 + n;
+      for (Status st : {(*store)->AddUser(user), (*store)->SetDisabled(user.name, true)}) {
+        ++changes;
+        if (!st.ok() && errors++ == 0) first_error = st.message();
+      }
+    }
+    Report(reports[1], "admin: " + std::to_string(changes) + " changes, " + std::to_string(errors) +
+                           " errors" + (first_error.empty() ? "" : "; first: " + first_error));
+    ExitChild(errors == 0 && changes > 0 ? 0 : 1);
+  }
+
+  close(gate[0]);
+  close(stop[0]);
+  close(reports[1]);
+  const auto started = std::chrono::steady_clock::now();
+  close(gate[1]);  // go
+  std::vector<ChildStatus> worker_status;
+  for (pid_t pid : workers) worker_status.push_back(Wait(pid));
+  close(stop[1]);  // the administrator stops
+  ChildStatus admin_status = Wait(admin);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::string report = ReadAllFrom(reports[0]);
+  close(reports[0]);
+  std::printf("%d x %d sign-ins with a concurrent administrator took %.1f s\n%s", kWorkers, kRounds,
+              seconds, report.c_str());
+
+  for (const ChildStatus& c : worker_status)
+    EXPECT_TRUE(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0)
+        << "worker " << c.pid << ": " << Describe(c.status) << "\n"
+        << report;
+  EXPECT_TRUE(WIFEXITED(admin_status.status) && WEXITSTATUS(admin_status.status) == 0)
+      << "administrator: " << Describe(admin_status.status) << "\n"
+      << report;
+
+  // Exactly one event per sign-in, with the right outcome.
+  std::map<std::string, std::map<std::string, int>> outcomes;
+  for (const SignInEvent& e : Events()) ++outcomes[e.user][e.outcome];
+  for (int w = 0; w < kWorkers; ++w) {
+    int wrong = 0;
+    for (int r = 0; r < kRounds; ++r) wrong += is_wrong_round(w, r) ? 1 : 0;
+    std::map<std::string, int> want = {{"success", kRounds - wrong}, {"failure", wrong}};
+    EXPECT_EQ(outcomes["load" + std::to_string(w)], want) << "load" << w;
+    outcomes.erase("load" + std::to_string(w));
+  }
+  EXPECT_TRUE(outcomes.empty()) << "events for other users: " << outcomes.begin()->first;
+
+  SKIP_WITHOUT_LOGS();
+  std::vector<LogLine> lines = DevLog().Since(mark);
+  for (const LogLine& l : lines) {
+    std::string lower = l.text;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    EXPECT_EQ(lower.find("database is locked"), std::string::npos) << l.text;
+    EXPECT_EQ(lower.find("busy"), std::string::npos) << l.text;
+  }
+  EXPECT_EQ(Matching(lines, "password sign-in success for user load").size(), 600u);
+  EXPECT_EQ(Matching(lines, "password sign-in failure for user load").size(), 200u);
+  EXPECT_EQ(Matching(lines, "account check success for user load").size(), 800u);
+}
+
+// ---- the host-wide argon2 cap ----
+
+constexpr int kBurst = 8;
+constexpr char kCapPassword[] = "expensive password 64";
+
+class Argon2CapTest : public PamTest {
+ protected:
+  // ~100 ms per argon2 computation here; at most 2 at once.
+  std::map<std::string, std::string> CapConfig(const std::string& max_wait_ms) {
+    return {{"argon2_memory_kib", "65536"},
+            {"argon2_time_cost", "2"},
+            {"argon2_max_concurrent", "2"},
+            {"argon2_max_wait_ms", max_wait_ms}};
+  }
+
+  // kBurst processes sign in as capuser at the same moment (debug service);
+  // returns each one's authenticate result (or 1000 + signal / 2000 + exit).
+  std::vector<int> Burst() {
+    int gate[2];
+    EXPECT_EQ(pipe2(gate, O_CLOEXEC), 0);
+    std::vector<pid_t> pids;
+    for (int i = 0; i < kBurst; ++i) {
+      pid_t pid = ForkWarmPamChild();
+      if (pid == 0) {
+        close(gate[1]);
+        WaitAtGate(gate[0]);
+        DirectRun d = DirectSignIn("sesame", "capuser", kCapPassword, nullptr, false);
+        if (d.start != PAM_SUCCESS || d.end != PAM_SUCCESS) ExitChild(200);
+        ExitChild(d.auth);
+      }
+      if (pid > 0) pids.push_back(pid);
+    }
+    close(gate[0]);
+    close(gate[1]);
+    std::vector<int> results;
+    for (pid_t pid : pids) {
+      ChildStatus c = Wait(pid);
+      if (WIFSIGNALED(c.status)) {
+        results.push_back(1000 + WTERMSIG(c.status));
+      } else {
+        int code = WEXITSTATUS(c.status);
+        results.push_back(code == 200 ? 2000 + code : code);
+      }
+    }
+    return results;
+  }
+};
+
+TEST_F(Argon2CapTest, NeverMoreThanTheCapAcrossProcesses) {
+  ASSERT_NO_FATAL_FAILURE(WriteConfig(CapConfig("10000")));
+  ASSERT_NO_FATAL_FAILURE(AddUser("capuser", kCapPassword));
+  size_t mark = DevLog().Mark();
+  std::vector<int> results = Burst();
+  EXPECT_EQ(PamCodeNames(results), PamCodeNames(std::vector<int>(kBurst, PAM_SUCCESS)));
+
+  SKIP_WITHOUT_LOGS();
+  std::vector<LogLine> lines = DevLog().Since(mark);
+  // Running count over the ordered log: "start" is logged with the slot
+  // held, "end" before it is released.
+  int running = 0, max_running = 0, starts = 0, ends = 0;
+  std::map<pid_t, int> open_by_pid;
+  std::map<pid_t, int> computations_by_pid;
+  for (const LogLine& l : lines) {
+    if (l.text.find("pam_sesame(sesame:auth): argon2: start") != std::string::npos) {
+      ++starts;
+      EXPECT_EQ(open_by_pid[l.pid]++, 0) << "pid " << l.pid << " started twice";
+      ++computations_by_pid[l.pid];
+      max_running = std::max(max_running, ++running);
+    } else if (l.text.find("pam_sesame(sesame:auth): argon2: end") != std::string::npos) {
+      ++ends;
+      EXPECT_EQ(open_by_pid[l.pid]--, 1) << "pid " << l.pid << " ended without a start";
+      --running;
+    }
+  }
+  EXPECT_EQ(starts, kBurst) << Dump(lines);
+  EXPECT_EQ(ends, kBurst) << Dump(lines);
+  EXPECT_EQ(computations_by_pid.size(), static_cast<size_t>(kBurst))
+      << "expected one computation in each of " << kBurst << " processes\n"
+      << Dump(lines);
+  EXPECT_EQ(computations_by_pid.count(-1), 0u) << "log lines without a pid\n" << Dump(lines);
+  EXPECT_EQ(max_running, 2) << Dump(lines);
+}
+
+TEST_F(Argon2CapTest, ShortWaitFailsCleanlyWithAuthinfoUnavail) {
+  ASSERT_NO_FATAL_FAILURE(WriteConfig(CapConfig("10000")));
+  ASSERT_NO_FATAL_FAILURE(AddUser("capuser", kCapPassword));
+  ASSERT_NO_FATAL_FAILURE(WriteConfig(CapConfig("50")));
+  size_t mark = DevLog().Mark();
+  std::vector<int> results = Burst();
+  int ok = 0, unavailable = 0;
+  for (int r : results) {
+    EXPECT_TRUE(r == PAM_SUCCESS || r == PAM_AUTHINFO_UNAVAIL)
+        << PamCodeName(r) << " (>= 1000: killed by signal or pam_start/pam_end failed)";
+    ok += r == PAM_SUCCESS ? 1 : 0;
+    unavailable += r == PAM_AUTHINFO_UNAVAIL ? 1 : 0;
+  }
+  EXPECT_GE(unavailable, 1) << PamCodeNames(results);
+  EXPECT_GE(ok, 2) << "the first two to try always find a free slot\n" << PamCodeNames(results);
+
+  std::map<std::string, int> outcomes;
+  for (const SignInEvent& e : Events()) {
+    ++outcomes[e.outcome];
+    if (e.outcome == "error") {
+      EXPECT_NE(e.detail.find("argon2_max_concurrent = 2"), std::string::npos) << e.detail;
+    }
+  }
+  std::map<std::string, int> want;
+  if (ok > 0) want["success"] = ok;
+  if (unavailable > 0) want["error"] = unavailable;
+  EXPECT_EQ(outcomes, want);
+
+  SKIP_WITHOUT_LOGS();
+  std::vector<LogLine> lines = DevLog().Since(mark);
+  EXPECT_EQ(Matching(Matching(lines, "password sign-in error for user capuser (service sesame): "),
+                     "no argon2 slot came free within 50 ms (argon2_max_concurrent = 2)")
+                .size(),
+            static_cast<size_t>(unavailable))
+      << Dump(lines);
+}
+
+}  // namespace
+}  // namespace sesame::pam_testing

@@ -1,0 +1,184 @@
+// Shared pieces of the PAM tests: paths, a recording conversation, runners
+// for libpamtest and for a plain pam_start..pam_end sequence, a fixture that
+// gives every test its own config, key and store (made with the real
+// sesame-admin), and helpers for processes and files.
+//
+// Layout (paths fixed at build time because pam_wrapper copies the service
+// files when the process starts; see tests/pam/CMakeLists.txt):
+//   SESAME_PAM_SERVICE_DIR/         service files naming pam_sesame.so
+//   SESAME_PAM_FIXED_DIR/           0700 root; the files the services name:
+//     sesame.conf                   rewritten by each test
+//     matrix_passdb, exec_passdb    passwords of the other stacked modules
+//   SESAME_PAM_TEST_DIR/tmp/state-XXXXXX/   per test: store, key, argon2 slots
+#ifndef SESAME_TESTS_PAM_PAM_HARNESS_H_
+#define SESAME_TESTS_PAM_PAM_HARNESS_H_
+
+#include <gtest/gtest.h>
+#include <security/pam_appl.h>
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <libpamtest.h>
+}
+
+#include "core/store.h"
+#include "tests/pam/dev_log.h"
+
+namespace sesame::pam_testing {
+
+inline const std::string kModulePath = SESAME_PAM_MODULE_PATH;
+inline const std::string kAdminPath = SESAME_ADMIN_PATH;
+inline const std::string kTestDir = SESAME_PAM_TEST_DIR;
+inline const std::string kFixedDir = SESAME_PAM_FIXED_DIR;
+inline const std::string kServiceDir = SESAME_PAM_SERVICE_DIR;
+inline const std::string kConfigPath = kFixedDir + "/sesame.conf";
+inline const std::string kMatrixPassdb = kFixedDir + "/matrix_passdb";
+inline const std::string kExecPassdb = kFixedDir + "/exec_passdb";
+
+// A code slot for a PAM step that did not run.
+inline constexpr int kNotRun = -1;
+
+// "PAM_AUTH_ERR (7)"; "not run" for kNotRun.
+std::string PamCodeName(int code);
+std::string PamCodeNames(const std::vector<int>& codes);
+
+// ---- conversation ----
+
+struct ConvMessage {
+  int style;
+  std::string text;
+};
+
+// Answers prompts (echo on or off) from `answers` in order, byte for byte
+// (a NUL inside an answer stays: what libpam makes of it is the point); once
+// they run out it fails the conversation (PAM_CONV_ERR), like a person who
+// hangs up. Records every message.
+class Conversation {
+ public:
+  Conversation() = default;
+  explicit Conversation(std::vector<std::string> answers) : answers_(std::move(answers)) {}
+
+  static int Callback(int num_msg, const struct pam_message** msg, struct pam_response** resp,
+                      void* appdata);
+
+  const std::vector<ConvMessage>& messages() const { return messages_; }
+  std::vector<std::string> Prompts() const;  // PAM_PROMPT_ECHO_OFF / _ON texts
+  std::vector<std::string> Errors() const;   // PAM_ERROR_MSG texts
+  std::vector<std::string> Infos() const;    // PAM_TEXT_INFO texts
+
+ private:
+  std::vector<std::string> answers_;
+  size_t next_ = 0;
+  std::vector<ConvMessage> messages_;
+};
+
+// ---- libpamtest runner ----
+
+struct PamStep {
+  enum pamtest_ops op;
+  int expected;  // libpamtest stops at the first step whose result differs
+  int flags = 0;
+};
+
+struct PamRun {
+  enum pamtest_err err = PAMTEST_ERR_INTERNAL;
+  std::vector<int> codes;  // per step; kNotRun after a mismatch
+  Conversation conv;
+};
+
+// pam_start(service, user) .. steps .. pam_end through libpamtest, with a
+// recording conversation answering `answers`.
+PamRun RunPam(const std::string& service, const std::string& user, std::vector<std::string> answers,
+              const std::vector<PamStep>& steps);
+
+#define EXPECT_PAM_CODES(run, ...)                                              \
+  EXPECT_EQ(::sesame::pam_testing::PamCodeNames((run).codes),                   \
+            ::sesame::pam_testing::PamCodeNames(std::vector<int>{__VA_ARGS__})) \
+      << "pamtest: " << pamtest_strerror((run).err)
+
+// ---- direct libpam driver (items the application sets, forked workers) ----
+
+struct DirectRun {
+  int start = kNotRun;
+  int auth = kNotRun;
+  int account = kNotRun;
+  int end = kNotRun;
+  int prompts = 0;
+};
+
+// pam_start, optional pam_set_item(PAM_RHOST), pam_authenticate, optional
+// pam_acct_mgmt, pam_end: what sshd or Dovecot do. `password` answers every
+// hidden prompt. Safe in a forked child (no gtest calls).
+DirectRun DirectSignIn(const char* service, const char* user, const std::string& password,
+                       const char* rhost, bool account);
+
+// ---- processes ----
+
+struct CommandResult {
+  int exit_code = -1;  // -N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with a clean environment (PATH, no LD_PRELOAD; sanitizer
+// options passed on), `input` on stdin.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "");
+
+// Ends a forked child: lets pam_wrapper remove the private service dir it
+// made for this process, then _exit (no atexit handlers, no static
+// destructors, no leak check of the parent's state).
+[[noreturn]] void ExitChild(int code);
+
+// ---- files ----
+
+bool WriteFile(const std::string& path, const std::string& content, mode_t mode);
+void RemoveTree(const std::string& path);
+
+// ---- log helpers ----
+
+// Messages whose text contains `needle`.
+std::vector<LogLine> Matching(const std::vector<LogLine>& lines, const std::string& needle);
+bool AnyContains(const std::vector<LogLine>& lines, const std::string& needle);
+std::string Dump(const std::vector<LogLine>& lines);
+
+#define SKIP_WITHOUT_LOGS()                                                                   \
+  do {                                                                                        \
+    if (!::sesame::pam_testing::DevLog().available())                                         \
+      GTEST_SKIP() << "log assertions skipped: " << ::sesame::pam_testing::DevLog().reason(); \
+  } while (0)
+
+// ---- the fixture ----
+
+class PamTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Writes kConfigPath (0644): store, key and runtime dir in the state dir,
+  // argon2 at minimum cost, then `overrides` (an empty value drops the key).
+  void WriteConfig(const std::map<std::string, std::string>& overrides = {});
+  // sesame-admin --config kConfigPath ARGS..., expecting exit 0.
+  void Admin(const std::vector<std::string>& args, const std::string& input = "");
+  void AddUser(const std::string& name, const std::string& password);
+  void DisableUser(const std::string& name);
+
+  std::unique_ptr<Store> OpenStore();
+  std::vector<SignInEvent> Events();
+  std::optional<UserRecord> GetUser(const std::string& name);
+
+  std::string state_dir_;
+  std::string store_path_;
+  std::string key_path_;
+  std::string runtime_dir_;
+  std::map<std::string, std::string> config_;
+};
+
+}  // namespace sesame::pam_testing
+
+#endif  // SESAME_TESTS_PAM_PAM_HARNESS_H_
