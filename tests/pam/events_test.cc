@@ -55,11 +55,13 @@ TEST_F(SignInEventsTest, EachDecisionIsRecordedOnce) {
 
   const std::vector<Expected> expected = {
       {"alice", "sesame", "", "success", "password accepted"},
-      {"alice", "sesame", "", "failure", "wrong password"},
+      {"alice", "sesame", "", "failure", "wrong password (1 of 5 failures)"},
       {"ghost", "sesame-quiet", "", "unknown-user", "no such user in the store"},
       {"alice", "sesame-quiet", "203.0.113.7", "success", "password accepted"},
-      {"alice", "sesame-quiet", "2001:db8::1", "failure", "wrong password"},
-      {"alice", "sesame-quiet", "198.51.100.1\nforged line", "failure", "wrong password"},
+      // The success before reset the count.
+      {"alice", "sesame-quiet", "2001:db8::1", "failure", "wrong password (1 of 5 failures)"},
+      {"alice", "sesame-quiet", "198.51.100.1\nforged line", "failure",
+       "wrong password (2 of 5 failures)"},
   };
   std::vector<SignInEvent> events = Events();
   ASSERT_EQ(events.size(), expected.size());

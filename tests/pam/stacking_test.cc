@@ -72,7 +72,7 @@ TEST_F(StackingTest, UseFirstPassWithATokenWrongForUsFailsWithoutAsking) {
   std::vector<SignInEvent> events = Events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].outcome, "failure");
-  EXPECT_EQ(events[0].detail, "wrong password");
+  EXPECT_EQ(events[0].detail, "wrong password (1 of 5 failures)");
   SKIP_WITHOUT_LOGS();
   std::vector<LogLine> lines = DevLog().Since(mark);
   EXPECT_TRUE(AnyContains(lines,
