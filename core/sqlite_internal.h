@@ -19,6 +19,10 @@
 #include "core/store.h"
 
 namespace sesame {
+
+// WAL size (pages) past which a commit checkpoints it.
+inline constexpr int kWalCheckpointPages = 128;
+
 namespace sqlite_internal {
 
 struct DbCloser {
