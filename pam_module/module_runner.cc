@@ -9,11 +9,10 @@
 #include "core/argon2_limiter.h"
 #include "core/clock.h"
 #include "core/config.h"
-#include "core/key_file.h"
 #include "core/password_hash.h"
 #include "core/random.h"
 #include "core/sign_in.h"
-#include "core/sqlite_store.h"
+#include "pam_module/handle_state.h"
 #include "pam_module/module_args.h"
 #include "pam_module/pam_adapters.h"
 
@@ -153,40 +152,17 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   }
   RequestInfo request{user_name, GetStringItem(pamh, PAM_SERVICE), GetStringItem(pamh, PAM_RHOST)};
 
-  Result<Config> config = LoadConfigFile(args->config_path);
-  if (!config.ok()) {
-    logger.Log(LogLevel::kError,
-               "cannot use the configuration: " + config.status().message() + "; denying");
-    return PAM_SERVICE_ERR;
-  }
-  if (args->debug) {
-    std::string described = DescribeConfig(*config);
-    for (char& c : described)
-      if (c == '\n') c = ';';
-    logger.Log(LogLevel::kDebug, "effective configuration: " + described);
-  }
-
   if (group == PamGroup::kChauthtok && !(flags & (PAM_PRELIM_CHECK | PAM_UPDATE_AUTHTOK))) {
     logger.Log(LogLevel::kError, "pam_chauthtok without PAM_PRELIM_CHECK or PAM_UPDATE_AUTHTOK");
     return PAM_SERVICE_ERR;
   }
-  if (group == PamGroup::kAuthenticate || group == PamGroup::kChauthtok) {
-    // The key is not used by password sign-in itself, but a missing or
-    // exposed key means the installation is not trustworthy: deny.
-    Result<SecretBuffer> key = LoadHostKey(config->key_file);
-    if (!key.ok()) {
-      logger.Log(LogLevel::kError, "cannot use the key: " + key.status().message() + "; denying");
-      return PAM_AUTHINFO_UNAVAIL;
-    }
-  }
-
-  SqliteOptions store_options;
-  store_options.busy_timeout_ms = config->store_busy_timeout_ms;
-  Result<std::unique_ptr<Store>> store = OpenSqliteStore(config->store_path, store_options);
-  if (!store.ok()) {
-    logger.Log(LogLevel::kError, "cannot use the store: " + store.status().message() + "; denying");
-    return PAM_AUTHINFO_UNAVAIL;
-  }
+  const bool need_key = group == PamGroup::kAuthenticate || group == PamGroup::kChauthtok;
+  int failure_code = PAM_SERVICE_ERR;
+  std::unique_ptr<HandleState> unkept;
+  HandleState* state =
+      GetHandleState(pamh, args->config_path, need_key, logger, &failure_code, &unkept);
+  if (state == nullptr) return failure_code;
+  const Config* config = &state->config;
 
   SystemClock clock;
   SystemRandom random;
@@ -195,7 +171,7 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   PasswordHasher hasher(
       Argon2Params{config->argon2_time_cost, config->argon2_memory_kib, config->argon2_parallelism},
       &limiter, logger);
-  Services services{*config, **store, hasher, clock, random, logger};
+  Services services{*config, *state->store, hasher, clock, random, logger};
   PamPrompter prompter(pamh, flags, args->use_authtok);
 
   switch (group) {

@@ -1,0 +1,46 @@
+// What one PAM handle keeps between the module's calls (authenticate, then
+// acct_mgmt, then chauthtok): the parsed config and the open store, so a
+// sign-in reads and opens them once. Kept with pam_set_data and freed at
+// pam_end by libpam.
+//
+// MUST rules:
+//  - a process that forked since the state was made (sshd's children) never
+//    uses or closes its parent's SQLite connection (connections must not
+//    cross fork()); it loads its own state;
+//  - a state made for another config= file is not reused;
+//  - nothing here outlives the handle: no globals.
+#ifndef SESAME_PAM_MODULE_HANDLE_STATE_H_
+#define SESAME_PAM_MODULE_HANDLE_STATE_H_
+
+#include <security/pam_modules.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/logger.h"
+#include "core/store.h"
+
+namespace sesame {
+
+struct HandleState {
+  pid_t pid = 0;
+  std::string config_path;
+  Config config;
+  std::unique_ptr<Store> store;
+  bool key_checked = false;  // the key file was found safe for this handle
+};
+
+// The state for this handle, loaded (and logged, with `debug` the effective
+// config) if needed. `need_key`: also check the key file. On failure logs
+// the reason and returns null with *pam_code set (PAM_SERVICE_ERR for the
+// config, PAM_AUTHINFO_UNAVAIL for the key or the store). When libpam will
+// not keep data (a module function called outside its dispatch), the state
+// is handed to *unkept instead and lives for this call only.
+HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, bool need_key,
+                            Logger& logger, int* pam_code, std::unique_ptr<HandleState>* unkept);
+
+}  // namespace sesame
+
+#endif  // SESAME_PAM_MODULE_HANDLE_STATE_H_
