@@ -1,0 +1,298 @@
+#!/bin/bash
+# A real OpenSSH sshd on 127.0.0.1 with pam_sesame.so in its auth, account
+# and password stacks, driven by the real ssh client on a pty (pexpect),
+# keyboard-interactive only. Checked: a normal sign-in runs the command and
+# a wrong password is refused; after `sesame-admin password reset` the
+# temporary password signs in, the account group says "administrator
+# enforced", and sshd runs pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK) in the
+# same connection ("Current password:", "New password:", "Retype new
+# password:"); a wrong current password there is refused and the change
+# stays required; a too short new password gets "BAD PASSWORD: ..." and is
+# asked again; after the change sshd runs the command, the new password
+# signs in without any change prompt and the temporary one is refused.
+#
+# sshd takes its PAM service name from its program name, so it runs through
+# a symlink $IT_TMP/sshd-sesame-$$ -> /usr/sbin/sshd and reads
+# /etc/pam.d/sshd-sesame-$$ (written here, removed on exit); /etc/pam.d/sshd
+# is not touched. sshd needs a real account (it runs the user's shell), so
+# the user is a throwaway system account with its home in the temp dir,
+# removed on exit. An ASan build of the module cannot be loaded into the
+# system sshd, which is not built with ASan: the test is skipped then (and
+# only then). IT_TRACE=1 shows the ssh client's screen (ctest -V).
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+if readelf -d "$SESAME_MODULE" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+  echo "$it_name: SKIP: $SESAME_MODULE is an ASan build; the system sshd (not built with ASan) cannot load it"
+  exit 0
+fi
+
+PY=/usr/bin/python3
+"$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
+SSHD_BIN=/usr/sbin/sshd
+[ -x "$SSHD_BIN" ] || fail "$SSHD_BIN is missing (Debian: openssh-server)"
+for c in ssh ssh-keygen; do
+  command -v "$c" >/dev/null || fail "$c is missing (Debian: openssh-client)"
+done
+
+SERVICE="sshd-sesame-$$"
+PAM_FILE="/etc/pam.d/$SERVICE"
+USER_S="sesit-ssh-$$"
+CREATED_USER=0
+WROTE_PAM=0
+MADE_RUN_SSHD=0
+sshd_pid=""
+
+cleanup() {
+  set +e
+  if [ -n "$sshd_pid" ]; then
+    local c
+    for c in $(pgrep -P "$sshd_pid" 2>/dev/null); do kill "$c" 2>/dev/null; done
+    kill "$sshd_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$sshd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$sshd_pid" 2>/dev/null
+    wait "$sshd_pid" 2>/dev/null
+  fi
+  [ "$CREATED_USER" = 1 ] && userdel "$USER_S" 2>/dev/null
+  [ "$WROTE_PAM" = 1 ] && rm -f "$PAM_FILE"
+  [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
+  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
+}
+trap cleanup EXIT
+
+it_setup
+admin() { "$SESAME_ADMIN" --config "$IT_CONF" "$@"; }
+sshd_log() { echo "--- sshd log:"; tail -n 40 "$IT_TMP/sshd.log" 2>/dev/null; }
+fail_log() { fail "$*"$'\n'"$(sshd_log)"; }
+
+# --- the system account and the Sesame account
+getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
+[ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
+useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
+CREATED_USER=1
+install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
+PW_1="ssh-first-pass-1"
+PW_NEW="ssh-changed-pass-2"
+printf '%s\n' "$PW_1" | admin user add "$USER_S" --password-stdin >/dev/null ||
+  fail "sesame-admin user add $USER_S"
+
+# --- the PAM service sshd will use
+WROTE_PAM=1
+cat >"$PAM_FILE" <<EOF
+# Written by Sesame's integration test $it_name (pid $$); removed when it ends.
+auth     required $SESAME_MODULE config=$IT_CONF
+account  required $SESAME_MODULE config=$IT_CONF
+password required $SESAME_MODULE config=$IT_CONF
+session  required pam_permit.so
+EOF
+chmod 0644 "$PAM_FILE"
+
+# --- sshd
+if [ ! -d /run/sshd ]; then
+  mkdir -m 0755 /run/sshd
+  MADE_RUN_SSHD=1
+fi
+ssh-keygen -q -t ed25519 -N '' -C '' -f "$IT_TMP/ssh_host_ed25519_key" || fail "ssh-keygen"
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$IT_TMP/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $IT_TMP/ssh_host_ed25519_key
+PidFile $IT_TMP/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+HostbasedAuthentication no
+AuthorizedKeysFile none
+AllowUsers $USER_S
+PermitRootLogin no
+StrictModes no
+MaxAuthTries 3
+LoginGraceTime 30
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LogLevel VERBOSE
+EOF
+SSHD="$IT_TMP/$SERVICE"
+ln -s "$SSHD_BIN" "$SSHD"
+"$SSHD" -t -f "$IT_TMP/sshd_config" 2>"$IT_TMP/sshd-t.err" ||
+  fail "sshd -t rejects the config: $(cat "$IT_TMP/sshd-t.err")"
+"$SSHD" -D -f "$IT_TMP/sshd_config" -E "$IT_TMP/sshd.log" &
+sshd_pid=$!
+listening=0
+for _ in $(seq 100); do
+  kill -0 "$sshd_pid" 2>/dev/null || fail_log "sshd exited at start"
+  if grep -qF "Server listening on 127.0.0.1 port $PORT." "$IT_TMP/sshd.log" 2>/dev/null; then
+    listening=1
+    break
+  fi
+  sleep 0.1
+done
+[ "$listening" = 1 ] || fail_log "sshd does not listen on 127.0.0.1:$PORT after 10 s"
+pass "sshd runs as $SERVICE on 127.0.0.1:$PORT"
+
+# --- the client driver: ssh_drive.py SCENARIO; passwords come through the environment
+mkdir -m 0700 "$IT_TMP/client-home"
+cat >"$IT_TMP/ssh_drive.py" <<'PYEOF'
+import os, sys
+import pexpect
+
+scenario = sys.argv[1]
+user, port = os.environ["SSH_USER"], os.environ["SSH_PORT"]
+pw, new = os.environ.get("PW", ""), os.environ.get("PW_NEW", "")
+env = {"PATH": "/usr/bin:/bin", "TERM": "dumb", "LC_ALL": "C", "HOME": os.environ["CLIENT_HOME"]}
+args = ["-F", "/dev/null", "-p", port,
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "PreferredAuthentications=keyboard-interactive", "-o", "PubkeyAuthentication=no",
+        "-o", "GSSAPIAuthentication=no", "-o", "IdentityAgent=none",
+        "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+        user + "@127.0.0.1", "echo SIGNED-IN-OK"]
+child = pexpect.spawn("ssh", args, env=env, timeout=20, encoding="utf-8", codec_errors="replace")
+if os.environ.get("IT_TRACE"):  # IT_TRACE=1 ctest ... -V shows the client's screen
+    child.logfile_read = sys.stderr
+# Everything the client showed, for messages.
+transcript = []
+
+
+def expect(patterns):
+    try:
+        i = child.expect(patterns)
+    except (pexpect.TIMEOUT, pexpect.EOF) as e:
+        transcript.append(child.before or "")
+        sys.exit("%s: waited for %r, got %s; output:\n%s"
+                 % (scenario, patterns, type(e).__name__, "".join(transcript)))
+    transcript.append(child.before + (child.after if isinstance(child.after, str) else ""))
+    return i
+
+
+def finish(want):
+    expect([pexpect.EOF])
+    child.close()
+    if child.exitstatus != want:
+        sys.exit("%s: ssh exit %r (signal %r), want %d; output:\n%s"
+                 % (scenario, child.exitstatus, child.signalstatus, want, "".join(transcript)))
+
+
+CHANGE_PROMPTS = ["administrator enforced", "Current password:", "New password:"]
+
+if scenario == "ok":
+    # Prompts are "(user@host) Password: ": matched without ^.
+    expect(["Password: "])
+    child.sendline(pw)
+    i = expect(["SIGNED-IN-OK"] + CHANGE_PROMPTS + ["Password: ", "Permission denied"])
+    if i != 0:
+        sys.exit("ok: after the password, got %r instead of the command's output:\n%s"
+                 % (child.after, "".join(transcript)))
+    finish(0)
+elif scenario == "refused":
+    expect(["Password: "])
+    child.sendline(pw)
+    i = expect(["Permission denied", "SIGNED-IN-OK"] + CHANGE_PROMPTS)
+    if i != 0:
+        sys.exit("refused: a wrong password got %r:\n%s" % (child.after, "".join(transcript)))
+    finish(255)
+elif scenario == "forced":
+    expect(["Password: "])
+    child.sendline(pw)  # the temporary password
+    i = expect(["administrator enforced", "SIGNED-IN-OK", "Permission denied", "Password: "])
+    if i != 0:
+        sys.exit("forced: after the temporary password, got %r instead of the forced change:\n%s"
+                 % (child.after, "".join(transcript)))
+    expect(["Current password: "])
+    child.sendline(pw)
+    # One new password the policy refuses: said, and asked again.
+    expect(["New password: "])
+    child.sendline("short1")
+    expect(["Retype new password: "])
+    child.sendline("short1")
+    i = expect(["BAD PASSWORD: it is shorter than 8", "SIGNED-IN-OK", "Permission denied"])
+    if i != 0:
+        sys.exit("forced: a too short new password got %r:\n%s" % (child.after, "".join(transcript)))
+    expect(["New password: "])
+    child.sendline(new)
+    expect(["Retype new password: "])
+    child.sendline(new)
+    i = expect(["SIGNED-IN-OK", pexpect.EOF])
+    out = "".join(transcript)
+    if "Permission denied" in out:
+        sys.exit("forced: the change was not accepted:\n" + out)
+    if i == 0:
+        print("forced: after the change, sshd ran the command in the same connection")
+        finish(0)
+    else:
+        child.close()
+        print("forced: after the change, sshd closed the connection (exit %r) without running "
+              "the command" % child.exitstatus)
+elif scenario == "forced_wrong_current":
+    expect(["Password: "])
+    child.sendline(pw)  # the temporary password
+    i = expect(["administrator enforced", "SIGNED-IN-OK", "Permission denied", "Password: "])
+    if i != 0:
+        sys.exit("forced_wrong_current: after the temporary password, got %r:\n%s"
+                 % (child.after, "".join(transcript)))
+    expect(["Current password: "])
+    child.sendline("wrong-" + pw)
+    i = expect(["Permission denied", "New password: ", "SIGNED-IN-OK"])
+    if i != 0:
+        sys.exit("forced_wrong_current: a wrong current password got %r:\n%s"
+                 % (child.after, "".join(transcript)))
+    finish(255)
+else:
+    sys.exit("unknown scenario " + scenario)
+PYEOF
+
+drive() {
+  SSH_USER="$USER_S" SSH_PORT="$PORT" CLIENT_HOME="$IT_TMP/client-home" \
+    timeout 60 "$PY" "$IT_TMP/ssh_drive.py" "$@"
+}
+show_json() { admin user show "$USER_S" --json || fail "sesame-admin user show $USER_S"; }
+
+# --- a normal sign-in; a wrong password
+PW="$PW_1" drive ok || fail_log "a sign-in with the right password"
+PW="wrong-$PW_1" drive refused || fail_log "a sign-in with a wrong password"
+json=$(show_json)
+"$PY" - "$json" "$SERVICE" <<'PYEOF' || fail "the sign-ins are not recorded as expected: $json"
+import json, sys
+u, service = json.loads(sys.argv[1]), sys.argv[2]
+ev = [e for e in u["recent_events"] if e["service"] == service]
+assert any(e["method"] == "password" and e["outcome"] == "success" and
+           e["remote_host"] == "127.0.0.1" for e in ev), ev
+assert any(e["method"] == "password" and e["outcome"] == "failure" for e in ev), ev
+PYEOF
+pass "ssh with the right password runs the command; a wrong one is refused (events from 127.0.0.1)"
+
+# --- the administrator resets the password: a temporary one, change required
+out=$(admin password reset "$USER_S") || fail "sesame-admin password reset $USER_S"
+TEMP=$(awk -v u="$USER_S" '$1 == u { print $2 }' <<<"$out")
+[ -n "$TEMP" ] || fail "no temporary password for $USER_S in: $out"
+json=$(show_json)
+"$PY" -c 'import json, sys; assert json.loads(sys.argv[1])["must_change"] is True' "$json" ||
+  fail "after the reset the account does not require a change: $json"
+
+# A wrong current password in the change: refused, nothing changed.
+PW="$TEMP" drive forced_wrong_current || fail_log "a wrong current password in the forced change"
+json=$(show_json)
+"$PY" -c 'import json, sys; assert json.loads(sys.argv[1])["must_change"] is True' "$json" ||
+  fail "a refused forced change cleared the change requirement: $json"
+pass "a wrong current password in the forced change: refused, change still required"
+
+res=$(PW="$TEMP" PW_NEW="$PW_NEW" drive forced) || fail_log "the forced change over ssh: $res"
+echo "$res"
+json=$(show_json)
+"$PY" - "$json" "$SERVICE" <<'PYEOF' || fail "after the forced change: $json"
+import json, sys
+u, service = json.loads(sys.argv[1]), sys.argv[2]
+assert u["must_change"] is False, u
+assert any(e["method"] == "password-change" and e["outcome"] == "success" and
+           e["service"] == service for e in u["recent_events"]), u["recent_events"]
+PYEOF
+pass "the temporary password leads to the forced change (administrator enforced, Current/New/Retype, BAD PASSWORD re-asks) in the same connection"
+
+PW="$PW_NEW" drive ok || fail_log "a sign-in with the new password after the forced change"
+PW="$TEMP" drive refused || fail_log "a sign-in with the temporary password after the change"
+pass "after the change the new password signs in without a change prompt; the temporary one is refused"
+
+grep -E 'fatal|segfault|error: PAM' "$IT_TMP/sshd.log" && fail_log "sshd logged errors"
+pass "sshd logged no fatal or PAM errors"
