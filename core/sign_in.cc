@@ -182,11 +182,15 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
   const bool lockout = LockoutApplies(s, *user);
   if (lockout && user->locked_until != 0) {
     if (user->locked_until > now) {
-      std::string when = user->locked_until == kLockedUntilUnlocked
-                             ? "until an administrator unlocks it"
-                             : "for " + TimeLeft(user->locked_until - now) + " more";
-      prompter.Error("Your account is locked after too many failed sign-ins " + when +
-                     ". Ask your administrator if you need in sooner.");
+      const bool forever = user->locked_until == kLockedUntilUnlocked;
+      std::string when = forever ? "until an administrator unlocks it"
+                                 : "for " + TimeLeft(user->locked_until - now) + " more";
+      prompter.Error(forever ? "Your account is locked after too many failed sign-ins. Ask "
+                               "your administrator to unlock it."
+                             : "Your account is locked after too many failed sign-ins. Try "
+                               "again in " +
+                                   TimeLeft(user->locked_until - now) +
+                                   ", or ask your administrator to unlock it.");
       return Finish(s, r, spec.what, spec.method, Decision::kLocked,
                     "account is locked " + when + "; password not checked");
     }

@@ -109,7 +109,8 @@ TEST_F(LifecycleTest, LockedAccountRefusesTheRightPasswordWithTimeLeft) {
   EXPECT_FALSE(logger_.Contains("argon2: start"));  // refused before any password check
   ASSERT_EQ(prompter_.errors.size(), 1u);
   EXPECT_NE(prompter_.errors[0].find("locked"), std::string::npos);
-  EXPECT_NE(prompter_.errors[0].find("9 minutes"), std::string::npos) << prompter_.errors[0];
+  EXPECT_NE(prompter_.errors[0].find("Try again in 9 minutes"), std::string::npos)
+      << prompter_.errors[0];
 }
 
 TEST_F(LifecycleTest, LockRunsOutAndSuccessResetsTheCount) {
@@ -139,7 +140,7 @@ TEST_F(LifecycleTest, UnlockTimeZeroMeansUntilAnAdministratorUnlocks) {
   for (int i = 0; i < 3; ++i) SignIn("alice", "wrong");
   clock_.Advance(365 * 86400);
   EXPECT_EQ(SignIn("alice", kPw), Decision::kLocked);
-  EXPECT_TRUE(prompter_.ErrorContains("until an administrator unlocks it"));
+  EXPECT_TRUE(prompter_.ErrorContains("Ask your administrator to unlock it."));
   ASSERT_TRUE(store_->ClearFailures("alice").ok());
   EXPECT_EQ(SignIn("alice", kPw), Decision::kSuccess);
 }

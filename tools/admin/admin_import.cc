@@ -30,7 +30,8 @@ namespace sesame::admin {
 namespace {
 
 // Below this uid an account is a system account (Debian's UID_MIN).
-constexpr uid_t kFirstRegularUid = 1000;
+constexpr uid_t kFirstRegularUid = 1000;    // Debian: 0-999 system accounts
+constexpr uid_t kFirstReservedUid = 60000;  // Debian: 60000-65535 reserved (nobody = 65534)
 constexpr int64_t kSecondsPerDay = 86400;
 
 struct ShadowEntry {
@@ -102,7 +103,7 @@ Status ImportOne(AdminEnv& env, const ShadowEntry& entry, bool named) {
       Skipped(shown, "not in the passwd database; name it to import it");
       return Status::Ok();
     }
-    if (pw->pw_uid < kFirstRegularUid) {
+    if (pw->pw_uid < kFirstRegularUid || pw->pw_uid >= kFirstReservedUid) {
       Skipped(shown,
               "system account (uid " + std::to_string(pw->pw_uid) + "); name it to import it");
       return Status::Ok();

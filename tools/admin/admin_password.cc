@@ -23,16 +23,19 @@ constexpr char kTempAlphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
 constexpr size_t kTempGroups = 4;
 constexpr size_t kTempGroupLen = 4;  // 16 symbols: 80 bits
 
-Result<SecretBuffer> GenerateTemporaryPassword(Random& random) {
-  uint8_t bytes[kTempGroups * kTempGroupLen];
-  SESAME_RETURN_IF_ERROR(random.Fill(bytes, sizeof bytes));
+// At least kTempGroups groups (80 bits), more when password_min_length asks.
+Result<SecretBuffer> GenerateTemporaryPassword(Random& random, int min_length) {
+  size_t groups = kTempGroups;
+  while (groups * (kTempGroupLen + 1) - 1 < static_cast<size_t>(min_length)) ++groups;
+  std::vector<uint8_t> bytes(groups * kTempGroupLen);
+  SESAME_RETURN_IF_ERROR(random.Fill(bytes.data(), bytes.size()));
   SecretBuffer out;
-  for (size_t i = 0; i < sizeof bytes; ++i) {
+  for (size_t i = 0; i < bytes.size(); ++i) {
     if (i > 0 && i % kTempGroupLen == 0) out.Append("-", 1);
     char c = kTempAlphabet[bytes[i] % 32];  // 256 is a multiple of 32: no bias
     out.Append(&c, 1);
   }
-  WipeMemory(bytes, sizeof bytes);
+  WipeMemory(bytes.data(), bytes.size());
   return out;
 }
 
@@ -95,7 +98,7 @@ int RunPasswordReset(const Invocation& inv) {
     if (inv.password_stdin) {
       password.Assign(given.data(), given.size());
     } else {
-      Result<SecretBuffer> made = GenerateTemporaryPassword(random);
+      Result<SecretBuffer> made = GenerateTemporaryPassword(random, env.config.password_min_length);
       if (!made.ok()) return Fail(made.status());
       password = std::move(made.value());
     }

@@ -75,8 +75,9 @@ Lock LockOf(const Config& c, const UserRecord& u, int64_t now) {
   return l;
 }
 
+// For --json: the same values as `sesame-admin user show --json`.
 std::string LockedUntil(int64_t t) {
-  return t == kLockedUntilUnlocked ? "until an administrator unlocks it" : FormatTime(t);
+  return t == kLockedUntilUnlocked ? "until-unlocked" : FormatTime(t);
 }
 
 std::string LockText(const Lock& l) {
