@@ -19,10 +19,6 @@
 #include "core/store.h"
 
 namespace sesame {
-
-// WAL size (pages) past which a commit checkpoints it.
-inline constexpr int kWalCheckpointPages = 128;
-
 namespace sqlite_internal {
 
 struct DbCloser {

@@ -228,15 +228,6 @@ Status SqliteStore::Migrate() {
 
 Status SqliteStore::Init(const SqliteOptions& options) {
   sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
-  // The module opens the store for each PAM call. Checkpointing the WAL
-  // into the database (with fsyncs) and deleting it whenever the last
-  // connection closes made every sign-in pay for a checkpoint; instead the
-  // WAL stays and a commit checkpoints it once it passes kWalCheckpointPages,
-  // so the cost is shared by many sign-ins and a new connection's WAL
-  // recovery reads at most that much. Back up with `sqlite3 DB .backup`, not
-  // by copying the file alone (docs/storage.md).
-  sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sqlite3_wal_autocheckpoint(db_.get(), kWalCheckpointPages);
   // journal_mode is the first statement that reads the file, so a file that
   // is not a database fails here (SQLITE_NOTADB -> kCorrupt). WAL persists in
   // the file; on a database already in WAL this is a no-op.
