@@ -310,9 +310,9 @@ FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r) {
   if (s.config.password_max_days > 0) {
     int64_t age = s.clock.Now() - user.password_changed;
     if (age > static_cast<int64_t>(s.config.password_max_days) * 86400) {
-      prompter.Error("Your password has expired (it is older than " +
-                     std::to_string(s.config.password_max_days) +
-                     " days). You are required to change it now.");
+      const int days = s.config.password_max_days;
+      prompter.Error("Your password has expired (it is older than " + std::to_string(days) +
+                     (days == 1 ? " day" : " days") + "). You are required to change it now.");
       return Finish(
           s, r, kWhat, "account", Decision::kNewPasswordRequired,
           "password older than password_max_days = " + std::to_string(s.config.password_max_days));

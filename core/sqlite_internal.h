@@ -139,6 +139,17 @@ template <typename Body>
 Status SqliteStore::Write(std::string_view doing, Body&& body) {
   SESAME_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", doing));
   RollbackGuard guard(db_.get());
+  // A connection can outlive the file it opened (the module keeps one for a
+  // PAM handle): if the path now names another file (restored, replaced,
+  // removed), writing here would report success for a change no one sees.
+  int moved = 0;
+  if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+      moved != 0) {
+    return Status(Code::kUnavailable, "store " + path_ +
+                                          " was moved, replaced or removed while in use; "
+                                          "nothing was written (" +
+                                          std::string(doing) + ")");
+  }
   SESAME_RETURN_IF_ERROR(body());
   return Exec("COMMIT", doing);
 }
