@@ -420,6 +420,12 @@ void PamTest::Admin(const std::vector<std::string>& args, const std::string& inp
                             << "\nstderr: " << r.err;
 }
 
+CommandResult PamTest::RunAdmin(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {kAdminPath, "--config", kConfigPath};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, input);
+}
+
 void PamTest::AddUser(const std::string& name, const std::string& password) {
   ASSERT_NO_FATAL_FAILURE(Admin({"user", "add", name, "--password-stdin"}, password + "\n"));
 }

@@ -165,6 +165,8 @@ class PamTest : public ::testing::Test {
   void WriteConfig(const std::map<std::string, std::string>& overrides = {});
   // sesame-admin --config kConfigPath ARGS..., expecting exit 0.
   void Admin(const std::vector<std::string>& args, const std::string& input = "");
+  // sesame-admin --config kConfigPath ARGS..., whatever its exit code.
+  CommandResult RunAdmin(const std::vector<std::string>& args, const std::string& input = "");
   void AddUser(const std::string& name, const std::string& password);
   void DisableUser(const std::string& name);
 
