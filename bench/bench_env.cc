@@ -1,0 +1,212 @@
+#include "bench/bench_env.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/config.h"
+#include "core/key_file.h"
+#include "core/logger.h"
+#include "core/random.h"
+#include "core/sqlite_store.h"
+
+namespace sesame::bench {
+namespace {
+
+Status Errno(const std::string& what) {
+  return Status(Code::kUnavailable, what + ": " + std::strerror(errno));
+}
+
+Status WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return Errno("cannot create " + path);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status st = Errno("cannot write " + path);
+      ::close(fd);
+      return st;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0) {
+    Status st = Errno("cannot chmod " + path);
+    ::close(fd);
+    return st;
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
+  ::remove(path);
+  return 0;
+}
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+
+Status SqlError(sqlite3* db, const std::string& doing) {
+  return Status(Code::kUnavailable, doing + ": " + sqlite3_errmsg(db));
+}
+
+// Inserts `names` with the shared hash in one transaction.
+Status BulkInsert(const std::string& path, const std::vector<std::string>& names, size_t first,
+                  const std::string& hash, int64_t now) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
+  std::unique_ptr<sqlite3, DbCloser> db(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, "opening " + path);
+  if (sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "BEGIN");
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db.get(),
+                         "INSERT INTO users(name, password_hash, disabled, created, "
+                         "password_changed) VALUES (?1, ?2, 0, ?3, ?3)",
+                         -1, &raw_stmt, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "preparing INSERT");
+  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw_stmt);
+  sqlite3_bind_text(stmt.get(), 2, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(stmt.get(), 3, now);
+  for (size_t i = first; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    sqlite3_bind_text(stmt.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqlError(db.get(), "INSERT " + name);
+    sqlite3_reset(stmt.get());
+  }
+  stmt.reset();
+  if (sqlite3_exec(db.get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "COMMIT");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string FillerUserName(uint64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "user%06llu", static_cast<unsigned long long>(i));
+  return buf;
+}
+
+double NowSeconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+Result<std::string> MakeTempDir(const std::string& parent, const std::string& prefix) {
+  std::string tmpl = parent + "/" + prefix + "XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return Errno("mkdtemp " + tmpl);
+  if (::chmod(tmpl.c_str(), 0700) != 0) return Errno("chmod " + tmpl);
+  return tmpl;
+}
+
+void RemoveTree(const std::string& path) {
+  if (path.empty() || path == "/") return;
+  ::nftw(path.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
+  if (spec.users == 0) return Status(Code::kInvalidArgument, "users must be at least 1");
+  StoreStats stats;
+  stats.config_path = spec.dir + "/sesame.conf";
+  stats.store_path = spec.dir + "/sesame.db";
+  stats.key_path = spec.dir + "/sesame.key";
+  stats.runtime_dir = spec.dir + "/run";
+  if (::mkdir(stats.runtime_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Errno("mkdir " + stats.runtime_dir);
+
+  std::string conf = "# written by sesame bench (bench/bench_env.cc)\n";
+  conf += "store_path = " + stats.store_path + "\n";
+  conf += "key_file = " + stats.key_path + "\n";
+  conf += "runtime_dir = " + stats.runtime_dir + "\n";
+  conf += "argon2_time_cost = " + std::to_string(spec.params.time_cost) + "\n";
+  conf += "argon2_memory_kib = " + std::to_string(spec.params.memory_kib) + "\n";
+  conf += "argon2_parallelism = " + std::to_string(spec.params.parallelism) + "\n";
+  SESAME_RETURN_IF_ERROR(WriteFile(stats.config_path, conf, 0644));
+  Result<Config> config = LoadConfigFile(stats.config_path);
+  if (!config.ok()) return config.status().WithContext("bench config");
+
+  SystemRandom random;
+  SESAME_RETURN_IF_ERROR(CreateHostKey(stats.key_path, random));
+
+  NullLogger logger;
+  PasswordHasher hasher(spec.params, nullptr, logger);
+  double t0 = NowSeconds();
+  Result<std::string> user_hash = hasher.Hash(spec.password, random);
+  stats.hash_ms = (NowSeconds() - t0) * 1e3;
+  if (!user_hash.ok()) return user_hash.status();
+  Result<std::string> filler_hash = hasher.Hash("filler password, not used to sign in", random);
+  if (!filler_hash.ok()) return filler_hash.status();
+
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  SqliteOptions options;
+  options.create = true;
+  {
+    Result<std::unique_ptr<Store>> store = OpenSqliteStore(stats.store_path, options);
+    if (!store.ok()) return store.status();
+    UserRecord measured{spec.user, *user_hash, false, now, now};
+    SESAME_RETURN_IF_ERROR((*store)->AddUser(measured));
+    // Filler users: user000001, user000002, ... skipping the measured name.
+    std::vector<std::string> names;
+    names.reserve(spec.users - 1);
+    for (uint64_t i = 1; names.size() < spec.users - 1; ++i) {
+      std::string name = FillerUserName(i);
+      if (name != spec.user) names.push_back(std::move(name));
+    }
+    size_t calls = static_cast<size_t>(std::min<uint64_t>(spec.add_user_calls, names.size()));
+    t0 = NowSeconds();
+    for (size_t i = 0; i < calls; ++i)
+      SESAME_RETURN_IF_ERROR(
+          (*store)->AddUser(UserRecord{names[i], *filler_hash, false, now, now}));
+    stats.add_user_total_s = NowSeconds() - t0;
+    stats.add_user_count = calls;
+    store->reset();  // close before writing the file directly
+    if (calls < names.size()) {
+      t0 = NowSeconds();
+      SESAME_RETURN_IF_ERROR(BulkInsert(stats.store_path, names, calls, *filler_hash, now));
+      stats.bulk_total_s = NowSeconds() - t0;
+      stats.bulk_count = names.size() - calls;
+    }
+  }
+
+  // Check the result through the product's own code path.
+  options.create = false;
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(stats.store_path, options);
+  if (!store.ok()) return store.status();
+  Result<std::optional<UserRecord>> got = (*store)->GetUser(spec.user);
+  if (!got.ok()) return got.status();
+  if (!got->has_value() || (*got)->password_hash != *user_hash)
+    return Status(Code::kInternal, "bench store: measured user missing after population");
+  Result<std::vector<UserRecord>> all = (*store)->ListUsers();
+  if (!all.ok()) return all.status();
+  stats.users_in_store = all->size();
+  if (stats.users_in_store != spec.users)
+    return Status(Code::kInternal, "bench store: expected " + std::to_string(spec.users) +
+                                       " users, found " + std::to_string(stats.users_in_store));
+  store->reset();
+  struct stat st;
+  if (::stat(stats.store_path.c_str(), &st) == 0) stats.store_bytes = st.st_size;
+  return stats;
+}
+
+}  // namespace sesame::bench

@@ -1,0 +1,68 @@
+// Benchmark fixtures: a throwaway sesame installation (config, key, store
+// with many users) in a temporary directory, built with the core API where
+// that is fast enough and with raw SQLite inserts where it is not.
+//
+// Not part of the product and never part of pass/fail: used by
+// sesame_core_bench (in process) and sesame_bench_setup (for
+// sesame_pam_bench, which must not link core itself; see pam_loop.cc).
+#ifndef SESAME_BENCH_BENCH_ENV_H_
+#define SESAME_BENCH_BENCH_ENV_H_
+
+#include <cstdint>
+#include <string>
+
+#include "core/password_hash.h"
+#include "core/status.h"
+
+namespace sesame::bench {
+
+inline constexpr Argon2Params kDefaultCost{3, 65536, 1};
+inline constexpr Argon2Params kMinCost{1, 8, 1};
+
+// The user the benchmarks sign in as, and the name of filler user i.
+std::string FillerUserName(uint64_t i);
+
+struct StoreSpec {
+  std::string dir;  // existing directory, root-owned, mode 0700
+  Argon2Params params = kDefaultCost;
+  uint64_t users = 100000;  // total users, the measured one included
+  std::string user = "user050000";
+  std::string password;
+  // How many users go in through Store::AddUser (one transaction each) so
+  // its rate can be reported; the rest go in with one raw SQLite
+  // transaction.
+  uint64_t add_user_calls = 2000;
+};
+
+struct StoreStats {
+  std::string config_path;
+  std::string store_path;
+  std::string key_path;
+  std::string runtime_dir;
+  double hash_ms = 0;           // one PasswordHasher::Hash at the spec's cost
+  uint64_t add_user_count = 0;  // users added with Store::AddUser
+  double add_user_total_s = 0;  // time for those
+  uint64_t bulk_count = 0;      // users inserted in the raw transaction
+  double bulk_total_s = 0;      // time for that transaction
+  uint64_t users_in_store = 0;  // count(*) after population
+  uint64_t store_bytes = 0;     // size of the database file
+};
+
+// Writes DIR/sesame.conf, DIR/sesame.key, DIR/sesame.db (and DIR/run for
+// the argon2 slots) and fills the store. Every user but the measured one
+// shares one hash (computed once at the spec's cost): lookup cost depends on
+// the number of rows, not on their hashes.
+Result<StoreStats> MakeBenchStore(const StoreSpec& spec);
+
+// mkdtemp under `parent` with mode 0700; returns the path.
+Result<std::string> MakeTempDir(const std::string& parent, const std::string& prefix);
+
+// rm -rf, not following symlinks. Best effort.
+void RemoveTree(const std::string& path);
+
+// Monotonic seconds.
+double NowSeconds();
+
+}  // namespace sesame::bench
+
+#endif  // SESAME_BENCH_BENCH_ENV_H_

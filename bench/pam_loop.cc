@@ -1,0 +1,1195 @@
+// sesame_pam_bench: full sign-in cycles through the real libpam.
+//
+// One cycle is pam_start -> pam_authenticate -> pam_acct_mgmt -> pam_end, with
+// a conversation that answers the password, against service files written to
+// /etc/pam.d for the run (modules named by absolute path) and removed at exit,
+// also on SIGINT/SIGTERM/SIGHUP. Stacks:
+//
+//   permit          pam_permit.so (auth + account): the floor, libpam's own cost
+//   unix-yescrypt   pam_unix.so, a throwaway system user (useradd), yescrypt
+//   unix-sha512     pam_unix.so, a second throwaway user, chpasswd -c SHA512
+//   sesame-default  pam_sesame.so, 100,000 users, argon2id t=3 m=65536 p=1
+//   sesame-min      pam_sesame.so, 100,000 users, argon2id t=1 m=8 p=1
+//   sesame-min-1    pam_sesame.so, 1 user, argon2id t=1 m=8 p=1
+//
+// and three what-ifs of sesame-min that change nothing in the product, to
+// split its cost into disk, library loading and the module's own work:
+//
+//   sesame-min-tmpfs         the installation on tmpfs (--shm-dir, default
+//                            /dev/shm): no disk, fsync is nearly free
+//                            (sesame-min-1-tmpfs: the same with 1 user)
+//   sesame-min-pinned        each block runs in a forked child that first
+//                            dlopen()s pam_sesame.so with RTLD_NODELETE, so
+//                            the module and its libraries stay loaded across
+//                            cycles (what `-Wl,-z,nodelete` on the module, or
+//                            an application keeping it loaded, would give)
+//   sesame-min-pinned-tmpfs  both
+//
+// The stacks run interleaved in rounds so background load hits all alike.
+// When /dev/log does not exist, a datagram socket is bound there for the run
+// and drained by a thread, so pam_syslog costs what it costs on a real host
+// (without it glibc writes every message to the console, ~3 ms each).
+//
+// This process links only libpam (and libstdc++): the sesame installations
+// are built by sesame_bench_setup, so pam_sesame.so loads its dependencies
+// the way it does in a C daemon. Peak memory is measured in children forked
+// from a small helper process started first thing in main (a child's
+// ru_maxrss starts at its parent's RSS, so forking from this process after
+// it has grown would measure the parent).
+//
+// Needs root. Not a test: never part of pass/fail. See docs/benchmarks.md.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <security/pam_appl.h>
+#include <shadow.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef SESAME_PAM_MODULE_PATH
+#define SESAME_PAM_MODULE_PATH ""
+#endif
+#ifndef SESAME_BENCH_SETUP_PATH
+#define SESAME_BENCH_SETUP_PATH ""
+#endif
+
+namespace {
+
+constexpr char kPassword[] = "correct-horse-battery-staple-42";
+constexpr char kSesameUser[] = "user050000";
+
+// ---------------------------------------------------------------------------
+// Signals and cleanup
+
+volatile sig_atomic_t g_signals = 0;
+
+// Paths a second signal removes on its way out (async-signal-safe unlink).
+constexpr int kMaxSignalPaths = 16;
+char g_signal_paths[kMaxSignalPaths][256];
+volatile sig_atomic_t g_signal_path_count = 0;
+
+void OnSignal(int) {
+  g_signals = g_signals + 1;
+  if (g_signals >= 2) {
+    for (int i = 0; i < g_signal_path_count; ++i) unlink(g_signal_paths[i]);
+    static const char kMsg[] =
+        "\nsesame_pam_bench: interrupted twice: removed the service files and /dev/log; "
+        "temporary users (sesbench*) and /tmp/sesame-bench-* may remain\n";
+    ssize_t ignored = write(2, kMsg, sizeof kMsg - 1);
+    (void)ignored;
+    _exit(130);
+  }
+}
+
+bool Stopped() { return g_signals != 0; }
+
+void AddSignalPath(const std::string& path) {
+  int n = g_signal_path_count;
+  if (n >= kMaxSignalPaths || path.size() >= sizeof g_signal_paths[0]) return;
+  std::memcpy(g_signal_paths[n], path.c_str(), path.size() + 1);
+  g_signal_path_count = n + 1;
+}
+
+void RemoveSignalPath(const std::string& path) {
+  for (int i = 0; i < g_signal_path_count; ++i) {
+    if (path == g_signal_paths[i]) g_signal_paths[i][0] = '\0';
+  }
+}
+
+// Undo actions, run last-in first-out at the end (also after an error or
+// a first SIGINT).
+class Cleanup {
+ public:
+  void Add(std::function<void()> action) { actions_.push_back(std::move(action)); }
+  void Run() {
+    while (!actions_.empty()) {
+      std::function<void()> action = std::move(actions_.back());
+      actions_.pop_back();
+      action();
+    }
+  }
+
+ private:
+  std::vector<std::function<void()>> actions_;
+};
+
+Cleanup g_cleanup;
+
+struct Fatal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+double NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
+void Progress(const std::string& text) { std::fprintf(stderr, "[bench] %s\n", text.c_str()); }
+
+// ---------------------------------------------------------------------------
+// Running commands
+
+struct CommandResult {
+  int status = -1;  // exit code, or 128+signal
+  std::string out;
+};
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input) {
+  int in_pipe[2];
+  int out_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) throw Fatal(Errno("pipe"));
+  pid_t pid = fork();
+  if (pid < 0) throw Fatal(Errno("fork"));
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  size_t done = 0;
+  while (done < input.size()) {
+    ssize_t n = write(in_pipe[1], input.data() + done, input.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  close(in_pipe[1]);
+  CommandResult result;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(out_pipe[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    result.out.append(buf, static_cast<size_t>(n));
+  }
+  close(out_pipe[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string Join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const std::string& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+void MustRun(const std::vector<std::string>& argv, const std::string& input = "") {
+  CommandResult r = RunCommand(argv, input);
+  if (r.status != 0)
+    throw Fatal("`" + Join(argv) + "` failed with status " + std::to_string(r.status));
+}
+
+// ---------------------------------------------------------------------------
+// One PAM cycle
+
+struct ConvData {
+  const char* user;
+  const char* password;
+};
+
+int Converse(int n, const struct pam_message** msg, struct pam_response** resp, void* appdata) {
+  auto* data = static_cast<ConvData*>(appdata);
+  if (n <= 0 || n > PAM_MAX_NUM_MSG) return PAM_CONV_ERR;
+  auto* replies = static_cast<pam_response*>(std::calloc(static_cast<size_t>(n), sizeof **resp));
+  if (replies == nullptr) return PAM_BUF_ERR;
+  for (int i = 0; i < n; ++i) {
+    switch (msg[i]->msg_style) {
+      case PAM_PROMPT_ECHO_OFF:
+        replies[i].resp = strdup(data->password);
+        break;
+      case PAM_PROMPT_ECHO_ON:
+        replies[i].resp = strdup(data->user);
+        break;
+      default:
+        break;  // PAM_ERROR_MSG, PAM_TEXT_INFO: nothing to answer
+    }
+  }
+  *resp = replies;
+  return PAM_SUCCESS;
+}
+
+struct CycleTimes {
+  double start = 0, auth = 0, acct = 0, end = 0, total = 0;
+};
+
+struct CycleError {
+  std::string what;
+};
+
+// Returns "" on success, else what failed.
+std::string OneCycle(const char* service, const char* user, const char* password,
+                     CycleTimes* times) {
+  ConvData data{user, password};
+  struct pam_conv conv = {Converse, &data};
+  pam_handle_t* pamh = nullptr;
+  double t0 = NowMs();
+  int rc = pam_start(service, user, &conv, &pamh);
+  double t1 = NowMs();
+  if (rc != PAM_SUCCESS) return std::string("pam_start: ") + pam_strerror(pamh, rc);
+  int auth = pam_authenticate(pamh, 0);
+  double t2 = NowMs();
+  int acct = auth == PAM_SUCCESS ? pam_acct_mgmt(pamh, 0) : PAM_ABORT;
+  double t3 = NowMs();
+  std::string error;
+  if (auth != PAM_SUCCESS) {
+    error = std::string("pam_authenticate: ") + pam_strerror(pamh, auth);
+  } else if (acct != PAM_SUCCESS) {
+    error = std::string("pam_acct_mgmt: ") + pam_strerror(pamh, acct);
+  }
+  pam_end(pamh, error.empty() ? PAM_SUCCESS : (auth != PAM_SUCCESS ? auth : acct));
+  double t4 = NowMs();
+  if (times != nullptr) {
+    times->start = t1 - t0;
+    times->auth = t2 - t1;
+    times->acct = t3 - t2;
+    times->end = t4 - t3;
+    times->total = t4 - t0;
+  }
+  return error;
+}
+
+// ---------------------------------------------------------------------------
+// The memory helper: forked first, small; forks one child per request.
+
+struct SpawnRequest {
+  char service[128];
+  char user[64];
+  char password[128];
+};
+
+struct SpawnReply {
+  long maxrss_kib;
+  int exit_status;
+  double ms;
+};
+
+class Spawner {
+ public:
+  void Start() {
+    int req[2];
+    int rep[2];
+    if (pipe2(req, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) throw Fatal(Errno("pipe"));
+    pid_ = fork();
+    if (pid_ < 0) throw Fatal(Errno("fork"));
+    if (pid_ == 0) {
+      signal(SIGINT, SIG_IGN);
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGHUP, SIG_IGN);
+      close(req[1]);
+      close(rep[0]);
+      Serve(req[0], rep[1]);
+      _exit(0);
+    }
+    close(req[0]);
+    close(rep[1]);
+    to_ = req[1];
+    from_ = rep[0];
+  }
+
+  bool Measure(const std::string& service, const std::string& user, const std::string& password,
+               SpawnReply* reply) {
+    SpawnRequest request{};
+    std::snprintf(request.service, sizeof request.service, "%s", service.c_str());
+    std::snprintf(request.user, sizeof request.user, "%s", user.c_str());
+    std::snprintf(request.password, sizeof request.password, "%s", password.c_str());
+    if (write(to_, &request, sizeof request) != static_cast<ssize_t>(sizeof request)) return false;
+    return read(from_, reply, sizeof *reply) == static_cast<ssize_t>(sizeof *reply);
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    close(to_);
+    close(from_);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  static void Serve(int in, int out) {
+    SpawnRequest request;
+    while (read(in, &request, sizeof request) == static_cast<ssize_t>(sizeof request)) {
+      SpawnReply reply{};
+      double t0 = NowMs();
+      pid_t child = fork();
+      if (child == 0) {
+        std::string error = OneCycle(request.service, request.user, request.password, nullptr);
+        _exit(error.empty() ? 0 : 1);
+      }
+      int status = 0;
+      struct rusage usage {};
+      if (child > 0 && wait4(child, &status, 0, &usage) == child) {
+        reply.maxrss_kib = usage.ru_maxrss;
+        reply.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else {
+        reply.exit_status = -1;
+      }
+      reply.ms = NowMs() - t0;
+      if (write(out, &reply, sizeof reply) != static_cast<ssize_t>(sizeof reply)) break;
+    }
+  }
+
+  pid_t pid_ = -1;
+  int to_ = -1;
+  int from_ = -1;
+};
+
+// ---------------------------------------------------------------------------
+// /dev/log
+
+class DevLogSink {
+ public:
+  // Returns a sentence for the report.
+  std::string Start() {
+    struct stat st;
+    if (lstat(kPath, &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) return "/dev/log exists and is not a socket: left alone";
+      int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_un addr = Address();
+      int rc = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      int err = errno;
+      close(probe);
+      if (rc == 0) return "an existing /dev/log listener (not ours) received pam_syslog messages";
+      return std::string("WARNING: /dev/log exists but refuses connections (") +
+             std::strerror(err) +
+             "): left alone, so pam_syslog falls back to the console and the sesame stacks pay "
+             "for that";
+    }
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw Fatal(Errno("socket"));
+    struct sockaddr_un addr = Address();
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      int err = errno;
+      close(fd_);
+      fd_ = -1;
+      return std::string("WARNING: cannot bind /dev/log (") + std::strerror(err) +
+             "): pam_syslog may fall back to the console";
+    }
+    bound_ = true;
+    AddSignalPath(kPath);
+    chmod(kPath, 0666);
+    int size = 1 << 20;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    thread_ = std::thread([this] { Drain(); });
+    return "bound an AF_UNIX datagram socket at /dev/log for this run (none existed), drained by "
+           "a thread and removed at exit, so pam_syslog costs what it costs with journald or "
+           "rsyslog";
+  }
+
+  ~DevLogSink() { Stop(); }
+
+  void Stop() {
+    if (!bound_) return;
+    stop_ = true;
+    thread_.join();
+    unlink(kPath);
+    RemoveSignalPath(kPath);
+    close(fd_);
+    bound_ = false;
+  }
+
+  uint64_t messages() const { return messages_; }
+  bool bound() const { return bound_; }
+
+ private:
+  static constexpr const char* kPath = "/dev/log";
+
+  static sockaddr_un Address() {
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", kPath);
+    return addr;
+  }
+
+  void Drain() {
+    char buf[8192];
+    while (!stop_) {
+      struct pollfd p {
+        fd_, POLLIN, 0
+      };
+      if (poll(&p, 1, 100) <= 0) continue;
+      while (recv(fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++messages_;
+    }
+  }
+
+  int fd_ = -1;
+  bool bound_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> messages_{0};
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// Options
+
+struct Options {
+  std::vector<std::string> stacks = {"permit",
+                                     "unix-yescrypt",
+                                     "unix-sha512",
+                                     "sesame-default",
+                                     "sesame-min",
+                                     "sesame-min-1",
+                                     "sesame-min-tmpfs",
+                                     "sesame-min-1-tmpfs",
+                                     "sesame-min-pinned",
+                                     "sesame-min-pinned-tmpfs"};
+  int fast_iterations = 2000;
+  int slow_iterations = 200;
+  int fast_warmup = 50;
+  int slow_warmup = 5;
+  int rounds = 10;
+  uint64_t users = 100000;
+  uint64_t add_user_calls = 2000;
+  bool memory = true;
+  bool dev_log = true;
+  std::string module = SESAME_PAM_MODULE_PATH;
+  std::string setup = SESAME_BENCH_SETUP_PATH;
+  std::string pam_dir;
+  std::string tmpdir = "/tmp";
+  std::string shm_dir = "/dev/shm";
+};
+
+[[noreturn]] void Usage(int code) {
+  std::fprintf(code == 0 ? stdout : stderr,
+               "usage: sesame_pam_bench [options]   (as root)\n"
+               "  --stacks LIST          comma-separated, default: "
+               "permit,unix-yescrypt,unix-sha512,sesame-default,sesame-min,sesame-min-1,\n"
+               "                         sesame-min-tmpfs,sesame-min-1-tmpfs,sesame-min-pinned,"
+               "sesame-min-pinned-tmpfs\n"
+               "  --iterations N         measured cycles for every stack\n"
+               "  --fast-iterations N    permit and sesame-min* (default 2000)\n"
+               "  --slow-iterations N    unix-*, sesame-default (default 200)\n"
+               "  --warmup N             warm-up cycles, fast stacks (default 50)\n"
+               "  --slow-warmup N        warm-up cycles, slow stacks (default 5)\n"
+               "  --rounds N             interleaved rounds (default 10)\n"
+               "  --users N              users in the 100k stores (default 100000)\n"
+               "  --add-user-calls N     users added with Store::AddUser, rest in one raw "
+               "transaction (default 2000)\n"
+               "  --no-memory            skip the peak-memory children\n"
+               "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
+               "  --module PATH          pam_sesame.so (default: the build's)\n"
+               "  --setup PATH           sesame_bench_setup (default: the build's)\n"
+               "  --pam-dir DIR          where pam_permit.so and pam_unix.so are\n"
+               "  --tmpdir DIR           parent of the temporary installations (default /tmp)\n"
+               "  --shm-dir DIR          tmpfs for the *-tmpfs what-ifs (default /dev/shm)\n");
+  std::exit(code);
+}
+
+int ParseInt(const char* text) {
+  char* end = nullptr;
+  long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < 0 || v > 100000000) Usage(2);
+  return static_cast<int>(v);
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  int iterations = -1;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) Usage(2);
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      Usage(0);
+    } else if (a == "--stacks") {
+      o.stacks.clear();
+      std::stringstream ss(value());
+      std::string item;
+      while (std::getline(ss, item, ','))
+        if (!item.empty()) o.stacks.push_back(item);
+    } else if (a == "--iterations") {
+      iterations = ParseInt(value());
+    } else if (a == "--fast-iterations") {
+      o.fast_iterations = ParseInt(value());
+    } else if (a == "--slow-iterations") {
+      o.slow_iterations = ParseInt(value());
+    } else if (a == "--warmup") {
+      o.fast_warmup = ParseInt(value());
+    } else if (a == "--slow-warmup") {
+      o.slow_warmup = ParseInt(value());
+    } else if (a == "--rounds") {
+      o.rounds = std::max(1, ParseInt(value()));
+    } else if (a == "--users") {
+      o.users = static_cast<uint64_t>(std::max(1, ParseInt(value())));
+    } else if (a == "--add-user-calls") {
+      o.add_user_calls = static_cast<uint64_t>(ParseInt(value()));
+    } else if (a == "--no-memory") {
+      o.memory = false;
+    } else if (a == "--no-dev-log") {
+      o.dev_log = false;
+    } else if (a == "--module") {
+      o.module = value();
+    } else if (a == "--setup") {
+      o.setup = value();
+    } else if (a == "--pam-dir") {
+      o.pam_dir = value();
+    } else if (a == "--tmpdir") {
+      o.tmpdir = value();
+    } else if (a == "--shm-dir") {
+      o.shm_dir = value();
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      Usage(2);
+    }
+  }
+  if (iterations >= 0) o.fast_iterations = o.slow_iterations = iterations;
+  for (const std::string& s : o.stacks) {
+    const std::vector<std::string> known = Options().stacks;
+    if (std::find(known.begin(), known.end(), s) == known.end()) {
+      std::fprintf(stderr, "unknown stack %s\n", s.c_str());
+      Usage(2);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Stacks
+
+struct Stack {
+  std::string key;
+  std::string module_label;  // "pam_permit", ...
+  std::string users_label;   // "-", "1 (system)", "100,000"
+  std::string hash_label;    // "-", "yescrypt", "argon2id t=1 m=8 p=1"
+  std::string service;
+  std::string user;
+  int iterations = 0;
+  int warmup = 0;
+  bool slow = false;
+  bool pinned = false;     // measured in a child that keeps the module loaded
+  std::string where;       // "disk (ext4)", "tmpfs"
+  std::string setup_note;  // population figures
+  std::vector<CycleTimes> samples;
+  std::string error;
+  bool warmed = false;
+};
+
+std::string ServicePath(const std::string& service) { return "/etc/pam.d/" + service; }
+
+void WriteServiceFile(const std::string& service, const std::string& text) {
+  std::string path = ServicePath(service);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw Fatal(Errno("create " + path));
+  AddSignalPath(path);
+  g_cleanup.Add([path] {
+    unlink(path.c_str());
+    RemoveSignalPath(path);
+  });
+  std::string body = "# temporary service of sesame_pam_bench (pid " + std::to_string(getpid()) +
+                     "); removed when it exits\n" + text;
+  bool ok = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
+  close(fd);
+  if (!ok) throw Fatal(Errno("write " + path));
+}
+
+std::string FindPamDir(const std::string& given) {
+  std::vector<std::string> candidates;
+  if (!given.empty()) candidates.push_back(given);
+  for (const char* d : {"/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security",
+                        "/usr/lib/aarch64-linux-gnu/security", "/lib/aarch64-linux-gnu/security",
+                        "/usr/lib64/security", "/usr/lib/security", "/lib/security"})
+    candidates.push_back(d);
+  for (const std::string& d : candidates) {
+    if (access((d + "/pam_permit.so").c_str(), R_OK) == 0) return d;
+  }
+  throw Fatal("cannot find pam_permit.so; give --pam-dir");
+}
+
+// A system user for pam_unix, removed at exit.
+void MakeUnixUser(const std::string& name, const std::string& method, const char* expect_prefix) {
+  std::vector<std::string> add = {
+      "useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-c", "sesame bench (temporary)", name};
+  CommandResult r;
+  for (int attempt = 0; attempt < 5; ++attempt) {  // /etc/passwd may be locked a moment
+    r = RunCommand(add, "");
+    if (r.status == 0) break;
+    sleep(1);
+  }
+  if (r.status != 0)
+    throw Fatal("`" + Join(add) + "` failed with status " + std::to_string(r.status));
+  g_cleanup.Add([name] {
+    CommandResult del = RunCommand({"userdel", name}, "");
+    if (del.status != 0)
+      std::fprintf(stderr, "[bench] WARNING: userdel %s failed (status %d): remove it by hand\n",
+                   name.c_str(), del.status);
+  });
+  std::vector<std::string> chpasswd = {"chpasswd"};
+  if (!method.empty()) {
+    chpasswd.push_back("-c");
+    chpasswd.push_back(method);
+  }
+  MustRun(chpasswd, name + ":" + kPassword + "\n");
+  struct spwd* sp = getspnam(name.c_str());
+  if (sp == nullptr || sp->sp_pwdp == nullptr ||
+      std::strncmp(sp->sp_pwdp, expect_prefix, std::strlen(expect_prefix)) != 0)
+    throw Fatal("user " + name + " did not get a " + expect_prefix + " hash");
+}
+
+std::map<std::string, std::string> ParseKeyValues(const std::string& text) {
+  std::map<std::string, std::string> kv;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) {
+    size_t eq = line.find('=');
+    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return kv;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string Thousands(uint64_t v) {
+  std::string digits = std::to_string(v);
+  std::string out;
+  int n = static_cast<int>(digits.size());
+  for (int i = 0; i < n; ++i) {
+    if (i > 0 && (n - i) % 3 == 0) out += ',';
+    out += digits[static_cast<size_t>(i)];
+  }
+  return out;
+}
+
+// Builds a sesame installation with sesame_bench_setup and its service file.
+void MakeSesameStack(const Options& o, const std::string& base, Stack* s, uint32_t t, uint32_t m,
+                     uint64_t users) {
+  std::string dir = base + "/" + s->key;
+  if (mkdir(dir.c_str(), 0700) != 0) throw Fatal(Errno("mkdir " + dir));
+  double t0 = NowMs();
+  CommandResult r =
+      RunCommand({o.setup, dir, std::to_string(t), std::to_string(m), "1", std::to_string(users),
+                  kSesameUser, std::to_string(o.add_user_calls)},
+                 std::string(kPassword) + "\n");
+  double took = NowMs() - t0;
+  if (r.status != 0) throw Fatal("sesame_bench_setup for " + s->key + " failed");
+  std::map<std::string, std::string> kv = ParseKeyValues(r.out);
+  std::string config = kv["config"];
+  WriteServiceFile(s->service, "auth    required " + o.module + " config=" + config +
+                                   "\naccount required " + o.module + " config=" + config + "\n");
+  double add_n = std::atof(kv["add_user_count"].c_str());
+  double add_s = std::atof(kv["add_user_total_s"].c_str());
+  double bulk_n = std::atof(kv["bulk_count"].c_str());
+  double bulk_s = std::atof(kv["bulk_total_s"].c_str());
+  std::string note =
+      "`" + s->key + "`: " + Thousands(std::strtoull(kv["users_in_store"].c_str(), nullptr, 10)) +
+      " users, store " + Fixed(std::atof(kv["store_bytes"].c_str()) / (1024.0 * 1024.0), 1) +
+      " MiB; one hash " + Fixed(std::atof(kv["hash_ms"].c_str()), 1) + " ms";
+  if (add_n > 0) {
+    double per_us = add_s / add_n * 1e6;
+    note += "; Store::AddUser (one transaction each): " + Fixed(per_us, 0) + " us/user over " +
+            Thousands(static_cast<uint64_t>(add_n)) + " users (" +
+            Fixed(per_us * static_cast<double>(users) * 1e-6, 1) + " s projected for " +
+            Thousands(users) + ")";
+  }
+  if (bulk_n > 0) {
+    note += "; the other " + Thousands(static_cast<uint64_t>(bulk_n)) +
+            " in one raw SQLite transaction: " + Fixed(bulk_s, 2) + " s (" +
+            Fixed(bulk_s / bulk_n * 1e6, 1) + " us/user)";
+  }
+  note += "; setup total " + Fixed(took / 1e3, 1) + " s";
+  s->setup_note = note;
+}
+
+// The measured loop, a function of its own so callgrind can be told to
+// collect only inside it (--toggle-collect=*MeasureBlock*).
+__attribute__((noinline)) void MeasureBlock(Stack* s, int count) {
+  for (int i = 0; i < count && !Stopped(); ++i) {
+    CycleTimes t;
+    std::string error = OneCycle(s->service.c_str(), s->user.c_str(), kPassword, &t);
+    if (!error.empty()) {
+      s->error = error;
+      return;
+    }
+    s->samples.push_back(t);
+  }
+}
+
+// A block of a pinned stack: in a forked child that first dlopen()s the
+// module with RTLD_NODELETE (so libpam's dlclose at pam_end never unloads it
+// or its libraries), warms up, measures and sends the samples back. The
+// parent never loads the module, so the other stacks are not affected.
+void MeasurePinnedBlock(Stack* s, const std::string& module, int count) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Fatal(Errno("pipe"));
+  pid_t pid = fork();
+  if (pid < 0) throw Fatal(Errno("fork"));
+  if (pid == 0) {
+    close(fds[0]);
+    if (dlopen(module.c_str(), RTLD_NOW | RTLD_NODELETE) == nullptr) _exit(3);
+    int warmup = std::min(s->warmup, 20);
+    for (int i = 0; i < warmup && !Stopped(); ++i) {
+      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr).empty()) _exit(4);
+    }
+    for (int i = 0; i < count && !Stopped(); ++i) {
+      CycleTimes t;
+      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, &t).empty()) _exit(5);
+      if (write(fds[1], &t, sizeof t) != static_cast<ssize_t>(sizeof t)) _exit(6);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  CycleTimes t;
+  for (;;) {
+    ssize_t n = read(fds[0], &t, sizeof t);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof t)) break;
+    s->samples.push_back(t);
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    s->error = "pinned child failed (status " + std::to_string(status) + ")";
+}
+
+__attribute__((noinline)) void WarmUp(Stack* s) {
+  for (int i = 0; i < s->warmup && !Stopped(); ++i) {
+    std::string error = OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr);
+    if (!error.empty()) {
+      s->error = "warm-up: " + error;
+      return;
+    }
+  }
+  s->warmed = true;
+}
+
+struct Summary {
+  size_t n = 0;
+  double mean = 0, p50 = 0, p99 = 0, per_s = 0;
+  double start = 0, auth = 0, acct = 0, end = 0;
+};
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  if (rank == 0) rank = 1;
+  return v[std::min(rank, v.size()) - 1];
+}
+
+Summary Summarize(const Stack& s) {
+  Summary r;
+  r.n = s.samples.size();
+  if (r.n == 0) return r;
+  std::vector<double> totals;
+  double sum = 0;
+  for (const CycleTimes& t : s.samples) {
+    totals.push_back(t.total);
+    sum += t.total;
+    r.start += t.start;
+    r.auth += t.auth;
+    r.acct += t.acct;
+    r.end += t.end;
+  }
+  double n = static_cast<double>(r.n);
+  r.mean = sum / n;
+  r.start /= n;
+  r.auth /= n;
+  r.acct /= n;
+  r.end /= n;
+  r.p50 = Percentile(totals, 0.50);
+  r.p99 = Percentile(totals, 0.99);
+  r.per_s = 1e3 / r.mean;
+  return r;
+}
+
+std::string ReadFirstLine(const char* path, const char* prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (prefix == nullptr || line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+std::string CpuModel() {
+  std::string line = ReadFirstLine("/proc/cpuinfo", "model name");
+  size_t colon = line.find(':');
+  return colon == std::string::npos ? "unknown" : line.substr(colon + 2);
+}
+
+std::string LoadAverage() {
+  std::string line = ReadFirstLine("/proc/loadavg", nullptr);
+  std::stringstream ss(line);
+  std::string a, b, c;
+  ss >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
+  if (geteuid() != 0)
+    throw Fatal("must run as root (writes /etc/pam.d, adds users, binds /dev/log)");
+  const std::string pid = std::to_string(getpid());
+  const std::string pam_dir = FindPamDir(o.pam_dir);
+  const bool want_sesame = std::any_of(o.stacks.begin(), o.stacks.end(), [](const std::string& s) {
+    return s.rfind("sesame", 0) == 0;
+  });
+  if (want_sesame) {
+    if (o.module.empty() || o.module[0] != '/' || access(o.module.c_str(), R_OK) != 0)
+      throw Fatal("pam_sesame.so not found at '" + o.module + "'; give --module ABSOLUTE_PATH");
+    if (access(o.setup.c_str(), X_OK) != 0)
+      throw Fatal("sesame_bench_setup not found at '" + o.setup + "'; give --setup PATH");
+  }
+
+  std::string load_before = LoadAverage();
+  std::string dev_log_note = "not bound (--no-dev-log): pam_syslog falls back to the console";
+  if (o.dev_log) {
+    dev_log_note = sink.Start();
+    g_cleanup.Add([&sink] { sink.Stop(); });
+  }
+  Progress("/dev/log: " + dev_log_note);
+
+  std::string base = o.tmpdir + "/sesame-bench-" + pid + "-XXXXXX";
+  if (mkdtemp(base.data()) == nullptr) throw Fatal(Errno("mkdtemp " + base));
+  chmod(base.c_str(), 0700);
+  g_cleanup.Add([base] {
+    CommandResult r = RunCommand({"rm", "-rf", "--one-file-system", base}, "");
+    (void)r;
+  });
+
+  std::string base_where = "disk";
+  {
+    struct statfs fs {};
+    if (statfs(base.c_str(), &fs) == 0) {
+      if (fs.f_type == TMPFS_MAGIC) base_where = "tmpfs";
+      if (fs.f_type == EXT4_SUPER_MAGIC) base_where = "disk (ext4)";
+    }
+  }
+  std::string shm_base;
+  std::vector<Stack> stacks;
+  for (const std::string& key : o.stacks) {
+    if (Stopped()) break;
+    Stack s;
+    s.key = key;
+    s.service = "sesame-bench-" + key + "-" + pid;
+    s.user = kSesameUser;
+    s.slow = key == "unix-yescrypt" || key == "unix-sha512" || key == "sesame-default";
+    s.iterations = s.slow ? o.slow_iterations : o.fast_iterations;
+    s.warmup = s.slow ? o.slow_warmup : o.fast_warmup;
+    Progress("setting up " + key);
+    if (key == "permit") {
+      s.module_label = "pam_permit";
+      s.users_label = "-";
+      s.hash_label = "-";
+      WriteServiceFile(s.service, "auth    required " + pam_dir +
+                                      "/pam_permit.so\naccount required " + pam_dir +
+                                      "/pam_permit.so\n");
+    } else if (key == "unix-yescrypt" || key == "unix-sha512") {
+      bool sha = key == "unix-sha512";
+      s.module_label = "pam_unix";
+      s.users_label = "1 (system user)";
+      s.hash_label = sha ? "sha512crypt (chpasswd -c SHA512)" : "yescrypt (Debian default)";
+      s.user = "sesbench" + pid + (sha ? "s" : "");
+      MakeUnixUser(s.user, sha ? "SHA512" : "", sha ? "$6$" : "$y$");
+      WriteServiceFile(s.service, "auth    required " + pam_dir +
+                                      "/pam_unix.so\naccount required " + pam_dir +
+                                      "/pam_unix.so\n");
+    } else {
+      s.module_label = "pam_sesame";
+      bool def = key == "sesame-default";
+      uint64_t users = key.rfind("sesame-min-1", 0) == 0 ? 1 : o.users;
+      s.users_label = Thousands(users);
+      s.hash_label = def ? "argon2id t=3 m=65536 p=1 (default)" : "argon2id t=1 m=8 p=1 (minimum)";
+      s.pinned = key.find("-pinned") != std::string::npos;
+      const bool tmpfs = key.find("-tmpfs") != std::string::npos;
+      std::string parent = base;
+      s.where = base_where;
+      if (tmpfs) {
+        if (shm_base.empty()) {
+          struct statfs fs {};
+          if (statfs(o.shm_dir.c_str(), &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+            Progress("skipping " + key + ": " + o.shm_dir + " is not a tmpfs (--shm-dir)");
+            continue;
+          }
+          shm_base = o.shm_dir + "/sesame-bench-" + pid + "-XXXXXX";
+          if (mkdtemp(shm_base.data()) == nullptr) throw Fatal(Errno("mkdtemp " + shm_base));
+          chmod(shm_base.c_str(), 0700);
+          std::string dir = shm_base;
+          g_cleanup.Add([dir] {
+            CommandResult r = RunCommand({"rm", "-rf", "--one-file-system", dir}, "");
+            (void)r;
+          });
+        }
+        parent = shm_base;
+        s.where = "tmpfs";
+      }
+      if (s.pinned) s.module_label = "pam_sesame, kept loaded";
+      MakeSesameStack(o, parent, &s, def ? 3 : 1, def ? 65536 : 8, users);
+      Progress(s.setup_note);
+    }
+    stacks.push_back(std::move(s));
+  }
+
+  // Interleaved rounds.
+  for (int round = 0; round < o.rounds && !Stopped(); ++round) {
+    for (Stack& s : stacks) {
+      if (Stopped() || !s.error.empty()) continue;
+      if (!s.warmed && !s.pinned) {
+        WarmUp(&s);
+        if (!s.error.empty()) continue;
+      }
+      int begin = s.iterations * round / o.rounds;
+      int end = s.iterations * (round + 1) / o.rounds;
+      double t0 = NowMs();
+      if (s.pinned) {
+        MeasurePinnedBlock(&s, o.module, end - begin);
+      } else {
+        MeasureBlock(&s, end - begin);
+      }
+      Progress("round " + std::to_string(round + 1) + "/" + std::to_string(o.rounds) + " " + s.key +
+               ": " + std::to_string(end - begin) + " cycles in " + Fixed((NowMs() - t0) / 1e3, 2) +
+               " s" + (s.error.empty() ? "" : " ERROR " + s.error));
+    }
+  }
+
+  // Peak memory: one cycle in a fresh child of the small helper.
+  struct MemRow {
+    std::string label;
+    SpawnReply reply;
+    bool ok;
+  };
+  std::vector<MemRow> mem;
+  if (o.memory && !Stopped()) {
+    for (const Stack& s : stacks) {
+      if (Stopped()) break;
+      if (s.key != "permit" && s.key != "sesame-default" && s.key != "sesame-min" &&
+          s.key != "unix-yescrypt")
+        continue;
+      MemRow row{s.key, {}, false};
+      // Three children each; the largest counts.
+      for (int k = 0; k < 3; ++k) {
+        SpawnReply reply{};
+        if (!spawner.Measure(s.service, s.user, kPassword, &reply)) break;
+        row.ok = reply.exit_status == 0;
+        if (!row.ok) break;
+        if (reply.maxrss_kib > row.reply.maxrss_kib) row.reply = reply;
+      }
+      mem.push_back(row);
+    }
+  }
+  std::string load_after = LoadAverage();
+  uint64_t syslog_messages = sink.messages();
+
+  // ---- report ----
+  struct utsname uts;
+  uname(&uts);
+  std::printf("## sesame_pam_bench\n\n");
+  std::printf("- machine: %ld CPUs (%s), kernel %s, Debian %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+              CpuModel().c_str(), uts.release,
+              ReadFirstLine("/etc/debian_version", nullptr).c_str());
+  std::printf(
+      "- real libpam, services written to /etc/pam.d (modules by absolute path), removed "
+      "at exit\n");
+  std::printf(
+      "- cycle: pam_start -> pam_authenticate -> pam_acct_mgmt -> pam_end, single thread, "
+      "%d interleaved rounds; warm-up %d (fast) / %d (slow) cycles per stack\n",
+      o.rounds, o.fast_warmup, o.slow_warmup);
+  std::printf("- /dev/log: %s; %llu syslog messages received\n", dev_log_note.c_str(),
+              static_cast<unsigned long long>(syslog_messages));
+  std::printf("- load average before %s, after %s\n\n", load_before.c_str(), load_after.c_str());
+
+  std::printf(
+      "| stack | module | users | hash | store on | N | sign-ins/s | mean ms | p50 ms | p99 ms "
+      "|\n");
+  std::printf("|---|---|---|---|---|---:|---:|---:|---:|---:|\n");
+  std::map<std::string, Summary> sums;
+  for (const Stack& s : stacks) {
+    Summary r = Summarize(s);
+    sums[s.key] = r;
+    std::printf("| %s | %s | %s | %s | %s | %zu | %s | %s | %s | %s |\n", s.key.c_str(),
+                s.module_label.c_str(), s.users_label.c_str(), s.hash_label.c_str(),
+                s.where.empty() ? "-" : s.where.c_str(), r.n, Fixed(r.per_s, 1).c_str(),
+                Fixed(r.mean, 3).c_str(), Fixed(r.p50, 3).c_str(), Fixed(r.p99, 3).c_str());
+  }
+  for (const Stack& s : stacks) {
+    if (!s.error.empty()) std::printf("\n**%s failed:** %s\n", s.key.c_str(), s.error.c_str());
+  }
+
+  std::printf("\nMean ms per phase:\n\n");
+  std::printf("| stack | pam_start | pam_authenticate | pam_acct_mgmt | pam_end |\n");
+  std::printf("|---|---:|---:|---:|---:|\n");
+  for (const Stack& s : stacks) {
+    const Summary& r = sums[s.key];
+    std::printf("| %s | %s | %s | %s | %s |\n", s.key.c_str(), Fixed(r.start, 3).c_str(),
+                Fixed(r.auth, 3).c_str(), Fixed(r.acct, 3).c_str(), Fixed(r.end, 3).c_str());
+  }
+
+  if (sums.count("permit") && sums.count("sesame-min") && sums["permit"].n > 0 &&
+      sums["sesame-min"].n > 0) {
+    double ratio = sums["sesame-min"].mean / sums["permit"].mean;
+    double ratio50 = sums["sesame-min"].p50 / sums["permit"].p50;
+    std::printf(
+        "\n**Target** (minimum argon2 cost, %s users: a sign-in at most 1.3x the pam_permit "
+        "cycle): ratio of means %.2fx (p50 %.2fx): %s.\n",
+        Thousands(o.users).c_str(), ratio, ratio50, ratio <= 1.3 ? "met" : "**MISSED**");
+    const std::pair<const char*, const char*> pairs[] = {
+        {"sesame-min-1", "sesame-min"}, {"sesame-min-1-tmpfs", "sesame-min-tmpfs"}};
+    for (const auto& [one, many] : pairs) {
+      if (sums.count(one) == 0 || sums[one].n == 0 || sums.count(many) == 0 || sums[many].n == 0)
+        continue;
+      std::printf(
+          "\nUser count: %s (1 user) mean %.3f ms, p50 %.3f ms; %s (%s users) mean %.3f ms, "
+          "p50 %.3f ms (p50 %+.1f%%).\n",
+          one, sums[one].mean, sums[one].p50, many, Thousands(o.users).c_str(), sums[many].mean,
+          sums[many].p50, (sums[many].p50 / sums[one].p50 - 1) * 100);
+    }
+  }
+
+  auto have = [&](const char* key) { return sums.count(key) != 0 && sums[key].n > 0; };
+  if (have("permit") && have("sesame-min") &&
+      (have("sesame-min-tmpfs") || have("sesame-min-pinned") || have("sesame-min-pinned-tmpfs"))) {
+    const double permit = sums["permit"].mean;
+    const double as_built = sums["sesame-min"].mean;
+    std::printf("\nWhat-ifs of sesame-min (same run, interleaved; the product is unchanged):\n\n");
+    std::printf("| variant | mean ms | over permit ms | x permit | vs sesame-min ms |\n");
+    std::printf("|---|---:|---:|---:|---:|\n");
+    const std::pair<const char*, const char*> rows[] = {
+        {"sesame-min", "as built (store on disk, module loaded per pam_start)"},
+        {"sesame-min-tmpfs", "store on tmpfs"},
+        {"sesame-min-pinned", "module and its libraries kept loaded"},
+        {"sesame-min-pinned-tmpfs", "both"}};
+    for (const auto& [key, what] : rows) {
+      if (!have(key)) continue;
+      double m = sums[key].mean;
+      std::printf("| %s: %s | %.3f | %.3f | %.2f | %+.3f |\n", key, what, m, m - permit, m / permit,
+                  m - as_built);
+    }
+    if (have("sesame-min-tmpfs") && have("sesame-min-pinned-tmpfs")) {
+      // Telescoping differences, each between two stacks that differ in one
+      // thing only: they add up to sesame-min minus permit exactly.
+      const Summary& min = sums["sesame-min"];
+      const Summary& tmpfs = sums["sesame-min-tmpfs"];
+      const Summary& both = sums["sesame-min-pinned-tmpfs"];
+      const Summary& floor = sums["permit"];
+      std::printf("\nSplit of sesame-min's cost over pam_permit:\n\n");
+      std::printf("| part | from | by mean ms | by p50 ms |\n|---|---|---:|---:|\n");
+      std::printf(
+          "| store on disk: fsync, WAL/shm create and unlink | sesame-min - sesame-min-tmpfs "
+          "| %.3f | %.3f |\n",
+          min.mean - tmpfs.mean, min.p50 - tmpfs.p50);
+      std::printf(
+          "| loading pam_sesame.so, libsqlite3, libargon2 at every pam_start (and unloading "
+          "at pam_end) | sesame-min-tmpfs - sesame-min-pinned-tmpfs | %.3f | %.3f |\n",
+          tmpfs.mean - both.mean, tmpfs.p50 - both.p50);
+      std::printf(
+          "| the module's own work (config, key, 2 store opens, lookups, argon2, event, "
+          "syslog) | sesame-min-pinned-tmpfs - permit | %.3f | %.3f |\n",
+          both.mean - floor.mean, both.p50 - floor.p50);
+      std::printf("| total | sesame-min - permit | %.3f | %.3f |\n", min.mean - floor.mean,
+                  min.p50 - floor.p50);
+    }
+  }
+
+  if (!mem.empty()) {
+    std::printf(
+        "\nPeak memory of one cycle (ru_maxrss via wait4 of a fresh child forked from a "
+        "small helper; largest of 3):\n\n");
+    std::printf("| child does one cycle of | maxrss MiB | over permit MiB |\n|---|---:|---:|\n");
+    long base_kib = 0;
+    for (const MemRow& m : mem)
+      if (m.label == "permit" && m.ok) base_kib = m.reply.maxrss_kib;
+    for (const MemRow& m : mem) {
+      if (!m.ok) {
+        std::printf("| %s | failed | |\n", m.label.c_str());
+        continue;
+      }
+      std::printf(
+          "| %s | %s | %s |\n", m.label.c_str(),
+          Fixed(static_cast<double>(m.reply.maxrss_kib) / 1024.0, 1).c_str(),
+          base_kib > 0
+              ? Fixed(static_cast<double>(m.reply.maxrss_kib - base_kib) / 1024.0, 1).c_str()
+              : "");
+    }
+    for (const MemRow& m : mem) {
+      if (m.label != "sesame-default" || !m.ok) continue;
+      double mib = static_cast<double>(m.reply.maxrss_kib) / 1024.0;
+      std::printf(
+          "\n**Target** (peak memory at default cost <= 64 MiB argon2 + 8 MiB = 72 MiB): "
+          "%.1f MiB: %s.\n",
+          mib, mib <= 72.0 ? "met" : "**MISSED**");
+    }
+  }
+
+  std::printf("\nStore population:\n\n");
+  for (const Stack& s : stacks)
+    if (!s.setup_note.empty()) std::printf("- %s\n", s.setup_note.c_str());
+  std::fflush(stdout);
+
+  bool failed =
+      std::any_of(stacks.begin(), stacks.end(), [](const Stack& s) { return !s.error.empty(); });
+  if (Stopped()) {
+    std::fprintf(stderr, "[bench] interrupted; partial results above\n");
+    return 130;
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options = ParseOptions(argc, argv);
+  // First, while this process is small: the helper whose children measure
+  // peak memory.
+  Spawner spawner;
+  DevLogSink sink;
+  int rc = 1;
+  try {
+    spawner.Start();
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+    rc = Run(options, spawner, sink);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sesame_pam_bench: %s\n", e.what());
+    rc = 1;
+  }
+  spawner.Stop();
+  g_cleanup.Run();
+  return rc;
+}
