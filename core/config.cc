@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/edit_distance.h"
 #include "core/input_check.h"
 #include "core/logger.h"
 #include "core/safe_file.h"
@@ -145,30 +146,11 @@ std::string AcceptedKeys() {
   return all;
 }
 
-// Levenshtein distance, or limit + 1 when it is larger than `limit`.
-size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
-  size_t diff = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
-  if (diff > limit) return limit + 1;
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
-      diagonal = above;
-    }
-  }
-  return std::min(row[b.size()], limit + 1);
-}
-
 const KeySpec* Suggest(std::string_view key) {
   const KeySpec* best = nullptr;
   size_t best_distance = kMaxSuggestDistance + 1;
   for (const KeySpec& spec : kKeys) {
-    size_t d = EditDistance(key, spec.name, kMaxSuggestDistance);
+    size_t d = EditDistance(key, spec.name);
     if (d < best_distance) {
       best = &spec;
       best_distance = d;

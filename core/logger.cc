@@ -1,8 +1,26 @@
 #include "core/logger.h"
 
+#include <syslog.h>
+
 #include <cstdio>
 
 namespace sesame {
+
+int SyslogPriority(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return LOG_DEBUG;
+    case LogLevel::kInfo:
+      return LOG_INFO;
+    case LogLevel::kNotice:
+      return LOG_NOTICE;
+    case LogLevel::kWarning:
+      return LOG_WARNING;
+    case LogLevel::kError:
+      return LOG_ERR;
+  }
+  return LOG_ERR;
+}
 
 std::string SanitizeForLog(std::string_view text, size_t max_len) {
   std::string out;

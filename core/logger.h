@@ -27,6 +27,10 @@ class NullLogger final : public Logger {
   void Log(LogLevel, std::string_view) override {}
 };
 
+// The syslog(3) priority of a level (LOG_DEBUG ... LOG_ERR), for the loggers
+// of the module (pam_syslog) and the setuid tool (syslog).
+int SyslogPriority(LogLevel level);
+
 // Printable ASCII kept as is; everything else (control bytes, non-ASCII,
 // backslash, quote) as \xHH; cut at `max_len` input bytes with "...".
 std::string SanitizeForLog(std::string_view text, size_t max_len = 128);

@@ -4,6 +4,9 @@
 #ifndef SESAME_CORE_SERVICES_H_
 #define SESAME_CORE_SERVICES_H_
 
+#include <memory>
+
+#include "core/argon2_limiter.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/logger.h"
@@ -21,6 +24,17 @@ struct Services {
   Random& random;
   Logger& logger;
 };
+
+// The argon2 parameters new hashes get, from the config.
+inline Argon2Params Argon2ParamsOf(const Config& c) {
+  return Argon2Params{c.argon2_time_cost, c.argon2_memory_kib, c.argon2_parallelism};
+}
+
+// The host-wide cap on argon2 computations the config asks for.
+inline std::unique_ptr<Argon2Limiter> MakeArgon2Limiter(const Config& c, const Clock& clock) {
+  return std::make_unique<Argon2Limiter>(c.runtime_dir, c.argon2_max_concurrent,
+                                         c.argon2_max_wait_ms, clock);
+}
 
 // Where a request comes from, for logs and sign-in events.
 struct RequestInfo {

@@ -166,11 +166,8 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
 
   SystemClock clock;
   SystemRandom random;
-  Argon2Limiter limiter(config->runtime_dir, config->argon2_max_concurrent,
-                        config->argon2_max_wait_ms, clock);
-  PasswordHasher hasher(
-      Argon2Params{config->argon2_time_cost, config->argon2_memory_kib, config->argon2_parallelism},
-      &limiter, logger);
+  std::unique_ptr<Argon2Limiter> limiter = MakeArgon2Limiter(*config, clock);
+  PasswordHasher hasher(Argon2ParamsOf(*config), limiter.get(), logger);
   Services services{*config, *state->store, hasher, clock, random, logger};
   PamPrompter prompter(pamh, flags, args->use_authtok);
 

@@ -10,22 +10,6 @@
 namespace sesame {
 namespace {
 
-int Priority(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return LOG_DEBUG;
-    case LogLevel::kInfo:
-      return LOG_INFO;
-    case LogLevel::kNotice:
-      return LOG_NOTICE;
-    case LogLevel::kWarning:
-      return LOG_WARNING;
-    case LogLevel::kError:
-      return LOG_ERR;
-  }
-  return LOG_ERR;
-}
-
 // Copies a conversation answer into wiped memory and wipes and frees the
 // original.
 SecretBuffer TakeResponse(char* resp) {
@@ -43,7 +27,8 @@ SecretBuffer TakeResponse(char* resp) {
 
 void PamLogger::Log(LogLevel level, std::string_view message) {
   if (level == LogLevel::kDebug && !debug_) return;
-  pam_syslog(pamh_, Priority(level), "%.*s", static_cast<int>(message.size()), message.data());
+  pam_syslog(pamh_, SyslogPriority(level), "%.*s", static_cast<int>(message.size()),
+             message.data());
 }
 
 Result<SecretBuffer> PamPrompter::AskSecret(SecretKind kind, std::string_view prompt) {

@@ -12,27 +12,13 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/edit_distance.h"
 #include "core/logger.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/common/exit_codes.h"
 
 namespace sesame::admin {
 namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cur = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      prev = cur;
-    }
-  }
-  return row[b.size()];
-}
 
 void PrintHelp(FILE* out) {
   std::fprintf(out,

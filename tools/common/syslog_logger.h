@@ -25,27 +25,12 @@ class SyslogLogger final : public Logger {
 
   void Log(LogLevel level, std::string_view message) override {
     if (level == LogLevel::kDebug && !verbose_) return;
-    syslog(Priority(level), "%.*s", static_cast<int>(message.size()), message.data());
+    syslog(SyslogPriority(level), "%.*s", static_cast<int>(message.size()), message.data());
     if (verbose_) stderr_.Log(level, message);
   }
   bool debug_enabled() const override { return verbose_; }
 
  private:
-  static int Priority(LogLevel level) {
-    switch (level) {
-      case LogLevel::kDebug:
-        return LOG_DEBUG;
-      case LogLevel::kInfo:
-        return LOG_INFO;
-      case LogLevel::kNotice:
-        return LOG_NOTICE;
-      case LogLevel::kWarning:
-        return LOG_WARNING;
-      case LogLevel::kError:
-        return LOG_ERR;
-    }
-    return LOG_ERR;
-  }
   StderrLogger stderr_;
   bool verbose_;
 };

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/services.h"
 #include "core/sqlite_store.h"
 #include "tools/sesame/sesame_cli.h"
 
@@ -32,13 +33,9 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
   }
   env->store = std::move(store.value());
   env->logger = std::make_unique<SyslogLogger>(kTool, verbose);
-  env->limiter =
-      std::make_unique<Argon2Limiter>(env->config.runtime_dir, env->config.argon2_max_concurrent,
-                                      env->config.argon2_max_wait_ms, env->clock);
-  env->hasher = std::make_unique<PasswordHasher>(
-      Argon2Params{env->config.argon2_time_cost, env->config.argon2_memory_kib,
-                   env->config.argon2_parallelism},
-      env->limiter.get(), *env->logger);
+  env->limiter = MakeArgon2Limiter(env->config, env->clock);
+  env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
+                                                 *env->logger);
   return env;
 }
 

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/edit_distance.h"
 #include "core/logger.h"
 #include "tools/common/exit_codes.h"
 #include "tools/sesame/sesame_cli.h"
@@ -40,20 +41,6 @@
 
 namespace sesame::self {
 namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 void PrintHelp(FILE* out) {
   std::fprintf(out,
