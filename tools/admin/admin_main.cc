@@ -28,8 +28,17 @@ void PrintHelp(FILE* out) {
   for (const Command& c : Commands()) {
     std::string synopsis = std::string(c.name);
     if (*c.operands) synopsis += std::string(" ") + c.operands;
-    if (*c.flags) synopsis += std::string(" [") + c.flags + "]";
-    std::fprintf(out, "  %-44s %s\n", synopsis.c_str(), c.summary);
+    std::string_view flags(c.flags);
+    while (!flags.empty()) {  // each flag in its own brackets
+      size_t end = flags.find(' ');
+      synopsis += " [" + std::string(flags.substr(0, end)) + "]";
+      flags = end == std::string_view::npos ? std::string_view() : flags.substr(end + 1);
+    }
+    if (synopsis.size() > 40) {
+      std::fprintf(out, "  %s\n  %-40s %s\n", synopsis.c_str(), "", c.summary);
+    } else {
+      std::fprintf(out, "  %-40s %s\n", synopsis.c_str(), c.summary);
+    }
   }
   std::fprintf(out,
                "\nGlobal options:\n"
