@@ -1,4 +1,5 @@
-// Private to the SQLite backend (core/sqlite_store.cc, core/sqlite_users.cc):
+// Private to the SQLite backend (core/sqlite_store.cc, core/sqlite_users.cc,
+// core/sqlite_mfa.cc):
 // statement and transaction helpers and the SqliteStore class. Not part of
 // any API; include only from those files.
 #ifndef SESAME_CORE_SQLITE_INTERNAL_H_
@@ -44,6 +45,8 @@ class Stmt {
     Check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
   }
   void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+  // Ready to Step again (bindings are kept until bound anew).
+  void Reset() { sqlite3_reset(stmt_); }
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
@@ -112,10 +115,20 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> PasswordHistory(std::string_view name) override;
   Status SetMustChange(std::string_view name, bool must_change) override;
 
+  // sqlite_mfa.cc: authenticator secret, last time step, recovery codes.
+  Status SetTotp(std::string_view name, std::string_view sealed,
+                 const std::vector<std::string>& recovery_digests) override;
+  Status ClearMfa(std::string_view name) override;
+  Result<bool> UseTotpStep(std::string_view name, int64_t step) override;
+  Result<bool> UseRecoveryCode(std::string_view name, std::string_view digest) override;
+  Result<int> CountRecoveryCodes(std::string_view name) override;
+
  private:
   Status Error(int rc, std::string_view doing) const;
   // kNotFound naming the user and the file.
   Status NoSuchUser(std::string_view name) const;
+  // Inside a transaction: OK when user `name` exists, NoSuchUser when not.
+  Status CheckUserExists(std::string_view name, std::string_view doing);
   Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
   Status Exec(const char* sql, std::string_view doing);
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on failure.

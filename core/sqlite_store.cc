@@ -1,5 +1,6 @@
 // SQLite backend of Store: opening, schema and migrations, users and events
-// (lockout counters and password history: core/sqlite_users.cc). Schema,
+// (lockout counters and password history: core/sqlite_users.cc; authenticator
+// and recovery codes: core/sqlite_mfa.cc). Schema,
 // versions and pragmas: docs/storage.md.
 //
 // MUST rules:
@@ -77,6 +78,13 @@ constexpr Migration kMigrations[] = {
      "  hash TEXT NOT NULL,"
      "  changed INTEGER NOT NULL);"
      "CREATE INDEX password_history_user ON password_history(user, id);"},
+    {3,
+     "ALTER TABLE users ADD COLUMN totp_sealed TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT -1;"
+     "CREATE TABLE recovery_codes("
+     "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+     "  digest TEXT NOT NULL,"
+     "  PRIMARY KEY(user, digest)) WITHOUT ROWID;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -85,7 +93,7 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersi
 // every SQL text a compile-time constant).
 #define SESAME_USER_COLUMNS                                                           \
   "name, password_hash, disabled, created, password_changed, must_change, failures, " \
-  "first_failure, locked_until"
+  "first_failure, locked_until, totp_sealed, totp_last_step"
 
 UserRecord ReadUser(const Stmt& stmt) {
   UserRecord user;
@@ -98,6 +106,8 @@ UserRecord ReadUser(const Stmt& stmt) {
   user.failures = ClampToInt(stmt.Int(6));
   user.first_failure = stmt.Int(7);
   user.locked_until = stmt.Int(8);
+  user.totp_sealed = stmt.Text(9);
+  user.totp_last_step = stmt.Int(10);
   return user;
 }
 
@@ -153,6 +163,15 @@ Status SqliteStore::Error(int rc, std::string_view doing) const {
 
 Status SqliteStore::NoSuchUser(std::string_view name) const {
   return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
+}
+
+Status SqliteStore::CheckUserExists(std::string_view name, std::string_view doing) {
+  Stmt exists;
+  SESAME_RETURN_IF_ERROR(Prepare("SELECT 1 FROM users WHERE name = ?1", &exists, doing));
+  exists.BindText(1, name);
+  int rc = exists.Step();
+  if (rc == SQLITE_DONE) return NoSuchUser(name);
+  return rc == SQLITE_ROW ? Status::Ok() : Error(rc, doing);
 }
 
 Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing) {
@@ -296,7 +315,7 @@ Status SqliteStore::AddUser(const UserRecord& user) {
   return Write("adding a user", [&]() -> Status {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
-                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                                    &stmt, "adding a user"));
     stmt.BindText(1, user.name);
     stmt.BindText(2, user.password_hash);
@@ -307,6 +326,8 @@ Status SqliteStore::AddUser(const UserRecord& user) {
     stmt.BindInt(7, user.failures);
     stmt.BindInt(8, user.first_failure);
     stmt.BindInt(9, user.locked_until);
+    stmt.BindText(10, user.totp_sealed);
+    stmt.BindInt(11, user.totp_last_step);
     int rc = stmt.Step();
     if (rc == SQLITE_CONSTRAINT &&
         sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -319,7 +340,7 @@ Status SqliteStore::AddUser(const UserRecord& user) {
 
 #undef SESAME_USER_COLUMNS
 
-// The user's password_history rows go with it: ON DELETE CASCADE (Init sets
+// The user's password_history and recovery_codes rows go with it: ON DELETE CASCADE (Init sets
 // foreign_keys=ON on every connection). Events are kept.
 Status SqliteStore::RemoveUser(std::string_view name) {
   return Write("removing a user", [&]() -> Status {

@@ -16,7 +16,7 @@
 
 namespace sesame {
 
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 struct SqliteOptions {
   // Create the file (mode 0600) and schema when missing; otherwise a

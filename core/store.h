@@ -34,6 +34,10 @@ struct UserRecord {
   int failures = 0;              // interactive failures in the current window
   int64_t first_failure = 0;     // when the current window started (0: none)
   int64_t locked_until = 0;      // 0: not locked; kLockedUntilUnlocked: until an admin unlocks
+  // Authenticator app (TOTP): the secret sealed with secret_box.h (empty:
+  // not enrolled) and the last time step accepted (-1: none yet).
+  std::string totp_sealed = {};
+  int64_t totp_last_step = -1;
 };
 
 // As pam_faillock: `deny` failures within `fail_interval` seconds lock the
@@ -115,6 +119,23 @@ class Store {
   virtual Result<std::vector<std::string>> PasswordHistory(std::string_view name) = 0;
   // kNotFound for no such user.
   virtual Status SetMustChange(std::string_view name, bool must_change) = 0;
+
+  // Enrolls (or replaces) the authenticator: totp_sealed = `sealed`,
+  // totp_last_step = -1, and the recovery codes are replaced by `recovery
+  // _digests` (may be empty), all in one transaction. kNotFound.
+  virtual Status SetTotp(std::string_view name, std::string_view sealed,
+                         const std::vector<std::string>& recovery_digests) = 0;
+  // Removes the authenticator and every recovery code. kNotFound.
+  virtual Status ClearMfa(std::string_view name) = 0;
+  // Accepts time step `step` once, across processes: in one UPDATE,
+  // totp_last_step = step only if totp_last_step < step. Returns false when
+  // that step (or a later one) was used already (a replay). kNotFound.
+  virtual Result<bool> UseTotpStep(std::string_view name, int64_t step) = 0;
+  // Uses a recovery code once: deletes the row (user, digest) and returns
+  // whether there was one. kNotFound for no such user.
+  virtual Result<bool> UseRecoveryCode(std::string_view name, std::string_view digest) = 0;
+  // Recovery codes left. 0 for no such user.
+  virtual Result<int> CountRecoveryCodes(std::string_view name) = 0;
 
   virtual Status RecordEvent(const SignInEvent& event) = 0;
   // Oldest first (within the newest `limit` when set).

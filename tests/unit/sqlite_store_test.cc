@@ -1,6 +1,6 @@
 // Tests for the SQLite Store backend: records, events, lockout counters,
-// password history, file safety, schema migrations and concurrent writers
-// across processes.
+// password history, authenticator and recovery codes, file safety, schema
+// migrations and concurrent writers across processes.
 #include "core/sqlite_store.h"
 
 #include <fcntl.h>
@@ -392,13 +392,19 @@ void ExpectVersion3Defaults(const UserRecord& user) {
   EXPECT_EQ(user.locked_until, 0);
 }
 
+// The columns added by version 4 hold their defaults.
+void ExpectVersion4Defaults(const UserRecord& user) {
+  EXPECT_EQ(user.totp_sealed, "");
+  EXPECT_EQ(user.totp_last_step, -1);
+}
+
 TEST_F(SqliteStoreTest, MigratesVersion1) {
   RawExec(path_, kV1Schema);
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*version, 4);
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   EXPECT_EQ((*alice)->password_hash, "h1");
@@ -406,6 +412,10 @@ TEST_F(SqliteStoreTest, MigratesVersion1) {
   EXPECT_EQ((*alice)->created, 4242);
   EXPECT_EQ((*alice)->password_changed, 4242);
   ExpectVersion3Defaults(**alice);
+  ExpectVersion4Defaults(**alice);
+  auto codes = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(codes.ok());
+  EXPECT_EQ(*codes, 0);
   auto events = store->ListEvents({});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
@@ -415,11 +425,13 @@ TEST_F(SqliteStoreTest, MigratesVersion1) {
   EXPECT_TRUE(history->empty());
   store.reset();
 
-  // The indexes from versions 2 and 3 exist; the version row is still single.
-  RawExec(path_,
-          "SELECT 1 / (SELECT count(*) FROM sqlite_master WHERE name = 'events_user_time');"
-          "SELECT 1 / (SELECT count(*) FROM sqlite_master WHERE name = 'password_history_user');"
-          "SELECT 1 / (SELECT count(*) = 1 FROM schema_version);");
+  // The indexes from versions 2 and 3 and the table from version 4 exist;
+  // the version row is still single.
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM sqlite_master WHERE name = 'events_user_time'"), 1);
+  EXPECT_EQ(
+      RawInt(path_, "SELECT count(*) FROM sqlite_master WHERE name = 'password_history_user'"), 1);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM sqlite_master WHERE name = 'recovery_codes'"), 1);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
 }
 
 constexpr char kV2Schema[] =
@@ -443,7 +455,7 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*version, 4);
   auto users = store->ListUsers();
   ASSERT_TRUE(users.ok());
   ASSERT_EQ(users->size(), 2u);
@@ -453,10 +465,12 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   EXPECT_EQ((*users)[0].created, 4242);
   EXPECT_EQ((*users)[0].password_changed, 5000);
   ExpectVersion3Defaults((*users)[0]);
+  ExpectVersion4Defaults((*users)[0]);
   EXPECT_EQ((*users)[1].name, "bob");
   EXPECT_EQ((*users)[1].password_hash, "");
   EXPECT_TRUE((*users)[1].disabled);
   ExpectVersion3Defaults((*users)[1]);
+  ExpectVersion4Defaults((*users)[1]);
   auto events = store->ListEvents({});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
@@ -469,7 +483,70 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   EXPECT_EQ(*history, std::vector<std::string>{"h1"});
   store.reset();
   EXPECT_EQ(RawInt(path_, "SELECT changed FROM password_history WHERE user = 'alice'"), 5000);
-  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 3);
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 4);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
+}
+
+// Version 3 exactly as migration 2 left it (docs/storage.md).
+constexpr char kV3Schema[] =
+    "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+    "INSERT INTO schema_version(version) VALUES (3);"
+    "CREATE TABLE users(name TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    "  password_changed INTEGER NOT NULL DEFAULT 0,"
+    "  must_change INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    "  first_failure INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    "  user TEXT NOT NULL, service TEXT NOT NULL, remote_host TEXT NOT NULL,"
+    "  method TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX events_user_time ON events(user, time);"
+    "CREATE TABLE password_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL, changed INTEGER NOT NULL);"
+    "CREATE INDEX password_history_user ON password_history(user, id);"
+    "INSERT INTO users VALUES ('alice', 'h2', 0, 4242, 5000, 1, 2, 4900, 6000);"
+    "INSERT INTO users VALUES ('bob', '', 1, 4243, 4243, 0, 0, 0, 0);"
+    "INSERT INTO password_history(user, hash, changed) VALUES ('alice', 'h1', 4242);";
+
+TEST_F(SqliteStoreTest, MigratesVersion3) {
+  RawExec(path_, kV3Schema);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto version = store->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 4);
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  const UserRecord& alice = (*users)[0];
+  EXPECT_EQ(alice.name, "alice");
+  EXPECT_EQ(alice.password_hash, "h2");
+  EXPECT_EQ(alice.password_changed, 5000);
+  EXPECT_TRUE(alice.must_change);
+  EXPECT_EQ(alice.failures, 2);
+  EXPECT_EQ(alice.first_failure, 4900);
+  EXPECT_EQ(alice.locked_until, 6000);
+  ExpectVersion4Defaults(alice);
+  EXPECT_EQ((*users)[1].name, "bob");
+  ExpectVersion3Defaults((*users)[1]);
+  ExpectVersion4Defaults((*users)[1]);
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, std::vector<std::string>{"h1"});
+
+  // The new columns and table work on a migrated store.
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2"}).ok());
+  auto codes = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(codes.ok());
+  EXPECT_EQ(*codes, 2);
+  auto used = store->UseTotpStep("alice", 7);
+  ASSERT_TRUE(used.ok());
+  EXPECT_TRUE(*used);
+  // And the cascade: removing alice removes her codes.
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  store.reset();
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes"), 0);
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 4);
   EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
 }
 
@@ -596,6 +673,7 @@ TEST_F(SqliteStoreTest, NewFieldsRoundTrip) {
   ASSERT_EQ(users->size(), 2u);
   EXPECT_EQ((*users)[0].locked_until, kLockedUntilUnlocked);
   ExpectVersion3Defaults((*users)[1]);
+  ExpectVersion4Defaults((*users)[1]);
 }
 
 TEST_F(SqliteStoreTest, RecordFailureWindowLockAndExpiry) {
@@ -957,6 +1035,301 @@ TEST_F(SqliteStoreTest, ConcurrentFailuresLockOnce) {
   ASSERT_TRUE(alice.ok() && alice->has_value());
   EXPECT_EQ((*alice)->failures, kFailingChildren * kFailuresEach);
   EXPECT_EQ((*alice)->locked_until, 5600);
+}
+
+TEST_F(SqliteStoreTest, SetTotpRoundTripAndReplace) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectVersion4Defaults(**alice);
+
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2", "d3"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());  // same digest, other user
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, -1);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+
+  // Replacing: new secret, last step back to -1, only the new codes.
+  auto used = store->UseTotpStep("alice", 50);
+  ASSERT_TRUE(used.ok() && *used);
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-2", {"e1", "e2"}).ok());
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].totp_sealed, "sealed-2");
+  EXPECT_EQ((*users)[0].totp_last_step, -1);
+  EXPECT_EQ((*users)[1].totp_sealed, "sealed-b");
+  count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 2);
+  used = store->UseRecoveryCode("alice", "d1");
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);  // an old code is gone
+  used = store->UseRecoveryCode("alice", "e1");
+  ASSERT_TRUE(used.ok());
+  EXPECT_TRUE(*used);
+  count = store->CountRecoveryCodes("bob");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);  // bob's untouched
+
+  // No codes at all is allowed.
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-3", {}).ok());
+  count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+
+  // AddUser writes the columns too.
+  UserRecord carol = User("carol");
+  carol.totp_sealed = "sealed-c";
+  carol.totp_last_step = 123;
+  ASSERT_TRUE(store->AddUser(carol).ok());
+  auto got = store->GetUser("carol");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->totp_sealed, "sealed-c");
+  EXPECT_EQ((*got)->totp_last_step, 123);
+}
+
+TEST_F(SqliteStoreTest, SetTotpRefusesBadDigestsWhole) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 9).ok());
+
+  Status empty = store->SetTotp("alice", "sealed-2", {"e1", ""});
+  EXPECT_EQ(empty.code(), Code::kInvalidArgument);
+  EXPECT_NE(empty.message().find(path_), std::string::npos) << empty.message();
+  Status dup = store->SetTotp("alice", "sealed-2", {"e1", "e2", "e1"});
+  EXPECT_EQ(dup.code(), Code::kInvalidArgument);
+  EXPECT_NE(dup.message().find("duplicate"), std::string::npos) << dup.message();
+  EXPECT_NE(dup.message().find(path_), std::string::npos) << dup.message();
+
+  // Nothing of either call was written.
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, 9);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes WHERE digest IN ('d1', 'd2')"), 2);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes"), 2);
+}
+
+TEST_F(SqliteStoreTest, ClearMfa) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 77).ok());
+
+  ASSERT_TRUE(store->ClearMfa("alice").ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectVersion4Defaults(**alice);
+  EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+  count = store->CountRecoveryCodes("bob");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
+  ASSERT_TRUE(store->ClearMfa("alice").ok());  // not enrolled is still found
+
+  Status missing = store->ClearMfa("nobody");
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+  EXPECT_NE(missing.message().find(path_), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, UseTotpStepIsMonotonic) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed", {}).ok());
+  auto use = [&](int64_t step) {
+    auto r = store->UseTotpStep("alice", step);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(use(5));
+  EXPECT_FALSE(use(5));  // replay
+  EXPECT_FALSE(use(4));  // older
+  EXPECT_TRUE(use(6));
+  EXPECT_TRUE(use(0x7fffffffffffffffLL - 1));
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_last_step, 0x7fffffffffffffffLL - 1);
+  EXPECT_EQ((*alice)->totp_sealed, "sealed");
+
+  // Step 0 is accepted on a fresh enrollment (last step -1).
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-2", {}).ok());
+  EXPECT_TRUE(use(0));
+  EXPECT_FALSE(use(0));
+
+  auto missing = store->UseTotpStep("nobody", 5);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nobody"), std::string::npos);
+  EXPECT_NE(missing.status().message().find(path_), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, UseRecoveryCodeOnce) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2", "d3"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  auto count = [&](const char* name) {
+    auto r = store->CountRecoveryCodes(name);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : -1;
+  };
+  EXPECT_EQ(count("alice"), 3);
+
+  auto used = store->UseRecoveryCode("alice", "d2");
+  ASSERT_TRUE(used.ok());
+  EXPECT_TRUE(*used);
+  EXPECT_EQ(count("alice"), 2);
+  used = store->UseRecoveryCode("alice", "d2");  // once only
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);
+  used = store->UseRecoveryCode("alice", "unknown");
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);
+  used = store->UseRecoveryCode("alice", "");
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);
+  used = store->UseRecoveryCode("alice", "D1");  // byte for byte
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);
+  EXPECT_EQ(count("alice"), 2);
+  used = store->UseRecoveryCode("alice", "d1");
+  ASSERT_TRUE(used.ok());
+  EXPECT_TRUE(*used);
+  EXPECT_EQ(count("alice"), 1);
+  EXPECT_EQ(count("bob"), 1);  // bob's d1 is his own
+
+  // Using a code leaves the authenticator alone.
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-a");
+
+  auto missing = store->UseRecoveryCode("nobody", "d1");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find(path_), std::string::npos);
+  EXPECT_EQ(count("nobody"), 0);  // counting a missing user is just 0
+  Status set_missing = store->SetTotp("nobody", "sealed", {"d1"});
+  EXPECT_EQ(set_missing.code(), Code::kNotFound);
+  EXPECT_NE(set_missing.message().find("nobody"), std::string::npos);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes WHERE user = 'nobody'"), 0);
+}
+
+TEST_F(SqliteStoreTest, RecoveryCodesRemovedWithUser) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes WHERE user = 'alice'"), 0);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes"), 1);  // bob's
+
+  // A new account with the old name starts with no authenticator or codes.
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectVersion4Defaults(**alice);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+}
+
+// Forks kRacingChildren processes that each open the store and, released
+// together through a pipe, call `use` once. Returns how many calls returned
+// true, or -1 when a child failed.
+constexpr int kRacingChildren = 8;
+
+template <typename Use>
+int RaceOnce(const std::string& path, const SqliteOptions& options, Use use) {
+  int gate[2];
+  if (pipe(gate) != 0) return -1;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kRacingChildren; ++c) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      close(gate[1]);
+      int code = 0;
+      {
+        auto store = OpenSqliteStore(path, options);
+        if (!store.ok()) _exit(100);
+        char byte;
+        if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
+        Result<bool> r = use(**store);
+        if (!r.ok()) _exit(102);
+        code = *r ? 1 : 0;
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  int wins = 0;
+  bool failed = false;
+  for (pid_t pid : children) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      failed = true;
+      continue;
+    }
+    wins += WEXITSTATUS(status);
+  }
+  return failed ? -1 : wins;
+}
+
+TEST_F(SqliteStoreTest, ConcurrentTotpStepUsedOnce) {
+  {
+    auto store = MustOpen(true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+    ASSERT_TRUE(store->SetTotp("alice", "sealed", {}).ok());
+  }  // closed before fork
+  SqliteOptions options = Options();
+  options.busy_timeout_ms = 30000;
+  EXPECT_EQ(RaceOnce(path_, options, [](Store& s) { return s.UseTotpStep("alice", 1000); }), 1);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_last_step, 1000);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentRecoveryCodeUsedOnce) {
+  {
+    auto store = MustOpen(true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+    ASSERT_TRUE(store->SetTotp("alice", "sealed", {"d1", "d2"}).ok());
+  }
+  SqliteOptions options = Options();
+  options.busy_timeout_ms = 30000;
+  EXPECT_EQ(RaceOnce(path_, options, [](Store& s) { return s.UseRecoveryCode("alice", "d1"); }), 1);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
 }
 
 }  // namespace

@@ -1,0 +1,141 @@
+// SQLite backend of Store, part three: the authenticator app (TOTP) secret,
+// the last accepted time step and the recovery codes (schema version 4). The
+// MUST rules at the top of core/sqlite_store.cc apply here too; the SQL is
+// explained in docs/storage.md ("Authenticator and recovery codes").
+//
+// Single use across processes is decided inside SQLite: a time step is taken
+// by one conditional UPDATE and a recovery code by one DELETE, each in a
+// BEGIN IMMEDIATE transaction, so of several processes presenting the same
+// code at once exactly one sees a changed row.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/sqlite_internal.h"
+
+namespace sesame {
+namespace sqlite_internal {
+
+Status SqliteStore::SetTotp(std::string_view name, std::string_view sealed,
+                            const std::vector<std::string>& recovery_digests) {
+  for (const std::string& digest : recovery_digests) {
+    if (digest.empty()) {
+      return Status(Code::kInvalidArgument, "empty recovery code digest for user " +
+                                                std::string(name) + " in store " + path_ +
+                                                "; nothing was written");
+    }
+  }
+  return Write("enrolling an authenticator", [&]() -> Status {
+    Stmt set;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = -1 WHERE name = ?1", &set,
+                "enrolling an authenticator"));
+    set.BindText(1, name);
+    set.BindText(2, sealed);
+    int rc = set.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "enrolling an authenticator");
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+
+    Stmt clear;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("DELETE FROM recovery_codes WHERE user = ?1", &clear, "replacing recovery codes"));
+    clear.BindText(1, name);
+    rc = clear.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "replacing recovery codes");
+
+    Stmt add;
+    SESAME_RETURN_IF_ERROR(Prepare("INSERT INTO recovery_codes(user, digest) VALUES (?1, ?2)", &add,
+                                   "storing recovery codes"));
+    for (const std::string& digest : recovery_digests) {
+      add.Reset();
+      add.BindText(1, name);
+      add.BindText(2, digest);
+      rc = add.Step();
+      if (rc == SQLITE_CONSTRAINT &&
+          sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        // The digest itself is not named: it is a secret's hash.
+        return Status(Code::kInvalidArgument, "duplicate recovery code digest for user " +
+                                                  std::string(name) + " in store " + path_ +
+                                                  "; nothing was written");
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "storing recovery codes");
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::ClearMfa(std::string_view name) {
+  return Write("removing an authenticator", [&]() -> Status {
+    Stmt set;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET totp_sealed = '', totp_last_step = -1 WHERE name = ?1", &set,
+                "removing an authenticator"));
+    set.BindText(1, name);
+    int rc = set.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "removing an authenticator");
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+
+    Stmt clear;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("DELETE FROM recovery_codes WHERE user = ?1", &clear, "removing recovery codes"));
+    clear.BindText(1, name);
+    rc = clear.Step();
+    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "removing recovery codes");
+  });
+}
+
+Result<bool> SqliteStore::UseTotpStep(std::string_view name, int64_t step) {
+  bool accepted = false;
+  Status st = Write("using an authenticator code", [&]() -> Status {
+    // The comparison and the write are one statement: of several processes
+    // presenting the same step, only the first changes the row.
+    Stmt use;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET totp_last_step = ?2 WHERE name = ?1 AND totp_last_step < ?2",
+                &use, "using an authenticator code"));
+    use.BindText(1, name);
+    use.BindInt(2, step);
+    int rc = use.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "using an authenticator code");
+    accepted = sqlite3_changes(db_.get()) == 1;
+    if (accepted) return Status::Ok();
+    // No row changed: a replay, or no such user (same write lock, so the
+    // answer is about the row the UPDATE saw).
+    return CheckUserExists(name, "using an authenticator code");
+  });
+  if (!st.ok()) return st;
+  return accepted;
+}
+
+Result<bool> SqliteStore::UseRecoveryCode(std::string_view name, std::string_view digest) {
+  bool used = false;
+  Status st = Write("using a recovery code", [&]() -> Status {
+    Stmt use;
+    SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM recovery_codes WHERE user = ?1 AND digest = ?2",
+                                   &use, "using a recovery code"));
+    use.BindText(1, name);
+    use.BindText(2, digest);
+    int rc = use.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "using a recovery code");
+    used = sqlite3_changes(db_.get()) == 1;
+    if (used) return Status::Ok();
+    return CheckUserExists(name, "using a recovery code");
+  });
+  if (!st.ok()) return st;
+  return used;
+}
+
+Result<int> SqliteStore::CountRecoveryCodes(std::string_view name) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare("SELECT count(*) FROM recovery_codes WHERE user = ?1", &stmt,
+                                 "counting recovery codes"));
+  stmt.BindText(1, name);
+  int rc = stmt.Step();
+  if (rc != SQLITE_ROW) return Error(rc, "counting recovery codes");
+  return ClampToInt(stmt.Int(0));
+}
+
+}  // namespace sqlite_internal
+}  // namespace sesame
