@@ -91,6 +91,21 @@ std::string ShowBool(const Config& config) {
   return config.*kField ? "yes" : "no";
 }
 
+std::string SetTotpAlgorithm(std::string_view value, Config& config) {
+  if (value == "SHA1" || value == "SHA256" || value == "SHA512") {
+    config.totp_algorithm = std::string(value);
+    return "";
+  }
+  return "use SHA1, SHA256 or SHA512 (most authenticator apps support only SHA1)";
+}
+
+std::string SetIssuer(std::string_view value, Config& config) {
+  if (value.size() > 64 || !IsValidUtf8(value) || HasControlChars(value))
+    return "use at most 64 bytes of UTF-8 text without control characters";
+  config.totp_issuer = std::string(value);
+  return "";
+}
+
 std::string SetStore(std::string_view value, Config& config) {
   if (value == "sqlite") {
     config.store = "sqlite";
@@ -134,6 +149,16 @@ constexpr KeySpec kKeys[] = {
     {"password_quality", &SetBool<&Config::password_quality>, &ShowBool<&Config::password_quality>},
     {"banned_passwords_file", &SetPath<&Config::banned_passwords_file, true>,
      &ShowString<&Config::banned_passwords_file>},
+    {"totp_algorithm", &SetTotpAlgorithm, &ShowString<&Config::totp_algorithm>},
+    {"totp_digits", &SetNumber<int, &Config::totp_digits, 6, 8>,
+     &ShowNumber<int, &Config::totp_digits>},
+    {"totp_period", &SetNumber<int, &Config::totp_period, 10, 300>,
+     &ShowNumber<int, &Config::totp_period>},
+    {"totp_window", &SetNumber<int, &Config::totp_window, 0, 10>,
+     &ShowNumber<int, &Config::totp_window>},
+    {"totp_issuer", &SetIssuer, &ShowString<&Config::totp_issuer>},
+    {"recovery_codes", &SetNumber<int, &Config::recovery_codes, 1, 100>,
+     &ShowNumber<int, &Config::recovery_codes>},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 

@@ -52,6 +52,14 @@ struct Config {
   int password_max_days = 0;          // 0: passwords never expire
   bool password_quality = true;       // libpwquality checks (/etc/security/pwquality.conf)
   std::string banned_passwords_file;  // empty: none
+
+  // Authenticator apps (RFC 6238). Most apps handle only SHA1/6/30.
+  std::string totp_algorithm = "SHA1";  // SHA1, SHA256 or SHA512
+  int totp_digits = 6;
+  int totp_period = 30;
+  int totp_window = 1;      // steps accepted before and after the current one
+  std::string totp_issuer;  // empty: the host name
+  int recovery_codes = 10;  // made at enrollment
 };
 
 // Parses config text. `filename` is used in messages only.

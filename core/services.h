@@ -13,6 +13,7 @@
 #include "core/password_hash.h"
 #include "core/random.h"
 #include "core/store.h"
+#include "core/totp.h"
 
 namespace sesame {
 
@@ -23,6 +24,10 @@ struct Services {
   const Clock& clock;
   Random& random;
   Logger& logger;
+  // The host key (sesame.key), needed to open authenticator secrets and
+  // digest recovery codes. Null where the caller did not load it: a user
+  // with an authenticator is then refused (kUnavailable), never let in.
+  const SecretBuffer* host_key = nullptr;
 };
 
 // The argon2 parameters new hashes get, from the config.
@@ -34,6 +39,19 @@ inline Argon2Params Argon2ParamsOf(const Config& c) {
 inline std::unique_ptr<Argon2Limiter> MakeArgon2Limiter(const Config& c, const Clock& clock) {
   return std::make_unique<Argon2Limiter>(c.runtime_dir, c.argon2_max_concurrent,
                                          c.argon2_max_wait_ms, clock);
+}
+
+// The RFC 6238 parameters the config asks for (config.cc accepts only
+// valid values).
+inline TotpParams TotpParamsOf(const Config& c) {
+  TotpParams p;
+  p.algorithm = c.totp_algorithm == "SHA256"   ? TotpAlgorithm::kSha256
+                : c.totp_algorithm == "SHA512" ? TotpAlgorithm::kSha512
+                                               : TotpAlgorithm::kSha1;
+  p.digits = c.totp_digits;
+  p.period = c.totp_period;
+  p.window = c.totp_window;
+  return p;
 }
 
 // Where a request comes from, for logs and sign-in events.

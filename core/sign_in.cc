@@ -5,6 +5,9 @@
 
 #include "core/input_check.h"
 #include "core/password_policy.h"
+#include "core/recovery_codes.h"
+#include "core/secret_box.h"
+#include "core/totp.h"
 
 namespace sesame {
 namespace {
@@ -133,6 +136,42 @@ void Rehash(Services& s, const RequestInfo& r, const UserRecord& user, const Sec
   }
 }
 
+// Counts a wrong secret toward the lockout (recording a lock when this one
+// locks) and finishes with kFailure.
+FlowResult CountFailure(Services& s, const RequestInfo& r, const UserRecord& user, const char* what,
+                        const char* method, std::string reason) {
+  if (LockoutApplies(s, user)) {
+    Result<FailureResult> counted =
+        s.store.RecordFailure(r.user, s.clock.Now(), PolicyOf(s.config));
+    if (!counted.ok()) {
+      s.logger.Log(LogLevel::kError, "cannot count the failure of " + Describe(r) + ": " +
+                                         counted.status().message());
+    } else {
+      reason += " (" + std::to_string(counted->failures) + " of " + std::to_string(s.config.deny) +
+                " failures)";
+      if (counted->locked_now) {
+        std::string until = counted->locked_until == kLockedUntilUnlocked
+                                ? "until an administrator unlocks it"
+                                : "for " + std::to_string(s.config.unlock_time) + " s";
+        Note(s, r, "lockout", "locked",
+             std::to_string(counted->failures) + " failures; locked " + until);
+        s.logger.Log(LogLevel::kWarning, "account of " + Describe(r) + " locked after " +
+                                             std::to_string(counted->failures) + " failures " +
+                                             until);
+      }
+    }
+  }
+  return Finish(s, r, what, method, Decision::kFailure, std::move(reason));
+}
+
+void ClearFailuresIfAny(Services& s, const RequestInfo& r, const UserRecord& user) {
+  if (!LockoutApplies(s, user) || user.failures == 0) return;
+  Status cleared = s.store.ClearFailures(r.user);
+  if (!cleared.ok())
+    s.logger.Log(LogLevel::kError,
+                 "cannot reset the failure count of " + Describe(r) + ": " + cleared.message());
+}
+
 struct CheckSpec {
   SecretKind kind;
   const char* prompt;
@@ -216,43 +255,98 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
     return Finish(s, r, spec.what, spec.method, Decision::kUnavailable,
                   "cannot check the password: " + match.status().message());
   }
-  if (!match.value()) {
-    std::string reason = "wrong password";
-    if (lockout) {
-      Result<FailureResult> counted = s.store.RecordFailure(r.user, now, PolicyOf(s.config));
-      if (!counted.ok()) {
-        s.logger.Log(LogLevel::kError, "cannot count the failure of " + Describe(r) + ": " +
-                                           counted.status().message());
-      } else {
-        reason += " (" + std::to_string(counted->failures) + " of " +
-                  std::to_string(s.config.deny) + " failures)";
-        if (counted->locked_now) {
-          std::string until = counted->locked_until == kLockedUntilUnlocked
-                                  ? "until an administrator unlocks it"
-                                  : "for " + std::to_string(s.config.unlock_time) + " s";
-          Note(s, r, "lockout", "locked",
-               std::to_string(counted->failures) + " failures; locked " + until);
-          s.logger.Log(LogLevel::kWarning, "account of " + Describe(r) + " locked after " +
-                                               std::to_string(counted->failures) + " failures " +
-                                               until);
-        }
-      }
-    }
-    return Finish(s, r, spec.what, spec.method, Decision::kFailure, reason);
-  }
+  if (!match.value()) return CountFailure(s, r, *user, spec.what, spec.method, "wrong password");
   if (user->disabled) {
     return Finish(s, r, spec.what, spec.method, Decision::kDisabled, "account is disabled");
   }
-  if (lockout && user->failures > 0) {
-    Status cleared = s.store.ClearFailures(r.user);
-    if (!cleared.ok())
-      s.logger.Log(LogLevel::kError,
-                   "cannot reset the failure count of " + Describe(r) + ": " + cleared.message());
-  }
+  // With a second factor the count is cleared only when the code is right
+  // too: otherwise someone who knows the password could guess codes forever.
+  if (user->totp_sealed.empty()) ClearFailuresIfAny(s, r, *user);
   if (s.hasher.NeedsRehash(user->password_hash)) Rehash(s, r, *user, pw);
   if (out != nullptr) *out = std::move(password.value());
   if (user_out != nullptr) *user_out = std::move(*user);
   return FlowResult{Decision::kSuccess, "password accepted"};
+}
+
+// The verification-code step for a user with an authenticator. `what`
+// names the flow in logs; `method_prefix` goes before "totp" /
+// "recovery-code" in the event ("password+totp").
+FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
+                        const UserRecord& user, const char* what,
+                        const std::string& method_prefix) {
+  const std::string totp_method = method_prefix + "totp";
+  if (s.host_key == nullptr) {
+    return Finish(s, r, what, totp_method.c_str(), Decision::kUnavailable,
+                  "the key file was not loaded; cannot check a verification code");
+  }
+  Result<SecretBuffer> secret = Open(*s.host_key, user.totp_sealed, user.name);
+  if (!secret.ok()) {
+    return Finish(s, r, what, totp_method.c_str(), Decision::kUnavailable,
+                  "authenticator secret: " + secret.status().message());
+  }
+  Result<SecretBuffer> typed = prompter.AskSecret(SecretKind::kCode, "Verification code: ");
+  if (!typed.ok()) {
+    return Finish(s, r, what, totp_method.c_str(), Decision::kAborted,
+                  "no verification code: " + typed.status().message());
+  }
+  if (typed->size() > 128) {
+    return Finish(s, r, what, totp_method.c_str(), Decision::kFailure,
+                  "verification code longer than 128 bytes");
+  }
+  const int64_t now = s.clock.Now();
+  TotpMatch match =
+      VerifyTotp(secret.value(), typed->view(), now, TotpParamsOf(s.config), user.totp_last_step);
+  if (match.ok) {
+    Result<bool> first_use = s.store.UseTotpStep(user.name, match.step);
+    if (!first_use.ok()) {
+      return Finish(s, r, what, totp_method.c_str(), Decision::kUnavailable,
+                    first_use.status().message());
+    }
+    if (first_use.value()) {
+      ClearFailuresIfAny(s, r, user);
+      return Finish(s, r, what, totp_method.c_str(), Decision::kSuccess,
+                    method_prefix.empty() ? "verification code accepted"
+                                          : "password and verification code accepted");
+    }
+    // Another sign-in took this time step first: a replay.
+    return CountFailure(s, r, user, what, totp_method.c_str(),
+                        "verification code already used (replay)");
+  }
+  // Say so when the code was right but its time step was used already.
+  if (user.totp_last_step >= 0 &&
+      VerifyTotp(secret.value(), typed->view(), now, TotpParamsOf(s.config), -1).ok) {
+    return CountFailure(s, r, user, what, totp_method.c_str(),
+                        "verification code already used (replay)");
+  }
+  const std::string normalized = NormalizeRecoveryCode(typed->view());
+  if (!normalized.empty()) {
+    const std::string recovery_method = method_prefix + "recovery-code";
+    Result<SecretBuffer> pepper = DeriveSubkey(*s.host_key, kRecoveryCodePurpose);
+    if (!pepper.ok()) {
+      return Finish(s, r, what, recovery_method.c_str(), Decision::kUnavailable,
+                    pepper.status().message());
+    }
+    Result<bool> used =
+        s.store.UseRecoveryCode(user.name, RecoveryCodeDigest(pepper.value(), normalized));
+    if (!used.ok()) {
+      return Finish(s, r, what, recovery_method.c_str(), Decision::kUnavailable,
+                    used.status().message());
+    }
+    if (used.value()) {
+      ClearFailuresIfAny(s, r, user);
+      Result<int> left = s.store.CountRecoveryCodes(user.name);
+      if (left.ok() && left.value() <= 3) {
+        prompter.Info("You have " + std::to_string(left.value()) +
+                      " recovery code(s) left. Ask your administrator for new ones.");
+      }
+      return Finish(
+          s, r, what, recovery_method.c_str(), Decision::kSuccess,
+          std::string(method_prefix.empty() ? "recovery code" : "password and recovery code") +
+              " accepted (" + (left.ok() ? std::to_string(left.value()) : std::string("?")) +
+              " left)");
+    }
+  }
+  return CountFailure(s, r, user, what, totp_method.c_str(), "wrong verification code");
 }
 
 }  // namespace
@@ -261,9 +355,38 @@ const char* DecisionName(Decision decision) { return OutcomeName(decision); }
 
 FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r) {
   const CheckSpec spec{SecretKind::kCurrentPassword, "Password: ", "password sign-in", "password"};
-  FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, nullptr);
+  UserRecord user;
+  FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, &user);
   if (checked.decision != Decision::kSuccess) return checked;
-  return Finish(s, r, spec.what, spec.method, Decision::kSuccess, checked.reason);
+  if (user.totp_sealed.empty()) {
+    return Finish(s, r, spec.what, spec.method, Decision::kSuccess,
+                  "password accepted; no second factor enrolled (not required)");
+  }
+  return SecondFactor(s, prompter, r, user, "password sign-in", "password+");
+}
+
+FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& r) {
+  const char* kWhat = "second factor";
+  if (!CheckUserName(r.user).ok())
+    return Finish(s, r, kWhat, "totp", Decision::kUnknownUser, "not a valid user name");
+  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  if (!found.ok())
+    return Finish(s, r, kWhat, "totp", Decision::kUnavailable, found.status().message());
+  if (!found->has_value())
+    return Finish(s, r, kWhat, "totp", Decision::kUnknownUser, "no such user in the store");
+  const UserRecord& user = **found;
+  if (user.disabled) return Finish(s, r, kWhat, "totp", Decision::kDisabled, "account is disabled");
+  if (LockoutApplies(s, user) && user.locked_until > s.clock.Now()) {
+    prompter.Error(
+        "Your account is locked after too many failed sign-ins. Ask your "
+        "administrator to unlock it, or try again later.");
+    return Finish(s, r, kWhat, "totp", Decision::kLocked, "account is locked; code not checked");
+  }
+  if (user.totp_sealed.empty()) {
+    return Finish(s, r, kWhat, "none", Decision::kSuccess,
+                  "no second factor enrolled (not required)");
+  }
+  return SecondFactor(s, prompter, r, user, kWhat, "");
 }
 
 FlowResult VerifyCurrentPassword(Services& s, Prompter& prompter, const RequestInfo& r,

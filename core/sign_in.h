@@ -38,12 +38,22 @@ struct FlowResult {
   std::string reason;  // for logs; never a secret
 };
 
-// auth: asks "Password: " (SecretKind::kCurrentPassword) and checks it.
+// auth: asks "Password: " (SecretKind::kCurrentPassword) and checks it;
+// then, for a user with an authenticator, "Verification code: "
+// (SecretKind::kCode): a TOTP code (each time step accepted once, across
+// processes) or one of the user's recovery codes (used up). A wrong code
+// counts toward the lockout like a wrong password. A user without an
+// authenticator signs in with the password alone, and that is logged.
 // A disabled account is refused here too (after the password check, so the
 // answer reveals nothing to someone who does not know the password).
 // Rehashes a hash made with other parameters (or imported from shadow)
 // after a success.
 FlowResult PasswordSignIn(Services& services, Prompter& prompter, const RequestInfo& request);
+
+// mode=mfa_only: the second factor alone, for stacking after pam_unix. A
+// user without an authenticator passes (logged); unknown users are
+// kUnknownUser.
+FlowResult SecondFactorOnly(Services& services, Prompter& prompter, const RequestInfo& request);
 
 // account: the account may be used now: exists, not disabled, and its
 // password need not be changed first (kNewPasswordRequired, with a message

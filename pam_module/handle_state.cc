@@ -66,14 +66,15 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
   }
 
   if (need_key && !state->key_checked) {
-    // The key is not used by password sign-in itself, but a missing or
-    // exposed key means the installation is not trustworthy: deny.
+    // Needed for verification codes; for a password alone too, because a
+    // missing or exposed key means the installation is not trustworthy.
     Result<SecretBuffer> key = LoadHostKey(state->config.key_file);
     if (!key.ok()) {
       logger.Log(LogLevel::kError, "cannot use the key: " + key.status().message() + "; denying");
       *pam_code = PAM_AUTHINFO_UNAVAIL;
       return nullptr;
     }
+    state->host_key = std::move(key.value());
     state->key_checked = true;
   }
   return state;

@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/logger.h"
+#include "core/secret.h"
 #include "core/store.h"
 
 namespace sesame {
@@ -30,6 +31,7 @@ struct HandleState {
   Config config;
   std::unique_ptr<Store> store;
   bool key_checked = false;  // the key file was found safe for this handle
+  SecretBuffer host_key;     // when key_checked (wiped at pam_end)
 };
 
 // The state for this handle, loaded (and logged, with `debug` the effective

@@ -37,14 +37,19 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
       std::string_view mode = arg.substr(5);
       if (seen_mode) return Status(Code::kInvalidArgument, "module argument mode= is given twice");
       seen_mode = true;
-      if (mode == "app_password" || mode == "mfa_only") {
+      if (mode == "mfa_only") {
+        args.mfa_only = true;
+        continue;
+      }
+      if (mode == "app_password") {
         return Status(Code::kInvalidArgument,
                       "module argument mode=" + std::string(mode) +
-                          " is not available in this version of pam_sesame; use mode=interactive");
+                          " is not available in this version of pam_sesame; use "
+                          "mode=interactive or mode=mfa_only");
       }
       if (mode != "interactive")
-        return Status(Code::kInvalidArgument,
-                      "unknown mode '" + SanitizeForLog(mode) + "' (accepted: mode=interactive)");
+        return Status(Code::kInvalidArgument, "unknown mode '" + SanitizeForLog(mode) +
+                                                  "' (accepted: mode=interactive, mode=mfa_only)");
     } else {
       return Status(Code::kInvalidArgument,
                     "unknown module argument '" + SanitizeForLog(arg) +

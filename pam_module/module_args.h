@@ -25,6 +25,7 @@ struct ModuleArgs {
   bool use_first_pass = false;
   bool try_first_pass = false;
   bool use_authtok = false;
+  bool mfa_only = false;  // mode=mfa_only
 };
 
 Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv);

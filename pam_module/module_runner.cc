@@ -168,12 +168,19 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   SystemRandom random;
   std::unique_ptr<Argon2Limiter> limiter = MakeArgon2Limiter(*config, clock);
   PasswordHasher hasher(Argon2ParamsOf(*config), limiter.get(), logger);
-  Services services{*config, *state->store, hasher, clock, random, logger};
+  Services services{*config,
+                    *state->store,
+                    hasher,
+                    clock,
+                    random,
+                    logger,
+                    state->key_checked ? &state->host_key : nullptr};
   PamPrompter prompter(pamh, flags, args->use_authtok);
 
   switch (group) {
     case PamGroup::kAuthenticate:
-      return AuthCode(PasswordSignIn(services, prompter, request).decision);
+      return AuthCode(args->mfa_only ? SecondFactorOnly(services, prompter, request).decision
+                                     : PasswordSignIn(services, prompter, request).decision);
     case PamGroup::kAccount:
       return AccountCode(CheckAccount(services, prompter, request).decision);
     case PamGroup::kChauthtok:

@@ -54,10 +54,12 @@ TEST_F(SignInEventsTest, EachDecisionIsRecordedOnce) {
   const int64_t after = static_cast<int64_t>(std::time(nullptr));
 
   const std::vector<Expected> expected = {
-      {"alice", "sesame", "", "success", "password accepted"},
+      {"alice", "sesame", "", "success",
+       "password accepted; no second factor enrolled (not required)"},
       {"alice", "sesame", "", "failure", "wrong password (1 of 5 failures)"},
       {"ghost", "sesame-quiet", "", "unknown-user", "no such user in the store"},
-      {"alice", "sesame-quiet", "203.0.113.7", "success", "password accepted"},
+      {"alice", "sesame-quiet", "203.0.113.7", "success",
+       "password accepted; no second factor enrolled (not required)"},
       // The success before reset the count.
       {"alice", "sesame-quiet", "2001:db8::1", "failure", "wrong password (1 of 5 failures)"},
       {"alice", "sesame-quiet", "198.51.100.1\nforged line", "failure",

@@ -171,7 +171,7 @@ TEST_F(StackingTest, MatrixInFrontOneAskAndTheStoredTokenDecides) {
   } else {
     EXPECT_PAM_CODES(run, PAM_SUCCESS);
     EXPECT_EQ(events[0].outcome, "success");
-    EXPECT_EQ(events[0].detail, "password accepted");
+    EXPECT_EQ(events[0].detail, "password accepted; no second factor enrolled (not required)");
   }
   SKIP_WITHOUT_LOGS();
   std::vector<LogLine> lines = DevLog().Since(mark);

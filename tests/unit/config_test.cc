@@ -76,7 +76,13 @@ TEST(ConfigTest, EveryKeySet) {
       "password_history = 100\n"
       "password_max_days = 36500\n"
       "password_quality = no\n"
-      "banned_passwords_file = /etc/security/banned\n";
+      "banned_passwords_file = /etc/security/banned\n"
+      "totp_algorithm = SHA512\n"
+      "totp_digits = 8\n"
+      "totp_period = 60\n"
+      "totp_window = 0\n"
+      "totp_issuer = Example Mail\n"
+      "recovery_codes = 100\n";
   Result<Config> r = ParseConfig(text, kFile);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->store, "sqlite");
@@ -98,6 +104,12 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->password_max_days, 36500);
   EXPECT_FALSE(r->password_quality);
   EXPECT_EQ(r->banned_passwords_file, "/etc/security/banned");
+  EXPECT_EQ(r->totp_algorithm, "SHA512");
+  EXPECT_EQ(r->totp_digits, 8);
+  EXPECT_EQ(r->totp_period, 60);
+  EXPECT_EQ(r->totp_window, 0);
+  EXPECT_EQ(r->totp_issuer, "Example Mail");
+  EXPECT_EQ(r->recovery_codes, 100);
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
   EXPECT_EQ(r->source, "(defaults)");
   // DescribeConfig lists every key and parses back to the same values.
@@ -177,6 +189,15 @@ TEST(ConfigTest, YesNoValues) {
   ExpectError("banned_passwords_file = words.txt", 1, "absolute path");
 }
 
+TEST(ConfigTest, TotpValues) {
+  ExpectError("totp_algorithm = sha1", 1, "use SHA1, SHA256 or SHA512");
+  ExpectError("totp_digits = 7\ntotp_digits = 9", 2, "duplicate key");
+  ExpectError("totp_digits = 9", 1, "use a whole number from 6 to 8");
+  ExpectError("totp_period = 5", 1, "from 10 to 300");
+  ExpectError("totp_issuer = a\x1b[31m", 1, "control");
+  ExpectError("recovery_codes = 0", 1, "from 1 to 100");
+}
+
 TEST(ConfigTest, UnsetOptionalPathIsDescribedAsAComment) {
   Result<Config> r = ParseConfig("", kFile);
   ASSERT_TRUE(r.ok());
@@ -197,7 +218,9 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
                               "deny, fail_interval, unlock_time, lockout_exempt_root, "
                               "password_min_length, password_history, password_max_days, "
-                              "password_quality, banned_passwords_file)"),
+                              "password_quality, banned_passwords_file, totp_algorithm, "
+                              "totp_digits, totp_period, totp_window, totp_issuer, "
+                              "recovery_codes)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.

@@ -46,8 +46,8 @@ class LifecycleTest : public ::testing::Test {
     config_.password_history = 2;
     config_.password_quality = false;
     hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
-    services_ =
-        std::make_unique<Services>(Services{config_, *store_, *hasher_, clock_, random_, logger_});
+    services_ = std::make_unique<Services>(
+        Services{config_, *store_, *hasher_, clock_, random_, logger_, nullptr});
     AddUser("alice", kPw);
     AddUser("root", kPw);
     logger_.Clear();

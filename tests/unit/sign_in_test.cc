@@ -39,8 +39,8 @@ class SignInTest : public ::testing::Test {
     config_.argon2_memory_kib = 8;
     config_.argon2_time_cost = 1;
     hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
-    services_ =
-        std::make_unique<Services>(Services{config_, *store_, *hasher_, clock_, random_, logger_});
+    services_ = std::make_unique<Services>(
+        Services{config_, *store_, *hasher_, clock_, random_, logger_, nullptr});
     AddUser("alice", "correct horse battery staple", false);
     AddUser("mallory", "mallory's password", true);
     logger_.Clear();

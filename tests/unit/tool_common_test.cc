@@ -51,6 +51,12 @@ TEST(ModuleArgsTest, Accepted) {
   EXPECT_EQ(a->config_path, "/etc/x.conf");
   EXPECT_TRUE(a->debug);
   EXPECT_TRUE(a->try_first_pass);
+  const char* mfa[] = {"mode=mfa_only"};
+  auto m = ParseModuleArgs(1, mfa);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->mfa_only);
+  const char* two_modes[] = {"mode=mfa_only", "mode=interactive"};
+  EXPECT_FALSE(ParseModuleArgs(2, two_modes).ok());
   auto d = ParseModuleArgs(0, nullptr);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->config_path, "/etc/security/sesame.conf");
@@ -58,7 +64,7 @@ TEST(ModuleArgsTest, Accepted) {
 
 TEST(ModuleArgsTest, Refused) {
   for (const char* bad : {"nullok", "config=relative.conf", "config=", "mode=app_password",
-                          "mode=mfa_only", "mode=bogus", "debug=1"}) {
+                          "mode=bogus", "debug=1"}) {
     const char* argv[] = {bad};
     auto a = ParseModuleArgs(1, argv);
     EXPECT_FALSE(a.ok()) << bad;

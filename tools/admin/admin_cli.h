@@ -18,6 +18,7 @@ struct Invocation {
   bool json = false;                  // --json
   bool password_stdin = false;        // --password-stdin
   bool temporary = false;             // --temporary
+  bool secret_stdin = false;          // --secret-stdin
   std::vector<std::string> operands;  // what follows the command words
 };
 
@@ -49,6 +50,8 @@ int RunUserEnable(const Invocation& inv);
 int RunPasswordReset(const Invocation& inv);
 int RunUnlock(const Invocation& inv);
 int RunImportShadow(const Invocation& inv);
+int RunMfaEnroll(const Invocation& inv);
+int RunMfaReset(const Invocation& inv);
 
 }  // namespace sesame::admin
 

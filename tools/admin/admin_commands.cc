@@ -20,6 +20,12 @@ const std::vector<Command>& Commands() {
        "set a temporary password each; a change is forced at the next sign-in", 1, -1,
        RunPasswordReset},
       {"unlock", "NAME", "", "lift a lockout after failed sign-ins", 1, 1, RunUnlock},
+      {"mfa enroll", "NAME", "--secret-stdin",
+       "give NAME an authenticator (new secret shown as a QR code, or one read from stdin) and "
+       "recovery codes",
+       1, 1, RunMfaEnroll},
+      {"mfa reset", "NAME", "", "remove NAME's authenticator and recovery codes", 1, 1,
+       RunMfaReset},
       {"import-shadow", "[NAME...]", "",
        "adopt /etc/shadow password hashes (replaced by argon2id at the next sign-in)", 0, -1,
        RunImportShadow},

@@ -164,6 +164,9 @@ int RunUserShow(const Invocation& inv) {
       config.password_max_days > 0 &&
       now - u.password_changed > static_cast<int64_t>(config.password_max_days) * 86400;
   const bool locked = u.locked_until > now;
+  Result<int> recovery = (*env)->store->CountRecoveryCodes(name);
+  if (!recovery.ok()) return Fail(recovery.status());
+  const int recovery_left = recovery.value();
   const bool in_window = u.failures > 0 && now < u.first_failure + config.fail_interval;
   const int failures = locked || in_window ? u.failures : 0;
   std::string lock_text = "not locked";
@@ -192,7 +195,10 @@ int RunUserShow(const Invocation& inv) {
                                                                  : FormatTime(u.locked_until))
                        : "");
     j.Key("failures").Int(failures);
-    j.Key("methods").BeginArray().String("password").EndArray();
+    j.Key("methods").BeginArray().String("password");
+    if (!u.totp_sealed.empty()) j.String("totp");
+    j.EndArray();
+    j.Key("recovery_codes_left").Int(recovery_left);
     j.Key("recent_events").BeginArray();
     for (const SignInEvent& e : events.value()) {
       j.BeginObject();
@@ -216,7 +222,12 @@ int RunUserShow(const Invocation& inv) {
   std::printf("password hash:    %s\n", HashSummary(u.password_hash).c_str());
   std::printf("lock:             %s\n", lock_text.c_str());
   std::printf("failures:         %d of %d in the current window\n", failures, config.deny);
-  std::printf("methods:          password\n");
+  if (u.totp_sealed.empty()) {
+    std::printf("methods:          password\n");
+  } else {
+    std::printf("methods:          password, authenticator app (TOTP); %d recovery code(s) left\n",
+                recovery_left);
+  }
   std::printf("recent sign-ins:%s\n", events->empty() ? " none" : "");
   for (const SignInEvent& e : events.value()) {
     std::printf("  %s  %-14s %-16s %-16s %s\n", FormatTime(e.time).c_str(), e.outcome.c_str(),

@@ -30,7 +30,9 @@ struct ToolEnv {
   std::unique_ptr<Argon2Limiter> limiter;
   std::unique_ptr<PasswordHasher> hasher;
 
-  Services services() { return Services{config, *store, *hasher, clock, random, *logger}; }
+  // No host key: `sesame passwd` checks the password only (a user's
+  // authenticator is not asked for there yet).
+  Services services() { return Services{config, *store, *hasher, clock, random, *logger, nullptr}; }
 };
 
 // Loads the config (a trusted root file) and opens the existing store. A

@@ -136,9 +136,9 @@ void PrintJson(const std::string& user, const UserRecord& u, const PasswordState
       .EndObject()
       .Key("methods")
       .BeginArray()
-      .String("password")
-      .EndArray()
-      .EndObject();
+      .String("password");
+  if (!u.totp_sealed.empty()) j.String("totp");
+  j.EndArray().EndObject();
   std::printf("%s\n", j.str().c_str());
 }
 
@@ -169,7 +169,8 @@ int RunStatus(const Invocation& inv) {
   }
   std::printf("Change required: %s\n", ChangeText(password).c_str());
   std::printf("Lock: %s\n", LockText(lock).c_str());
-  std::printf("Methods: password\n");
+  std::printf("Methods: %s\n",
+              u.totp_sealed.empty() ? "password" : "password, authenticator app (TOTP)");
   return kExitOk;
 }
 

@@ -1,0 +1,150 @@
+// sesame-admin mfa enroll NAME [--secret-stdin] and mfa reset NAME.
+//
+// The secret never goes through argv (ps shows argv to everyone): either a
+// new one is made and shown once (key, otpauth URI, QR code in the
+// terminal), or one is read from stdin, as base32 or an otpauth:// URI.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/base32.h"
+#include "core/input_check.h"
+#include "core/key_file.h"
+#include "core/logger.h"
+#include "core/otpauth.h"
+#include "core/qr_code.h"
+#include "core/qr_render.h"
+#include "core/random.h"
+#include "core/recovery_codes.h"
+#include "core/secret_box.h"
+#include "core/services.h"
+#include "core/totp.h"
+#include "tools/admin/admin_cli.h"
+#include "tools/admin/admin_store.h"
+#include "tools/common/exit_codes.h"
+#include "tools/common/terminal.h"
+
+namespace sesame::admin {
+namespace {
+
+std::string Issuer(const Config& config) {
+  if (!config.totp_issuer.empty()) return config.totp_issuer;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "Sesame";
+  return host;
+}
+
+// The secret from stdin: base32 (spaces and dashes ignored) or a URI.
+Result<SecretBuffer> SecretFromStdin() {
+  Result<SecretBuffer> line = ReadSecretLine(STDIN_FILENO, 4096);
+  if (!line.ok()) return line.status();
+  std::string_view text = line->view();
+  if (text.rfind("otpauth://", 0) == 0) {
+    Result<ParsedOtpauth> parsed = ParseOtpauthUri(text);
+    if (!parsed.ok()) return parsed.status();
+    return std::move(parsed->secret);
+  }
+  Result<SecretBuffer> key = Base32Decode(text);
+  if (!key.ok()) return key.status();
+  if (key->size() < kTotpMinSecretBytes)
+    return Status(Code::kInvalidArgument, "the secret is shorter than " +
+                                              std::to_string(kTotpMinSecretBytes * 8) +
+                                              " bits; make a new one (run without --secret-stdin)");
+  return std::move(key.value());
+}
+
+void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
+                      const std::string& detail) {
+  SignInEvent e;
+  e.time = env.clock.Now();
+  e.user = user;
+  e.service = kTool;
+  e.method = "admin";
+  e.outcome = outcome;
+  e.detail = detail;
+  Status s = env.store->RecordEvent(e);
+  if (!s.ok()) env.logger->Log(LogLevel::kWarning, "cannot record the event: " + s.message());
+}
+
+Result<UserRecord> ExistingUser(AdminEnv& env, const std::string& name) {
+  Result<std::optional<UserRecord>> user = env.store->GetUser(name);
+  if (!user.ok()) return user.status();
+  if (!user->has_value()) return Status(Code::kNotFound, "no user " + name);
+  return std::move(**user);
+}
+
+}  // namespace
+
+int RunMfaEnroll(const Invocation& inv) {
+  const std::string& name = inv.operands[0];
+  Status valid = CheckUserName(name);
+  if (!valid.ok())
+    return Fail(Status(valid.code(), "'" + SanitizeForLog(name, 80) + "': " + valid.message()));
+  Result<std::unique_ptr<AdminEnv>> opened = OpenAdminEnv(inv.config_path, inv.verbose);
+  if (!opened.ok()) return Fail(opened.status());
+  AdminEnv& env = **opened;
+  Result<UserRecord> user = ExistingUser(env, name);
+  if (!user.ok()) return Fail(user.status());
+  Result<SecretBuffer> host_key = LoadHostKey(env.config.key_file);
+  if (!host_key.ok()) return Fail(host_key.status());
+
+  SystemRandom random;
+  Result<SecretBuffer> secret = inv.secret_stdin ? SecretFromStdin() : NewTotpSecret(random);
+  if (!secret.ok()) return Fail(secret.status());
+  Result<std::string> sealed = Seal(host_key.value(), secret.value(), name, random);
+  if (!sealed.ok()) return Fail(sealed.status());
+
+  Result<std::vector<SecretBuffer>> codes = NewRecoveryCodes(random, env.config.recovery_codes);
+  if (!codes.ok()) return Fail(codes.status());
+  Result<SecretBuffer> pepper = DeriveSubkey(host_key.value(), kRecoveryCodePurpose);
+  if (!pepper.ok()) return Fail(pepper.status());
+  std::vector<std::string> digests;
+  for (const SecretBuffer& code : codes.value())
+    digests.push_back(RecoveryCodeDigest(pepper.value(), NormalizeRecoveryCode(code.view())));
+
+  Status stored = env.store->SetTotp(name, sealed.value(), digests);
+  if (!stored.ok()) return Fail(stored);
+  RecordAdminEvent(
+      env, name, "mfa-enrolled",
+      inv.secret_stdin ? "authenticator from a provided secret" : "new authenticator secret");
+
+  const TotpParams params = TotpParamsOf(env.config);
+  std::printf("%s now signs in with a password and a verification code.\n", name.c_str());
+  if (!inv.secret_stdin) {
+    SecretBuffer b32 = Base32Encode(secret->view());
+    std::string uri = OtpauthUri(Issuer(env.config), name, b32.view(), params);
+    std::printf("\nScan this with the authenticator app, or type the key:\n\n");
+    Result<QrCode> qr = EncodeQr(uri);
+    if (qr.ok() && isatty(STDOUT_FILENO)) {
+      std::printf("%s\n", RenderQrTerminal(qr.value(), false).c_str());
+    }
+    std::printf("key:  %s\n", GroupForReading(b32.view()).c_str());
+    std::printf("uri:  %s\n", uri.c_str());
+    WipeMemory(uri.data(), uri.size());
+  }
+  std::printf("\nRecovery codes (each works once; give them to %s and keep them safe):\n",
+              name.c_str());
+  for (const SecretBuffer& code : codes.value()) std::printf("  %s\n", code.data());
+  return kExitOk;
+}
+
+int RunMfaReset(const Invocation& inv) {
+  const std::string& name = inv.operands[0];
+  Status valid = CheckUserName(name);
+  if (!valid.ok())
+    return Fail(Status(valid.code(), "'" + SanitizeForLog(name, 80) + "': " + valid.message()));
+  Result<std::unique_ptr<AdminEnv>> opened = OpenAdminEnv(inv.config_path, inv.verbose);
+  if (!opened.ok()) return Fail(opened.status());
+  AdminEnv& env = **opened;
+  Result<UserRecord> user = ExistingUser(env, name);
+  if (!user.ok()) return Fail(user.status());
+  Status cleared = env.store->ClearMfa(name);
+  if (!cleared.ok()) return Fail(cleared);
+  RecordAdminEvent(env, name, "mfa-reset", "authenticator and recovery codes removed");
+  std::printf("removed the authenticator and recovery codes of %s\n", name.c_str());
+  return kExitOk;
+}
+
+}  // namespace sesame::admin
