@@ -1,0 +1,295 @@
+#!/bin/bash
+# A real OpenSSH sshd on 127.0.0.1 with pam_sesame.so in its auth and account
+# stacks, driven by the real ssh client on a pty (pexpect),
+# keyboard-interactive only, for a user enrolled with an authenticator
+# (`sesame-admin mfa enroll --secret-stdin`, a known key; codes from
+# oathtool). Checked: "Password:" then "Verification code:" in one
+# connection, and the password with the current code runs the command; the
+# password with a wrong code is refused; the same right code again, in the
+# same 30 s time step, is refused as a replay (the event says "already used
+# (replay)"); the password with a recovery code runs the command, and the
+# same recovery code again is refused.
+#
+# sshd takes its PAM service name from its program name, so it runs through
+# a symlink $IT_TMP/sshd-sesame-$$ -> /usr/sbin/sshd and reads
+# /etc/pam.d/sshd-sesame-$$ (written here, removed on exit); /etc/pam.d/sshd
+# is not touched. sshd needs a real account (it runs the user's shell), so
+# the user is a throwaway system account with its home in the temp dir,
+# removed on exit. An ASan build of the module cannot be loaded into the
+# system sshd, which is not built with ASan: the test is skipped then (and
+# only then). IT_TRACE=1 shows the ssh client's screen (ctest -V).
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+if readelf -d "$SESAME_MODULE" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+  echo "$it_name: SKIP: $SESAME_MODULE is an ASan build; the system sshd (not built with ASan) cannot load it"
+  exit 0
+fi
+
+PY=/usr/bin/python3
+"$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
+SSHD_BIN=/usr/sbin/sshd
+[ -x "$SSHD_BIN" ] || fail "$SSHD_BIN is missing (Debian: openssh-server)"
+for c in ssh ssh-keygen; do
+  command -v "$c" >/dev/null || fail "$c is missing (Debian: openssh-client)"
+done
+command -v oathtool >/dev/null || fail "oathtool is missing (Debian: oathtool)"
+
+SERVICE="sshd-sesame-$$"
+PAM_FILE="/etc/pam.d/$SERVICE"
+USER_S="sesit-mfa-$$"
+# The authenticator key (base32) the user is enrolled with.
+KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+CREATED_USER=0
+WROTE_PAM=0
+MADE_RUN_SSHD=0
+sshd_pid=""
+
+cleanup() {
+  set +e
+  if [ -n "$sshd_pid" ]; then
+    local c
+    for c in $(pgrep -P "$sshd_pid" 2>/dev/null); do kill "$c" 2>/dev/null; done
+    kill "$sshd_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$sshd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$sshd_pid" 2>/dev/null
+    wait "$sshd_pid" 2>/dev/null
+  fi
+  [ "$CREATED_USER" = 1 ] && userdel "$USER_S" 2>/dev/null
+  [ "$WROTE_PAM" = 1 ] && rm -f "$PAM_FILE"
+  [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
+  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
+}
+trap cleanup EXIT
+
+it_setup
+admin() { "$SESAME_ADMIN" --config "$IT_CONF" "$@"; }
+sshd_log() { echo "--- sshd log:"; tail -n 40 "$IT_TMP/sshd.log" 2>/dev/null; }
+fail_log() { fail "$*"$'\n'"$(sshd_log)"; }
+
+# --- the system account and the Sesame account, with an authenticator
+getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
+[ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
+useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
+CREATED_USER=1
+install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
+PW_1="ssh-mfa-pass-1"
+printf '%s\n' "$PW_1" | admin user add "$USER_S" --password-stdin >/dev/null ||
+  fail "sesame-admin user add $USER_S"
+enroll_out=$(printf '%s\n' "$KEY_B32" | admin mfa enroll "$USER_S" --secret-stdin) ||
+  fail "sesame-admin mfa enroll $USER_S --secret-stdin"
+# The recovery codes: the lines after "Recovery codes ..." indented by two spaces.
+RECOVERY=$(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""); print; exit }' \
+  <<<"$enroll_out")
+[ -n "$RECOVERY" ] || fail "no recovery code in the enroll output:"$'\n'"$enroll_out"
+
+# --- the PAM service sshd will use
+WROTE_PAM=1
+cat >"$PAM_FILE" <<EOF
+# Written by Sesame's integration test $it_name (pid $$); removed when it ends.
+auth     required $SESAME_MODULE config=$IT_CONF
+account  required $SESAME_MODULE config=$IT_CONF
+password required $SESAME_MODULE config=$IT_CONF
+session  required pam_permit.so
+EOF
+chmod 0644 "$PAM_FILE"
+
+# --- sshd
+if [ ! -d /run/sshd ]; then
+  mkdir -m 0755 /run/sshd
+  MADE_RUN_SSHD=1
+fi
+ssh-keygen -q -t ed25519 -N '' -C '' -f "$IT_TMP/ssh_host_ed25519_key" || fail "ssh-keygen"
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$IT_TMP/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $IT_TMP/ssh_host_ed25519_key
+PidFile $IT_TMP/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+HostbasedAuthentication no
+AuthorizedKeysFile none
+AllowUsers $USER_S
+PermitRootLogin no
+StrictModes no
+MaxAuthTries 3
+LoginGraceTime 30
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LogLevel VERBOSE
+EOF
+SSHD="$IT_TMP/$SERVICE"
+ln -s "$SSHD_BIN" "$SSHD"
+"$SSHD" -t -f "$IT_TMP/sshd_config" 2>"$IT_TMP/sshd-t.err" ||
+  fail "sshd -t rejects the config: $(cat "$IT_TMP/sshd-t.err")"
+"$SSHD" -D -f "$IT_TMP/sshd_config" -E "$IT_TMP/sshd.log" &
+sshd_pid=$!
+listening=0
+for _ in $(seq 100); do
+  kill -0 "$sshd_pid" 2>/dev/null || fail_log "sshd exited at start"
+  if grep -qF "Server listening on 127.0.0.1 port $PORT." "$IT_TMP/sshd.log" 2>/dev/null; then
+    listening=1
+    break
+  fi
+  sleep 0.1
+done
+[ "$listening" = 1 ] || fail_log "sshd does not listen on 127.0.0.1:$PORT after 10 s"
+pass "sshd runs as $SERVICE on 127.0.0.1:$PORT"
+
+# --- the client driver: ssh_drive.py SCENARIO; the password and the code
+# come through the environment (PW, CODE)
+mkdir -m 0700 "$IT_TMP/client-home"
+cat >"$IT_TMP/ssh_drive.py" <<'PYEOF'
+import os, sys
+import pexpect
+
+scenario = sys.argv[1]
+user, port = os.environ["SSH_USER"], os.environ["SSH_PORT"]
+pw, code = os.environ.get("PW", ""), os.environ.get("CODE", "")
+env = {"PATH": "/usr/bin:/bin", "TERM": "dumb", "LC_ALL": "C", "HOME": os.environ["CLIENT_HOME"]}
+args = ["-F", "/dev/null", "-p", port,
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "PreferredAuthentications=keyboard-interactive", "-o", "PubkeyAuthentication=no",
+        "-o", "GSSAPIAuthentication=no", "-o", "IdentityAgent=none",
+        "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+        user + "@127.0.0.1", "echo SIGNED-IN-OK"]
+child = pexpect.spawn("ssh", args, env=env, timeout=20, encoding="utf-8", codec_errors="replace")
+if os.environ.get("IT_TRACE"):  # IT_TRACE=1 ctest ... -V shows the client's screen
+    child.logfile_read = sys.stderr
+# Everything the client showed, for messages.
+transcript = []
+
+
+def expect(patterns):
+    try:
+        i = child.expect(patterns)
+    except (pexpect.TIMEOUT, pexpect.EOF) as e:
+        transcript.append(child.before or "")
+        sys.exit("%s: waited for %r, got %s; output:\n%s"
+                 % (scenario, patterns, type(e).__name__, "".join(transcript)))
+    transcript.append(child.before + (child.after if isinstance(child.after, str) else ""))
+    return i
+
+
+def finish(want):
+    expect([pexpect.EOF])
+    child.close()
+    if child.exitstatus != want:
+        sys.exit("%s: ssh exit %r (signal %r), want %d; output:\n%s"
+                 % (scenario, child.exitstatus, child.signalstatus, want, "".join(transcript)))
+
+
+def password_then_code():
+    # Prompts are "(user@host) Password: ": matched without ^.
+    expect(["Password: "])
+    child.sendline(pw)
+    i = expect(["Verification code: ", "SIGNED-IN-OK", "Password: ", "Permission denied"])
+    if i != 0:
+        sys.exit("%s: after the password, got %r instead of \"Verification code: \":\n%s"
+                 % (scenario, child.after, "".join(transcript)))
+    child.sendline(code)
+
+
+if scenario == "ok":
+    password_then_code()
+    i = expect(["SIGNED-IN-OK", "Permission denied", "Verification code: ", "Password: "])
+    if i != 0:
+        sys.exit("ok: after the code, got %r instead of the command's output:\n%s"
+                 % (child.after, "".join(transcript)))
+    finish(0)
+elif scenario == "refused":
+    password_then_code()
+    i = expect(["Permission denied", "SIGNED-IN-OK", "Verification code: ", "Password: "])
+    if i != 0:
+        sys.exit("refused: the code got %r:\n%s" % (child.after, "".join(transcript)))
+    finish(255)
+else:
+    sys.exit("unknown scenario " + scenario)
+PYEOF
+
+drive() {
+  SSH_USER="$USER_S" SSH_PORT="$PORT" CLIENT_HOME="$IT_TMP/client-home" \
+    timeout 60 "$PY" "$IT_TMP/ssh_drive.py" "$@"
+}
+show_json() { admin user show "$USER_S" --json || fail "sesame-admin user show $USER_S"; }
+# The events of this service for the user, one "method outcome detail" a line.
+events() {
+  "$PY" - "$IT_TMP/state/sesame.db" "$USER_S" "$SERVICE" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+for row in db.execute("SELECT method, outcome, detail FROM events WHERE user = ? AND service = ? "
+                      "ORDER BY id", (sys.argv[2], sys.argv[3])):
+    print(" ".join(row))
+PYEOF
+}
+step_now() { echo $(($(date +%s) / 30)); }
+
+# --- the password and the current code; a wrong code; the same code again
+# Steps 1 to 3 use one code and must share its 30 s time step (checked
+# after them): with fewer than 5 s left in this step, wait for the next one.
+left=$((30 - $(date +%s) % 30))
+if [ "$left" -lt 5 ]; then
+  echo "$it_name: $left s left in this time step; waiting for the next one"
+  sleep "$left"
+fi
+STEP=$(step_now)
+CODE=$(oathtool --totp -b "$KEY_B32" --now "@$((STEP * 30))") || fail "oathtool"
+[[ "$CODE" =~ ^[0-9]{6}$ ]] || fail "oathtool printed '$CODE', not a 6 digit code"
+# A wrong code: the last digit changed, and not the code of a neighbouring
+# step either (those are accepted, window 1).
+near=$(oathtool --totp -b "$KEY_B32" -w 2 --now "@$(((STEP - 1) * 30))") || fail "oathtool -w"
+WRONG="$CODE"
+for d in 1 2 3 4 5 6 7 8 9; do
+  WRONG="${CODE:0:5}$(((${CODE:5:1} + d) % 10))"
+  grep -qxF "$WRONG" <<<"$near" || break
+done
+
+PW="$PW_1" CODE="$CODE" drive ok || fail_log "a sign-in with the password and the current code"
+pass "ssh asks \"Password:\" then \"Verification code:\"; the password and the current code run the command"
+PW="$PW_1" CODE="$WRONG" drive refused || fail_log "a sign-in with the password and a wrong code"
+pass "the password and a wrong code are refused"
+PW="$PW_1" CODE="$CODE" drive refused || fail_log "a sign-in with the password and the same code again"
+[ "$(step_now)" = "$STEP" ] ||
+  fail "the replay ran in time step $(step_now), not $STEP (the sign-ins took too long)"
+ev=$(events) || fail "cannot read the events from $IT_TMP/state/sesame.db"
+"$PY" - "$ev" <<'PYEOF' || fail "the code sign-ins are not recorded as expected:"$'\n'"$ev"
+import sys
+ev = [l.split(" ", 2) for l in sys.argv[1].splitlines()]
+assert len(ev) == 3, ev
+assert ev[0][:2] == ["password+totp", "success"], ev
+assert ev[1][:2] == ["password+totp", "failure"] and ev[1][2].startswith("wrong verification code"), ev
+assert ev[2][:2] == ["password+totp", "failure"] and "already used (replay)" in ev[2][2], ev
+PYEOF
+json=$(show_json)
+"$PY" - "$json" "$SERVICE" <<'PYEOF' || fail "user show does not list the sign-ins: $json"
+import json, sys
+u, service = json.loads(sys.argv[1]), sys.argv[2]
+assert "totp" in u["methods"], u
+ev = [e for e in u["recent_events"] if e["service"] == service]
+assert any(e["method"] == "password+totp" and e["outcome"] == "success" and
+           e["remote_host"] == "127.0.0.1" for e in ev), ev
+assert sum(e["method"] == "password+totp" and e["outcome"] == "failure" for e in ev) == 2, ev
+PYEOF
+pass "the same code again in the same time step is refused as a replay (\"already used (replay)\")"
+
+# --- a recovery code: once
+left_before=$("$PY" -c 'import json, sys; print(json.loads(sys.argv[1])["recovery_codes_left"])' "$json")
+PW="$PW_1" CODE="$RECOVERY" drive ok || fail_log "a sign-in with the password and a recovery code"
+PW="$PW_1" CODE="$RECOVERY" drive refused || fail_log "a sign-in with the same recovery code again"
+json=$(show_json)
+"$PY" - "$json" "$left_before" <<'PYEOF' || fail "after the recovery code (had $left_before): $json"
+import json, sys
+u = json.loads(sys.argv[1])
+assert u["recovery_codes_left"] == int(sys.argv[2]) - 1, u
+PYEOF
+ev=$(events) || fail "cannot read the events from $IT_TMP/state/sesame.db"
+grep -q '^password+recovery-code success ' <<<"$ev" ||
+  fail "no password+recovery-code success event:"$'\n'"$ev"
+pass "the password and a recovery code run the command; the same recovery code again is refused"
+
+grep -E 'fatal|segfault|error: PAM' "$IT_TMP/sshd.log" && fail_log "sshd logged errors"
+pass "sshd logged no fatal or PAM errors"
