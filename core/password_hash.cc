@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/crypt_hash.h"
 #include "core/secret.h"
 
@@ -51,68 +52,6 @@ constexpr uint8_t kDummySalt[kArgon2SaltBytes] = {'s', 'e', 's', 'a', 'm', 'e', 
                                                   'u', 'm', 'm', 'y', '-', 's', 'l', 't'};
 
 Status Corrupt(const std::string& what) { return Status(Code::kCorrupt, what); }
-
-// ---- base64 (standard alphabet, no padding), strict ----
-
-constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-std::string B64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kB64Alphabet[(v >> 18) & 63]);
-    out.push_back(kB64Alphabet[(v >> 12) & 63]);
-    out.push_back(kB64Alphabet[(v >> 6) & 63]);
-    out.push_back(kB64Alphabet[v & 63]);
-  }
-  size_t rest = in.size() - i;
-  if (rest == 1) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out.push_back(kB64Alphabet[(v >> 18) & 63]);
-    out.push_back(kB64Alphabet[(v >> 12) & 63]);
-  } else if (rest == 2) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out.push_back(kB64Alphabet[(v >> 18) & 63]);
-    out.push_back(kB64Alphabet[(v >> 12) & 63]);
-    out.push_back(kB64Alphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-// Decodes unpadded base64. Rejects padding, foreign characters, an impossible
-// length and non-zero unused trailing bits (so each byte string has exactly
-// one accepted encoding).
-bool B64Decode(std::string_view in, std::string* out) {
-  if (in.size() % 4 == 1) return false;
-  out->clear();
-  out->reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = B64Value(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  // Leftover bits (2 or 4) must be zero.
-  return (acc & ((1u << bits) - 1)) == 0;
-}
 
 // ---- PHC fields ----
 
@@ -203,14 +142,14 @@ Result<PhcHash> ParseArgon2idBody(std::string_view rest) {
   if (!range.ok()) return Corrupt("argon2id hash: " + range.message());
 
   if (!NextField(&rest, false, &field)) return Corrupt("argon2id hash: missing salt field");
-  if (!B64Decode(field, &phc.salt)) return Corrupt("argon2id hash: salt is not unpadded base64");
+  if (!Base64Decode(field, &phc.salt)) return Corrupt("argon2id hash: salt is not unpadded base64");
   if (phc.salt.size() < kMinSaltBytes || phc.salt.size() > kMaxSaltBytes)
     return Corrupt("argon2id hash: salt is " + std::to_string(phc.salt.size()) +
                    " bytes; allowed 8..64");
 
   if (!NextField(&rest, true, &field))
     return Corrupt("argon2id hash: unexpected \"$\" after the hash field");
-  if (!B64Decode(field, &phc.hash)) return Corrupt("argon2id hash: hash is not unpadded base64");
+  if (!Base64Decode(field, &phc.hash)) return Corrupt("argon2id hash: hash is not unpadded base64");
   if (phc.hash.size() < kMinHashBytes || phc.hash.size() > kMaxHashBytes)
     return Corrupt("argon2id hash: hash is " + std::to_string(phc.hash.size()) +
                    " bytes; allowed 16..64");
@@ -287,9 +226,9 @@ std::string FormatPhc(const PhcHash& phc) {
   std::string out = "$argon2id$v=19$m=" + std::to_string(phc.params.memory_kib) +
                     ",t=" + std::to_string(phc.params.time_cost) +
                     ",p=" + std::to_string(phc.params.parallelism) + "$";
-  out += B64Encode(phc.salt);
+  out += Base64Encode(phc.salt);
   out += '$';
-  out += B64Encode(phc.hash);
+  out += Base64Encode(phc.hash);
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/base64.h"
 #include "core/key_file.h"
 
 namespace sesame {
@@ -58,57 +59,6 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 const unsigned char* U8(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-// ---- base64 (standard alphabet, no padding), strict ----
-
-constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-std::string B64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    acc = (acc << 8) | static_cast<uint8_t>(c);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kB64Alphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kB64Alphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
-// Rejects padding, foreign characters, an impossible length and non-zero
-// unused trailing bits.
-bool B64Decode(std::string_view in, std::string* out) {
-  if (in.size() % 4 == 1) return false;
-  out->clear();
-  out->reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = B64Value(c);
-    if (v < 0) return false;
-    acc = ((acc << 6) | static_cast<uint32_t>(v)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return (acc & ((1u << bits) - 1)) == 0;
 }
 
 Status CheckAesArgs(const SecretBuffer& key, std::string_view nonce, size_t data_size,
@@ -275,7 +225,7 @@ Result<std::string> Seal(const SecretBuffer& host_key, const SecretBuffer& plain
   Result<std::string> sealed = AesGcmSealRaw(*subkey, payload, plaintext.view(), associated_data);
   if (!sealed.ok()) return sealed.status();
   payload += *sealed;
-  return std::string(kSealedPrefix) + B64Encode(payload);
+  return std::string(kSealedPrefix) + Base64Encode(payload);
 }
 
 Result<SecretBuffer> Open(const SecretBuffer& host_key, std::string_view sealed,
@@ -284,7 +234,7 @@ Result<SecretBuffer> Open(const SecretBuffer& host_key, std::string_view sealed,
   if (sealed.size() > kMaxSealedChars || sealed.substr(0, kSealedPrefix.size()) != kSealedPrefix)
     return DoesNotOpen();
   std::string payload;
-  if (!B64Decode(sealed.substr(kSealedPrefix.size()), &payload)) return DoesNotOpen();
+  if (!Base64Decode(sealed.substr(kSealedPrefix.size()), &payload)) return DoesNotOpen();
   if (payload.size() < kGcmNonceBytes + kGcmTagBytes) return DoesNotOpen();
   Result<SecretBuffer> subkey = DeriveSubkey(host_key, kTotpSecretPurpose);
   if (!subkey.ok()) return subkey.status();
