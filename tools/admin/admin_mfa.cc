@@ -55,19 +55,6 @@ Result<SecretBuffer> SecretFromStdin() {
   return std::move(key.value());
 }
 
-void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
-                      const std::string& detail) {
-  SignInEvent e;
-  e.time = env.clock.Now();
-  e.user = user;
-  e.service = kTool;
-  e.method = "admin";
-  e.outcome = outcome;
-  e.detail = detail;
-  Status s = env.store->RecordEvent(e);
-  if (!s.ok()) env.logger->Log(LogLevel::kWarning, "cannot record the event: " + s.message());
-}
-
 Result<UserRecord> ExistingUser(AdminEnv& env, const std::string& name) {
   Result<std::optional<UserRecord>> user = env.store->GetUser(name);
   if (!user.ok()) return user.status();

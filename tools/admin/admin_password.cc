@@ -39,19 +39,6 @@ Result<SecretBuffer> GenerateTemporaryPassword(Random& random, int min_length) {
   return out;
 }
 
-void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
-                      const std::string& detail) {
-  SignInEvent e;
-  e.time = env.clock.Now();
-  e.user = user;
-  e.service = kTool;
-  e.method = "admin";
-  e.outcome = outcome;
-  e.detail = detail;
-  Status s = env.store->RecordEvent(e);
-  if (!s.ok()) env.logger->Log(LogLevel::kWarning, "cannot record the event: " + s.message());
-}
-
 }  // namespace
 
 int RunPasswordReset(const Invocation& inv) {

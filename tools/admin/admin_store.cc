@@ -35,6 +35,19 @@ Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, b
   return env;
 }
 
+void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
+                      const std::string& detail) {
+  SignInEvent e;
+  e.time = env.clock.Now();
+  e.user = user;
+  e.service = kTool;
+  e.method = "admin";
+  e.outcome = outcome;
+  e.detail = detail;
+  Status s = env.store->RecordEvent(e);
+  if (!s.ok()) env.logger->Log(LogLevel::kWarning, "cannot record the event: " + s.message());
+}
+
 std::string FormatTime(int64_t t) {
   if (t <= 0) return "never";
   time_t tt = static_cast<time_t>(t);

@@ -31,6 +31,11 @@ Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, b
 // unsafe one (exit 5).
 Status ConfigProblem(const Status& status);
 
+// Records an administrator's action as an event of `user` (service
+// sesame-admin, method admin); a failure to record is a warning only.
+void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
+                      const std::string& detail);
+
 // "2026-11-21T23:59:00Z"; "never" for 0.
 std::string FormatTime(int64_t unix_seconds);
 
