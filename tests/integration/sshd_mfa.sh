@@ -21,51 +21,14 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-if readelf -d "$SESAME_MODULE" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
-  echo "$it_name: SKIP: $SESAME_MODULE is an ASan build; the system sshd (not built with ASan) cannot load it"
-  exit 0
-fi
+# shellcheck source=tests/integration/sshd_lib.sh
+source "$(dirname "$0")/sshd_lib.sh"
+sshd_init "sesit-mfa-$$"
 
-PY=/usr/bin/python3
-"$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
-SSHD_BIN=/usr/sbin/sshd
-[ -x "$SSHD_BIN" ] || fail "$SSHD_BIN is missing (Debian: openssh-server)"
-for c in ssh ssh-keygen; do
-  command -v "$c" >/dev/null || fail "$c is missing (Debian: openssh-client)"
-done
 command -v oathtool >/dev/null || fail "oathtool is missing (Debian: oathtool)"
 
-SERVICE="sshd-sesame-$$"
-PAM_FILE="/etc/pam.d/$SERVICE"
-USER_S="sesit-mfa-$$"
 # The authenticator key (base32) the user is enrolled with.
 KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-CREATED_USER=0
-WROTE_PAM=0
-MADE_RUN_SSHD=0
-sshd_pid=""
-
-cleanup() {
-  set +e
-  if [ -n "$sshd_pid" ]; then
-    local c
-    for c in $(pgrep -P "$sshd_pid" 2>/dev/null); do kill "$c" 2>/dev/null; done
-    kill "$sshd_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$sshd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$sshd_pid" 2>/dev/null
-    wait "$sshd_pid" 2>/dev/null
-  fi
-  [ "$CREATED_USER" = 1 ] && userdel "$USER_S" 2>/dev/null
-  [ "$WROTE_PAM" = 1 ] && rm -f "$PAM_FILE"
-  [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
-  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
-
-it_setup
-admin() { "$SESAME_ADMIN" --config "$IT_CONF" "$@"; }
-sshd_log() { echo "--- sshd log:"; tail -n 40 "$IT_TMP/sshd.log" 2>/dev/null; }
-fail_log() { fail "$*"$'\n'"$(sshd_log)"; }
 
 # --- the system account and the Sesame account, with an authenticator
 getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
@@ -83,62 +46,7 @@ RECOVERY=$(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""
   <<<"$enroll_out")
 [ -n "$RECOVERY" ] || fail "no recovery code in the enroll output:"$'\n'"$enroll_out"
 
-# --- the PAM service sshd will use
-WROTE_PAM=1
-cat >"$PAM_FILE" <<EOF
-# Written by Sesame's integration test $it_name (pid $$); removed when it ends.
-auth     required $SESAME_MODULE config=$IT_CONF
-account  required $SESAME_MODULE config=$IT_CONF
-password required $SESAME_MODULE config=$IT_CONF
-session  required pam_permit.so
-EOF
-chmod 0644 "$PAM_FILE"
-
-# --- sshd
-if [ ! -d /run/sshd ]; then
-  mkdir -m 0755 /run/sshd
-  MADE_RUN_SSHD=1
-fi
-ssh-keygen -q -t ed25519 -N '' -C '' -f "$IT_TMP/ssh_host_ed25519_key" || fail "ssh-keygen"
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$IT_TMP/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $IT_TMP/ssh_host_ed25519_key
-PidFile $IT_TMP/sshd.pid
-UsePAM yes
-KbdInteractiveAuthentication yes
-PasswordAuthentication no
-PubkeyAuthentication no
-HostbasedAuthentication no
-AuthorizedKeysFile none
-AllowUsers $USER_S
-PermitRootLogin no
-StrictModes no
-MaxAuthTries 3
-LoginGraceTime 30
-UseDNS no
-PrintMotd no
-PrintLastLog no
-LogLevel VERBOSE
-EOF
-SSHD="$IT_TMP/$SERVICE"
-ln -s "$SSHD_BIN" "$SSHD"
-"$SSHD" -t -f "$IT_TMP/sshd_config" 2>"$IT_TMP/sshd-t.err" ||
-  fail "sshd -t rejects the config: $(cat "$IT_TMP/sshd-t.err")"
-"$SSHD" -D -f "$IT_TMP/sshd_config" -E "$IT_TMP/sshd.log" &
-sshd_pid=$!
-listening=0
-for _ in $(seq 100); do
-  kill -0 "$sshd_pid" 2>/dev/null || fail_log "sshd exited at start"
-  if grep -qF "Server listening on 127.0.0.1 port $PORT." "$IT_TMP/sshd.log" 2>/dev/null; then
-    listening=1
-    break
-  fi
-  sleep 0.1
-done
-[ "$listening" = 1 ] || fail_log "sshd does not listen on 127.0.0.1:$PORT after 10 s"
-pass "sshd runs as $SERVICE on 127.0.0.1:$PORT"
+start_sshd
 
 # --- the client driver: ssh_drive.py SCENARIO; the password and the code
 # come through the environment (PW, CODE)
@@ -163,7 +71,6 @@ if os.environ.get("IT_TRACE"):  # IT_TRACE=1 ctest ... -V shows the client's scr
 # Everything the client showed, for messages.
 transcript = []
 
-
 def expect(patterns):
     try:
         i = child.expect(patterns)
@@ -174,14 +81,12 @@ def expect(patterns):
     transcript.append(child.before + (child.after if isinstance(child.after, str) else ""))
     return i
 
-
 def finish(want):
     expect([pexpect.EOF])
     child.close()
     if child.exitstatus != want:
         sys.exit("%s: ssh exit %r (signal %r), want %d; output:\n%s"
                  % (scenario, child.exitstatus, child.signalstatus, want, "".join(transcript)))
-
 
 def password_then_code():
     # Prompts are "(user@host) Password: ": matched without ^.
@@ -192,7 +97,6 @@ def password_then_code():
         sys.exit("%s: after the password, got %r instead of \"Verification code: \":\n%s"
                  % (scenario, child.after, "".join(transcript)))
     child.sendline(code)
-
 
 if scenario == "ok":
     password_then_code()
