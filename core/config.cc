@@ -106,6 +106,19 @@ std::string SetIssuer(std::string_view value, Config& config) {
   return "";
 }
 
+std::string SetMfaRequired(std::string_view value, Config& config) {
+  const char* accepted = "use 'no', 'all' or 'group:NAME' (a system group)";
+  if (value == "no" || value == "all") {
+    config.mfa_required = std::string(value);
+    return "";
+  }
+  if (value.rfind("group:", 0) != 0) return accepted;
+  Status group = CheckGroupName(value.substr(6));
+  if (!group.ok()) return std::string(accepted) + "; " + group.message();
+  config.mfa_required = std::string(value);
+  return "";
+}
+
 std::string SetStore(std::string_view value, Config& config) {
   if (value == "sqlite") {
     config.store = "sqlite";
@@ -159,6 +172,9 @@ constexpr KeySpec kKeys[] = {
     {"totp_issuer", &SetIssuer, &ShowString<&Config::totp_issuer>},
     {"recovery_codes", &SetNumber<int, &Config::recovery_codes, 1, 100>,
      &ShowNumber<int, &Config::recovery_codes>},
+    {"mfa_required", &SetMfaRequired, &ShowString<&Config::mfa_required>},
+    {"mfa_grace_days", &SetNumber<int, &Config::mfa_grace_days, 0, 3650>,
+     &ShowNumber<int, &Config::mfa_grace_days>},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 

@@ -60,6 +60,11 @@ struct Config {
   int totp_window = 1;      // steps accepted before and after the current one
   std::string totp_issuer;  // empty: the host name
   int recovery_codes = 10;  // made at enrollment
+
+  // Who must use MFA besides those an administrator names
+  // (sesame-admin mfa require): "no", "all", or "group:NAME".
+  std::string mfa_required = "no";
+  int mfa_grace_days = 7;  // days to enroll in-session once required; 0: none
 };
 
 // Parses config text. `filename` is used in messages only.

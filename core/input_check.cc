@@ -69,6 +69,24 @@ Status CheckUserName(std::string_view name) {
   return Status::Ok();
 }
 
+Status CheckGroupName(std::string_view name) {
+  if (name.empty()) return Status(Code::kInvalidArgument, "the group name is empty");
+  if (name.size() > 32)
+    return Status(Code::kInvalidArgument, "the group name is longer than 32 bytes");
+  if (name[0] == '-' || name[0] == '.')
+    return Status(Code::kInvalidArgument, "a group name may not start with '-' or '.'");
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-' || (c == '$' && i + 1 == name.size());
+    if (!ok)
+      return Status(Code::kInvalidArgument,
+                    "the group name has a character that is not allowed (use letters, digits, "
+                    "'_', '.', '-', and '$' only at the end)");
+  }
+  return Status::Ok();
+}
+
 Status CheckNewPassword(std::string_view password) {
   if (password.empty()) return Status(Code::kInvalidArgument, "the password is empty");
   if (password.size() > kMaxPasswordBytes)

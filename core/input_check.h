@@ -23,6 +23,10 @@ bool HasControlChars(std::string_view text);
 // never echo the raw name.
 Status CheckUserName(std::string_view name);
 
+// A group name (mfa_required = group:NAME, sesame-admin mfa require @NAME):
+// the same characters as a user name, at most 32 bytes (as groupadd).
+Status CheckGroupName(std::string_view name);
+
 // A password a person sets (admin add, change): 1..kMaxPasswordBytes bytes,
 // valid UTF-8, no control characters.
 Status CheckNewPassword(std::string_view password);

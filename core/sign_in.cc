@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "core/flow_internal.h"
 #include "core/input_check.h"
 #include "core/password_policy.h"
 #include "core/recovery_codes.h"
@@ -10,7 +11,7 @@
 #include "core/totp.h"
 
 namespace sesame {
-namespace {
+namespace flow_internal {
 
 std::string Describe(const RequestInfo& r) {
   std::string s = "user " + SanitizeForLog(r.user) + " (service " + SanitizeForLog(r.service);
@@ -27,6 +28,7 @@ LogLevel LevelFor(Decision d) {
     case Decision::kDisabled:
     case Decision::kNewPasswordRequired:
     case Decision::kAborted:
+    case Decision::kMfaRequired:
       return LogLevel::kNotice;
     case Decision::kLocked:
       return LogLevel::kWarning;
@@ -54,6 +56,8 @@ const char* OutcomeName(Decision d) {
       return "error";
     case Decision::kAborted:
       return "aborted";
+    case Decision::kMfaRequired:
+      return "mfa-required";
   }
   return "error";
 }
@@ -171,13 +175,6 @@ void ClearFailuresIfAny(Services& s, const RequestInfo& r, const UserRecord& use
     s.logger.Log(LogLevel::kError,
                  "cannot reset the failure count of " + Describe(r) + ": " + cleared.message());
 }
-
-struct CheckSpec {
-  SecretKind kind;
-  const char* prompt;
-  const char* what;    // for logs: "password sign-in"
-  const char* method;  // for events: "password"
-};
 
 // The shared part of a sign-in and of "current password" in a change:
 // prompt, look up, lockout, verify, count. On success `*out` (if given)
@@ -349,7 +346,9 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
   return CountFailure(s, r, user, what, totp_method.c_str(), "wrong verification code");
 }
 
-}  // namespace
+}  // namespace flow_internal
+
+using namespace flow_internal;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 const char* DecisionName(Decision decision) { return OutcomeName(decision); }
 
@@ -359,8 +358,7 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
   FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, &user);
   if (checked.decision != Decision::kSuccess) return checked;
   if (user.totp_sealed.empty()) {
-    return Finish(s, r, spec.what, spec.method, Decision::kSuccess,
-                  "password accepted; no second factor enrolled (not required)");
+    return EnrollmentIfRequired(s, prompter, r, user, spec.what, spec.method);
   }
   return SecondFactor(s, prompter, r, user, "password sign-in", "password+");
 }
@@ -382,10 +380,7 @@ FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& 
         "administrator to unlock it, or try again later.");
     return Finish(s, r, kWhat, "totp", Decision::kLocked, "account is locked; code not checked");
   }
-  if (user.totp_sealed.empty()) {
-    return Finish(s, r, kWhat, "none", Decision::kSuccess,
-                  "no second factor enrolled (not required)");
-  }
+  if (user.totp_sealed.empty()) return EnrollmentIfRequired(s, prompter, r, user, kWhat, "none");
   return SecondFactor(s, prompter, r, user, kWhat, "");
 }
 

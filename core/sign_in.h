@@ -29,6 +29,7 @@ enum class Decision {
   kNewPasswordRequired,  // account: must change (admin reset) or expired
   kUnavailable,          // store, key, hash or argon2 slot could not be used
   kAborted,              // the conversation failed or the person gave up
+  kMfaRequired,          // must use MFA, not enrolled, and the grace period is over
 };
 
 const char* DecisionName(Decision decision);

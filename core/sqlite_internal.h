@@ -118,7 +118,16 @@ class SqliteStore final : public Store {
   // sqlite_mfa.cc: authenticator secret, last time step, recovery codes.
   Status SetTotp(std::string_view name, std::string_view sealed,
                  const std::vector<std::string>& recovery_digests) override;
+  Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                    std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                    int64_t confirmed_step) override;
+  Status SetRecoveryCodes(std::string_view name,
+                          const std::vector<std::string>& recovery_digests) override;
   Status ClearMfa(std::string_view name) override;
+  Status SetMfaRequired(std::string_view name, bool required, int64_t now) override;
+  Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) override;
+  Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override;
+  Result<std::vector<std::string>> MfaRequiredGroups() override;
   Result<bool> UseTotpStep(std::string_view name, int64_t step) override;
   Result<bool> UseRecoveryCode(std::string_view name, std::string_view digest) override;
   Result<int> CountRecoveryCodes(std::string_view name) override;
@@ -142,6 +151,8 @@ class SqliteStore final : public Store {
   // Version in schema_version; 0 for a database with no tables at all.
   Result<int> ReadVersion();
   Status Migrate();
+  // Inside a Write: replaces the user's recovery codes with `digests`.
+  Status ReplaceRecoveryCodes(std::string_view name, const std::vector<std::string>& digests);
 
   std::string path_;
   DbPtr db_;

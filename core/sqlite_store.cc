@@ -85,6 +85,12 @@ constexpr Migration kMigrations[] = {
      "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
      "  digest TEXT NOT NULL,"
      "  PRIMARY KEY(user, digest)) WITHOUT ROWID;"},
+    {4,
+     "ALTER TABLE users ADD COLUMN mfa_required INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN mfa_required_since INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE mfa_required_groups("
+     "  name TEXT PRIMARY KEY,"
+     "  since INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -93,7 +99,7 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersi
 // every SQL text a compile-time constant).
 #define SESAME_USER_COLUMNS                                                           \
   "name, password_hash, disabled, created, password_changed, must_change, failures, " \
-  "first_failure, locked_until, totp_sealed, totp_last_step"
+  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since"
 
 UserRecord ReadUser(const Stmt& stmt) {
   UserRecord user;
@@ -108,6 +114,8 @@ UserRecord ReadUser(const Stmt& stmt) {
   user.locked_until = stmt.Int(8);
   user.totp_sealed = stmt.Text(9);
   user.totp_last_step = stmt.Int(10);
+  user.mfa_required = stmt.Int(11) != 0;
+  user.mfa_required_since = stmt.Int(12);
   return user;
 }
 
@@ -314,9 +322,10 @@ Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
 Status SqliteStore::AddUser(const UserRecord& user) {
   return Write("adding a user", [&]() -> Status {
     Stmt stmt;
-    SESAME_RETURN_IF_ERROR(Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
-                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                                   &stmt, "adding a user"));
+    SESAME_RETURN_IF_ERROR(
+        Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                &stmt, "adding a user"));
     stmt.BindText(1, user.name);
     stmt.BindText(2, user.password_hash);
     stmt.BindInt(3, user.disabled ? 1 : 0);
@@ -328,6 +337,8 @@ Status SqliteStore::AddUser(const UserRecord& user) {
     stmt.BindInt(9, user.locked_until);
     stmt.BindText(10, user.totp_sealed);
     stmt.BindInt(11, user.totp_last_step);
+    stmt.BindInt(12, user.mfa_required ? 1 : 0);
+    stmt.BindInt(13, user.mfa_required_since);
     int rc = stmt.Step();
     if (rc == SQLITE_CONSTRAINT &&
         sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {

@@ -38,6 +38,14 @@ struct UserRecord {
   // not enrolled) and the last time step accepted (-1: none yet).
   std::string totp_sealed = {};
   int64_t totp_last_step = -1;
+  // MFA required of this user by an administrator (`sesame-admin mfa
+  // require NAME`); the config and required groups can require it too
+  // (core/mfa_requirement.h).
+  bool mfa_required = false;
+  // When the grace period for enrolling began (unix seconds; 0: not begun).
+  // It begins when an administrator requires MFA of the user, or at the
+  // first sign-in that finds the config or a group requires it.
+  int64_t mfa_required_since = 0;
 };
 
 // As pam_faillock: `deny` failures within `fail_interval` seconds lock the
@@ -125,8 +133,35 @@ class Store {
   // _digests` (may be empty), all in one transaction. kNotFound.
   virtual Status SetTotp(std::string_view name, std::string_view sealed,
                          const std::vector<std::string>& recovery_digests) = 0;
-  // Removes the authenticator and every recovery code. kNotFound.
+  // The user's own enrollment, confirmed by a first code: like SetTotp, but
+  // only if the stored secret is still `expected_sealed` ("" for a user
+  // without one; compare-and-set, so two sessions enrolling at once do not
+  // silently replace each other: kAlreadyExists, nothing written), and
+  // totp_last_step = `confirmed_step`, so the code that confirmed it cannot
+  // sign in again. kNotFound.
+  virtual Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                            std::string_view sealed,
+                            const std::vector<std::string>& recovery_digests,
+                            int64_t confirmed_step) = 0;
+  // Replaces the recovery codes only (the authenticator stays). kNotFound
+  // for no such user or a user without an authenticator (nothing written).
+  virtual Status SetRecoveryCodes(std::string_view name,
+                                  const std::vector<std::string>& recovery_digests) = 0;
+  // Removes the authenticator and every recovery code, and restarts the
+  // grace period (mfa_required_since = 0): a user who must use MFA and
+  // lost the phone may enroll again at the next sign-in. kNotFound.
   virtual Status ClearMfa(std::string_view name) = 0;
+  // An administrator requires MFA of the user (or no longer does). Requiring
+  // begins the grace period at `now` unless it has begun already. kNotFound.
+  virtual Status SetMfaRequired(std::string_view name, bool required, int64_t now) = 0;
+  // Begins the grace period at `now` unless it has begun already, in one
+  // statement; returns when it began. kNotFound.
+  virtual Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) = 0;
+  // Groups whose members must use MFA (`sesame-admin mfa require @GROUP`).
+  // Adding a group that is there already, or removing one that is not,
+  // changes nothing and is not an error.
+  virtual Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) = 0;
+  virtual Result<std::vector<std::string>> MfaRequiredGroups() = 0;
   // Accepts time step `step` once, across processes: in one UPDATE,
   // totp_last_step = step only if totp_last_step < step. Returns false when
   // that step (or a later one) was used already (a replay). kNotFound.

@@ -33,6 +33,7 @@ int AuthCode(Decision d) {
     case Decision::kDisabled:
     case Decision::kLocked:
     case Decision::kNewPasswordRequired:
+    case Decision::kMfaRequired:
       return PAM_AUTH_ERR;
     case Decision::kUnknownUser:
       return PAM_USER_UNKNOWN;
@@ -50,6 +51,7 @@ int AccountCode(Decision d) {
       return PAM_SUCCESS;
     case Decision::kFailure:
     case Decision::kLocked:
+    case Decision::kMfaRequired:
       return PAM_PERM_DENIED;
     case Decision::kUnknownUser:
       return PAM_USER_UNKNOWN;
@@ -72,6 +74,7 @@ int PrelimCode(Decision d) {
       return PAM_SUCCESS;
     case Decision::kFailure:
     case Decision::kLocked:
+    case Decision::kMfaRequired:
       return PAM_AUTH_ERR;
     case Decision::kDisabled:
       return PAM_PERM_DENIED;

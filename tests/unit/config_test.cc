@@ -82,7 +82,9 @@ TEST(ConfigTest, EveryKeySet) {
       "totp_period = 60\n"
       "totp_window = 0\n"
       "totp_issuer = Example Mail\n"
-      "recovery_codes = 100\n";
+      "recovery_codes = 100\n"
+      "mfa_required = group:mfa-users\n"
+      "mfa_grace_days = 3650\n";
   Result<Config> r = ParseConfig(text, kFile);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->store, "sqlite");
@@ -110,6 +112,8 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->totp_window, 0);
   EXPECT_EQ(r->totp_issuer, "Example Mail");
   EXPECT_EQ(r->recovery_codes, 100);
+  EXPECT_EQ(r->mfa_required, "group:mfa-users");
+  EXPECT_EQ(r->mfa_grace_days, 3650);
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
   EXPECT_EQ(r->source, "(defaults)");
   // DescribeConfig lists every key and parses back to the same values.
@@ -198,6 +202,26 @@ TEST(ConfigTest, TotpValues) {
   ExpectError("recovery_codes = 0", 1, "from 1 to 100");
 }
 
+TEST(ConfigTest, MfaRequiredValues) {
+  for (const char* good : {"no", "all", "group:wheel", "group:mail-users", "group:x$"}) {
+    Result<Config> r = ParseConfig(std::string("mfa_required = ") + good + "\n", kFile);
+    ASSERT_TRUE(r.ok()) << good << ": " << r.status().message();
+    EXPECT_EQ(r->mfa_required, good);
+  }
+  ExpectError("mfa_required = yes", 1, "use 'no', 'all' or 'group:NAME'");
+  ExpectError("mfa_required = group:", 1, "the group name is empty");
+  ExpectError("mfa_required = group:-x", 1, "may not start with '-'");
+  ExpectError("mfa_required = group:a/b", 1, "not allowed");
+  ExpectError("mfa_required = group:" + std::string(33, 'g'), 1, "longer than 32 bytes");
+  ExpectError("mfa_required = @wheel", 1, "group:NAME");
+  ExpectError("mfa_grace_days = 3651", 1, "from 0 to 3650");
+  ExpectError("mfa_grace_days = -1", 1, "from 0 to 3650");
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->mfa_required, "no");
+  EXPECT_EQ(r->mfa_grace_days, 7);
+}
+
 TEST(ConfigTest, UnsetOptionalPathIsDescribedAsAComment) {
   Result<Config> r = ParseConfig("", kFile);
   ASSERT_TRUE(r.ok());
@@ -220,7 +244,7 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "password_min_length, password_history, password_max_days, "
                               "password_quality, banned_passwords_file, totp_algorithm, "
                               "totp_digits, totp_period, totp_window, totp_issuer, "
-                              "recovery_codes)"),
+                              "recovery_codes, mfa_required, mfa_grace_days)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.

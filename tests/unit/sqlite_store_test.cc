@@ -398,13 +398,19 @@ void ExpectVersion4Defaults(const UserRecord& user) {
   EXPECT_EQ(user.totp_last_step, -1);
 }
 
+// The columns added by version 5 hold their defaults.
+void ExpectVersion5Defaults(const UserRecord& user) {
+  EXPECT_FALSE(user.mfa_required);
+  EXPECT_EQ(user.mfa_required_since, 0);
+}
+
 TEST_F(SqliteStoreTest, MigratesVersion1) {
   RawExec(path_, kV1Schema);
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, kSqliteSchemaVersion);
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   EXPECT_EQ((*alice)->password_hash, "h1");
@@ -413,6 +419,7 @@ TEST_F(SqliteStoreTest, MigratesVersion1) {
   EXPECT_EQ((*alice)->password_changed, 4242);
   ExpectVersion3Defaults(**alice);
   ExpectVersion4Defaults(**alice);
+  ExpectVersion5Defaults(**alice);
   auto codes = store->CountRecoveryCodes("alice");
   ASSERT_TRUE(codes.ok());
   EXPECT_EQ(*codes, 0);
@@ -455,7 +462,7 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, kSqliteSchemaVersion);
   auto users = store->ListUsers();
   ASSERT_TRUE(users.ok());
   ASSERT_EQ(users->size(), 2u);
@@ -471,6 +478,7 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   EXPECT_TRUE((*users)[1].disabled);
   ExpectVersion3Defaults((*users)[1]);
   ExpectVersion4Defaults((*users)[1]);
+  ExpectVersion5Defaults((*users)[1]);
   auto events = store->ListEvents({});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
@@ -483,7 +491,7 @@ TEST_F(SqliteStoreTest, MigratesVersion2) {
   EXPECT_EQ(*history, std::vector<std::string>{"h1"});
   store.reset();
   EXPECT_EQ(RawInt(path_, "SELECT changed FROM password_history WHERE user = 'alice'"), 5000);
-  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 4);
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
 }
 
@@ -514,7 +522,7 @@ TEST_F(SqliteStoreTest, MigratesVersion3) {
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, kSqliteSchemaVersion);
   auto users = store->ListUsers();
   ASSERT_TRUE(users.ok());
   ASSERT_EQ(users->size(), 2u);
@@ -530,6 +538,7 @@ TEST_F(SqliteStoreTest, MigratesVersion3) {
   EXPECT_EQ((*users)[1].name, "bob");
   ExpectVersion3Defaults((*users)[1]);
   ExpectVersion4Defaults((*users)[1]);
+  ExpectVersion5Defaults((*users)[1]);
   auto history = store->PasswordHistory("alice");
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(*history, std::vector<std::string>{"h1"});
@@ -546,7 +555,61 @@ TEST_F(SqliteStoreTest, MigratesVersion3) {
   ASSERT_TRUE(store->RemoveUser("alice").ok());
   store.reset();
   EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes"), 0);
-  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), 4);
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), kSqliteSchemaVersion);
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
+}
+
+// Version 4 exactly as migration 3 left it (docs/storage.md).
+constexpr char kV4Schema[] =
+    "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+    "INSERT INTO schema_version(version) VALUES (4);"
+    "CREATE TABLE users(name TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    "  password_changed INTEGER NOT NULL DEFAULT 0,"
+    "  must_change INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    "  first_failure INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  totp_sealed TEXT NOT NULL DEFAULT '', totp_last_step INTEGER NOT NULL DEFAULT -1);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    "  user TEXT NOT NULL, service TEXT NOT NULL, remote_host TEXT NOT NULL,"
+    "  method TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX events_user_time ON events(user, time);"
+    "CREATE TABLE password_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL, changed INTEGER NOT NULL);"
+    "CREATE INDEX password_history_user ON password_history(user, id);"
+    "CREATE TABLE recovery_codes(user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  digest TEXT NOT NULL, PRIMARY KEY(user, digest)) WITHOUT ROWID;"
+    "INSERT INTO users VALUES ('alice', 'h2', 0, 4242, 5000, 0, 0, 0, 0, 'sealed-a', 77);"
+    "INSERT INTO users VALUES ('bob', 'h3', 0, 4243, 4243, 0, 0, 0, 0, '', -1);"
+    "INSERT INTO recovery_codes VALUES ('alice', 'd1');";
+
+TEST_F(SqliteStoreTest, MigratesVersion4) {
+  RawExec(path_, kV4Schema);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto version = store->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, kSqliteSchemaVersion);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-a");
+  EXPECT_EQ((*alice)->totp_last_step, 77);
+  ExpectVersion5Defaults(**alice);
+  auto codes = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(codes.ok());
+  EXPECT_EQ(*codes, 1);
+  // The new columns and table work on a migrated store.
+  ASSERT_TRUE(store->SetMfaRequired("bob", true, 9000).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("staff", true, 9000).ok());
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_TRUE((*bob)->mfa_required);
+  EXPECT_EQ((*bob)->mfa_required_since, 9000);
+  auto groups = store->MfaRequiredGroups();
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(*groups, std::vector<std::string>{"staff"});
+  store.reset();
+  EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
 }
 
@@ -674,6 +737,7 @@ TEST_F(SqliteStoreTest, NewFieldsRoundTrip) {
   EXPECT_EQ((*users)[0].locked_until, kLockedUntilUnlocked);
   ExpectVersion3Defaults((*users)[1]);
   ExpectVersion4Defaults((*users)[1]);
+  ExpectVersion5Defaults((*users)[1]);
 }
 
 TEST_F(SqliteStoreTest, RecordFailureWindowLockAndExpiry) {
@@ -1045,6 +1109,7 @@ TEST_F(SqliteStoreTest, SetTotpRoundTripAndReplace) {
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   ExpectVersion4Defaults(**alice);
+  ExpectVersion5Defaults(**alice);
 
   ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2", "d3"}).ok());
   ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());  // same digest, other user
@@ -1133,6 +1198,7 @@ TEST_F(SqliteStoreTest, ClearMfa) {
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   ExpectVersion4Defaults(**alice);
+  ExpectVersion5Defaults(**alice);
   EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
   auto count = store->CountRecoveryCodes("alice");
   ASSERT_TRUE(count.ok());
@@ -1249,6 +1315,7 @@ TEST_F(SqliteStoreTest, RecoveryCodesRemovedWithUser) {
   auto alice = store->GetUser("alice");
   ASSERT_TRUE(alice.ok() && alice->has_value());
   ExpectVersion4Defaults(**alice);
+  ExpectVersion5Defaults(**alice);
   auto count = store->CountRecoveryCodes("alice");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 0);
@@ -1330,6 +1397,133 @@ TEST_F(SqliteStoreTest, ConcurrentRecoveryCodeUsedOnce) {
   auto count = store->CountRecoveryCodes("alice");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 1);
+}
+
+TEST_F(SqliteStoreTest, EnrollTotpIsCompareAndSet) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+
+  // First enrollment: expected "" (none yet); the confirming step is used.
+  ASSERT_TRUE(store->EnrollTotp("alice", "", "sealed-1", {"d1", "d2"}, 100).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, 100);
+  auto used = store->UseTotpStep("alice", 100);
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);  // the confirming code cannot sign in again
+
+  // A second session that also saw "no authenticator" loses, and writes nothing.
+  Status late = store->EnrollTotp("alice", "", "sealed-x", {"x1"}, 101);
+  EXPECT_EQ(late.code(), Code::kAlreadyExists) << late.message();
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes WHERE digest = 'x1'"), 0);
+
+  // Replacing the one seen: new secret, new codes only.
+  ASSERT_TRUE(store->EnrollTotp("alice", "sealed-1", "sealed-2", {"e1"}, 200).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-2");
+  EXPECT_EQ((*alice)->totp_last_step, 200);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
+
+  EXPECT_EQ(store->EnrollTotp("nobody", "", "s", {}, 1).code(), Code::kNotFound);
+  EXPECT_EQ(store->EnrollTotp("alice", "sealed-2", "", {}, 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->EnrollTotp("alice", "sealed-2", "s", {"a", "a"}, 1).code(),
+            Code::kInvalidArgument);
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-2");  // the refused calls changed nothing
+}
+
+TEST_F(SqliteStoreTest, SetRecoveryCodesNeedsAnAuthenticator) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  Status none = store->SetRecoveryCodes("alice", {"d1"});
+  EXPECT_EQ(none.code(), Code::kNotFound) << none.message();
+  EXPECT_NE(none.message().find("no authenticator"), std::string::npos) << none.message();
+  EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM recovery_codes"), 0);
+
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 5).ok());
+  ASSERT_TRUE(store->SetRecoveryCodes("alice", {"n1", "n2", "n3"}).ok());
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+  auto used = store->UseRecoveryCode("alice", "d1");
+  ASSERT_TRUE(used.ok());
+  EXPECT_FALSE(*used);  // the old ones are gone
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");  // the authenticator stays
+  EXPECT_EQ((*alice)->totp_last_step, 5);
+  EXPECT_EQ(store->SetRecoveryCodes("nobody", {"x"}).code(), Code::kNotFound);
+  EXPECT_EQ(store->SetRecoveryCodes("alice", {"x", ""}).code(), Code::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, MfaRequiredAndGrace) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+
+  // Requiring begins the grace once; requiring again keeps the start.
+  ASSERT_TRUE(store->SetMfaRequired("alice", true, 1000).ok());
+  ASSERT_TRUE(store->SetMfaRequired("alice", true, 2000).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_TRUE((*alice)->mfa_required);
+  EXPECT_EQ((*alice)->mfa_required_since, 1000);
+  ASSERT_TRUE(store->SetMfaRequired("alice", false, 3000).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_FALSE((*alice)->mfa_required);
+  EXPECT_EQ(store->SetMfaRequired("nobody", true, 1).code(), Code::kNotFound);
+
+  // BeginMfaGrace: the first call sets it, later calls return the first.
+  auto since = store->BeginMfaGrace("bob", 5000);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(*since, 5000);
+  since = store->BeginMfaGrace("bob", 6000);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(*since, 5000);
+  EXPECT_EQ(store->BeginMfaGrace("nobody", 1).status().code(), Code::kNotFound);
+
+  // ClearMfa (an administrator's reset) restarts the grace.
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {}).ok());
+  ASSERT_TRUE(store->ClearMfa("bob").ok());
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_EQ((*bob)->mfa_required_since, 0);
+
+  // Groups: set, idempotent, removed; listed in name order.
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 10).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("staff", true, 11).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 12).ok());
+  auto groups = store->MfaRequiredGroups();
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(*groups, (std::vector<std::string>{"staff", "wheel"}));
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", false, 13).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("absent", false, 13).ok());
+  groups = store->MfaRequiredGroups();
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(*groups, std::vector<std::string>{"staff"});
+
+  // AddUser writes the columns too.
+  UserRecord carol = User("carol");
+  carol.mfa_required = true;
+  carol.mfa_required_since = 777;
+  ASSERT_TRUE(store->AddUser(carol).ok());
+  auto got = store->GetUser("carol");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->mfa_required);
+  EXPECT_EQ((*got)->mfa_required_since, 777);
 }
 
 }  // namespace

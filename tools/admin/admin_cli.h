@@ -19,6 +19,7 @@ struct Invocation {
   bool password_stdin = false;        // --password-stdin
   bool temporary = false;             // --temporary
   bool secret_stdin = false;          // --secret-stdin
+  bool require_mfa = false;           // --require-mfa
   std::vector<std::string> operands;  // what follows the command words
 };
 
@@ -52,6 +53,8 @@ int RunUnlock(const Invocation& inv);
 int RunImportShadow(const Invocation& inv);
 int RunMfaEnroll(const Invocation& inv);
 int RunMfaReset(const Invocation& inv);
+int RunMfaRequire(const Invocation& inv);
+int RunMfaUnrequire(const Invocation& inv);
 
 }  // namespace sesame::admin
 

@@ -160,6 +160,7 @@ int Main(int argc, char** argv) {
       if (a == "--password-stdin") inv.password_stdin = true;
       if (a == "--temporary") inv.temporary = true;
       if (a == "--secret-stdin") inv.secret_stdin = true;
+      if (a == "--require-mfa") inv.require_mfa = true;
     } else if (a == "--") {
       for (++k; k < argc; ++k) inv.operands.emplace_back(argv[k]);
     } else {

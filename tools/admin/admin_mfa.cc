@@ -1,4 +1,5 @@
-// sesame-admin mfa enroll NAME [--secret-stdin] and mfa reset NAME.
+// sesame-admin mfa enroll NAME [--secret-stdin], mfa reset NAME, and
+// mfa require | unrequire NAME|@GROUP...
 //
 // The secret never goes through argv (ps shows argv to everyone): either a
 // new one is made and shown once (key, otpauth URI, QR code in the
@@ -13,6 +14,8 @@
 #include "core/input_check.h"
 #include "core/key_file.h"
 #include "core/logger.h"
+#include "core/mfa_flows.h"
+#include "core/mfa_requirement.h"
 #include "core/otpauth.h"
 #include "core/qr_code.h"
 #include "core/qr_render.h"
@@ -28,13 +31,6 @@
 
 namespace sesame::admin {
 namespace {
-
-std::string Issuer(const Config& config) {
-  if (!config.totp_issuer.empty()) return config.totp_issuer;
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "Sesame";
-  return host;
-}
 
 // The secret from stdin: base32 (spaces and dashes ignored) or a URI.
 Result<SecretBuffer> SecretFromStdin() {
@@ -101,7 +97,7 @@ int RunMfaEnroll(const Invocation& inv) {
   std::printf("%s now signs in with a password and a verification code.\n", name.c_str());
   if (!inv.secret_stdin) {
     SecretBuffer b32 = Base32Encode(secret->view());
-    std::string uri = OtpauthUri(Issuer(env.config), name, b32.view(), params);
+    std::string uri = OtpauthUri(TotpIssuer(env.config), name, b32.view(), params);
     std::printf("\nScan this with the authenticator app, or type the key:\n\n");
     Result<QrCode> qr = EncodeQr(uri);
     if (qr.ok() && isatty(STDOUT_FILENO)) {
@@ -133,5 +129,86 @@ int RunMfaReset(const Invocation& inv) {
   std::printf("removed the authenticator and recovery codes of %s\n", name.c_str());
   return kExitOk;
 }
+
+namespace {
+
+// One operand of mfa require / unrequire: a user, or @GROUP.
+struct RequireTarget {
+  std::string name;
+  bool group = false;
+};
+
+int RunRequire(const Invocation& inv, bool required) {
+  std::vector<RequireTarget> targets;
+  for (const std::string& operand : inv.operands) {
+    RequireTarget t;
+    t.group = !operand.empty() && operand[0] == '@';
+    t.name = t.group ? operand.substr(1) : operand;
+    Status valid = t.group ? CheckGroupName(t.name) : CheckUserName(t.name);
+    if (!valid.ok())
+      return Fail(
+          Status(valid.code(), "'" + SanitizeForLog(operand, 80) + "': " + valid.message()));
+    targets.push_back(std::move(t));
+  }
+  Result<std::unique_ptr<AdminEnv>> opened = OpenAdminEnv(inv.config_path, inv.verbose);
+  if (!opened.ok()) return Fail(opened.status());
+  AdminEnv& env = **opened;
+  // Every operand is checked before anything changes.
+  for (const RequireTarget& t : targets) {
+    if (t.group) {
+      if (!required) continue;  // a group no longer in the system can still be dropped
+      Result<bool> exists = GroupExists(t.name);
+      if (!exists.ok()) return Fail(exists.status());
+      if (!exists.value())
+        return Fail(Status(Code::kNotFound, "no system group " + t.name + "; nothing was changed"));
+    } else {
+      Result<UserRecord> user = ExistingUser(env, t.name);
+      if (!user.ok()) {
+        return Fail(
+            Status(user.status().code(), user.status().message() + "; nothing was changed"));
+      }
+    }
+  }
+  const int64_t now = env.clock.Now();
+  for (const RequireTarget& t : targets) {
+    if (t.group) {
+      Status set = env.store->SetMfaRequiredGroup(t.name, required, now);
+      if (!set.ok()) return Fail(set);
+      if (required) {
+        std::printf("members of group %s must use MFA (each enrolls within %d day(s))\n",
+                    t.name.c_str(), env.config.mfa_grace_days);
+      } else {
+        std::printf("group %s no longer requires MFA\n", t.name.c_str());
+      }
+    } else {
+      Status set = env.store->SetMfaRequired(t.name, required, now);
+      if (!set.ok()) return Fail(set);
+      RecordAdminEvent(env, t.name, required ? "mfa-required" : "mfa-not-required",
+                       required ? "MFA required by an administrator"
+                                : "MFA no longer required by an administrator");
+      Result<UserRecord> user = ExistingUser(env, t.name);
+      if (!user.ok()) return Fail(user.status());
+      Result<MfaRequirement> still = MfaRequirementOf(env.config, *env.store, user.value());
+      if (!still.ok()) return Fail(still.status());
+      if (required && user->totp_sealed.empty()) {
+        std::printf("%s must use MFA (not enrolled yet: within %d day(s))\n", t.name.c_str(),
+                    env.config.mfa_grace_days);
+      } else if (required) {
+        std::printf("%s must use MFA (enrolled already)\n", t.name.c_str());
+      } else if (still->required) {
+        std::printf("%s: no longer required by name, but still required: %s\n", t.name.c_str(),
+                    still->why.c_str());
+      } else {
+        std::printf("%s no longer has to use MFA\n", t.name.c_str());
+      }
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunMfaRequire(const Invocation& inv) { return RunRequire(inv, true); }
+int RunMfaUnrequire(const Invocation& inv) { return RunRequire(inv, false); }
 
 }  // namespace sesame::admin

@@ -7,6 +7,7 @@
 #include "core/crypt_hash.h"
 #include "core/input_check.h"
 #include "core/logger.h"
+#include "core/mfa_requirement.h"
 #include "core/password_hash.h"
 #include "core/password_policy.h"
 #include "core/random.h"
@@ -113,9 +114,15 @@ int RunUserAdd(const Invocation& inv) {
   user.created = (*env)->clock.Now();
   user.password_changed = user.created;
   user.must_change = inv.temporary;
+  user.mfa_required = inv.require_mfa;
+  user.mfa_required_since = inv.require_mfa ? user.created : 0;
   Status added = store.AddUser(user);
   if (!added.ok()) return Fail(added);
   std::printf("added user %s\n", name.c_str());
+  if (inv.require_mfa) {
+    std::printf("%s must set up an authenticator app within %d day(s) (mfa_grace_days)\n",
+                name.c_str(), (*env)->config.mfa_grace_days);
+  }
   return kExitOk;
 }
 
@@ -175,6 +182,31 @@ int RunUserShow(const Invocation& inv) {
                     ? "locked until an administrator unlocks it"
                     : "locked until " + FormatTime(u.locked_until);
   }
+  Result<MfaRequirement> mfa = MfaRequirementOf(config, *(*env)->store, u);
+  if (!mfa.ok()) return Fail(mfa.status());
+  if (!mfa->warning.empty()) std::fprintf(stderr, "%s: warning: %s\n", kTool, mfa->warning.c_str());
+  // As the sign-in: the grace period begins at the first sign-in when an
+  // administrator did not start it.
+  const bool mfa_pending = mfa->required && u.totp_sealed.empty();
+  const int64_t grace_left = GraceLeft(config, u.mfa_required_since, now);
+  std::string mfa_text = "not required";
+  if (mfa->required) {
+    mfa_text = "required: " + mfa->why;
+    if (mfa_pending) {
+      if (grace_left <= 0) {
+        mfa_text +=
+            "; not enrolled and the grace period is over: sign-in is refused (mfa reset "
+            "gives new days, mfa enroll sets it up)";
+      } else if (u.mfa_required_since == 0) {
+        mfa_text += "; not enrolled: " + std::to_string(config.mfa_grace_days) +
+                    " day(s) of grace from the next sign-in";
+      } else {
+        mfa_text +=
+            "; not enrolled: must enroll before " +
+            FormatTime(u.mfa_required_since + static_cast<int64_t>(config.mfa_grace_days) * 86400);
+      }
+    }
+  }
   std::string change_text = u.must_change ? "required (administrator reset)"
                             : expired     ? "required (older than password_max_days)"
                                           : "not required";
@@ -199,6 +231,9 @@ int RunUserShow(const Invocation& inv) {
     if (!u.totp_sealed.empty()) j.String("totp");
     j.EndArray();
     j.Key("recovery_codes_left").Int(recovery_left);
+    j.Key("mfa_required").Bool(mfa->required);
+    j.Key("mfa_required_why").String(mfa->required ? mfa->why : "");
+    j.Key("mfa_grace_over").Bool(mfa_pending && grace_left <= 0);
     j.Key("recent_events").BeginArray();
     for (const SignInEvent& e : events.value()) {
       j.BeginObject();
@@ -228,6 +263,7 @@ int RunUserShow(const Invocation& inv) {
     std::printf("methods:          password, authenticator app (TOTP); %d recovery code(s) left\n",
                 recovery_left);
   }
+  std::printf("MFA:              %s\n", mfa_text.c_str());
   std::printf("recent sign-ins:%s\n", events->empty() ? " none" : "");
   for (const SignInEvent& e : events.value()) {
     std::printf("  %s  %-14s %-16s %-16s %s\n", FormatTime(e.time).c_str(), e.outcome.c_str(),

@@ -41,6 +41,7 @@ int Refused(const FlowResult& result, const std::string& user, const char* step)
     case Decision::kAborted:
       return Fail(Status(Code::kAborted, "cancelled at the prompt; nothing was changed"));
     case Decision::kNewPasswordRequired:
+    case Decision::kMfaRequired:
     case Decision::kUnavailable:
       break;
   }

@@ -1,0 +1,147 @@
+#include "core/mfa_requirement.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace sesame {
+namespace {
+
+constexpr size_t kMaxNssBuffer = 1 << 20;
+
+// Runs a reentrant NSS lookup with a buffer that grows on ERANGE. Returns
+// the lookup's error number (0: success or not found, see `*found`).
+template <typename Entry, typename Lookup>
+int NssLookup(Lookup lookup, Entry* entry, std::vector<char>* buffer, bool* found) {
+  buffer->assign(4096, '\0');
+  for (;;) {
+    Entry* result = nullptr;
+    int rc = lookup(entry, buffer->data(), buffer->size(), &result);
+    if (rc == ERANGE && buffer->size() < kMaxNssBuffer) {
+      buffer->assign(buffer->size() * 4, '\0');
+      continue;
+    }
+    *found = rc == 0 && result != nullptr;
+    // "Not found" is reported as 0 or as one of these, depending on the
+    // NSS module (getpwnam_r(3)).
+    if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM) return 0;
+    return rc;
+  }
+}
+
+}  // namespace
+
+Result<bool> GroupExists(std::string_view group) {
+  const std::string group_name(group);
+  struct group gr {};
+  std::vector<char> buffer;
+  bool found = false;
+  int rc = NssLookup<struct group>(
+      [&](struct group* e, char* b, size_t n, struct group** out) {
+        return getgrnam_r(group_name.c_str(), e, b, n, out);
+      },
+      &gr, &buffer, &found);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot look up group " + group_name + ": " + std::string(std::strerror(rc)));
+  }
+  return found;
+}
+
+Result<bool> IsGroupMember(std::string_view user, std::string_view group) {
+  const std::string user_name(user);
+  const std::string group_name(group);
+  struct group gr {};
+  std::vector<char> gr_buffer;
+  bool found = false;
+  int rc = NssLookup<struct group>(
+      [&](struct group* e, char* b, size_t n, struct group** out) {
+        return getgrnam_r(group_name.c_str(), e, b, n, out);
+      },
+      &gr, &gr_buffer, &found);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot look up group " + group_name + ": " + std::string(std::strerror(rc)));
+  }
+  if (!found) return false;
+  for (char** member = gr.gr_mem; member != nullptr && *member != nullptr; ++member) {
+    if (user_name == *member) return true;
+  }
+  struct passwd pw {};
+  std::vector<char> pw_buffer;
+  rc = NssLookup<struct passwd>(
+      [&](struct passwd* e, char* b, size_t n, struct passwd** out) {
+        return getpwnam_r(user_name.c_str(), e, b, n, out);
+      },
+      &pw, &pw_buffer, &found);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot look up user " + user_name + ": " + std::string(std::strerror(rc)));
+  }
+  return found && pw.pw_gid == gr.gr_gid;
+}
+
+namespace {
+
+// Whether `user` is in `group`; notes a group that does not exist.
+Result<bool> MemberOf(const std::string& user, const std::string& group, const std::string& source,
+                      MfaRequirement* note) {
+  Result<bool> member = IsGroupMember(user, group);
+  if (!member.ok() || member.value()) return member;
+  Result<bool> exists = GroupExists(group);
+  if (!exists.ok()) return exists.status();
+  if (!exists.value()) {
+    if (!note->warning.empty()) note->warning += "; ";
+    note->warning +=
+        "group " + group + " (" + source + ") does not exist, so it requires MFA of no one";
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store,
+                                        const UserRecord& user) {
+  if (user.mfa_required) {
+    return MfaRequirement{true, "an administrator requires it (sesame-admin mfa require)", ""};
+  }
+  if (config.mfa_required == "all") {
+    return MfaRequirement{true, "mfa_required = all in the config", ""};
+  }
+  MfaRequirement result{false, "not required", ""};
+  if (config.mfa_required.rfind("group:", 0) == 0) {
+    const std::string group = config.mfa_required.substr(6);
+    const std::string source = "mfa_required = " + config.mfa_required + " in the config";
+    Result<bool> member = MemberOf(user.name, group, source, &result);
+    if (!member.ok()) return member.status();
+    if (member.value()) {
+      result.required = true;
+      result.why = "member of group " + group + " (" + source + ")";
+      return result;
+    }
+  }
+  Result<std::vector<std::string>> groups = store.MfaRequiredGroups();
+  if (!groups.ok()) return groups.status();
+  for (const std::string& group : groups.value()) {
+    const std::string source = "sesame-admin mfa require @" + group;
+    Result<bool> member = MemberOf(user.name, group, source, &result);
+    if (!member.ok()) return member.status();
+    if (member.value()) {
+      result.required = true;
+      result.why = "member of group " + group + " (" + source + ")";
+      return result;
+    }
+  }
+  return result;
+}
+
+int64_t GraceLeft(const Config& config, int64_t since, int64_t now) {
+  const int64_t grace = static_cast<int64_t>(config.mfa_grace_days) * 86400;
+  if (since == 0) return grace;
+  return since + grace - now;
+}
+
+}  // namespace sesame

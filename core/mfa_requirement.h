@@ -1,0 +1,46 @@
+// Who must use MFA. Three sources, any one is enough:
+//  - the user's own flag (sesame-admin mfa require NAME, user add
+//    --require-mfa);
+//  - the config: mfa_required = all, or group:NAME;
+//  - a required group in the store (sesame-admin mfa require @GROUP).
+// Group membership is the system's (NSS: /etc/group, LDAP, ...): the group's
+// member list or the user's primary group. A user who is not a system user
+// can be a member only through the member list.
+#ifndef SESAME_CORE_MFA_REQUIREMENT_H_
+#define SESAME_CORE_MFA_REQUIREMENT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "core/store.h"
+
+namespace sesame {
+
+struct MfaRequirement {
+  bool required = false;
+  std::string why;  // for logs and tools: "mfa_required = all in the config", ...
+  // A named group that does not exist (a typo requires no one): for a log.
+  std::string warning;
+};
+
+// kUnavailable when the store or the group database cannot be read (the
+// caller fails closed).
+Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store, const UserRecord& user);
+
+// Whether `user` belongs to the system group `group`. false when the group
+// does not exist; kUnavailable when the lookup itself fails.
+Result<bool> IsGroupMember(std::string_view user, std::string_view group);
+
+// Whether the system group exists; kUnavailable when the lookup fails.
+Result<bool> GroupExists(std::string_view group);
+
+// Seconds of grace left at `now` for a user whose grace began at `since`
+// (0: not yet begun, so all of it), <= 0 when it is over.
+int64_t GraceLeft(const Config& config, int64_t since, int64_t now);
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_MFA_REQUIREMENT_H_
