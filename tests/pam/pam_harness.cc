@@ -185,7 +185,12 @@ int Conversation::Callback(int num_msg, const struct pam_message** msg, struct p
         FreeReplies(replies, num_msg);
         return PAM_CONV_ERR;
       }
-      replies[i].resp = CopyAnswer(self->answers_[self->next_++]);
+      const size_t index = self->next_++;
+      auto computed = self->computed_.find(index);
+      if (computed != self->computed_.end()) {
+        self->answers_[index] = computed->second(self->messages_);
+      }
+      replies[i].resp = CopyAnswer(self->answers_[index]);
       if (replies[i].resp == nullptr) {
         FreeReplies(replies, num_msg);
         return PAM_BUF_ERR;
@@ -221,8 +226,13 @@ std::vector<std::string> Conversation::Infos() const {
 
 PamRun RunPam(const std::string& service, const std::string& user, std::vector<std::string> answers,
               const std::vector<PamStep>& steps) {
+  return RunPamWith(service, user, Conversation(std::move(answers)), steps);
+}
+
+PamRun RunPamWith(const std::string& service, const std::string& user, Conversation conv,
+                  const std::vector<PamStep>& steps) {
   PamRun run;
-  run.conv = Conversation(std::move(answers));
+  run.conv = std::move(conv);
   std::vector<struct pam_testcase> cases(steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     cases[i] = pam_testcase{};

@@ -17,6 +17,7 @@
 #include <security/pam_appl.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,8 +62,16 @@ struct ConvMessage {
 // hangs up. Records every message.
 class Conversation {
  public:
+  // Computes an answer from the messages seen so far (e.g. a code from a
+  // key the module just showed).
+  using Answerer = std::function<std::string(const std::vector<ConvMessage>& seen)>;
+
   Conversation() = default;
   explicit Conversation(std::vector<std::string> answers) : answers_(std::move(answers)) {}
+  // As above, but the answers at the indexes in `computed` come from their
+  // Answerer when that prompt arrives.
+  Conversation(std::vector<std::string> answers, std::map<size_t, Answerer> computed)
+      : answers_(std::move(answers)), computed_(std::move(computed)) {}
 
   static int Callback(int num_msg, const struct pam_message** msg, struct pam_response** resp,
                       void* appdata);
@@ -74,6 +83,7 @@ class Conversation {
 
  private:
   std::vector<std::string> answers_;
+  std::map<size_t, Answerer> computed_;
   size_t next_ = 0;
   std::vector<ConvMessage> messages_;
 };
@@ -96,6 +106,9 @@ struct PamRun {
 // recording conversation answering `answers`.
 PamRun RunPam(const std::string& service, const std::string& user, std::vector<std::string> answers,
               const std::vector<PamStep>& steps);
+// The same with a prepared conversation (computed answers).
+PamRun RunPamWith(const std::string& service, const std::string& user, Conversation conv,
+                  const std::vector<PamStep>& steps);
 
 #define EXPECT_PAM_CODES(run, ...)                                              \
   EXPECT_EQ(::sesame::pam_testing::PamCodeNames((run).codes),                   \
