@@ -24,6 +24,7 @@ using namespace flow_internal;  // NOLINT(google-build-using-namespace): core's 
 namespace {
 
 constexpr int kConfirmTries = 3;
+constexpr const char* kSavedPrompt = "Press Enter once you have saved the recovery codes: ";
 
 // A new secret, sealed for the store, and what to show for it.
 struct NewAuthenticator {
@@ -370,6 +371,12 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
       "Your authenticator app is set up. From now on sign-in asks for a verification code "
       "after the password.");
   ShowRecoveryCodes(prompter, codes);
+  // A prompt after the codes, so that they are seen: some applications
+  // (sshd's keyboard-interactive) show messages only together with a
+  // prompt. The answer does not matter, nor does a conversation that ends
+  // here: the enrollment is stored and both factors were proved.
+  Result<std::string> seen = prompter.Ask(kSavedPrompt);
+  if (seen.ok()) WipeMemory(seen->data(), seen->size());
   return Finish(
       s, r, what, (std::string(method) == "none" ? "totp" : "password+totp"), Decision::kSuccess,
       accepted + "authenticator enrolled in the session (MFA required: " + required->why + ")");

@@ -39,6 +39,7 @@ constexpr char kService[] = "sesame";
 constexpr char kMfaOnly[] = "sesame-mfa-only";
 constexpr int64_t kDay = 86400;
 const char kEnrollPrompt[] = "Verification code (empty to do this later): ";
+const char kSavedPrompt[] = "Press Enter once you have saved the recovery codes: ";
 
 // The base32 key (spaces removed) the module showed in its last
 // PAM_TEXT_INFO holding "key:\n    ..."; "" when there is none.
@@ -112,6 +113,7 @@ class MfaRequiredTest : public PamTest {
     if (password) answers.push_back(kPassword);
     const size_t code_index = answers.size();
     answers.push_back("");
+    answers.push_back("");  // "Press Enter once you have saved ..."
     Conversation conv(answers, {{code_index, [now](const std::vector<ConvMessage>& seen) {
                                    return CodeAt(ShownKey(seen), now);
                                  }}});
@@ -149,12 +151,24 @@ TEST_F(MfaRequiredTest, RequiredUserIsEnrolledInTheSessionAndThenNeedsACode) {
   PamRun run = SignInEnrolling("alice", PAM_SUCCESS, now);
   std::vector<LogLine> lines = DevLog().Since(mark);
 
-  EXPECT_EQ(run.conv.Prompts(), (std::vector<std::string>{"Password: ", kEnrollPrompt}));
+  EXPECT_EQ(run.conv.Prompts(),
+            (std::vector<std::string>{"Password: ", kEnrollPrompt, kSavedPrompt}));
   for (const ConvMessage& m : run.conv.messages()) {
     if (m.text == kEnrollPrompt) {
       EXPECT_EQ(m.style, PAM_PROMPT_ECHO_OFF);
     }
+    if (m.text == kSavedPrompt) {
+      EXPECT_EQ(m.style, PAM_PROMPT_ECHO_ON);
+    }
   }
+  // The recovery codes come before that last prompt.
+  size_t codes_at = 0, saved_at = 0;
+  for (size_t i = 0; i < run.conv.messages().size(); ++i) {
+    if (run.conv.messages()[i].text.rfind("Recovery codes:", 0) == 0) codes_at = i;
+    if (run.conv.messages()[i].text == kSavedPrompt) saved_at = i;
+  }
+  EXPECT_GT(codes_at, 0u);
+  EXPECT_LT(codes_at, saved_at);
   std::vector<std::string> infos = run.conv.Infos();
   ASSERT_GE(infos.size(), 3u) << "offer, done, recovery codes";
   // The offer: why, how long, a QR code in half blocks, the key.
@@ -447,7 +461,7 @@ TEST_F(MfaRequiredTest, MfaOnlyEnrollsInTheSessionAndRefusesAfterTheGrace) {
   Configure({{"mfa_required", "all"}});
   const int64_t now = SafeNow();
   PamRun run = SignInEnrolling("alice", PAM_SUCCESS, now, kMfaOnly, false);
-  EXPECT_EQ(run.conv.Prompts(), std::vector<std::string>{kEnrollPrompt});
+  EXPECT_EQ(run.conv.Prompts(), (std::vector<std::string>{kEnrollPrompt, kSavedPrompt}));
   EXPECT_FALSE(GetUser("alice")->totp_sealed.empty());
   SignInEvent event = LastEvent("alice");
   EXPECT_EQ(event.method, "totp");
