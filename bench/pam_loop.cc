@@ -12,23 +12,6 @@
 //   sesame-min      pam_sesame.so, 100,000 users, argon2id t=1 m=8 p=1
 //   sesame-min-1    pam_sesame.so, 1 user, argon2id t=1 m=8 p=1
 //
-// With a verification code (the MFA issue), each cycle signing in as the
-// next of many enrolled users (see "Verification codes" below):
-//
-//   sesame-mfa-min  pam_sesame.so mode=interactive, 100,000 users of which
-//                   one per cycle has an authenticator, argon2id t=1 m=8
-//                   p=1: "Password: ", then "Verification code: "
-//   google-authenticator
-//                   pam_google_authenticator.so alone (its job: the code
-//                   check, normally stacked after pam_unix), root's secret
-//                   files secret=DIR/${USER} user=root, DISALLOW_REUSE
-//   google-authenticator-reuse
-//                   the same without DISALLOW_REUSE (a code may be used
-//                   again, so the file is not rewritten); not by default
-//   unix-sha512+google-authenticator
-//                   pam_unix.so then pam_google_authenticator.so, one
-//                   throwaway system user per cycle (sha512crypt)
-//
 // and three what-ifs of sesame-min that change nothing in the product, to
 // split its cost into disk, library loading and the module's own work:
 //
@@ -42,6 +25,26 @@
 //                            an application keeping it loaded, would give)
 //   sesame-min-pinned-tmpfs  both
 //
+// With a verification code (the MFA issue), each cycle signing in as the
+// next of many enrolled users (see "Verification codes" below):
+//
+//   sesame-mfa-min  pam_sesame.so mode=interactive, 100,000 users of which
+//                   one per cycle has an authenticator, argon2id t=1 m=8
+//                   p=1: "Password: ", then "Verification code: "
+//   sesame-mfa-min-tmpfs
+//                   the same on tmpfs (beside sesame-min-tmpfs: the code
+//                   step without the disk); not by default
+//   google-authenticator
+//                   pam_google_authenticator.so alone (its job: the code
+//                   check, normally stacked after pam_unix), root's secret
+//                   files secret=DIR/${USER} user=root, DISALLOW_REUSE
+//   google-authenticator-reuse
+//                   the same without DISALLOW_REUSE (a code may be used
+//                   again, so the file is not rewritten); not by default
+//   unix-sha512+google-authenticator
+//                   pam_unix.so then pam_google_authenticator.so, one
+//                   throwaway system user per cycle (sha512crypt)
+//
 // Verification codes. Sesame and google-authenticator both accept each
 // time step once per user (replay protection), so the MFA stacks sign in as
 // a different enrolled user every cycle (warm-up included): user i has the
@@ -50,12 +53,14 @@
 // before pam_start, outside the timed span, as a person reads the code off
 // the phone before the prompt; both modules accept the step before and
 // after, so a step boundary in between does no harm. Why a child and not
-// HMAC-SHA1 here: linking core or libcrypto into this process would keep
-// libcrypto loaded, so pam_sesame.so would not load it as it does in a C
-// daemon and the sesame stacks would look cheaper than they are
-// (pam_google_authenticator carries its own SHA-1 and needs only libc and
-// libpam). Every cycle must succeed and must have been asked for the code
-// exactly once; anything else stops that stack and fails the run.
+// an HMAC-SHA1 here: the codes then come from core's own TotpAt (tested
+// against the RFC 6238 vectors), not from a second implementation, and this
+// process keeps linking only libpam. Linking core or libcrypto here would
+// put libcrypto in the global symbol scope that the relocations of every
+// module libpam loads are looked up in, for every stack, so the floor would
+// no longer be a C daemon's. Every cycle must succeed and must have been
+// asked for the code exactly once; anything else stops that stack and
+// fails the run.
 //
 // The stacks run interleaved in rounds so background load hits all alike.
 // When /dev/log does not exist, a datagram socket is bound there for the run
@@ -575,7 +580,8 @@ CodeServer g_codes;
 // ---------------------------------------------------------------------------
 // Options
 
-// Every stack; the default list is all of them but the *-reuse what-if.
+// Every stack; the default list is all of them but two what-ifs of the
+// MFA comparison.
 const std::vector<std::string>& AllStacks() {
   static const std::vector<std::string> kAll = {"permit",
                                                 "unix-yescrypt",
@@ -588,6 +594,7 @@ const std::vector<std::string>& AllStacks() {
                                                 "sesame-min-pinned",
                                                 "sesame-min-pinned-tmpfs",
                                                 "sesame-mfa-min",
+                                                "sesame-mfa-min-tmpfs",
                                                 "google-authenticator",
                                                 "google-authenticator-reuse",
                                                 "unix-sha512+google-authenticator"};
@@ -597,7 +604,7 @@ const std::vector<std::string>& AllStacks() {
 std::vector<std::string> DefaultStacks() {
   std::vector<std::string> stacks;
   for (const std::string& s : AllStacks())
-    if (s != "google-authenticator-reuse") stacks.push_back(s);
+    if (s != "google-authenticator-reuse" && s != "sesame-mfa-min-tmpfs") stacks.push_back(s);
   return stacks;
 }
 
@@ -629,7 +636,7 @@ struct Options {
       "sesame-min-pinned-tmpfs,\n"
       "                         sesame-mfa-min,google-authenticator,"
       "unix-sha512+google-authenticator\n"
-      "                         (also: google-authenticator-reuse)\n"
+      "                         (also: sesame-mfa-min-tmpfs, google-authenticator-reuse)\n"
       "  --iterations N         measured cycles for every stack\n"
       "  --fast-iterations N    permit, sesame-min*, sesame-mfa-min, google-authenticator* "
       "(default 2000)\n"
@@ -1200,7 +1207,7 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         s.where = "tmpfs";
       }
       if (s.pinned) s.module_label = "pam_sesame, kept loaded";
-      if (key == "sesame-mfa-min") {
+      if (key.rfind("sesame-mfa-min", 0) == 0) {
         s.mfa = true;
         s.enrolled = cycles;
         s.user_prefix = "totp";
@@ -1398,6 +1405,7 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         {"sesame-mfa-min", "sesame-min",
          "pam_sesame's code step: open the sealed secret, check the code, record the time step "
          "(a store write), a second prompt"},
+        {"sesame-mfa-min-tmpfs", "sesame-min-tmpfs", "the same, both stores on tmpfs (no disk)"},
         {"google-authenticator", "permit",
          "pam_google_authenticator: read the secret file, check the code, rewrite the file "
          "(fsync, rename) for DISALLOW_REUSE"},
