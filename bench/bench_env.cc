@@ -196,8 +196,8 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
     if (!store.ok()) return store.status();
     UserRecord measured{spec.user, *user_hash, false, now, now};
     SESAME_RETURN_IF_ERROR((*store)->AddUser(measured));
-    // Users with an authenticator: totp0, totp1, ... (the measured user's
-    // password), counted in `users`.
+    // Users with an authenticator: totp_prefix + "0", + "1", ... (the
+    // measured user's password), counted in `users`.
     std::vector<std::string> totp_names;
     totp_names.reserve(spec.totp_users);
     for (uint64_t i = 0; i < spec.totp_users; ++i) {

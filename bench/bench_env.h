@@ -57,9 +57,9 @@ struct StoreStats {
 };
 
 // Writes DIR/sesame.conf, DIR/sesame.key, DIR/sesame.db (and DIR/run for
-// the argon2 slots) and fills the store. Every user but the measured one
-// shares one hash (computed once at the spec's cost): lookup cost depends on
-// the number of rows, not on their hashes.
+// the argon2 slots) and fills the store. Every filler user shares one hash
+// (computed once at the spec's cost), and the TOTP users share the measured
+// user's: lookup cost depends on the number of rows, not on their hashes.
 Result<StoreStats> MakeBenchStore(const StoreSpec& spec);
 
 // The authenticator secret of enrolled benchmark user `index`: 20 bytes
