@@ -15,11 +15,14 @@
 #include <optional>
 #include <vector>
 
+#include "core/base32.h"
 #include "core/config.h"
 #include "core/key_file.h"
 #include "core/logger.h"
 #include "core/random.h"
+#include "core/secret_box.h"
 #include "core/sqlite_store.h"
+#include "core/totp.h"
 
 namespace sesame::bench {
 namespace {
@@ -68,7 +71,7 @@ Status SqlError(sqlite3* db, const std::string& doing) {
   return Status(Code::kUnavailable, doing + ": " + sqlite3_errmsg(db));
 }
 
-// Inserts `names` with the shared hash in one transaction.
+// Inserts names[first..] with the shared hash in one transaction.
 Status BulkInsert(const std::string& path, const std::vector<std::string>& names, size_t first,
                   const std::string& hash, int64_t now) {
   sqlite3* raw = nullptr;
@@ -107,6 +110,32 @@ std::string FillerUserName(uint64_t i) {
   return buf;
 }
 
+SecretBuffer BenchTotpSecret(uint64_t index) {
+  // "sesame-bench-" and 7 digits: 20 bytes, the size of a new secret.
+  char buf[48];
+  int n =
+      std::snprintf(buf, sizeof buf, "sesame-bench-%07llu", static_cast<unsigned long long>(index));
+  return SecretBuffer(buf, static_cast<size_t>(n));
+}
+
+std::string BenchTotpCode(uint64_t index, int64_t unix_time) {
+  return TotpAt(BenchTotpSecret(index), unix_time, TotpParams{});
+}
+
+Status WriteGoogleAuthenticatorFiles(const std::string& dir, const std::string& prefix,
+                                     uint64_t count, bool disallow_reuse) {
+  for (uint64_t i = 0; i < count; ++i) {
+    SecretBuffer b32 = Base32Encode(BenchTotpSecret(i).view());
+    std::string text(b32.view());
+    text += "\n\" TOTP_AUTH\n\" WINDOW_SIZE 3\n";
+    if (disallow_reuse) text += "\" DISALLOW_REUSE\n";
+    Status st = WriteFile(dir + "/" + prefix + std::to_string(i), text, 0400);
+    WipeMemory(text.data(), text.size());
+    SESAME_RETURN_IF_ERROR(st);
+  }
+  return Status::Ok();
+}
+
 double NowSeconds() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -126,7 +155,8 @@ void RemoveTree(const std::string& path) {
 }
 
 Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
-  if (spec.users == 0) return Status(Code::kInvalidArgument, "users must be at least 1");
+  if (spec.users == 0 || spec.users - 1 < spec.totp_users)
+    return Status(Code::kInvalidArgument, "users must be at least 1 + the TOTP users");
   StoreStats stats;
   stats.config_path = spec.dir + "/sesame.conf";
   stats.store_path = spec.dir + "/sesame.db";
@@ -166,10 +196,20 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
     if (!store.ok()) return store.status();
     UserRecord measured{spec.user, *user_hash, false, now, now};
     SESAME_RETURN_IF_ERROR((*store)->AddUser(measured));
+    // Users with an authenticator: totp_prefix + "0", + "1", ... (the
+    // measured user's password), counted in `users`.
+    std::vector<std::string> totp_names;
+    totp_names.reserve(spec.totp_users);
+    for (uint64_t i = 0; i < spec.totp_users; ++i) {
+      std::string name = spec.totp_prefix + std::to_string(i);
+      if (name == spec.user)
+        return Status(Code::kInvalidArgument, "TOTP user " + name + " clashes");
+      totp_names.push_back(std::move(name));
+    }
     // Filler users: user000001, user000002, ... skipping the measured name.
     std::vector<std::string> names;
-    names.reserve(spec.users - 1);
-    for (uint64_t i = 1; names.size() < spec.users - 1; ++i) {
+    names.reserve(spec.users - 1 - spec.totp_users);
+    for (uint64_t i = 1; names.size() < spec.users - 1 - spec.totp_users; ++i) {
       std::string name = FillerUserName(i);
       if (name != spec.user) names.push_back(std::move(name));
     }
@@ -187,6 +227,26 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
       stats.bulk_total_s = NowSeconds() - t0;
       stats.bulk_count = names.size() - calls;
     }
+    if (!totp_names.empty()) {
+      SESAME_RETURN_IF_ERROR(BulkInsert(stats.store_path, totp_names, 0, *user_hash, now));
+      // Enrolled as `sesame-admin mfa enroll` does (tools/admin/admin_mfa.cc),
+      // without recovery codes: sealed under the host key read back from the
+      // key file, one SetTotp transaction per user.
+      Result<SecretBuffer> host_key = LoadHostKey(stats.key_path);
+      if (!host_key.ok()) return host_key.status();
+      store = OpenSqliteStore(stats.store_path, options);
+      if (!store.ok()) return store.status();
+      t0 = NowSeconds();
+      for (uint64_t i = 0; i < totp_names.size(); ++i) {
+        Result<std::string> sealed =
+            Seal(host_key.value(), BenchTotpSecret(i), totp_names[i], random);
+        if (!sealed.ok()) return sealed.status();
+        SESAME_RETURN_IF_ERROR((*store)->SetTotp(totp_names[i], sealed.value(), {}));
+      }
+      stats.totp_total_s = NowSeconds() - t0;
+      stats.totp_count = totp_names.size();
+      store->reset();
+    }
   }
 
   // Check the result through the product's own code path.
@@ -197,6 +257,21 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
   if (!got.ok()) return got.status();
   if (!got->has_value() || (*got)->password_hash != *user_hash)
     return Status(Code::kInternal, "bench store: measured user missing after population");
+  if (spec.totp_users > 0) {
+    // The last enrolled user opens with the key and gives the code.
+    const uint64_t last = spec.totp_users - 1;
+    const std::string name = spec.totp_prefix + std::to_string(last);
+    Result<std::optional<UserRecord>> enrolled = (*store)->GetUser(name);
+    if (!enrolled.ok()) return enrolled.status();
+    if (!enrolled->has_value() || (*enrolled)->password_hash != *user_hash)
+      return Status(Code::kInternal, "bench store: TOTP user " + name + " missing");
+    Result<SecretBuffer> host_key = LoadHostKey(stats.key_path);
+    if (!host_key.ok()) return host_key.status();
+    Result<SecretBuffer> secret = Open(host_key.value(), (*enrolled)->totp_sealed, name);
+    if (!secret.ok()) return secret.status().WithContext("bench store: TOTP user " + name);
+    if (TotpAt(secret.value(), now, TotpParams{}) != BenchTotpCode(last, now))
+      return Status(Code::kInternal, "bench store: TOTP user " + name + " has another secret");
+  }
   Result<std::vector<UserRecord>> all = (*store)->ListUsers();
   if (!all.ok()) return all.status();
   stats.users_in_store = all->size();

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/password_hash.h"
+#include "core/secret.h"
 #include "core/status.h"
 
 namespace sesame::bench {
@@ -32,6 +33,11 @@ struct StoreSpec {
   // its rate can be reported; the rest go in with one raw SQLite
   // transaction.
   uint64_t add_user_calls = 2000;
+  // Users named totp_prefix + "0" .. totp_prefix + (totp_users - 1) get the
+  // measured user's password and an authenticator with BenchTotpSecret(i),
+  // enrolled through Store::SetTotp. They count in `users`.
+  uint64_t totp_users = 0;
+  std::string totp_prefix = "totp";
 };
 
 struct StoreStats {
@@ -44,15 +50,35 @@ struct StoreStats {
   double add_user_total_s = 0;  // time for those
   uint64_t bulk_count = 0;      // users inserted in the raw transaction
   double bulk_total_s = 0;      // time for that transaction
+  uint64_t totp_count = 0;      // users enrolled with Store::SetTotp
+  double totp_total_s = 0;      // time for those (Seal + SetTotp)
   uint64_t users_in_store = 0;  // count(*) after population
   uint64_t store_bytes = 0;     // size of the database file
 };
 
 // Writes DIR/sesame.conf, DIR/sesame.key, DIR/sesame.db (and DIR/run for
-// the argon2 slots) and fills the store. Every user but the measured one
-// shares one hash (computed once at the spec's cost): lookup cost depends on
-// the number of rows, not on their hashes.
+// the argon2 slots) and fills the store. Every filler user shares one hash
+// (computed once at the spec's cost), and the TOTP users share the measured
+// user's: lookup cost depends on the number of rows, not on their hashes.
 Result<StoreStats> MakeBenchStore(const StoreSpec& spec);
+
+// The authenticator secret of enrolled benchmark user `index`: 20 bytes
+// made from the index. A benchmark needs secrets it can compute codes for,
+// not good ones; never use this anywhere else.
+SecretBuffer BenchTotpSecret(uint64_t index);
+
+// The code of BenchTotpSecret(index) at `unix_time` with the default TOTP
+// parameters (SHA1, 6 digits, 30 s), which both pam_sesame and
+// pam_google_authenticator use by default.
+std::string BenchTotpCode(uint64_t index, int64_t unix_time);
+
+// pam_google_authenticator secret files DIR/PREFIX0 .. DIR/PREFIX(count-1),
+// root's, mode 0400, for `secret=DIR/${USER} user=root`: the base32 of
+// BenchTotpSecret(i), then " TOTP_AUTH", " WINDOW_SIZE 3" (the step before
+// and after, as Sesame's totp_window = 1) and, with `disallow_reuse`,
+// " DISALLOW_REUSE" (each step accepted once, as Sesame always does).
+Status WriteGoogleAuthenticatorFiles(const std::string& dir, const std::string& prefix,
+                                     uint64_t count, bool disallow_reuse);
 
 // mkdtemp under `parent` with mode 0700; returns the path.
 Result<std::string> MakeTempDir(const std::string& parent, const std::string& prefix);

@@ -1,14 +1,25 @@
-// sesame_bench_setup: builds one benchmark installation for sesame_pam_bench.
+// sesame_bench_setup: the parts of sesame_pam_bench that need core.
 //
 //   sesame_bench_setup DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS
+//                      [TOTP_USERS TOTP_PREFIX]
+//       builds one sesame installation: reads the measured user's password
+//       as one line on stdin and prints `key=value` lines (paths and
+//       timings) on stdout. TOTP_USERS users named TOTP_PREFIX0, ... get the
+//       same password and an authenticator (bench_env.h).
+//   sesame_bench_setup google-authenticator DIR PREFIX COUNT reuse|disallow-reuse
+//       writes pam_google_authenticator secret files DIR/PREFIX0, ... with
+//       the same secrets as the TOTP users above.
+//   sesame_bench_setup codes
+//       answers lines "INDEX UNIX_TIME" on stdin with the 6-digit code of
+//       TOTP user INDEX at that time, one line each, until end of input.
 //
-// reads the measured user's password as one line on stdin and prints
-// `key=value` lines (paths and timings) on stdout. A separate program so the
-// PAM benchmark process itself links only libpam, like a real PAM
-// application: the module then loads SQLite, libargon2 and libcrypto the way
-// it does in sshd or a Dovecot auth worker.
+// A separate program so the PAM benchmark process itself links only libpam,
+// like a real PAM application: the module then loads SQLite, libargon2 and
+// libcrypto the way it does in sshd or a Dovecot auth worker.
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -18,33 +29,75 @@ namespace {
 
 bool ParseU64(const char* text, uint64_t* out) {
   char* end = nullptr;
+  errno = 0;
   unsigned long long v = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0') return false;
+  if (end == text || *end != '\0' || errno != 0) return false;
   *out = v;
   return true;
+}
+
+int Usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS "
+               "[TOTP_USERS TOTP_PREFIX] (password on stdin)\n"
+               "       %s google-authenticator DIR PREFIX COUNT reuse|disallow-reuse\n"
+               "       %s codes (lines \"INDEX UNIX_TIME\" on stdin)\n",
+               argv0, argv0, argv0);
+  return 2;
+}
+
+int ServeCodes() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    unsigned long long index = 0;
+    long long now = 0;
+    char extra = 0;
+    if (std::sscanf(line.c_str(), "%llu %lld %c", &index, &now, &extra) != 2) {
+      std::fprintf(stderr, "sesame_bench_setup codes: bad request\n");
+      return 2;
+    }
+    std::string code = sesame::bench::BenchTotpCode(index, now);
+    if (code.empty()) return 1;
+    std::printf("%s\n", code.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int WriteGoogleAuthenticator(int argc, char** argv) {
+  uint64_t count = 0;
+  if (argc != 6 || !ParseU64(argv[4], &count)) return Usage(argv[0]);
+  const std::string reuse = argv[5];
+  if (reuse != "reuse" && reuse != "disallow-reuse") return Usage(argv[0]);
+  sesame::Status st = sesame::bench::WriteGoogleAuthenticatorFiles(argv[2], argv[3], count,
+                                                                   reuse == "disallow-reuse");
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], st.message().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 8) {
-    std::fprintf(stderr,
-                 "usage: %s DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS "
-                 "(password on stdin)\n",
-                 argv[0]);
-    return 2;
-  }
+  if (argc == 2 && std::strcmp(argv[1], "codes") == 0) return ServeCodes();
+  if (argc >= 2 && std::strcmp(argv[1], "google-authenticator") == 0)
+    return WriteGoogleAuthenticator(argc, argv);
+  if (argc != 8 && argc != 10) return Usage(argv[0]);
   sesame::bench::StoreSpec spec;
   spec.dir = argv[1];
   uint64_t t = 0, m = 0, p = 0;
   if (!ParseU64(argv[2], &t) || !ParseU64(argv[3], &m) || !ParseU64(argv[4], &p) ||
-      !ParseU64(argv[5], &spec.users) || !ParseU64(argv[7], &spec.add_user_calls)) {
+      !ParseU64(argv[5], &spec.users) || !ParseU64(argv[7], &spec.add_user_calls) ||
+      (argc == 10 && !ParseU64(argv[8], &spec.totp_users))) {
     std::fprintf(stderr, "%s: bad number\n", argv[0]);
     return 2;
   }
   spec.params = sesame::Argon2Params{static_cast<uint32_t>(t), static_cast<uint32_t>(m),
                                      static_cast<uint32_t>(p)};
   spec.user = argv[6];
+  if (argc == 10) spec.totp_prefix = argv[9];
   if (!std::getline(std::cin, spec.password) || spec.password.empty()) {
     std::fprintf(stderr, "%s: no password on stdin\n", argv[0]);
     return 2;
@@ -61,6 +114,8 @@ int main(int argc, char** argv) {
   std::printf("add_user_total_s=%.6f\n", stats->add_user_total_s);
   std::printf("bulk_count=%llu\n", static_cast<unsigned long long>(stats->bulk_count));
   std::printf("bulk_total_s=%.6f\n", stats->bulk_total_s);
+  std::printf("totp_count=%llu\n", static_cast<unsigned long long>(stats->totp_count));
+  std::printf("totp_total_s=%.6f\n", stats->totp_total_s);
   std::printf("users_in_store=%llu\n", static_cast<unsigned long long>(stats->users_in_store));
   std::printf("store_bytes=%llu\n", static_cast<unsigned long long>(stats->store_bytes));
   return 0;

@@ -25,6 +25,43 @@
 //                            an application keeping it loaded, would give)
 //   sesame-min-pinned-tmpfs  both
 //
+// With a verification code (the MFA issue), each cycle signing in as the
+// next of many enrolled users (see "Verification codes" below):
+//
+//   sesame-mfa-min  pam_sesame.so mode=interactive, 100,000 users of which
+//                   one per cycle has an authenticator, argon2id t=1 m=8
+//                   p=1: "Password: ", then "Verification code: "
+//   sesame-mfa-min-tmpfs
+//                   the same on tmpfs (beside sesame-min-tmpfs: the code
+//                   step without the disk); not by default
+//   google-authenticator
+//                   pam_google_authenticator.so alone (its job: the code
+//                   check, normally stacked after pam_unix), root's secret
+//                   files secret=DIR/${USER} user=root, DISALLOW_REUSE
+//   google-authenticator-reuse
+//                   the same without DISALLOW_REUSE (a code may be used
+//                   again, so the file is not rewritten); not by default
+//   unix-sha512+google-authenticator
+//                   pam_unix.so then pam_google_authenticator.so, one
+//                   throwaway system user per cycle (sha512crypt)
+//
+// Verification codes. Sesame and google-authenticator both accept each
+// time step once per user (replay protection), so the MFA stacks sign in as
+// a different enrolled user every cycle (warm-up included): user i has the
+// secret BenchTotpSecret(i) (bench_env.h, made from i). Its code for the
+// current time comes from a `sesame_bench_setup codes` child, asked just
+// before pam_start, outside the timed span, as a person reads the code off
+// the phone before the prompt; both modules accept the step before and
+// after, so a step boundary in between does no harm. Why a child and not
+// an HMAC-SHA1 here: the codes then come from core's own TotpAt (tested
+// against the RFC 6238 vectors), not from a second implementation, and this
+// process keeps linking only libpam. Linking core or libcrypto here would
+// put libcrypto in the global symbol scope that the relocations of every
+// module libpam loads are looked up in, for every stack, so the floor would
+// no longer be a C daemon's. Every cycle must succeed and must have been
+// asked for the code exactly once; anything else stops that stack and
+// fails the run.
+//
 // The stacks run interleaved in rounds so background load hits all alike.
 // When /dev/log does not exist, a datagram socket is bound there for the run
 // and drained by a thread, so pam_syslog costs what it costs on a real host
@@ -222,7 +259,15 @@ void MustRun(const std::vector<std::string>& argv, const std::string& input = ""
 struct ConvData {
   const char* user;
   const char* password;
+  const char* code;  // nullptr: this stack has no second factor
+  int code_prompts = 0;
 };
+
+// pam_sesame and pam_google_authenticator both ask "Verification code: "
+// with echo off; every other hidden prompt gets the password.
+bool IsCodePrompt(const char* prompt) {
+  return prompt != nullptr && std::strstr(prompt, "erification code") != nullptr;
+}
 
 int Converse(int n, const struct pam_message** msg, struct pam_response** resp, void* appdata) {
   auto* data = static_cast<ConvData*>(appdata);
@@ -232,7 +277,12 @@ int Converse(int n, const struct pam_message** msg, struct pam_response** resp, 
   for (int i = 0; i < n; ++i) {
     switch (msg[i]->msg_style) {
       case PAM_PROMPT_ECHO_OFF:
-        replies[i].resp = strdup(data->password);
+        if (IsCodePrompt(msg[i]->msg)) {
+          ++data->code_prompts;
+          replies[i].resp = strdup(data->code != nullptr ? data->code : "");
+        } else {
+          replies[i].resp = strdup(data->password);
+        }
         break;
       case PAM_PROMPT_ECHO_ON:
         replies[i].resp = strdup(data->user);
@@ -254,9 +304,11 @@ struct CycleError {
 };
 
 // Returns "" on success, else what failed.
-std::string OneCycle(const char* service, const char* user, const char* password,
+// `code` is the verification code to answer with; nullptr for stacks that
+// must not ask for one.
+std::string OneCycle(const char* service, const char* user, const char* password, const char* code,
                      CycleTimes* times) {
-  ConvData data{user, password};
+  ConvData data{user, password, code};
   struct pam_conv conv = {Converse, &data};
   pam_handle_t* pamh = nullptr;
   double t0 = NowMs();
@@ -272,7 +324,13 @@ std::string OneCycle(const char* service, const char* user, const char* password
     error = std::string("pam_authenticate: ") + pam_strerror(pamh, auth);
   } else if (acct != PAM_SUCCESS) {
     error = std::string("pam_acct_mgmt: ") + pam_strerror(pamh, acct);
+  } else if (code != nullptr && data.code_prompts != 1) {
+    error = "a verification code was asked for " + std::to_string(data.code_prompts) +
+            " times, not once";
+  } else if (code == nullptr && data.code_prompts != 0) {
+    error = "asked for a verification code, which this stack does not have";
   }
+  if (!error.empty()) error += " (user " + std::string(user) + ")";
   pam_end(pamh, error.empty() ? PAM_SUCCESS : (auth != PAM_SUCCESS ? auth : acct));
   double t4 = NowMs();
   if (times != nullptr) {
@@ -350,7 +408,8 @@ class Spawner {
       double t0 = NowMs();
       pid_t child = fork();
       if (child == 0) {
-        std::string error = OneCycle(request.service, request.user, request.password, nullptr);
+        std::string error =
+            OneCycle(request.service, request.user, request.password, nullptr, nullptr);
         _exit(error.empty() ? 0 : 1);
       }
       int status = 0;
@@ -457,19 +516,100 @@ class DevLogSink {
 };
 
 // ---------------------------------------------------------------------------
+// Verification codes: a `sesame_bench_setup codes` child (see the top).
+
+class CodeServer {
+ public:
+  void Start(const std::string& setup) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      throw Fatal(Errno("socketpair"));
+    pid_ = fork();
+    if (pid_ < 0) throw Fatal(Errno("fork"));
+    if (pid_ == 0) {
+      // Ctrl-C is for the benchmark, which then closes the socket: the
+      // child ends at the end of its input.
+      signal(SIGINT, SIG_IGN);
+      signal(SIGHUP, SIG_IGN);
+      dup2(sv[1], 0);
+      dup2(sv[1], 1);
+      execl(setup.c_str(), setup.c_str(), "codes", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(sv[1]);
+    fd_ = sv[0];
+  }
+
+  // The code of enrolled user `index` now. Throws when the child fails.
+  std::string Code(uint64_t index) {
+    std::string request =
+        std::to_string(index) + " " + std::to_string(static_cast<long long>(time(nullptr))) + "\n";
+    if (send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size()))
+      throw Fatal(Errno("sending to the verification code helper"));
+    std::string line;
+    char buf[32];
+    while (line.find('\n') == std::string::npos && line.size() < 64) {
+      ssize_t n = read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw Fatal("the verification code helper (sesame_bench_setup codes) ended");
+      line.append(buf, static_cast<size_t>(n));
+    }
+    if (line.size() != 7 || line[6] != '\n')
+      throw Fatal("the verification code helper sent something other than a 6-digit code");
+    line.pop_back();
+    return line;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    close(fd_);
+    int status;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+CodeServer g_codes;
+
+// ---------------------------------------------------------------------------
 // Options
 
+// Every stack; the default list is all of them but two what-ifs of the
+// MFA comparison.
+const std::vector<std::string>& AllStacks() {
+  static const std::vector<std::string> kAll = {"permit",
+                                                "unix-yescrypt",
+                                                "unix-sha512",
+                                                "sesame-default",
+                                                "sesame-min",
+                                                "sesame-min-1",
+                                                "sesame-min-tmpfs",
+                                                "sesame-min-1-tmpfs",
+                                                "sesame-min-pinned",
+                                                "sesame-min-pinned-tmpfs",
+                                                "sesame-mfa-min",
+                                                "sesame-mfa-min-tmpfs",
+                                                "google-authenticator",
+                                                "google-authenticator-reuse",
+                                                "unix-sha512+google-authenticator"};
+  return kAll;
+}
+
+std::vector<std::string> DefaultStacks() {
+  std::vector<std::string> stacks;
+  for (const std::string& s : AllStacks())
+    if (s != "google-authenticator-reuse" && s != "sesame-mfa-min-tmpfs") stacks.push_back(s);
+  return stacks;
+}
+
 struct Options {
-  std::vector<std::string> stacks = {"permit",
-                                     "unix-yescrypt",
-                                     "unix-sha512",
-                                     "sesame-default",
-                                     "sesame-min",
-                                     "sesame-min-1",
-                                     "sesame-min-tmpfs",
-                                     "sesame-min-1-tmpfs",
-                                     "sesame-min-pinned",
-                                     "sesame-min-pinned-tmpfs"};
+  std::vector<std::string> stacks = DefaultStacks();
   int fast_iterations = 2000;
   int slow_iterations = 200;
   int fast_warmup = 50;
@@ -487,28 +627,33 @@ struct Options {
 };
 
 [[noreturn]] void Usage(int code) {
-  std::fprintf(code == 0 ? stdout : stderr,
-               "usage: sesame_pam_bench [options]   (as root)\n"
-               "  --stacks LIST          comma-separated, default: "
-               "permit,unix-yescrypt,unix-sha512,sesame-default,sesame-min,sesame-min-1,\n"
-               "                         sesame-min-tmpfs,sesame-min-1-tmpfs,sesame-min-pinned,"
-               "sesame-min-pinned-tmpfs\n"
-               "  --iterations N         measured cycles for every stack\n"
-               "  --fast-iterations N    permit and sesame-min* (default 2000)\n"
-               "  --slow-iterations N    unix-*, sesame-default (default 200)\n"
-               "  --warmup N             warm-up cycles, fast stacks (default 50)\n"
-               "  --slow-warmup N        warm-up cycles, slow stacks (default 5)\n"
-               "  --rounds N             interleaved rounds (default 10)\n"
-               "  --users N              users in the 100k stores (default 100000)\n"
-               "  --add-user-calls N     users added with Store::AddUser, rest in one raw "
-               "transaction (default 2000)\n"
-               "  --no-memory            skip the peak-memory children\n"
-               "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
-               "  --module PATH          pam_sesame.so (default: the build's)\n"
-               "  --setup PATH           sesame_bench_setup (default: the build's)\n"
-               "  --pam-dir DIR          where pam_permit.so and pam_unix.so are\n"
-               "  --tmpdir DIR           parent of the temporary installations (default /tmp)\n"
-               "  --shm-dir DIR          tmpfs for the *-tmpfs what-ifs (default /dev/shm)\n");
+  std::fprintf(
+      code == 0 ? stdout : stderr,
+      "usage: sesame_pam_bench [options]   (as root)\n"
+      "  --stacks LIST          comma-separated, default: "
+      "permit,unix-yescrypt,unix-sha512,sesame-default,sesame-min,sesame-min-1,\n"
+      "                         sesame-min-tmpfs,sesame-min-1-tmpfs,sesame-min-pinned,"
+      "sesame-min-pinned-tmpfs,\n"
+      "                         sesame-mfa-min,google-authenticator,"
+      "unix-sha512+google-authenticator\n"
+      "                         (also: sesame-mfa-min-tmpfs, google-authenticator-reuse)\n"
+      "  --iterations N         measured cycles for every stack\n"
+      "  --fast-iterations N    permit, sesame-min*, sesame-mfa-min, google-authenticator* "
+      "(default 2000)\n"
+      "  --slow-iterations N    unix-*, sesame-default (default 200)\n"
+      "  --warmup N             warm-up cycles, fast stacks (default 50)\n"
+      "  --slow-warmup N        warm-up cycles, slow stacks (default 5)\n"
+      "  --rounds N             interleaved rounds (default 10)\n"
+      "  --users N              users in the 100k stores (default 100000)\n"
+      "  --add-user-calls N     users added with Store::AddUser, rest in one raw "
+      "transaction (default 2000)\n"
+      "  --no-memory            skip the peak-memory children\n"
+      "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
+      "  --module PATH          pam_sesame.so (default: the build's)\n"
+      "  --setup PATH           sesame_bench_setup (default: the build's)\n"
+      "  --pam-dir DIR          where pam_permit.so and pam_unix.so are\n"
+      "  --tmpdir DIR           parent of the temporary installations (default /tmp)\n"
+      "  --shm-dir DIR          tmpfs for the *-tmpfs what-ifs (default /dev/shm)\n");
   std::exit(code);
 }
 
@@ -573,7 +718,7 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (iterations >= 0) o.fast_iterations = o.slow_iterations = iterations;
   for (const std::string& s : o.stacks) {
-    const std::vector<std::string> known = Options().stacks;
+    const std::vector<std::string>& known = AllStacks();
     if (std::find(known.begin(), known.end(), s) == known.end()) {
       std::fprintf(stderr, "unknown stack %s\n", s.c_str());
       Usage(2);
@@ -601,6 +746,12 @@ struct Stack {
   std::vector<CycleTimes> samples;
   std::string error;
   bool warmed = false;
+  // Stacks with a verification code sign in as user_prefix + i for i = 0,
+  // 1, ... (a new enrolled user every cycle, warm-up included).
+  bool mfa = false;
+  std::string user_prefix;
+  uint64_t enrolled = 0;
+  uint64_t next_user = 0;
 };
 
 std::string ServicePath(const std::string& service) { return "/etc/pam.d/" + service; }
@@ -634,34 +785,46 @@ std::string FindPamDir(const std::string& given) {
   throw Fatal("cannot find pam_permit.so; give --pam-dir");
 }
 
-// A system user for pam_unix, removed at exit.
-void MakeUnixUser(const std::string& name, const std::string& method, const char* expect_prefix) {
-  std::vector<std::string> add = {
-      "useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-c", "sesame bench (temporary)", name};
-  CommandResult r;
-  for (int attempt = 0; attempt < 5; ++attempt) {  // /etc/passwd may be locked a moment
-    r = RunCommand(add, "");
-    if (r.status == 0) break;
-    sleep(1);
+// System users for pam_unix with password kPassword, removed at exit.
+void MakeUnixUsers(const std::vector<std::string>& names, const std::string& method,
+                   const char* expect_prefix) {
+  std::string lines;
+  for (const std::string& name : names) {
+    if (Stopped()) throw Fatal("interrupted while adding users");
+    std::vector<std::string> add = {
+        "useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-c", "sesame bench (temporary)", name};
+    CommandResult r;
+    for (int attempt = 0; attempt < 5; ++attempt) {  // /etc/passwd may be locked a moment
+      r = RunCommand(add, "");
+      if (r.status == 0) break;
+      sleep(1);
+    }
+    if (r.status != 0)
+      throw Fatal("`" + Join(add) + "` failed with status " + std::to_string(r.status));
+    g_cleanup.Add([name] {
+      CommandResult del = RunCommand({"userdel", name}, "");
+      if (del.status != 0)
+        std::fprintf(stderr, "[bench] WARNING: userdel %s failed (status %d): remove it by hand\n",
+                     name.c_str(), del.status);
+    });
+    lines += name + ":" + kPassword + "\n";
   }
-  if (r.status != 0)
-    throw Fatal("`" + Join(add) + "` failed with status " + std::to_string(r.status));
-  g_cleanup.Add([name] {
-    CommandResult del = RunCommand({"userdel", name}, "");
-    if (del.status != 0)
-      std::fprintf(stderr, "[bench] WARNING: userdel %s failed (status %d): remove it by hand\n",
-                   name.c_str(), del.status);
-  });
   std::vector<std::string> chpasswd = {"chpasswd"};
   if (!method.empty()) {
     chpasswd.push_back("-c");
     chpasswd.push_back(method);
   }
-  MustRun(chpasswd, name + ":" + kPassword + "\n");
-  struct spwd* sp = getspnam(name.c_str());
-  if (sp == nullptr || sp->sp_pwdp == nullptr ||
-      std::strncmp(sp->sp_pwdp, expect_prefix, std::strlen(expect_prefix)) != 0)
-    throw Fatal("user " + name + " did not get a " + expect_prefix + " hash");
+  MustRun(chpasswd, lines);
+  for (const std::string& name : names) {
+    struct spwd* sp = getspnam(name.c_str());
+    if (sp == nullptr || sp->sp_pwdp == nullptr ||
+        std::strncmp(sp->sp_pwdp, expect_prefix, std::strlen(expect_prefix)) != 0)
+      throw Fatal("user " + name + " did not get a " + expect_prefix + " hash");
+  }
+}
+
+void MakeUnixUser(const std::string& name, const std::string& method, const char* expect_prefix) {
+  MakeUnixUsers({name}, method, expect_prefix);
 }
 
 std::map<std::string, std::string> ParseKeyValues(const std::string& text) {
@@ -693,21 +856,34 @@ std::string Thousands(uint64_t v) {
 }
 
 // Builds a sesame installation with sesame_bench_setup and its service file.
+// With s->mfa, s->enrolled users named s->user_prefix + i get an
+// authenticator and the auth line says mode=interactive (the default,
+// written out: password, then the code).
 void MakeSesameStack(const Options& o, const std::string& base, Stack* s, uint32_t t, uint32_t m,
                      uint64_t users) {
   std::string dir = base + "/" + s->key;
   if (mkdir(dir.c_str(), 0700) != 0) throw Fatal(Errno("mkdir " + dir));
   double t0 = NowMs();
-  CommandResult r =
-      RunCommand({o.setup, dir, std::to_string(t), std::to_string(m), "1", std::to_string(users),
-                  kSesameUser, std::to_string(o.add_user_calls)},
-                 std::string(kPassword) + "\n");
+  std::vector<std::string> argv = {o.setup,
+                                   dir,
+                                   std::to_string(t),
+                                   std::to_string(m),
+                                   "1",
+                                   std::to_string(users),
+                                   kSesameUser,
+                                   std::to_string(o.add_user_calls)};
+  if (s->mfa) {
+    argv.push_back(std::to_string(s->enrolled));
+    argv.push_back(s->user_prefix);
+  }
+  CommandResult r = RunCommand(argv, std::string(kPassword) + "\n");
   double took = NowMs() - t0;
   if (r.status != 0) throw Fatal("sesame_bench_setup for " + s->key + " failed");
   std::map<std::string, std::string> kv = ParseKeyValues(r.out);
   std::string config = kv["config"];
   WriteServiceFile(s->service, "auth    required " + o.module + " config=" + config +
-                                   "\naccount required " + o.module + " config=" + config + "\n");
+                                   (s->mfa ? " mode=interactive" : "") + "\naccount required " +
+                                   o.module + " config=" + config + "\n");
   double add_n = std::atof(kv["add_user_count"].c_str());
   double add_s = std::atof(kv["add_user_total_s"].c_str());
   double bulk_n = std::atof(kv["bulk_count"].c_str());
@@ -728,16 +904,34 @@ void MakeSesameStack(const Options& o, const std::string& base, Stack* s, uint32
             " in one raw SQLite transaction: " + Fixed(bulk_s, 2) + " s (" +
             Fixed(bulk_s / bulk_n * 1e6, 1) + " us/user)";
   }
+  double totp_n = std::atof(kv["totp_count"].c_str());
+  if (totp_n > 0) {
+    note += "; " + Thousands(static_cast<uint64_t>(totp_n)) +
+            " authenticators enrolled with Seal + Store::SetTotp (one transaction each): " +
+            Fixed(std::atof(kv["totp_total_s"].c_str()) / totp_n * 1e6, 0) + " us/user";
+  }
   note += "; setup total " + Fixed(took / 1e3, 1) + " s";
   s->setup_note = note;
 }
 
 // The measured loop, a function of its own so callgrind can be told to
 // collect only inside it (--toggle-collect=*MeasureBlock*).
+// One cycle of `s`; for a stack with a verification code, as the next
+// enrolled user with a code fetched before the cycle (not timed).
+std::string StackCycle(Stack* s, CycleTimes* times) {
+  if (!s->mfa) return OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr, times);
+  if (s->next_user >= s->enrolled)
+    return "all " + std::to_string(s->enrolled) + " enrolled users have signed in once";
+  const uint64_t i = s->next_user++;
+  const std::string user = s->user_prefix + std::to_string(i);
+  const std::string code = g_codes.Code(i);
+  return OneCycle(s->service.c_str(), user.c_str(), kPassword, code.c_str(), times);
+}
+
 __attribute__((noinline)) void MeasureBlock(Stack* s, int count) {
   for (int i = 0; i < count && !Stopped(); ++i) {
     CycleTimes t;
-    std::string error = OneCycle(s->service.c_str(), s->user.c_str(), kPassword, &t);
+    std::string error = StackCycle(s, &t);
     if (!error.empty()) {
       s->error = error;
       return;
@@ -760,11 +954,12 @@ void MeasurePinnedBlock(Stack* s, const std::string& module, int count) {
     if (dlopen(module.c_str(), RTLD_NOW | RTLD_NODELETE) == nullptr) _exit(3);
     int warmup = std::min(s->warmup, 20);
     for (int i = 0; i < warmup && !Stopped(); ++i) {
-      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr).empty()) _exit(4);
+      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr, nullptr).empty())
+        _exit(4);
     }
     for (int i = 0; i < count && !Stopped(); ++i) {
       CycleTimes t;
-      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, &t).empty()) _exit(5);
+      if (!OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr, &t).empty()) _exit(5);
       if (write(fds[1], &t, sizeof t) != static_cast<ssize_t>(sizeof t)) _exit(6);
     }
     _exit(0);
@@ -787,7 +982,7 @@ void MeasurePinnedBlock(Stack* s, const std::string& module, int count) {
 
 __attribute__((noinline)) void WarmUp(Stack* s) {
   for (int i = 0; i < s->warmup && !Stopped(); ++i) {
-    std::string error = OneCycle(s->service.c_str(), s->user.c_str(), kPassword, nullptr);
+    std::string error = StackCycle(s, nullptr);
     if (!error.empty()) {
       s->error = "warm-up: " + error;
       return;
@@ -867,12 +1062,15 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
   const bool want_sesame = std::any_of(o.stacks.begin(), o.stacks.end(), [](const std::string& s) {
     return s.rfind("sesame", 0) == 0;
   });
+  const bool want_setup = want_sesame || std::any_of(o.stacks.begin(), o.stacks.end(), [](auto& s) {
+                            return s.find("google-authenticator") != std::string::npos;
+                          });
   if (want_sesame) {
     if (o.module.empty() || o.module[0] != '/' || access(o.module.c_str(), R_OK) != 0)
       throw Fatal("pam_sesame.so not found at '" + o.module + "'; give --module ABSOLUTE_PATH");
-    if (access(o.setup.c_str(), X_OK) != 0)
-      throw Fatal("sesame_bench_setup not found at '" + o.setup + "'; give --setup PATH");
   }
+  if (want_setup && access(o.setup.c_str(), X_OK) != 0)
+    throw Fatal("sesame_bench_setup not found at '" + o.setup + "'; give --setup PATH");
 
   std::string load_before = LoadAverage();
   std::string dev_log_note = "not bound (--no-dev-log): pam_syslog falls back to the console";
@@ -900,15 +1098,18 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
   }
   std::string shm_base;
   std::vector<Stack> stacks;
+  std::vector<std::string> skipped;
   for (const std::string& key : o.stacks) {
     if (Stopped()) break;
     Stack s;
     s.key = key;
     s.service = "sesame-bench-" + key + "-" + pid;
     s.user = kSesameUser;
-    s.slow = key == "unix-yescrypt" || key == "unix-sha512" || key == "sesame-default";
+    s.slow = key.rfind("unix-", 0) == 0 || key == "sesame-default";
     s.iterations = s.slow ? o.slow_iterations : o.fast_iterations;
     s.warmup = s.slow ? o.slow_warmup : o.fast_warmup;
+    // Users with a second factor: one per cycle (see StackCycle).
+    const uint64_t cycles = static_cast<uint64_t>(s.warmup) + static_cast<uint64_t>(s.iterations);
     Progress("setting up " + key);
     if (key == "permit") {
       s.module_label = "pam_permit";
@@ -927,6 +1128,55 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       WriteServiceFile(s.service, "auth    required " + pam_dir +
                                       "/pam_unix.so\naccount required " + pam_dir +
                                       "/pam_unix.so\n");
+    } else if (key.find("google-authenticator") != std::string::npos) {
+      const std::string ga = pam_dir + "/pam_google_authenticator.so";
+      if (access(ga.c_str(), R_OK) != 0) {
+        std::string why = "no " + ga + " (Debian: libpam-google-authenticator)";
+        Progress("skipping " + key + ": " + why);
+        skipped.push_back("`" + key + "`: " + why);
+        continue;
+      }
+      const bool with_unix = key == "unix-sha512+google-authenticator";
+      const bool reuse = key == "google-authenticator-reuse";
+      s.mfa = true;
+      s.enrolled = cycles;
+      // Without pam_unix the names need not exist: `user=root` makes the
+      // module read root's files and skip getpwnam.
+      s.user_prefix = with_unix ? "sesbench" + pid + "g" : "totp";
+      s.where = base_where;
+      const std::string dir = base + "/" + key;
+      if (mkdir(dir.c_str(), 0700) != 0) throw Fatal(Errno("mkdir " + dir));
+      double t0 = NowMs();
+      if (with_unix) {
+        std::vector<std::string> names;
+        for (uint64_t i = 0; i < cycles; ++i) names.push_back(s.user_prefix + std::to_string(i));
+        MakeUnixUsers(names, "SHA512", "$6$");
+      }
+      double users_ms = NowMs() - t0;
+      t0 = NowMs();
+      MustRun({o.setup, "google-authenticator", dir, s.user_prefix, std::to_string(cycles),
+               reuse ? "reuse" : "disallow-reuse"});
+      double files_ms = NowMs() - t0;
+      const std::string ga_line =
+          "auth    required " + ga + " secret=" + dir + "/${USER} user=root\n";
+      if (with_unix) {
+        WriteServiceFile(s.service, "auth    required " + pam_dir + "/pam_unix.so\n" + ga_line +
+                                        "account required " + pam_dir + "/pam_unix.so\n");
+      } else {
+        WriteServiceFile(s.service, ga_line + "account required " + pam_dir + "/pam_permit.so\n");
+      }
+      const std::string replay = reuse ? "no DISALLOW_REUSE" : "DISALLOW_REUSE";
+      s.module_label =
+          with_unix ? "pam_unix + pam_google_authenticator" : "pam_google_authenticator";
+      s.users_label = Thousands(cycles) + (with_unix ? " (system users)" : " (secret files)");
+      s.hash_label = with_unix ? "sha512crypt + TOTP, " + replay : "TOTP only, " + replay;
+      s.setup_note = "`" + key + "`: " + Thousands(cycles) + " secret files (" + replay + ")";
+      if (with_unix)
+        s.setup_note += " and " + Thousands(cycles) +
+                        " system users (useradd each, one chpasswd -c " +
+                        "SHA512): " + Fixed(users_ms / 1e3, 1) + " s";
+      s.setup_note += "; files " + Fixed(files_ms / 1e3, 2) + " s";
+      Progress(s.setup_note);
     } else {
       s.module_label = "pam_sesame";
       bool def = key == "sesame-default";
@@ -957,10 +1207,24 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         s.where = "tmpfs";
       }
       if (s.pinned) s.module_label = "pam_sesame, kept loaded";
+      if (key.rfind("sesame-mfa-min", 0) == 0) {
+        s.mfa = true;
+        s.enrolled = cycles;
+        s.user_prefix = "totp";
+        users = std::max(users, cycles + 1);
+        s.users_label = Thousands(users) + " (" + Thousands(cycles) + " with TOTP)";
+        s.hash_label += " + TOTP";
+      }
       MakeSesameStack(o, parent, &s, def ? 3 : 1, def ? 65536 : 8, users);
       Progress(s.setup_note);
     }
     stacks.push_back(std::move(s));
+  }
+
+  if (std::any_of(stacks.begin(), stacks.end(), [](const Stack& s) { return s.mfa; }) &&
+      !Stopped()) {
+    g_codes.Start(o.setup);
+    g_cleanup.Add([] { g_codes.Stop(); });
   }
 
   // Interleaved rounds.
@@ -1027,6 +1291,11 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       "- cycle: pam_start -> pam_authenticate -> pam_acct_mgmt -> pam_end, single thread, "
       "%d interleaved rounds; warm-up %d (fast) / %d (slow) cycles per stack\n",
       o.rounds, o.fast_warmup, o.slow_warmup);
+  if (std::any_of(stacks.begin(), stacks.end(), [](const Stack& s) { return s.mfa; }))
+    std::printf(
+        "- stacks with a verification code sign in as a different enrolled user every cycle; "
+        "the current code is fetched before pam_start (not timed); every cycle must succeed "
+        "and must have been asked for the code exactly once\n");
   std::printf("- /dev/log: %s; %llu syslog messages received\n", dev_log_note.c_str(),
               static_cast<unsigned long long>(syslog_messages));
   std::printf("- load average before %s, after %s\n\n", load_before.c_str(), load_after.c_str());
@@ -1047,6 +1316,7 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
   for (const Stack& s : stacks) {
     if (!s.error.empty()) std::printf("\n**%s failed:** %s\n", s.key.c_str(), s.error.c_str());
   }
+  for (const std::string& why : skipped) std::printf("\n**skipped** %s\n", why.c_str());
 
   std::printf("\nMean ms per phase:\n\n");
   std::printf("| stack | pam_start | pam_authenticate | pam_acct_mgmt | pam_end |\n");
@@ -1120,6 +1390,43 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
           both.mean - floor.mean, both.p50 - floor.p50);
       std::printf("| total | sesame-min - permit | %.3f | %.3f |\n", min.mean - floor.mean,
                   min.p50 - floor.p50);
+    }
+  }
+
+  {
+    // The second factor's share: each row subtracts the same stack without
+    // the code step, measured in the same run.
+    struct CodeRow {
+      const char* with;
+      const char* without;
+      const char* what;
+    };
+    const CodeRow rows[] = {
+        {"sesame-mfa-min", "sesame-min",
+         "pam_sesame's code step: open the sealed secret, check the code, record the time step "
+         "(a store write), a second prompt"},
+        {"sesame-mfa-min-tmpfs", "sesame-min-tmpfs", "the same, both stores on tmpfs (no disk)"},
+        {"google-authenticator", "permit",
+         "pam_google_authenticator: read the secret file, check the code, rewrite the file "
+         "(fsync, rename) for DISALLOW_REUSE"},
+        {"google-authenticator-reuse", "permit",
+         "pam_google_authenticator without DISALLOW_REUSE: no rewrite"},
+        {"unix-sha512+google-authenticator", "unix-sha512",
+         "pam_google_authenticator stacked after pam_unix"},
+    };
+    bool header = false;
+    for (const CodeRow& row : rows) {
+      if (!have(row.with) || !have(row.without)) continue;
+      if (!header) {
+        std::printf(
+            "\nThe verification code's share (every MFA cycle signs in a different enrolled "
+            "user with the current code):\n\n");
+        std::printf("| what | from | mean ms | p50 ms |\n|---|---|---:|---:|\n");
+        header = true;
+      }
+      std::printf("| %s | %s - %s | %.3f | %.3f |\n", row.what, row.with, row.without,
+                  sums[row.with].mean - sums[row.without].mean,
+                  sums[row.with].p50 - sums[row.without].p50);
     }
   }
 
