@@ -22,8 +22,15 @@
 namespace sesame {
 namespace sqlite_internal {
 
+// Closing checkpoints the WAL first (PASSIVE: it waits for no one), which
+// syncs it: what this connection committed is on the disk once it is
+// closed, even when other connections stay open (SQLite checkpoints at
+// close only for the last one). See Sync below.
 struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  void operator()(sqlite3* db) const {
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    sqlite3_close_v2(db);
+  }
 };
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 
@@ -88,8 +95,11 @@ int ClampToInt(int64_t value);
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, DbPtr db, int busy_timeout_ms)
-      : path_(std::move(path)), db_(std::move(db)), busy_timeout_ms_(busy_timeout_ms) {}
+  SqliteStore(std::string path, DbPtr db, int busy_timeout_ms, TrustRule trust)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        busy_timeout_ms_(busy_timeout_ms),
+        trust_(trust) {}
 
   // Pragmas, then the schema check and (when allowed) migrations.
   Status Init(const SqliteOptions& options);
@@ -105,6 +115,7 @@ class SqliteStore final : public Store {
   Status RecordEvent(const SignInEvent& event) override;
   Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
   Result<int> SchemaVersion() override;
+  Status StillUsable() override;
 
   // sqlite_users.cc: lockout counters and password history.
   Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
@@ -140,14 +151,29 @@ class SqliteStore final : public Store {
   Status CheckUserExists(std::string_view name, std::string_view doing);
   Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
   Status Exec(const char* sql, std::string_view doing);
+  // How a write's COMMIT reaches the disk. The connection runs with
+  // synchronous=NORMAL (WAL): a commit survives a crash of the process but
+  // reaches the disk at the next checkpoint, at the latest when the
+  // connection closes (~SqliteStore checkpoints): the tools close theirs at
+  // exit, the PAM module keeps one per process (store_pool.h). kDurable
+  // syncs the WAL at COMMIT (synchronous=FULL for that write), for the rare
+  // changes a person makes through PAM, where the process may live on for
+  // hours: a new password, an enrollment in the session, a used recovery
+  // code. What every sign-in writes (events, failure counts, time steps)
+  // stays kRelaxed, so a sign-in does not wait for the disk; a power cut
+  // may lose the last of those (never corrupt the file), as it may lose the
+  // last lines of syslog. Durable writes hold the write lock longer (the
+  // fsync), so they are kept to those few.
+  enum class Sync { kDurable, kRelaxed };
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on failure.
   template <typename Body>
-  Status Write(std::string_view doing, Body&& body);
+  Status Write(std::string_view doing, Body&& body, Sync sync = Sync::kRelaxed);
   // Runs one UPDATE of exactly the row of user `name` (bound as ?1, the
   // other parameters bound by `bind`) in its own transaction; kNotFound
   // when no row matched.
   template <typename Bind>
-  Status UpdateUser(const char* sql, std::string_view name, std::string_view doing, Bind&& bind);
+  Status UpdateUser(const char* sql, std::string_view name, std::string_view doing, Bind&& bind,
+                    Sync sync = Sync::kRelaxed);
   // Version in schema_version; 0 for a database with no tables at all.
   Result<int> ReadVersion();
   Status Migrate();
@@ -157,10 +183,20 @@ class SqliteStore final : public Store {
   std::string path_;
   DbPtr db_;
   int busy_timeout_ms_;
+  TrustRule trust_;
 };
 
 template <typename Body>
-Status SqliteStore::Write(std::string_view doing, Body&& body) {
+Status SqliteStore::Write(std::string_view doing, Body&& body, Sync sync) {
+  // Back to NORMAL after a durable write, whatever happened.
+  struct SyncGuard {
+    sqlite3* db;
+    bool active;
+    ~SyncGuard() {
+      if (active) sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    }
+  } sync_guard{db_.get(), sync == Sync::kDurable};
+  if (sync == Sync::kDurable) SESAME_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL", doing));
   SESAME_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", doing));
   RollbackGuard guard(db_.get());
   // A connection can outlive the file it opened (the module keeps one for a
@@ -180,18 +216,21 @@ Status SqliteStore::Write(std::string_view doing, Body&& body) {
 
 template <typename Bind>
 Status SqliteStore::UpdateUser(const char* sql, std::string_view name, std::string_view doing,
-                               Bind&& bind) {
-  return Write(doing, [&]() -> Status {
-    Stmt stmt;
-    SESAME_RETURN_IF_ERROR(Prepare(sql, &stmt, doing));
-    stmt.BindText(1, name);
-    bind(stmt);
-    int rc = stmt.Step();
-    if (rc != SQLITE_DONE) return Error(rc, doing);
-    // Rows matched by WHERE, whether or not a value changed.
-    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
-    return Status::Ok();
-  });
+                               Bind&& bind, Sync sync) {
+  return Write(
+      doing,
+      [&]() -> Status {
+        Stmt stmt;
+        SESAME_RETURN_IF_ERROR(Prepare(sql, &stmt, doing));
+        stmt.BindText(1, name);
+        bind(stmt);
+        int rc = stmt.Step();
+        if (rc != SQLITE_DONE) return Error(rc, doing);
+        // Rows matched by WHERE, whether or not a value changed.
+        if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+        return Status::Ok();
+      },
+      sync);
 }
 
 }  // namespace sqlite_internal

@@ -89,28 +89,31 @@ Status SqliteStore::EnrollTotp(std::string_view name, std::string_view expected_
     return Status(Code::kInvalidArgument, "empty authenticator secret for user " +
                                               std::string(name) + "; nothing was written");
   }
-  return Write("enrolling an authenticator", [&]() -> Status {
-    // Only over the secret the caller saw: two sessions enrolling at once
-    // must not silently replace each other's secret.
-    Stmt set;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = ?3 WHERE name = ?1 AND "
-                "totp_sealed = ?4",
-                &set, "enrolling an authenticator"));
-    set.BindText(1, name);
-    set.BindText(2, sealed);
-    set.BindInt(3, confirmed_step);
-    set.BindText(4, expected_sealed);
-    int rc = set.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "enrolling an authenticator");
-    if (sqlite3_changes(db_.get()) == 0) {
-      SESAME_RETURN_IF_ERROR(CheckUserExists(name, "enrolling an authenticator"));
-      return Status(Code::kAlreadyExists,
-                    "the authenticator of user " + std::string(name) +
-                        " changed during the enrollment; nothing was written");
-    }
-    return ReplaceRecoveryCodes(name, recovery_digests);
-  });
+  return Write(
+      "enrolling an authenticator",
+      [&]() -> Status {
+        // Only over the secret the caller saw: two sessions enrolling at once
+        // must not silently replace each other's secret.
+        Stmt set;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = ?3 WHERE name = ?1 AND "
+                    "totp_sealed = ?4",
+                    &set, "enrolling an authenticator"));
+        set.BindText(1, name);
+        set.BindText(2, sealed);
+        set.BindInt(3, confirmed_step);
+        set.BindText(4, expected_sealed);
+        int rc = set.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "enrolling an authenticator");
+        if (sqlite3_changes(db_.get()) == 0) {
+          SESAME_RETURN_IF_ERROR(CheckUserExists(name, "enrolling an authenticator"));
+          return Status(Code::kAlreadyExists,
+                        "the authenticator of user " + std::string(name) +
+                            " changed during the enrollment; nothing was written");
+        }
+        return ReplaceRecoveryCodes(name, recovery_digests);
+      },
+      Sync::kDurable);
 }
 
 Status SqliteStore::SetRecoveryCodes(std::string_view name,
@@ -243,18 +246,21 @@ Result<bool> SqliteStore::UseTotpStep(std::string_view name, int64_t step) {
 
 Result<bool> SqliteStore::UseRecoveryCode(std::string_view name, std::string_view digest) {
   bool used = false;
-  Status st = Write("using a recovery code", [&]() -> Status {
-    Stmt use;
-    SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM recovery_codes WHERE user = ?1 AND digest = ?2",
-                                   &use, "using a recovery code"));
-    use.BindText(1, name);
-    use.BindText(2, digest);
-    int rc = use.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "using a recovery code");
-    used = sqlite3_changes(db_.get()) == 1;
-    if (used) return Status::Ok();
-    return CheckUserExists(name, "using a recovery code");
-  });
+  Status st = Write(
+      "using a recovery code",
+      [&]() -> Status {
+        Stmt use;
+        SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM recovery_codes WHERE user = ?1 AND digest = ?2",
+                                       &use, "using a recovery code"));
+        use.BindText(1, name);
+        use.BindText(2, digest);
+        int rc = use.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "using a recovery code");
+        used = sqlite3_changes(db_.get()) == 1;
+        if (used) return Status::Ok();
+        return CheckUserExists(name, "using a recovery code");
+      },
+      Sync::kDurable);
   if (!st.ok()) return st;
   return used;
 }

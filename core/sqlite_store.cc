@@ -297,6 +297,15 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   return Migrate();
 }
 
+Status SqliteStore::StillUsable() {
+  int moved = 0;
+  if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+      moved != 0) {
+    return Status(Code::kUnavailable, "store " + path_ + " was moved, replaced or removed");
+  }
+  return CheckTrustedPath(path_, "store", trust_);
+}
+
 Result<std::optional<UserRecord>> SqliteStore::GetUser(std::string_view name) {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(Prepare("SELECT " SESAME_USER_COLUMNS " FROM users WHERE name = ?1", &stmt,
@@ -487,7 +496,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
     std::string why = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     return Status(Code::kUnavailable, "cannot open store " + path + ": " + why);
   }
-  auto store = std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout_ms);
+  auto store =
+      std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout_ms, options.trust);
   SESAME_RETURN_IF_ERROR(store->Init(options));
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -117,53 +117,56 @@ Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash
                                               " is negative (" + std::to_string(history_keep) +
                                               ")");
   }
-  return Write("changing a password", [&]() -> Status {
-    // Existence first, so a missing user is kNotFound, not a silent no-op.
-    Stmt exists;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("SELECT 1 FROM users WHERE name = ?1", &exists, "changing a password"));
-    exists.BindText(1, name);
-    int rc = exists.Step();
-    if (rc == SQLITE_DONE) return NoSuchUser(name);
-    if (rc != SQLITE_ROW) return Error(rc, "changing a password");
+  return Write(
+      "changing a password",
+      [&]() -> Status {
+        // Existence first, so a missing user is kNotFound, not a silent no-op.
+        Stmt exists;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("SELECT 1 FROM users WHERE name = ?1", &exists, "changing a password"));
+        exists.BindText(1, name);
+        int rc = exists.Step();
+        if (rc == SQLITE_DONE) return NoSuchUser(name);
+        if (rc != SQLITE_ROW) return Error(rc, "changing a password");
 
-    // The current hash (unless empty: no password set) goes into the
-    // history, copied row to row inside SQL.
-    Stmt keep;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("INSERT INTO password_history(user, hash, changed) "
-                "SELECT name, password_hash, password_changed FROM users "
-                "WHERE name = ?1 AND password_hash <> ''",
-                &keep, "recording password history"));
-    keep.BindText(1, name);
-    rc = keep.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "recording password history");
+        // The current hash (unless empty: no password set) goes into the
+        // history, copied row to row inside SQL.
+        Stmt keep;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("INSERT INTO password_history(user, hash, changed) "
+                    "SELECT name, password_hash, password_changed FROM users "
+                    "WHERE name = ?1 AND password_hash <> ''",
+                    &keep, "recording password history"));
+        keep.BindText(1, name);
+        rc = keep.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "recording password history");
 
-    // Keep the newest `history_keep` entries (id order: AUTOINCREMENT ids
-    // only grow); LIMIT 0 keeps none.
-    Stmt trim;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("DELETE FROM password_history WHERE user = ?1 AND id NOT IN ("
-                "SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)",
-                &trim, "trimming password history"));
-    trim.BindText(1, name);
-    trim.BindInt(2, history_keep);
-    rc = trim.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "trimming password history");
+        // Keep the newest `history_keep` entries (id order: AUTOINCREMENT ids
+        // only grow); LIMIT 0 keeps none.
+        Stmt trim;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("DELETE FROM password_history WHERE user = ?1 AND id NOT IN ("
+                    "SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)",
+                    &trim, "trimming password history"));
+        trim.BindText(1, name);
+        trim.BindInt(2, history_keep);
+        rc = trim.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "trimming password history");
 
-    Stmt set;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET password_hash = ?2, password_changed = ?3, must_change = ?4 "
-                "WHERE name = ?1",
-                &set, "changing a password"));
-    set.BindText(1, name);
-    set.BindText(2, new_hash);
-    set.BindInt(3, changed_at);
-    set.BindInt(4, must_change ? 1 : 0);
-    rc = set.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "changing a password");
-    return Status::Ok();
-  });
+        Stmt set;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("UPDATE users SET password_hash = ?2, password_changed = ?3, must_change = ?4 "
+                    "WHERE name = ?1",
+                    &set, "changing a password"));
+        set.BindText(1, name);
+        set.BindText(2, new_hash);
+        set.BindInt(3, changed_at);
+        set.BindInt(4, must_change ? 1 : 0);
+        rc = set.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "changing a password");
+        return Status::Ok();
+      },
+      Sync::kDurable);
 }
 
 Result<std::vector<std::string>> SqliteStore::PasswordHistory(std::string_view name) {

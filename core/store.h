@@ -177,6 +177,13 @@ class Store {
   virtual Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) = 0;
 
   virtual Result<int> SchemaVersion() = 0;
+
+  // For a connection kept open between uses (the PAM module keeps idle ones
+  // for the next PAM handle of its process): OK when the path still names
+  // the very file that is open and still passes the checks it passed when
+  // it was opened (owner, mode, no symlink). Otherwise the caller drops the
+  // connection and opens the store again, which says what is wrong.
+  virtual Status StillUsable() = 0;
 };
 
 }  // namespace sesame

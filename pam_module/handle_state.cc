@@ -4,6 +4,7 @@
 
 #include "core/key_file.h"
 #include "core/sqlite_store.h"
+#include "pam_module/store_pool.h"
 
 namespace sesame {
 namespace {
@@ -12,9 +13,15 @@ constexpr char kDataName[] = "pam_sesame_handle_state";
 
 void Cleanup(pam_handle_t*, void* data, int) {
   auto* state = static_cast<HandleState*>(data);
-  // In a child of the process that opened it, the connection is the
-  // parent's: leave it alone (the child's copy of the memory goes with it).
-  if (state->pid != getpid()) static_cast<void>(state->store.release());
+  if (state->pid != getpid()) {
+    // In a child of the process that opened it, the connection is the
+    // parent's: leave it alone (the child's copy of the memory goes with it).
+    static_cast<void>(state->store.release());
+  } else {
+    // Kept open for the next handle of this process (store_pool.h).
+    ReturnIdleStore(state->config.store_path, state->config.store_busy_timeout_ms,
+                    std::move(state->store));
+  }
   delete state;
 }
 
@@ -47,16 +54,19 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
         if (c == '\n') c = ';';
       logger.Log(LogLevel::kDebug, "effective configuration: " + described);
     }
-    SqliteOptions options;
-    options.busy_timeout_ms = fresh->config.store_busy_timeout_ms;
-    Result<std::unique_ptr<Store>> store = OpenSqliteStore(fresh->config.store_path, options);
-    if (!store.ok()) {
-      logger.Log(LogLevel::kError,
-                 "cannot use the store: " + store.status().message() + "; denying");
-      *pam_code = PAM_AUTHINFO_UNAVAIL;
-      return nullptr;
+    fresh->store = TakeIdleStore(fresh->config.store_path, fresh->config.store_busy_timeout_ms);
+    if (fresh->store == nullptr) {
+      SqliteOptions options;
+      options.busy_timeout_ms = fresh->config.store_busy_timeout_ms;
+      Result<std::unique_ptr<Store>> store = OpenSqliteStore(fresh->config.store_path, options);
+      if (!store.ok()) {
+        logger.Log(LogLevel::kError,
+                   "cannot use the store: " + store.status().message() + "; denying");
+        *pam_code = PAM_AUTHINFO_UNAVAIL;
+        return nullptr;
+      }
+      fresh->store = std::move(store.value());
     }
-    fresh->store = std::move(store.value());
     if (pam_set_data(pamh, kDataName, fresh.get(), Cleanup) == PAM_SUCCESS) {
       state = fresh.release();  // owned by the handle now
     } else {

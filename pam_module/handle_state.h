@@ -8,7 +8,9 @@
 //    uses or closes its parent's SQLite connection (connections must not
 //    cross fork()); it loads its own state;
 //  - a state made for another config= file is not reused;
-//  - nothing here outlives the handle: no globals.
+//  - nothing here outlives the handle, except the store connection, which
+//    goes back to the process's pool at pam_end (store_pool.h) and comes
+//    from it when one is idle.
 #ifndef SESAME_PAM_MODULE_HANDLE_STATE_H_
 #define SESAME_PAM_MODULE_HANDLE_STATE_H_
 
