@@ -2,7 +2,9 @@
 // and the commands themselves.
 //
 // Every command acts on `Invocation::user`, the account of the real uid
-// (getuid() -> getpwuid), and on no other: no command takes a user name.
+// (getuid() -> getpwuid), and on no other: no command takes a user name or
+// any other operand. The only things a caller names are the files of
+// --qr-png / --qr-svg, written as the caller (sesame_qr_files.h).
 #ifndef SESAME_TOOLS_SESAME_SESAME_CLI_H_
 #define SESAME_TOOLS_SESAME_SESAME_CLI_H_
 
@@ -11,22 +13,29 @@
 #include <string>
 #include <vector>
 
+#include "core/sign_in.h"
 #include "core/status.h"
 
 namespace sesame::self {
 
 inline constexpr const char* kTool = "sesame";
+// The service name in logs and sign-in events.
+inline constexpr const char* kService = "sesame";
 
 struct Invocation {
-  std::string user;         // the calling user's login name (from getpwuid(getuid()))
-  std::string config_path;  // kDefaultConfigPath unless SESAME_CONFIG was honoured
-  bool verbose = false;     // --verbose
-  bool json = false;        // --json
+  std::string user;          // the calling user's login name (from getpwuid(getuid()))
+  std::string config_path;   // kDefaultConfigPath unless SESAME_CONFIG was honoured
+  bool verbose = false;      // --verbose
+  bool json = false;         // --json
+  std::string qr_png;        // --qr-png FILE (checked by CheckQrFileName); empty: none
+  std::string qr_svg;        // --qr-svg FILE
+  bool qr_invert = false;    // --qr-invert
+  bool utf8_locale = false;  // the caller's locale is UTF-8 (CallerSettings)
 };
 
 struct Command {
-  const char* name;     // "passwd"
-  const char* flags;    // accepted flags, space separated: "--json"
+  const char* name;     // "passwd", or two words: "mfa enroll"
+  const char* flags;    // accepted flags, space separated; "--qr-png=FILE" takes a value
   const char* summary;  // one line for `help`
   int (*run)(const Invocation&);
 };
@@ -41,9 +50,23 @@ int Fail(const Status& status);
 // The status for "this user has no Sesame account" (exit 3).
 Status NoAccount(const std::string& user);
 
-// Commands (sesame_passwd.cc, sesame_status.cc).
+// kInvalidArgument (exit 2) unless there is a terminal to ask on; `command`
+// names the command in the message ("sesame passwd").
+Status CheckTerminal(const char* command);
+
+// Maps a flow's decision that is not a success to "sesame: error: ..." and
+// an exit code: kFailure -> `wrong` (exit 6), kLocked -> 6 (core has said
+// why), kDisabled -> 5, kUnknownUser -> 3, kAborted -> 7, anything else ->
+// "cannot STEP now (...)" (exit 1). kSuccess -> 0, silently.
+int Refused(const FlowResult& result, const std::string& user, const std::string& step,
+            const std::string& wrong);
+
+// Commands (sesame_passwd.cc, sesame_status.cc, sesame_mfa.cc).
 int RunPasswd(const Invocation& inv);
 int RunStatus(const Invocation& inv);
+int RunMfaEnroll(const Invocation& inv);
+int RunMfaRemove(const Invocation& inv);
+int RunRecoveryCodesNew(const Invocation& inv);
 
 }  // namespace sesame::self
 

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/key_file.h"
 #include "core/services.h"
 #include "core/sqlite_store.h"
 #include "tools/sesame/sesame_cli.h"
@@ -37,6 +38,17 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
   env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
                                                  *env->logger);
   return env;
+}
+
+Status ToolEnv::LoadKey() {
+  Result<SecretBuffer> key = LoadHostKey(config.key_file);
+  if (!key.ok()) {
+    const Status& s = key.status();
+    Code code = s.code() == Code::kPermissionDenied ? Code::kPermissionDenied : Code::kUnavailable;
+    return Status(code, s.message() + kAskAdmin);
+  }
+  host_key = std::move(key.value());
+  return Status::Ok();
 }
 
 Result<UserRecord> FindAccount(ToolEnv& env, const std::string& user) {

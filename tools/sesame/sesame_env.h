@@ -1,6 +1,6 @@
 // What sesame's commands need: the config, the store, a hasher bound to the
-// host-wide argon2 cap, the clock, randomness and a logger; and the calling
-// user's record.
+// host-wide argon2 cap, the clock, randomness and a logger; the host key for
+// the commands that touch an authenticator; and the calling user's record.
 //
 // REQUIRES: the effective uid is root (the config, the store and the
 // runtime dir are root's; the store is 0600).
@@ -8,6 +8,7 @@
 #define SESAME_TOOLS_SESAME_SESAME_ENV_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/argon2_limiter.h"
@@ -15,6 +16,7 @@
 #include "core/config.h"
 #include "core/password_hash.h"
 #include "core/random.h"
+#include "core/secret.h"
 #include "core/services.h"
 #include "core/store.h"
 #include "tools/common/syslog_logger.h"
@@ -29,10 +31,23 @@ struct ToolEnv {
   std::unique_ptr<SyslogLogger> logger;
   std::unique_ptr<Argon2Limiter> limiter;
   std::unique_ptr<PasswordHasher> hasher;
+  // Loaded by LoadKey() only: `sesame passwd` and `sesame status` never
+  // read the key file (passwd checks the password only).
+  std::optional<SecretBuffer> host_key;
 
-  // No host key: `sesame passwd` checks the password only (a user's
-  // authenticator is not asked for there yet).
-  Services services() { return Services{config, *store, *hasher, clock, random, *logger, nullptr}; }
+  // Reads key_file (root's, 0400: core/key_file.h). A key that cannot be
+  // used is exit 1 (unsafe: exit 5), with "ask your administrator".
+  Status LoadKey();
+
+  Services services() {
+    return Services{config,
+                    *store,
+                    *hasher,
+                    clock,
+                    random,
+                    *logger,
+                    host_key.has_value() ? &*host_key : nullptr};
+  }
 };
 
 // Loads the config (a trusted root file) and opens the existing store. A

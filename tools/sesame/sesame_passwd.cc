@@ -4,9 +4,6 @@
 // counts), then the new one is asked twice and checked against the policy,
 // up to kTries times. Nothing is written before the last prompt is
 // answered, so giving up at any prompt (Ctrl-C, Ctrl-D) changes nothing.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
@@ -20,49 +17,12 @@ namespace sesame::self {
 namespace {
 
 constexpr int kTries = 3;
-constexpr const char* kService = "sesame";  // the service name in logs and sign-in events
-
-// Maps a decision that is not a success to a message and an exit code.
-// `step` says what was being done ("check your current password").
-int Refused(const FlowResult& result, const std::string& user, const char* step) {
-  switch (result.decision) {
-    case Decision::kSuccess:
-      return kExitOk;
-    case Decision::kFailure:
-      return Fail(Status(Code::kAuthFailed, "wrong password; nothing was changed"));
-    case Decision::kLocked:
-      // The core has told the person why and for how long.
-      return kExitAuth;
-    case Decision::kDisabled:
-      return Fail(Status(Code::kPermissionDenied,
-                         "your Sesame account is disabled; ask your administrator"));
-    case Decision::kUnknownUser:
-      return Fail(NoAccount(user));
-    case Decision::kAborted:
-      return Fail(Status(Code::kAborted, "cancelled at the prompt; nothing was changed"));
-    case Decision::kNewPasswordRequired:
-    case Decision::kMfaRequired:
-    case Decision::kUnavailable:
-      break;
-  }
-  return Fail(Status(Code::kUnavailable, std::string("cannot ") + step + " now (" + result.reason +
-                                             "); nothing was changed"));
-}
-
-// Passwords are asked on the terminal only; say so before asking anything.
-Status CheckTerminal() {
-  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return Status(Code::kInvalidArgument,
-                  "sesame passwd asks for passwords on a terminal, and there is none");
-  close(fd);
-  return Status::Ok();
-}
+constexpr const char* kWrongPassword = "wrong password; nothing was changed";
 
 }  // namespace
 
 int RunPasswd(const Invocation& inv) {
-  Status terminal = CheckTerminal();
+  Status terminal = CheckTerminal("sesame passwd");
   if (!terminal.ok()) return Fail(terminal);
   Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose);
   if (!env.ok()) return Fail(env.status());
@@ -78,7 +38,7 @@ int RunPasswd(const Invocation& inv) {
   SecretBuffer current;
   FlowResult checked = VerifyCurrentPassword(services, tty, request, &current);
   if (checked.decision != Decision::kSuccess)
-    return Refused(checked, inv.user, "check your current password");
+    return Refused(checked, inv.user, "check your current password", kWrongPassword);
 
   FlowResult changed = ChangePassword(services, tty, request, &current, kTries);
   current.Clear();
@@ -93,7 +53,7 @@ int RunPasswd(const Invocation& inv) {
                                                      std::to_string(kTries) +
                                                      " tries; nothing was changed"));
     default:
-      return Refused(changed, inv.user, "change your password");
+      return Refused(changed, inv.user, "change your password", kWrongPassword);
   }
 }
 

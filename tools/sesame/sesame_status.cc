@@ -1,9 +1,12 @@
 // sesame status: what the calling user may want to know about their own
 // account: whether it is active, how old the password is, whether a change
-// is due, the lock state, and the sign-in methods registered. Read only.
+// is due, the lock state, the sign-in methods registered, the recovery
+// codes left, and whether MFA is required (and until when it can still be
+// set up). Read only: the grace period is not started here.
 #include <cstdio>
 #include <string>
 
+#include "core/mfa_requirement.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
 #include "tools/sesame/sesame_cli.h"
@@ -31,6 +34,55 @@ struct Lock {
   int deny = 0;
   int64_t window_ends = 0;  // when failures > 0
 };
+
+struct Mfa {
+  bool enrolled = false;
+  int recovery_left = 0;
+  bool required = false;
+  std::string why;        // when required
+  bool pending = false;   // required and not enrolled
+  int64_t enroll_by = 0;  // when pending and the grace period has begun
+  bool grace_over = false;
+  int grace_days = 0;
+};
+
+// As the sign-in decides it (EnrollmentIfRequired): the grace period
+// begins at the first sign-in that finds MFA required, unless an
+// administrator's `mfa require` began it.
+Result<Mfa> MfaOf(const Config& c, Store& store, const UserRecord& u, int64_t now) {
+  Mfa m;
+  m.enrolled = !u.totp_sealed.empty();
+  m.grace_days = c.mfa_grace_days;
+  Result<int> left = store.CountRecoveryCodes(u.name);
+  if (!left.ok()) return left.status();
+  m.recovery_left = left.value();
+  Result<MfaRequirement> required = MfaRequirementOf(c, store, u);
+  if (!required.ok()) return required.status();
+  m.required = required->required;
+  if (m.required) m.why = required->why;
+  m.pending = m.required && !m.enrolled;
+  if (m.pending) {
+    m.grace_over = GraceLeft(c, u.mfa_required_since, now) <= 0;
+    if (u.mfa_required_since != 0)
+      m.enroll_by = u.mfa_required_since + static_cast<int64_t>(c.mfa_grace_days) * kDay;
+  }
+  return m;
+}
+
+std::string MfaText(const Mfa& m) {
+  if (!m.required) return "no";
+  std::string text = "yes: " + m.why;
+  if (!m.pending) return text;
+  if (m.grace_over)
+    return text +
+           "; not set up, and the time to set it up is over: sign-in is refused until you run "
+           "'sesame mfa enroll' (or your administrator sets it up)";
+  if (m.enroll_by == 0)
+    return text + "; not set up: run 'sesame mfa enroll' within " + std::to_string(m.grace_days) +
+           " day(s) of your next sign-in";
+  return text + "; not set up: run 'sesame mfa enroll' before " + FormatTime(m.enroll_by) +
+         " (sign-in is refused after that)";
+}
 
 // As CheckAccount in core/sign_in.cc decides it.
 PasswordState PasswordOf(const Config& c, const UserRecord& u, int64_t now) {
@@ -101,8 +153,8 @@ std::string ChangeText(const PasswordState& p) {
   return "no (due " + FormatTime(p.expires) + ")";
 }
 
-void PrintJson(const std::string& user, const UserRecord& u, const PasswordState& p,
-               const Lock& l) {
+void PrintJson(const std::string& user, const UserRecord& u, const PasswordState& p, const Lock& l,
+               const Mfa& m) {
   JsonWriter j;
   j.BeginObject()
       .Key("user")
@@ -137,8 +189,21 @@ void PrintJson(const std::string& user, const UserRecord& u, const PasswordState
       .Key("methods")
       .BeginArray()
       .String("password");
-  if (!u.totp_sealed.empty()) j.String("totp");
-  j.EndArray().EndObject();
+  if (m.enrolled) j.String("totp");
+  j.EndArray()
+      .Key("recovery_codes_left")
+      .Int(m.recovery_left)
+      .Key("mfa_required")
+      .Bool(m.required)
+      .Key("mfa_required_why")
+      .String(m.why)
+      .Key("mfa_grace_days")
+      .Int(m.grace_days)
+      .Key("mfa_enroll_by")
+      .String(m.enroll_by > 0 ? FormatTime(m.enroll_by) : "")
+      .Key("mfa_grace_over")
+      .Bool(m.grace_over)
+      .EndObject();
   std::printf("%s\n", j.str().c_str());
 }
 
@@ -154,9 +219,12 @@ int RunStatus(const Invocation& inv) {
   const int64_t now = (*env)->clock.Now();
   const PasswordState password = PasswordOf(config, u, now);
   const Lock lock = LockOf(config, u, now);
+  Result<Mfa> mfa = MfaOf(config, *(*env)->store, u, now);
+  if (!mfa.ok()) return Fail(mfa.status());
+  const Mfa& m = mfa.value();
 
   if (inv.json) {
-    PrintJson(inv.user, u, password, lock);
+    PrintJson(inv.user, u, password, lock, m);
     return kExitOk;
   }
   std::printf("User: %s\n", inv.user.c_str());
@@ -169,8 +237,12 @@ int RunStatus(const Invocation& inv) {
   }
   std::printf("Change required: %s\n", ChangeText(password).c_str());
   std::printf("Lock: %s\n", LockText(lock).c_str());
-  std::printf("Methods: %s\n",
-              u.totp_sealed.empty() ? "password" : "password, authenticator app (TOTP)");
+  std::printf("Methods: %s\n", m.enrolled ? "password, authenticator app (TOTP)" : "password");
+  if (m.enrolled) {
+    std::printf("Recovery codes left: %d%s\n", m.recovery_left,
+                m.recovery_left < 3 ? " (make new ones: sesame recovery-codes new)" : "");
+  }
+  std::printf("MFA required: %s\n", MfaText(m).c_str());
   return kExitOk;
 }
 

@@ -1,0 +1,257 @@
+// sesame mfa enroll | remove and sesame recovery-codes new: the calling
+// user's authenticator app and recovery codes, through the flows of
+// core/mfa_flows.h (the ones the tests drive too).
+//
+// MUST rules:
+//  - the QR code file writer (sesame_qr_files.h) starts before the config,
+//    the store or the key file is opened, and each FILE is checked with it,
+//    as the caller, before the password is asked;
+//  - a QR code file that cannot be written stops the enrollment before
+//    anything is stored, and the files of an enrollment that did not
+//    complete are removed;
+//  - the new key, its URI, the QR code and the recovery codes go to stdout
+//    (the terminal) only, never to a log or stderr, and every copy made
+//    here is wiped.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/mfa_flows.h"
+#include "core/qr_code.h"
+#include "core/qr_render.h"
+#include "core/secret.h"
+#include "tools/common/exit_codes.h"
+#include "tools/common/terminal.h"
+#include "tools/sesame/sesame_cli.h"
+#include "tools/sesame/sesame_env.h"
+#include "tools/sesame/sesame_qr_files.h"
+
+namespace sesame::self {
+namespace {
+
+// The terminal, remembering whether anything was asked: a flow that refuses
+// before its first prompt (nothing to remove, MFA required) is then told
+// apart from a wrong answer.
+class AskingPrompter final : public Prompter {
+ public:
+  Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) override {
+    asked_ = true;
+    return tty_.AskSecret(kind, prompt);
+  }
+  Result<std::string> Ask(std::string_view prompt) override {
+    asked_ = true;
+    return tty_.Ask(prompt);
+  }
+  void Info(std::string_view message) override { tty_.Info(message); }
+  void Error(std::string_view message) override { tty_.Error(message); }
+  bool asked() const { return asked_; }
+
+ private:
+  TerminalPrompter tty_;
+  bool asked_ = false;
+};
+
+struct QrFile {
+  QrFormat format;
+  std::string path;
+};
+
+// The config, the store, the caller's account and the key: all a command
+// needs before it asks anything.
+Result<std::unique_ptr<ToolEnv>> OpenForMfa(const Invocation& inv, UserRecord* account) {
+  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose);
+  if (!env.ok()) return env.status();
+  Result<UserRecord> found = FindAccount(**env, inv.user);
+  if (!found.ok()) return found.status();
+  *account = std::move(found.value());
+  SESAME_RETURN_IF_ERROR((*env)->LoadKey());
+  return env;
+}
+
+// As core/qr_render.h says: half blocks on a terminal with a UTF-8 locale,
+// ASCII otherwise (not a terminal, TERM=dumb, another character set).
+bool UseHalfBlocks(const Invocation& inv) {
+  if (!isatty(STDOUT_FILENO) || !inv.utf8_locale) return false;
+  const char* term = std::getenv("TERM");  // the sanitised one
+  return term == nullptr || std::strcmp(term, "dumb") != 0;
+}
+
+// Most apps use SHA1, 6 digits and 30 s whatever the URI says.
+std::string ParametersNote(const Config& c) {
+  if (c.totp_algorithm == "SHA1" && c.totp_digits == 6 && c.totp_period == 30) return "";
+  return "Note: this host uses " + c.totp_algorithm + " codes of " + std::to_string(c.totp_digits) +
+         " digits every " + std::to_string(c.totp_period) +
+         " s. Some apps (Google Authenticator among them) make SHA1 codes of 6 digits every 30 s "
+         "whatever the QR code says: check that the app shows codes of " +
+         std::to_string(c.totp_digits) + " digits.\n";
+}
+
+// The ShowOffer of `mfa enroll`: the files first (a failure stops here,
+// before the key is shown), then the QR code, the key and the URI.
+Status ShowOnTerminal(const Invocation& inv, const Config& config, const std::vector<QrFile>& files,
+                      QrFileWriter* writer, Prompter& out, const AuthenticatorOffer& offer,
+                      Status* failure) {
+  Result<QrCode> qr = EncodeQr(offer.uri);
+  if (!qr.ok() && !files.empty()) {
+    *failure = Status(Code::kInternal, "cannot make the QR code: " + qr.status().message());
+    Fail(*failure);
+    return Status(Code::kInternal, "The QR code could not be made");
+  }
+  for (const QrFile& file : files) {
+    Status written = writer->Write(file.format, file.path, qr.value());
+    if (!written.ok()) {
+      std::fill(qr->modules.begin(), qr->modules.end(), false);
+      *failure = Status(Code::kUnavailable, written.message());
+      Fail(*failure);
+      return Status(Code::kUnavailable, "The QR code file could not be written");
+    }
+  }
+
+  const bool half_blocks = UseHalfBlocks(inv);
+  if (inv.qr_invert && !half_blocks)
+    std::fprintf(stderr,
+                 "%s: note: --qr-invert changes only the UTF-8 drawing; the ASCII one (not a "
+                 "UTF-8 terminal) draws dark modules as '##', for a light background already\n",
+                 kTool);
+  std::string drawn;
+  if (qr.ok()) {
+    drawn = half_blocks ? RenderQrTerminal(qr.value(), inv.qr_invert) : RenderQrAscii(qr.value());
+    std::fill(qr->modules.begin(), qr->modules.end(), false);
+  } else {
+    drawn = "(the QR code cannot be drawn: " + qr.status().message() + ")\n";
+  }
+  // Room for all of it, so that no copy of the key is left behind when the
+  // text grows.
+  std::string text;
+  text.reserve(drawn.size() + 4096 + 512 * files.size());
+  text +=
+      "Scan this QR code with your authenticator app (Google Authenticator, FreeOTP, Aegis, "
+      "...):\n\n";
+  text += drawn;
+  WipeMemory(drawn.data(), drawn.size());
+  if (half_blocks && !inv.qr_invert)
+    text +=
+        "(If the app does not see the code on a light background, run again with "
+        "--qr-invert.)\n";
+  text += "\nOr add an account by hand: " + offer.issuer + " (" + offer.account +
+          "), time-based, with this key:\n";
+  text += "key:  " + offer.key + "\n";
+  text += "uri:  " + offer.uri + "\n";
+  text += ParametersNote(config);
+  if (!files.empty()) {
+    text += "\nThe QR code is also in ";
+    for (size_t k = 0; k < files.size(); ++k) {
+      if (k > 0) text += " and ";
+      text += SanitizeForLog(files[k].path, 200);
+    }
+    text += files.size() == 1
+                ? " (only you can read it). Delete it once the app works: it holds your key.\n"
+                : " (only you can read them). Delete them once the app works: they hold your "
+                  "key.\n";
+  }
+  out.Info(text);
+  WipeMemory(text.data(), text.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunMfaEnroll(const Invocation& inv) {
+  Status terminal = CheckTerminal("sesame mfa enroll");
+  if (!terminal.ok()) return Fail(terminal);
+  std::vector<QrFile> files;
+  if (!inv.qr_png.empty()) files.push_back(QrFile{QrFormat::kPng, inv.qr_png});
+  if (!inv.qr_svg.empty()) files.push_back(QrFile{QrFormat::kSvg, inv.qr_svg});
+  std::unique_ptr<QrFileWriter> writer;
+  if (!files.empty()) {
+    // Before anything secret is in memory.
+    Result<std::unique_ptr<QrFileWriter>> started = QrFileWriter::Start();
+    if (!started.ok()) return Fail(started.status());
+    writer = std::move(started.value());
+  }
+
+  UserRecord account;
+  Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
+  if (!env.ok()) return Fail(env.status());
+  for (const QrFile& file : files) {
+    Status usable = writer->Check(file.path);
+    if (!usable.ok()) return Fail(Status(Code::kInvalidArgument, usable.message()));
+  }
+
+  Services services = (*env)->services();
+  AskingPrompter tty;
+  const RequestInfo request{inv.user, kService, ""};
+  const bool replacing = !account.totp_sealed.empty();
+  tty.Info(replacing ? "Setting up a new authenticator app for " + inv.user +
+                           " (it replaces the one you have once a first code confirms it)."
+                     : "Setting up an authenticator app for " + inv.user + ".");
+  bool offered = false;
+  Status file_failure;
+  const Config& config = (*env)->config;
+  ShowOffer show = [&](const AuthenticatorOffer& offer) {
+    offered = true;
+    return ShowOnTerminal(inv, config, files, writer.get(), tty, offer, &file_failure);
+  };
+  FlowResult result = EnrollAuthenticator(services, tty, request, show);
+  if (result.decision == Decision::kSuccess) {
+    if (writer != nullptr) {
+      Status kept = writer->Keep();
+      if (!kept.ok())
+        std::fprintf(stderr, "%s: warning: the QR code files may be gone: %s\n", kTool,
+                     kept.message().c_str());
+    }
+    return kExitOk;
+  }
+  writer.reset();                               // removes the files it wrote
+  if (!file_failure.ok()) return kExitFailure;  // said already
+  if (result.decision == Decision::kFailure && offered)
+    return Fail(Status(Code::kAuthFailed,
+                       "the verification codes did not match the new key; nothing was changed"));
+  return Refused(result, inv.user, "set up an authenticator app",
+                 replacing ? "wrong password or verification code; nothing was changed"
+                           : "wrong password; nothing was changed");
+}
+
+int RunMfaRemove(const Invocation& inv) {
+  Status terminal = CheckTerminal("sesame mfa remove");
+  if (!terminal.ok()) return Fail(terminal);
+  UserRecord account;
+  Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
+  if (!env.ok()) return Fail(env.status());
+  Services services = (*env)->services();
+  AskingPrompter tty;
+  const RequestInfo request{inv.user, kService, ""};
+  FlowResult result = RemoveAuthenticator(services, tty, request);
+  if (result.decision == Decision::kFailure && !tty.asked()) {
+    // Refused before any prompt; core has said why.
+    return account.totp_sealed.empty() ? kExitNotFound : kExitPermission;
+  }
+  return Refused(result, inv.user, "remove your authenticator app",
+                 "wrong password or verification code; nothing was changed");
+}
+
+int RunRecoveryCodesNew(const Invocation& inv) {
+  Status terminal = CheckTerminal("sesame recovery-codes new");
+  if (!terminal.ok()) return Fail(terminal);
+  UserRecord account;
+  Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
+  if (!env.ok()) return Fail(env.status());
+  Services services = (*env)->services();
+  AskingPrompter tty;
+  const RequestInfo request{inv.user, kService, ""};
+  FlowResult result = RenewRecoveryCodes(services, tty, request);
+  if (result.decision == Decision::kFailure && !tty.asked()) {
+    return kExitNotFound;  // no authenticator; core has said so
+  }
+  return Refused(result, inv.user, "make new recovery codes",
+                 "wrong password or verification code; nothing was changed");
+}
+
+}  // namespace sesame::self
