@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,16 +36,33 @@ struct DbCloser {
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 
 // A prepared statement. Bind errors are remembered and returned by Step, so
-// call sites need not check each bind.
+// call sites need not check each bind. Either owned (finalized at the end)
+// or lent from the connection's statement cache (SqliteStore::Prepare):
+// then reset and its bindings cleared at the end, so it holds no pointer to
+// the caller's data and is ready for the next use.
 class Stmt {
  public:
   Stmt() = default;
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  ~Stmt() {
+    if (in_use_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      *in_use_ = false;
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
 
   sqlite3_stmt** out() { return &stmt_; }
   sqlite3_stmt* get() const { return stmt_; }
+  // Uses a cached statement; `*in_use` is set until this Stmt ends.
+  void Lend(sqlite3_stmt* stmt, bool* in_use) {
+    stmt_ = stmt;
+    in_use_ = in_use;
+    *in_use_ = true;
+  }
 
   void BindText(int index, std::string_view text) {
     // A null pointer would bind SQL NULL; an empty view must stay ''.
@@ -72,6 +90,7 @@ class Stmt {
   }
 
   sqlite3_stmt* stmt_ = nullptr;
+  bool* in_use_ = nullptr;  // lent from a cache
   int bind_rc_ = SQLITE_OK;
 };
 
@@ -100,6 +119,9 @@ class SqliteStore final : public Store {
         db_(std::move(db)),
         busy_timeout_ms_(busy_timeout_ms),
         trust_(trust) {}
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
   // Pragmas, then the schema check and (when allowed) migrations.
   Status Init(const SqliteOptions& options);
@@ -180,10 +202,20 @@ class SqliteStore final : public Store {
   // Inside a Write: replaces the user's recovery codes with `digests`.
   Status ReplaceRecoveryCodes(std::string_view name, const std::vector<std::string>& digests);
 
+  // Prepared statements kept for the life of the connection (the PAM
+  // module reuses a connection for handle after handle, and compiling the
+  // SQL was a good part of a sign-in), keyed by the SQL text, which is
+  // always a string literal (the MUST rules above).
+  struct CachedStmt {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+
   std::string path_;
   DbPtr db_;
   int busy_timeout_ms_;
   TrustRule trust_;
+  std::unordered_map<std::string_view, CachedStmt> statements_;
 };
 
 template <typename Body>

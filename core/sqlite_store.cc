@@ -182,9 +182,29 @@ Status SqliteStore::CheckUserExists(std::string_view name, std::string_view doin
   return rc == SQLITE_ROW ? Status::Ok() : Error(rc, doing);
 }
 
+SqliteStore::~SqliteStore() {
+  // Before db_ closes (members go after this body).
+  for (auto& entry : statements_) sqlite3_finalize(entry.second.stmt);
+}
+
 Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing) {
-  int rc = sqlite3_prepare_v2(db_.get(), sql, -1, stmt->out(), nullptr);
-  return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+  CachedStmt& cached = statements_[std::string_view(sql)];
+  if (cached.in_use) {
+    // The same SQL twice at once (nested): a statement of its own.
+    int rc = sqlite3_prepare_v2(db_.get(), sql, -1, stmt->out(), nullptr);
+    return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+  }
+  if (cached.stmt == nullptr) {
+    int rc =
+        sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &cached.stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(cached.stmt);
+      cached.stmt = nullptr;
+      return Error(rc, doing);
+    }
+  }
+  stmt->Lend(cached.stmt, &cached.in_use);
+  return Status::Ok();
 }
 
 Status SqliteStore::Exec(const char* sql, std::string_view doing) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iterator>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -31,10 +32,11 @@ class Pool {
     std::unique_ptr<Store> found;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      // Newest first.
+      for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
         if (it->path == path && it->busy_timeout_ms == busy_timeout_ms) {
           found = std::move(it->store);
-          idle_.erase(it);
+          idle_.erase(std::next(it).base());
           break;
         }
       }
@@ -47,16 +49,18 @@ class Pool {
 
   void Return(const std::string& path, int busy_timeout_ms, std::unique_ptr<Store> store) {
     if (store == nullptr) return;
-    std::unique_ptr<Store> extra;
+    std::unique_ptr<Store> oldest;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (idle_.size() < kMaxIdleStores) {
-        idle_.push_back(Idle{path, busy_timeout_ms, std::move(store)});
-      } else {
-        extra = std::move(store);
+      // The one used last is the likeliest to be wanted next: when full,
+      // the longest idle one goes.
+      idle_.push_back(Idle{path, busy_timeout_ms, std::move(store)});
+      if (idle_.size() > kMaxIdleStores) {
+        oldest = std::move(idle_.front().store);
+        idle_.erase(idle_.begin());
       }
     }
-    // `extra` is closed here, outside the lock.
+    // `oldest` is closed here, outside the lock.
   }
 
   size_t Count() {

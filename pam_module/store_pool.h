@@ -17,8 +17,9 @@
 //    closes, nor locks the pool's mutex for) its parent's connections;
 //  - a connection is handed out only when Store::StillUsable() (the same
 //    file, still trusted), otherwise it is closed;
-//  - at most kMaxIdleStores are kept, for a bounded footprint; the rest are
-//    closed. The idle ones are closed when the process exits.
+//  - at most kMaxIdleStores are kept, for a bounded footprint: when one
+//    more comes back, the one idle longest is closed. The idle ones are
+//    closed when the process exits.
 #ifndef SESAME_PAM_MODULE_STORE_POOL_H_
 #define SESAME_PAM_MODULE_STORE_POOL_H_
 
