@@ -64,30 +64,30 @@ Status CheckDirStat(const std::string& dir, const struct stat& st) {
 }
 
 // Makes sure `dir` exists and is trusted; returns an O_DIRECTORY fd to it.
+// Opened without following a symlink, then what was opened is checked
+// (fstat), so nothing can be swapped in between; created 0700 first when
+// missing. (Open first, not lstat first: this runs for every sign-in.)
 Result<int> OpenTrustedDir(const std::string& dir) {
-  struct stat st {};
-  if (lstat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT)
-      return Status(Code::kUnavailable,
-                    "cannot stat argon2 slot directory " + dir + ": " + Errno(errno));
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return Status(Code::kUnavailable,
                     "cannot create argon2 slot directory " + dir + ": " + Errno(errno));
-    if (lstat(dir.c_str(), &st) != 0)
-      return Status(Code::kUnavailable,
-                    "cannot stat argon2 slot directory " + dir + ": " + Errno(errno));
+    fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   }
-  SESAME_RETURN_IF_ERROR(CheckDirStat(dir, st));
-
-  // Open without following and check what we actually opened, so a swap
-  // after the lstat cannot redirect us.
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
+    struct stat st {};
+    if ((err == ELOOP || err == ENOTDIR) && lstat(dir.c_str(), &st) == 0) {
+      // Name what is there instead.
+      Status what = CheckDirStat(dir, st);
+      if (!what.ok()) return what;
+    }
     if (err == ELOOP || err == ENOTDIR) return Untrusted(dir, "is not a plain directory");
     return Status(Code::kUnavailable,
                   "cannot open argon2 slot directory " + dir + ": " + Errno(err));
   }
+  struct stat st {};
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);

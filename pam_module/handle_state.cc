@@ -4,6 +4,7 @@
 
 #include "core/key_file.h"
 #include "core/sqlite_store.h"
+#include "pam_module/file_cache.h"
 #include "pam_module/store_pool.h"
 
 namespace sesame {
@@ -40,7 +41,7 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
     auto fresh = std::make_unique<HandleState>();
     fresh->pid = getpid();
     fresh->config_path = config_path;
-    Result<Config> config = LoadConfigFile(config_path);
+    Result<Config> config = CachedConfig(config_path);
     if (!config.ok()) {
       logger.Log(LogLevel::kError,
                  "cannot use the configuration: " + config.status().message() + "; denying");
@@ -78,7 +79,7 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
   if (need_key && !state->key_checked) {
     // Needed for verification codes; for a password alone too, because a
     // missing or exposed key means the installation is not trustworthy.
-    Result<SecretBuffer> key = LoadHostKey(state->config.key_file);
+    Result<SecretBuffer> key = CachedHostKey(state->config.key_file);
     if (!key.ok()) {
       logger.Log(LogLevel::kError, "cannot use the key: " + key.status().message() + "; denying");
       *pam_code = PAM_AUTHINFO_UNAVAIL;

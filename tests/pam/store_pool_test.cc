@@ -1,9 +1,11 @@
-// The store connection a process keeps between PAM handles
-// (pam_module/store_pool.h): one connection serves handle after handle; a
-// forked child never uses its parent's, and the parent's still works after
-// the child is gone; an idle connection whose file became unsafe or was
-// removed is not used (the UnsafeFilesTest cases run after a successful
-// sign-in, so they also cover that).
+// What a process keeps between PAM handles: the store connection
+// (pam_module/store_pool.h) and the config and key (pam_module/file_cache.h).
+// One connection serves handle after handle; a forked child never uses its
+// parent's, and the parent's still works after the child is gone; an idle
+// connection whose file became unsafe or was removed is not used; a config
+// changed between two sign-ins applies to the second. (The UnsafeFilesTest
+// cases run after a successful sign-in, so they also cover a config, key or
+// store that became unsafe after it was kept.)
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <limits.h>
@@ -13,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "tests/pam/pam_harness.h"
@@ -101,6 +104,19 @@ TEST_F(StorePoolTest, AnIdleConnectionToAFileThatBecameUnsafeIsClosed) {
   }
   ASSERT_EQ(chmod(store_path_.c_str(), 0600), 0);
   EXPECT_EQ(SignIn(kPassword), PAM_SUCCESS);
+}
+
+TEST_F(StorePoolTest, AConfigChangedBetweenSignInsAppliesToTheNextOne) {
+  ASSERT_EQ(SignIn(kPassword), PAM_SUCCESS);  // the config is kept now
+  // Rewritten at once (within the same second as the load it replaces).
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({{"deny", "1"}}));
+  EXPECT_EQ(SignIn("wrong"), PAM_AUTH_ERR);
+  // deny = 1: that one failure locked the account, so the right password is
+  // refused now; with the old config (deny = 5) it would pass.
+  EXPECT_EQ(SignIn(kPassword), PAM_AUTH_ERR);
+  std::optional<UserRecord> alice = GetUser("alice");
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_NE(alice->locked_until, 0);
 }
 
 }  // namespace
