@@ -42,13 +42,18 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
 FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
                         const UserRecord& user, const char* what, const std::string& method_prefix);
 
-// For a user without an authenticator who has passed the first factor (the
-// password here, or an earlier module in mode=mfa_only): success when MFA
-// is not required of them (logged); when it is, enrollment in the session
-// within the grace period, refusal (kMfaRequired) after it. Finishes every
-// outcome. Defined in core/mfa_flows.cc.
+// Which first factor came before the second: this module's password, or an
+// earlier module's (mode=mfa_only). It decides the event's method and
+// wording ("password+totp" and "password accepted; ..." or "totp").
+enum class FirstFactor { kPassword, kEarlierModule };
+
+// For a user without an authenticator who has passed the first factor:
+// success when MFA is not required of them (logged); when it is,
+// enrollment in the session within the grace period, refusal
+// (kMfaRequired) after it. Finishes every outcome. Defined in
+// core/mfa_flows.cc.
 FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestInfo& r,
-                                const UserRecord& user, const char* what, const char* method);
+                                const UserRecord& user, const char* what, FirstFactor first);
 
 }  // namespace flow_internal
 }  // namespace sesame

@@ -283,9 +283,11 @@ FlowResult RenewRecoveryCodes(Services& s, Prompter& prompter, const RequestInfo
 namespace flow_internal {
 
 FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestInfo& r,
-                                const UserRecord& user, const char* what, const char* method) {
-  const std::string accepted =
-      std::string(method) == "none" ? "" : std::string("password accepted; ");
+                                const UserRecord& user, const char* what, FirstFactor first) {
+  const bool after_password = first == FirstFactor::kPassword;
+  // The event's method until an authenticator is enrolled here.
+  const char* method = after_password ? "password" : "none";
+  const std::string accepted = after_password ? "password accepted; " : "";
   Result<MfaRequirement> required = MfaRequirementOf(s.config, s.store, user);
   if (!required.ok()) {
     return Finish(s, r, what, method, Decision::kUnavailable,
@@ -378,7 +380,7 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
   Result<std::string> seen = prompter.Ask(kSavedPrompt);
   if (seen.ok()) WipeMemory(seen->data(), seen->size());
   return Finish(
-      s, r, what, (std::string(method) == "none" ? "totp" : "password+totp"), Decision::kSuccess,
+      s, r, what, (after_password ? "password+totp" : "totp"), Decision::kSuccess,
       accepted + "authenticator enrolled in the session (MFA required: " + required->why + ")");
 }
 

@@ -358,7 +358,7 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
   FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, &user);
   if (checked.decision != Decision::kSuccess) return checked;
   if (user.totp_sealed.empty()) {
-    return EnrollmentIfRequired(s, prompter, r, user, spec.what, spec.method);
+    return EnrollmentIfRequired(s, prompter, r, user, spec.what, FirstFactor::kPassword);
   }
   return SecondFactor(s, prompter, r, user, "password sign-in", "password+");
 }
@@ -380,7 +380,8 @@ FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& 
         "administrator to unlock it, or try again later.");
     return Finish(s, r, kWhat, "totp", Decision::kLocked, "account is locked; code not checked");
   }
-  if (user.totp_sealed.empty()) return EnrollmentIfRequired(s, prompter, r, user, kWhat, "none");
+  if (user.totp_sealed.empty())
+    return EnrollmentIfRequired(s, prompter, r, user, kWhat, FirstFactor::kEarlierModule);
   return SecondFactor(s, prompter, r, user, kWhat, "");
 }
 
