@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <sys/mman.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -156,25 +157,46 @@ Result<PhcHash> ParseArgon2idBody(std::string_view rest) {
   return phc;
 }
 
-// ---- memory for argon2: mmap, with transparent huge pages when large ----
+// ---- memory for argon2 ----
+//
+// Large areas (the default cost: 64 MiB) are their own mapping, with
+// transparent huge pages, and go back to the kernel at once. Small ones
+// (below 2 MiB: low costs, tests, the benchmark's minimum) come from the
+// heap: a mapping of a few pages costs more in mmap, page faults and, in a
+// threaded process, the TLB shootdown of munmap than the hash itself. Heap
+// memory is wiped here before it is freed (libargon2 clears its memory
+// before calling back, too).
 
-// libargon2's callbacks carry no user data, so the mapping's size lives in a
-// header page just before the block handed to argon2 (keeps page alignment).
+// libargon2's callbacks carry no user data, so the area's size and kind
+// live in a header page just before the block handed to argon2 (keeps page
+// alignment).
 constexpr size_t kHeaderBytes = 4096;
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
+struct AreaHeader {
+  size_t total;
+  bool mapped;
+};
+
 int MapArgon2Memory(uint8_t** memory, size_t bytes) {
   *memory = nullptr;
-  if (bytes > std::numeric_limits<size_t>::max() - kHeaderBytes)
+  if (bytes > std::numeric_limits<size_t>::max() - 2 * kHeaderBytes)
     return ARGON2_MEMORY_ALLOCATION_ERROR;
-  size_t total = bytes + kHeaderBytes;
-  void* base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) return ARGON2_MEMORY_ALLOCATION_ERROR;
-  if (bytes >= kHugePageBytes) {
+  // A whole number of pages (aligned_alloc wants a multiple of the alignment).
+  const size_t total = (bytes + 2 * kHeaderBytes - 1) / kHeaderBytes * kHeaderBytes;
+  void* base = nullptr;
+  const bool mapped = bytes >= kHugePageBytes;
+  if (mapped) {
+    base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return ARGON2_MEMORY_ALLOCATION_ERROR;
     // Fails where the kernel has no THP; plain pages then, which is fine.
     (void)madvise(static_cast<uint8_t*>(base) + kHeaderBytes, bytes, MADV_HUGEPAGE);
+  } else {
+    base = std::aligned_alloc(kHeaderBytes, total);
+    if (base == nullptr) return ARGON2_MEMORY_ALLOCATION_ERROR;
   }
-  std::memcpy(base, &total, sizeof total);
+  const AreaHeader header{total, mapped};
+  std::memcpy(base, &header, sizeof header);
   *memory = static_cast<uint8_t*>(base) + kHeaderBytes;
   return ARGON2_OK;
 }
@@ -182,9 +204,14 @@ int MapArgon2Memory(uint8_t** memory, size_t bytes) {
 void UnmapArgon2Memory(uint8_t* memory, size_t /*bytes*/) {
   if (memory == nullptr) return;
   uint8_t* base = memory - kHeaderBytes;
-  size_t total = 0;
-  std::memcpy(&total, base, sizeof total);
-  munmap(base, total);
+  AreaHeader header{};
+  std::memcpy(&header, base, sizeof header);
+  if (header.mapped) {
+    munmap(base, header.total);
+  } else {
+    WipeMemory(base, header.total);
+    std::free(base);
+  }
 }
 
 // Holds a limiter slot (if any) and brackets the computation with the debug
