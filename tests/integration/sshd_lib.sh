@@ -7,7 +7,11 @@
 
 sshd_init() {
   USER_S="$1"
-  if readelf -d "$SESAME_MODULE" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+  # Read whole before grep: with pipefail, `readelf | grep -q` fails when grep
+  # stops reading before readelf is done (SIGPIPE), and the skip is missed.
+  local dynamic
+  dynamic=$(readelf -d "$SESAME_MODULE" 2>/dev/null || true)
+  if grep -q 'NEEDED.*libasan' <<<"$dynamic"; then
     echo "$it_name: SKIP: $SESAME_MODULE is an ASan build; the system sshd (not built with ASan) cannot load it"
     exit 0
   fi

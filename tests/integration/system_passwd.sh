@@ -27,8 +27,11 @@ PY=/usr/bin/python3
 command -v pamtester >/dev/null || fail "pamtester is not installed"
 PASSWD=/usr/bin/passwd
 [ -x "$PASSWD" ] || fail "$PASSWD is missing (Debian: passwd)"
+# The list is read whole first: with pipefail, `ldconfig -p | grep -q` fails
+# whenever grep stops reading before ldconfig is done writing (SIGPIPE).
+libs=$(ldconfig -p)
 for lib in libpam_wrapper.so libnss_wrapper.so; do
-  ldconfig -p | grep -qF "$lib" || fail "$lib is not installed (Debian: libpam-wrapper, libnss-wrapper)"
+  grep -qF "$lib" <<<"$libs" || fail "$lib is not installed (Debian: libpam-wrapper, libnss-wrapper)"
 done
 
 USER_P="sesit-pw-$$"
