@@ -25,6 +25,7 @@ sshd_init() {
   SERVICE="sshd-sesame-$$"
   PAM_FILE="/etc/pam.d/$SERVICE"
   CREATED_USER=0
+  EXTRA_USERS=()  # more system users a test made; removed on exit too
   WROTE_PAM=0
   MADE_RUN_SSHD=0
   sshd_pid=""
@@ -43,6 +44,8 @@ cleanup() {
     wait "$sshd_pid" 2>/dev/null
   fi
   [ "$CREATED_USER" = 1 ] && userdel "$USER_S" 2>/dev/null
+  local extra
+  for extra in "${EXTRA_USERS[@]}"; do userdel "$extra" 2>/dev/null; done
   [ "$WROTE_PAM" = 1 ] && rm -f "$PAM_FILE"
   [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
   [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
