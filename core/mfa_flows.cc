@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base32.h"
@@ -118,6 +120,40 @@ std::string DaysLeft(int64_t seconds) {
   return std::to_string(days) + (days == 1 ? " day" : " days");
 }
 
+// Appends the offer as conversation text (PAM_TEXT_INFO): a QR code drawn
+// with UTF-8 half blocks, the key and how to add it by hand. The QR code
+// and the key are the secret: every copy made here is wiped, and *out
+// grows once, so no earlier buffer of it is freed unwiped. The caller
+// wipes *out.
+void AppendOfferText(const AuthenticatorOffer& offer, std::string* out) {
+  static constexpr std::string_view kScan =
+      "Scan this QR code with your authenticator app (Google Authenticator, FreeOTP, Aegis, "
+      "...):\n\n";
+  static constexpr std::string_view kByHand = "\nor add an account by hand: ";
+  static constexpr std::string_view kKey = "), time-based, key:\n    ";
+  std::string drawing;
+  Result<QrCode> qr = EncodeQr(offer.uri);
+  if (qr.ok()) {
+    drawing = RenderQrTerminal(qr.value(), false);
+    std::fill(qr->modules.begin(), qr->modules.end(), false);
+  } else {
+    drawing = "(the QR code cannot be drawn: " + qr.status().message() + ")\n";
+  }
+  // Room for the caller's closing line too.
+  out->reserve(out->size() + kScan.size() + drawing.size() + kByHand.size() + offer.issuer.size() +
+               offer.account.size() + kKey.size() + offer.key.size() + 256);
+  out->append(kScan);
+  out->append(drawing);
+  out->append(kByHand);
+  out->append(offer.issuer);
+  out->append(" (");
+  out->append(offer.account);
+  out->append(kKey);
+  out->append(offer.key);
+  out->append("\n");
+  WipeMemory(drawing.data(), drawing.size());
+}
+
 }  // namespace
 
 AuthenticatorOffer::~AuthenticatorOffer() {
@@ -130,21 +166,6 @@ std::string TotpIssuer(const Config& config) {
   char host[256] = {0};
   if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "Sesame";
   return SanitizeForLog(host, 64);
-}
-
-std::string OfferAsText(const AuthenticatorOffer& offer) {
-  std::string text =
-      "Scan this QR code with your authenticator app (Google Authenticator, FreeOTP, Aegis, "
-      "...):\n\n";
-  Result<QrCode> qr = EncodeQr(offer.uri);
-  if (qr.ok()) {
-    text += RenderQrTerminal(qr.value(), false);
-  } else {
-    text += "(the QR code cannot be drawn: " + qr.status().message() + ")\n";
-  }
-  text += "\nor add an account by hand: " + offer.issuer + " (" + offer.account +
-          "), time-based, key:\n    " + offer.key + "\n";
-  return text;
 }
 
 FlowResult VerifyIdentity(Services& s, Prompter& prompter, const RequestInfo& r, UserRecord* user) {
@@ -330,11 +351,14 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
   NewAuthenticator fresh;
   Status made = MakeAuthenticator(s, user.name, &fresh);
   if (!made.ok()) return Finish(s, r, what, method, Decision::kUnavailable, made.message());
-  prompter.Info(
-      "Your account must now use a verification code from an authenticator app at "
-      "sign-in. Set it up now, or within " +
-      DaysLeft(left) + "; after that you cannot sign in without it.\n\n" +
-      OfferAsText(fresh.offer) + "\nThen type the code the app shows.");
+  std::string offer_text =
+      "Your account must now use a verification code from an authenticator app at sign-in. "
+      "Set it up now, or within " +
+      DaysLeft(left) + "; after that you cannot sign in without it.\n\n";
+  AppendOfferText(fresh.offer, &offer_text);
+  offer_text += "\nThen type the code the app shows.";
+  prompter.Info(offer_text);
+  WipeMemory(offer_text.data(), offer_text.size());
   int64_t step = 0;
   const std::string later =
       "You can set it up at your next sign-in or with 'sesame mfa enroll', "

@@ -42,10 +42,6 @@ using ShowOffer = std::function<Status(const AuthenticatorOffer&)>;
 // The issuer in new otpauth:// URIs: totp_issuer, or the host name.
 std::string TotpIssuer(const Config& config);
 
-// The offer as text for a conversation (PAM_TEXT_INFO): a QR code drawn
-// with UTF-8 half blocks, the key and how to confirm.
-std::string OfferAsText(const AuthenticatorOffer& offer);
-
 // The password ("Password: "), then a code from the current authenticator
 // when there is one. Records the check as an event ("identity check").
 // On success `*user` holds the record.
