@@ -32,47 +32,43 @@ int NssLookup(Lookup lookup, Entry* entry, std::vector<char>* buffer, bool* foun
   }
 }
 
-}  // namespace
-
-Result<bool> GroupExists(std::string_view group) {
-  const std::string group_name(group);
-  struct group gr {};
-  std::vector<char> buffer;
+// getgrnam_r into `gr` (strings in `buffer`); whether the group exists.
+Result<bool> LookupGroup(const std::string& name, struct group* gr, std::vector<char>* buffer) {
   bool found = false;
   int rc = NssLookup<struct group>(
       [&](struct group* e, char* b, size_t n, struct group** out) {
-        return getgrnam_r(group_name.c_str(), e, b, n, out);
+        return getgrnam_r(name.c_str(), e, b, n, out);
       },
-      &gr, &buffer, &found);
+      gr, buffer, &found);
   if (rc != 0) {
     return Status(Code::kUnavailable,
-                  "cannot look up group " + group_name + ": " + std::string(std::strerror(rc)));
+                  "cannot look up group " + name + ": " + std::string(std::strerror(rc)));
   }
   return found;
 }
 
-Result<bool> IsGroupMember(std::string_view user, std::string_view group) {
+}  // namespace
+
+Result<bool> GroupExists(std::string_view group) {
+  struct group gr {};
+  std::vector<char> buffer;
+  return LookupGroup(std::string(group), &gr, &buffer);
+}
+
+Result<GroupMembership> GroupMembershipOf(std::string_view user, std::string_view group) {
   const std::string user_name(user);
-  const std::string group_name(group);
   struct group gr {};
   std::vector<char> gr_buffer;
-  bool found = false;
-  int rc = NssLookup<struct group>(
-      [&](struct group* e, char* b, size_t n, struct group** out) {
-        return getgrnam_r(group_name.c_str(), e, b, n, out);
-      },
-      &gr, &gr_buffer, &found);
-  if (rc != 0) {
-    return Status(Code::kUnavailable,
-                  "cannot look up group " + group_name + ": " + std::string(std::strerror(rc)));
-  }
-  if (!found) return false;
+  Result<bool> exists = LookupGroup(std::string(group), &gr, &gr_buffer);
+  if (!exists.ok()) return exists.status();
+  if (!exists.value()) return GroupMembership::kNoSuchGroup;
   for (char** member = gr.gr_mem; member != nullptr && *member != nullptr; ++member) {
-    if (user_name == *member) return true;
+    if (user_name == *member) return GroupMembership::kMember;
   }
   struct passwd pw {};
   std::vector<char> pw_buffer;
-  rc = NssLookup<struct passwd>(
+  bool found = false;
+  int rc = NssLookup<struct passwd>(
       [&](struct passwd* e, char* b, size_t n, struct passwd** out) {
         return getpwnam_r(user_name.c_str(), e, b, n, out);
       },
@@ -81,7 +77,7 @@ Result<bool> IsGroupMember(std::string_view user, std::string_view group) {
     return Status(Code::kUnavailable,
                   "cannot look up user " + user_name + ": " + std::string(std::strerror(rc)));
   }
-  return found && pw.pw_gid == gr.gr_gid;
+  return found && pw.pw_gid == gr.gr_gid ? GroupMembership::kMember : GroupMembership::kNotMember;
 }
 
 namespace {
@@ -89,16 +85,14 @@ namespace {
 // Whether `user` is in `group`; notes a group that does not exist.
 Result<bool> MemberOf(const std::string& user, const std::string& group, const std::string& source,
                       MfaRequirement* note) {
-  Result<bool> member = IsGroupMember(user, group);
-  if (!member.ok() || member.value()) return member;
-  Result<bool> exists = GroupExists(group);
-  if (!exists.ok()) return exists.status();
-  if (!exists.value()) {
+  Result<GroupMembership> membership = GroupMembershipOf(user, group);
+  if (!membership.ok()) return membership.status();
+  if (membership.value() == GroupMembership::kNoSuchGroup) {
     if (!note->warning.empty()) note->warning += "; ";
     note->warning +=
         "group " + group + " (" + source + ") does not exist, so it requires MFA of no one";
   }
-  return false;
+  return membership.value() == GroupMembership::kMember;
 }
 
 }  // namespace

@@ -30,9 +30,12 @@ struct MfaRequirement {
 // caller fails closed).
 Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store, const UserRecord& user);
 
-// Whether `user` belongs to the system group `group`. false when the group
-// does not exist; kUnavailable when the lookup itself fails.
-Result<bool> IsGroupMember(std::string_view user, std::string_view group);
+enum class GroupMembership { kMember, kNotMember, kNoSuchGroup };
+
+// Whether `user` belongs to the system group `group` (one group lookup,
+// and a user lookup for the primary group when not a listed member);
+// kUnavailable when a lookup itself fails.
+Result<GroupMembership> GroupMembershipOf(std::string_view user, std::string_view group);
 
 // Whether the system group exists; kUnavailable when the lookup fails.
 Result<bool> GroupExists(std::string_view group);
