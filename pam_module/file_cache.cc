@@ -1,14 +1,13 @@
 #include "pam_module/file_cache.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <optional>
 
 #include "core/key_file.h"
+#include "pam_module/per_process.h"
 
 namespace sesame {
 namespace {
@@ -65,8 +64,9 @@ std::optional<Identity> IdentityOf(const std::string& path) {
   return Identity{*file, *parent};
 }
 
+// This process's entries (PerProcess: a forked child starts its own and
+// never touches its parent's; at exit the key is wiped).
 struct Entries {
-  pid_t pid = getpid();
   std::mutex mu;
   std::string config_path;
   Identity config_id{};
@@ -74,30 +74,11 @@ struct Entries {
   std::string key_path;
   Identity key_id{};
   std::optional<SecretBuffer> key;
-
-  bool Ours() const { return pid == getpid(); }
-};
-
-// As in store_pool.cc: after fork() the child makes its own and abandons
-// the parent's without touching it; at exit the holder frees this
-// process's (wiping the key).
-struct Holder {
-  std::atomic<Entries*> current{nullptr};
-  ~Holder() {
-    Entries* e = current.load();
-    if (e != nullptr && e->Ours()) delete e;
-  }
 };
 
 Entries& Current() {
-  static Holder holder;
-  Entries* e = holder.current.load();
-  while (e == nullptr || !e->Ours()) {
-    auto* fresh = new Entries();
-    if (holder.current.compare_exchange_strong(e, fresh)) return *fresh;
-    delete fresh;
-  }
-  return *e;
+  static PerProcess<Entries> entries;
+  return entries.Get();
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "pam_module/store_pool.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <iterator>
 #include <mutex>
 #include <utility>
 #include <vector>
+
+#include "pam_module/per_process.h"
 
 namespace sesame {
 namespace {
@@ -17,16 +16,13 @@ struct Idle {
   std::unique_ptr<Store> store;
 };
 
-// The idle connections of one process. Destroyed (closing them) only by
-// the process that made it.
+// The idle connections of one process (PerProcess: a forked child never
+// uses its parent's).
 class Pool {
  public:
-  Pool() : pid_(getpid()) {}
-  ~Pool() = default;
+  Pool() = default;
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
-
-  bool Ours() const { return pid_ == getpid(); }
 
   std::unique_ptr<Store> Take(const std::string& path, int busy_timeout_ms) {
     std::unique_ptr<Store> found;
@@ -69,38 +65,13 @@ class Pool {
   }
 
  private:
-  const pid_t pid_;
   std::mutex mu_;
   std::vector<Idle> idle_;
 };
 
-// The pool of this process. After fork() the child finds its parent's pool
-// and starts a new one: the parent's is abandoned, never locked (another
-// thread may have held its mutex at the fork), used or freed. At exit the
-// holder closes this process's connections (the last close checkpoints the
-// WAL), and only this process's.
-struct PoolHolder {
-  std::atomic<Pool*> current{nullptr};
-  ~PoolHolder() {
-    Pool* pool = current.load();
-    if (pool != nullptr && pool->Ours()) delete pool;
-  }
-};
-
-PoolHolder& Holder() {
-  static PoolHolder holder;
-  return holder;
-}
-
 Pool& ThePool() {
-  PoolHolder& holder = Holder();
-  Pool* pool = holder.current.load();
-  while (pool == nullptr || !pool->Ours()) {
-    auto* fresh = new Pool();
-    if (holder.current.compare_exchange_strong(pool, fresh)) return *fresh;
-    delete fresh;  // another thread of this process made one first; `pool` is it
-  }
-  return *pool;
+  static PerProcess<Pool> pool;
+  return pool.Get();
 }
 
 }  // namespace
