@@ -31,45 +31,13 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ -n "${SESAME_TOOL:-}" ] || fail "SESAME_TOOL is not set (run through ctest)"
-PY=/usr/bin/python3
-"$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
-for t in pamtester runuser oathtool zbarimg; do
-  command -v "$t" >/dev/null || fail "$t is not installed"
-done
-
-ETC_CONF=/etc/security/sesame.conf
-BACKUP=""
-MOVED_ASIDE=0
-WROTE_CONF=0
-CREATED_USERS=()
+# shellcheck source=tests/integration/tool_lib.sh
+source "$(dirname "$0")/tool_lib.sh"
+tool_init oathtool zbarimg
 USER_A="sesmfa-a-$$"
-
-cleanup() {
-  set +e
-  local u
-  for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null; done
-  [ "$WROTE_CONF" = 1 ] && rm -f "$ETC_CONF"
-  [ "$MOVED_ASIDE" = 1 ] && mv -f "$BACKUP" "$ETC_CONF"
-  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
-
-it_setup
 printf 'totp_issuer = Sesame IT\ntotp_window = 10\n' >>"$IT_CONF"
 
-if [ -e "$ETC_CONF" ] || [ -L "$ETC_CONF" ]; then
-  BACKUP="$ETC_CONF.sesame-it-backup.$$.$RANDOM"
-  mv -n "$ETC_CONF" "$BACKUP"
-  MOVED_ASIDE=1
-fi
-WROTE_CONF=1
-install -m 0644 -o root -g root "$IT_CONF" "$ETC_CONF"
-admin() { "$SESAME_ADMIN" --config "$ETC_CONF" "$@"; }
-
-mkdir -m 0755 "$IT_TMP/bin"
-TOOL="$IT_TMP/bin/sesame"
-install -m 4755 -o root -g root "$SESAME_TOOL" "$TOOL"
+tool_install
 
 useradd -M -N -s /usr/sbin/nologin "$USER_A"
 CREATED_USERS+=("$USER_A")

@@ -9,46 +9,14 @@
 # that file: an existing one is moved aside and put back on exit.
 source "$(dirname "$0")/lib.sh"
 
-[ -n "${SESAME_TOOL:-}" ] || fail "SESAME_TOOL is not set (run through ctest)"
-PY=/usr/bin/python3
-"$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
-command -v pamtester >/dev/null || fail "pamtester is not installed"
-command -v runuser >/dev/null || fail "runuser is not installed"
-
-ETC_CONF=/etc/security/sesame.conf
-BACKUP=""
-MOVED_ASIDE=0
-WROTE_CONF=0
-CREATED_USERS=()
+# shellcheck source=tests/integration/tool_lib.sh
+source "$(dirname "$0")/tool_lib.sh"
+tool_init
 USER_A="sesit-a-$$"
 USER_B="sesit-b-$$"
 
-cleanup() {
-  set +e
-  local u
-  for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null; done
-  [ "$WROTE_CONF" = 1 ] && rm -f "$ETC_CONF"
-  [ "$MOVED_ASIDE" = 1 ] && mv -f "$BACKUP" "$ETC_CONF"
-  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
-
-it_setup
-
 # Our config at the fixed path; it points store, key and runtime dir into IT_TMP.
-if [ -e "$ETC_CONF" ] || [ -L "$ETC_CONF" ]; then
-  BACKUP="$ETC_CONF.sesame-it-backup.$$.$RANDOM"
-  mv -n "$ETC_CONF" "$BACKUP"
-  MOVED_ASIDE=1
-fi
-WROTE_CONF=1
-install -m 0644 -o root -g root "$IT_CONF" "$ETC_CONF"
-admin() { "$SESAME_ADMIN" --config "$ETC_CONF" "$@"; }
-
-# The tool, setuid root, in a directory everyone can reach.
-mkdir -m 0755 "$IT_TMP/bin"
-TOOL="$IT_TMP/bin/sesame"
-install -m 4755 -o root -g root "$SESAME_TOOL" "$TOOL"
+tool_install
 
 for u in "$USER_A" "$USER_B"; do
   useradd -M -N -s /usr/sbin/nologin "$u"
