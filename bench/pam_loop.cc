@@ -64,8 +64,9 @@
 //
 // The stacks run interleaved in rounds so background load hits all alike.
 // When /dev/log does not exist, a datagram socket is bound there for the run
-// and drained by a thread, so pam_syslog costs what it costs on a real host
-// (without it glibc writes every message to the console, ~3 ms each).
+// and drained by a separate process (not a thread: see DevLogSink), so
+// pam_syslog costs what it costs on a real host (without it glibc writes
+// every message to the console, ~3 ms each).
 //
 // This process links only libpam (and libstdc++): the sesame installations
 // are built by sesame_bench_setup, so pam_sesame.so loads its dependencies
@@ -78,10 +79,11 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <security/pam_appl.h>
 #include <shadow.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -103,10 +105,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #ifndef SESAME_PAM_MODULE_PATH
@@ -466,25 +468,48 @@ class DevLogSink {
     chmod(kPath, 0666);
     int size = 1 << 20;
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    thread_ = std::thread([this] { Drain(); });
+    // The reader is its own process, as journald or rsyslogd is. A thread
+    // of this process would share its address space, and every munmap and
+    // mprotect of libpam's dlopen/dlclose would then pay a TLB-shootdown
+    // IPI to the CPU the reader last ran on: a cost paid only by the stacks
+    // that log (pam_sesame most), and one that no real host has.
+    void* page = mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) throw Fatal(Errno("mmap"));
+    count_ = new (page) std::atomic<uint64_t>(0);
+    pid_t parent = getpid();
+    reader_ = fork();
+    if (reader_ < 0) throw Fatal(Errno("fork"));
+    if (reader_ == 0) {
+      signal(SIGINT, SIG_IGN);  // Ctrl-C is for the benchmark, which then stops us
+      signal(SIGTERM, SIG_DFL);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(0);
+      // Hold nothing else of the benchmark's open: a pipe end kept here
+      // would keep another child (the spawner) waiting for its EOF.
+      if (fd_ > 3) close_range(3, static_cast<unsigned>(fd_) - 1, 0);
+      close_range(static_cast<unsigned>(fd_) + 1, ~0U, 0);
+      Drain();
+      _exit(0);
+    }
     return "bound an AF_UNIX datagram socket at /dev/log for this run (none existed), drained by "
-           "a thread and removed at exit, so pam_syslog costs what it costs with journald or "
-           "rsyslog";
+           "a separate process (as journald or rsyslogd would be) and removed at exit, so "
+           "pam_syslog costs what it costs with one of them";
   }
 
   ~DevLogSink() { Stop(); }
 
   void Stop() {
     if (!bound_) return;
-    stop_ = true;
-    thread_.join();
+    kill(reader_, SIGTERM);
+    waitpid(reader_, nullptr, 0);
     unlink(kPath);
     RemoveSignalPath(kPath);
     close(fd_);
     bound_ = false;
   }
 
-  uint64_t messages() const { return messages_; }
+  uint64_t messages() const { return count_ == nullptr ? 0 : count_->load(); }
   bool bound() const { return bound_; }
 
  private:
@@ -497,22 +522,18 @@ class DevLogSink {
     return addr;
   }
 
+  // In the reader process until SIGTERM.
   void Drain() {
     char buf[8192];
-    while (!stop_) {
-      struct pollfd p {
-        fd_, POLLIN, 0
-      };
-      if (poll(&p, 1, 100) <= 0) continue;
-      while (recv(fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++messages_;
+    for (;;) {
+      if (recv(fd_, buf, sizeof buf, 0) >= 0) count_->fetch_add(1);
     }
   }
 
   int fd_ = -1;
   bool bound_ = false;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> messages_{0};
-  std::thread thread_;
+  pid_t reader_ = -1;
+  std::atomic<uint64_t>* count_ = nullptr;  // in a MAP_SHARED page
 };
 
 // ---------------------------------------------------------------------------
