@@ -212,6 +212,13 @@ Status SqliteStore::Exec(const char* sql, std::string_view doing) {
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
 }
 
+Status SqliteStore::Run(const char* sql, std::string_view doing) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare(sql, &stmt, doing));
+  int rc = stmt.Step();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, doing);
+}
+
 Result<int> SqliteStore::ReadVersion() {
   Stmt stmt;
   int rc = sqlite3_prepare_v2(db_.get(), "SELECT max(version), count(*) FROM schema_version", -1,
