@@ -140,8 +140,10 @@ class SqliteStore final : public Store {
   Status StillUsable() override;
 
   // sqlite_users.cc: lockout counters and password history.
+  using Store::RecordFailure;
   Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
-                                      const LockoutPolicy& policy) override;
+                                      const LockoutPolicy& policy,
+                                      std::string_view attempt) override;
   Status ClearFailures(std::string_view name) override;
   Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
                      bool must_change, int history_keep) override;

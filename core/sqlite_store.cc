@@ -91,6 +91,7 @@ constexpr Migration kMigrations[] = {
      "CREATE TABLE mfa_required_groups("
      "  name TEXT PRIMARY KEY,"
      "  since INTEGER NOT NULL) WITHOUT ROWID;"},
+    {5, "ALTER TABLE users ADD COLUMN recent_failures TEXT NOT NULL DEFAULT '';"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");

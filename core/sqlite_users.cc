@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/secret.h"
 #include "core/sqlite_internal.h"
 
 namespace sesame {
@@ -25,8 +27,38 @@ namespace sqlite_internal {
   "(?2 >= first_failure + ?3 AND NOT locked_until > ?2) OR " \
   "(locked_until > 0 AND locked_until <= ?2))"
 
+namespace {
+
+// True when `attempt` is one of the digests in `recent` (concatenated,
+// kWrongAttemptDigestChars each). Every remembered digest is compared, in
+// constant time, whatever matched.
+bool Remembered(std::string_view recent, std::string_view attempt) {
+  bool found = false;
+  for (size_t at = 0; at + kWrongAttemptDigestChars <= recent.size();
+       at += kWrongAttemptDigestChars) {
+    found |= ConstantTimeEquals(recent.substr(at, kWrongAttemptDigestChars), attempt);
+  }
+  return found;
+}
+
+bool IsDigest(std::string_view attempt) {
+  if (attempt.size() != kWrongAttemptDigestChars) return false;
+  for (char c : attempt) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<FailureResult> SqliteStore::RecordFailure(std::string_view name, int64_t now,
-                                                 const LockoutPolicy& policy) {
+                                                 const LockoutPolicy& policy,
+                                                 std::string_view attempt) {
+  if (!attempt.empty() && !IsDigest(attempt)) {
+    return Status(Code::kInvalidArgument, "wrong-attempt digest for store " + path_ + " is not " +
+                                              std::to_string(kWrongAttemptDigestChars) +
+                                              " lower-case hex characters");
+  }
   if (policy.fail_interval < 0 || policy.unlock_time < 0) {
     return Status(Code::kInvalidArgument,
                   "lockout policy for store " + path_ + " has a negative fail_interval (" +
@@ -50,19 +82,44 @@ Result<FailureResult> SqliteStore::RecordFailure(std::string_view name, int64_t 
   // this process.
   FailureResult result;
   Status st = Write("counting a failed sign-in", [&]() -> Status {
-    // 1. Start a new window or count one more failure in the current one.
+    // 0. The same wrong secret as one counted in this window: nothing to do.
+    if (!attempt.empty()) {
+      Stmt seen;
+      SESAME_RETURN_IF_ERROR(Prepare("SELECT recent_failures, " SESAME_NEW_WINDOW
+                                     ", failures, locked_until FROM users WHERE name = ?1",
+                                     &seen, "counting a failed sign-in"));
+      seen.BindText(1, name);
+      seen.BindInt(2, now);
+      seen.BindInt(3, policy.fail_interval);
+      int rc = seen.Step();
+      if (rc == SQLITE_DONE) return NoSuchUser(name);
+      if (rc != SQLITE_ROW) return Error(rc, "counting a failed sign-in");
+      if (seen.Int(1) == 0 && Remembered(seen.Text(0), attempt)) {
+        result.failures = ClampToInt(seen.Int(2));
+        result.locked_until = seen.Int(3);
+        result.repeated = true;
+        return Status::Ok();
+      }
+    }
+
+    // 1. Start a new window or count one more failure in the current one,
+    // and remember the digest (the newest kRememberedWrongAttempts kept).
     // Every SET expression reads the row as it was before this UPDATE.
     Stmt count;
     SESAME_RETURN_IF_ERROR(
         Prepare("UPDATE users SET "
                 "failures = CASE WHEN " SESAME_NEW_WINDOW " THEN 1 ELSE failures + 1 END, "
                 "first_failure = CASE WHEN " SESAME_NEW_WINDOW " THEN ?2 ELSE first_failure END, "
-                "locked_until = CASE WHEN " SESAME_NEW_WINDOW " THEN 0 ELSE locked_until END "
+                "locked_until = CASE WHEN " SESAME_NEW_WINDOW " THEN 0 ELSE locked_until END, "
+                "recent_failures = CASE WHEN " SESAME_NEW_WINDOW " THEN ?4 "
+                "ELSE substr(recent_failures || ?4, -?5) END "
                 "WHERE name = ?1",
                 &count, "counting a failed sign-in"));
     count.BindText(1, name);
     count.BindInt(2, now);
     count.BindInt(3, policy.fail_interval);
+    count.BindText(4, attempt);
+    count.BindInt(5, static_cast<int64_t>(kRememberedWrongAttempts * kWrongAttemptDigestChars));
     int rc = count.Step();
     if (rc != SQLITE_DONE) return Error(rc, "counting a failed sign-in");
     if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
@@ -101,8 +158,9 @@ Result<FailureResult> SqliteStore::RecordFailure(std::string_view name, int64_t 
 
 Status SqliteStore::ClearFailures(std::string_view name) {
   return UpdateUser(
-      "UPDATE users SET failures = 0, first_failure = 0, locked_until = 0 WHERE name = ?1", name,
-      "clearing failed sign-ins", [](Stmt&) {});
+      "UPDATE users SET failures = 0, first_failure = 0, locked_until = 0, recent_failures = '' "
+      "WHERE name = ?1",
+      name, "clearing failed sign-ins", [](Stmt&) {});
 }
 
 Status SqliteStore::SetMustChange(std::string_view name, bool must_change) {

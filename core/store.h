@@ -10,6 +10,7 @@
 #ifndef SESAME_CORE_STORE_H_
 #define SESAME_CORE_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -60,7 +61,16 @@ struct FailureResult {
   int failures = 0;          // count in the window after this failure
   bool locked_now = false;   // this failure locked the account
   int64_t locked_until = 0;  // as UserRecord::locked_until
+  // The same wrong secret as one counted earlier in this window: nothing
+  // changed, `failures` and `locked_until` are the current values.
+  bool repeated = false;
 };
+
+// How many digests of recent wrong secrets a user's row keeps (the "same
+// wrong secret counts once" rule), and their form: lower-case hex, as
+// core/wrong_attempt.h makes them.
+inline constexpr int kRememberedWrongAttempts = 4;
+inline constexpr size_t kWrongAttemptDigestChars = 32;
 
 // What happened at one decision. Strings, not enums, so later kinds of
 // method and outcome need no schema change.
@@ -110,10 +120,26 @@ class Store {
   // deny (deny > 0) and the account is not locked: locked_until = now +
   // unlock_time (or kLockedUntilUnlocked when unlock_time is 0) and
   // locked_now = true. kNotFound for no such user.
+  //
+  // `attempt` is the keyed digest of the wrong secret (WrongAttemptDigest,
+  // kWrongAttemptDigestChars characters) or empty. When it is one of the
+  // last kRememberedWrongAttempts digests counted in the current window
+  // (no new window starts now), the failure is not counted again: nothing
+  // changes and `repeated` is set, so a client retrying the secret it has
+  // saved counts once. Otherwise it is counted as above and remembered (the
+  // oldest forgotten); a new window forgets the earlier ones. An empty
+  // `attempt` is always counted. Anything else is kInvalidArgument.
   virtual Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
-                                              const LockoutPolicy& policy) = 0;
-  // failures = 0, first_failure = 0, locked_until = 0 (a success, an
-  // expired lock, or an administrator's unlock). kNotFound for no such user.
+                                              const LockoutPolicy& policy,
+                                              std::string_view attempt) = 0;
+  // Counts a failure with no digest: always counted.
+  Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
+                                      const LockoutPolicy& policy) {
+    return RecordFailure(name, now, policy, std::string_view());
+  }
+  // failures = 0, first_failure = 0, locked_until = 0, and the remembered
+  // wrong-secret digests forgotten (a success, an expired lock, or an
+  // administrator's unlock). kNotFound for no such user.
   virtual Status ClearFailures(std::string_view name) = 0;
 
   // A real password change, in one transaction: the current hash (if any)

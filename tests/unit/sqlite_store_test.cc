@@ -608,6 +608,14 @@ TEST_F(SqliteStoreTest, MigratesVersion4) {
   auto groups = store->MfaRequiredGroups();
   ASSERT_TRUE(groups.ok());
   EXPECT_EQ(*groups, std::vector<std::string>{"staff"});
+  // Version 6's remembered wrong attempts work on a migrated store.
+  const LockoutPolicy policy{5, 900, 600};
+  const std::string digest(kWrongAttemptDigestChars, 'c');
+  ASSERT_TRUE(store->RecordFailure("alice", 9000, policy, digest).ok());
+  auto again = store->RecordFailure("alice", 9001, policy, digest);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->repeated);
+  EXPECT_EQ(again->failures, 1);
   store.reset();
   EXPECT_EQ(RawInt(path_, "SELECT version FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(RawInt(path_, "SELECT count(*) FROM schema_version"), 1);
@@ -908,6 +916,99 @@ TEST_F(SqliteStoreTest, ClearFailures) {
   Status missing = store->ClearFailures("nobody");
   EXPECT_EQ(missing.code(), Code::kNotFound);
   EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+}
+
+// A digest of a wrong secret, as WrongAttemptDigest makes them.
+std::string Digest(char c) { return std::string(kWrongAttemptDigestChars, c); }
+
+TEST_F(SqliteStoreTest, RecordFailureCountsARepeatedDigestOnce) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{10, 900, 600};
+  auto count = [&](int64_t now, const std::string& digest) {
+    auto r = store->RecordFailure("alice", now, policy, digest);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : FailureResult{};
+  };
+
+  FailureResult r = count(1000, Digest('a'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.repeated);
+  r = count(1001, Digest('a'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_TRUE(r.repeated);
+  EXPECT_FALSE(r.locked_now);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, 1);
+  EXPECT_EQ((*alice)->first_failure, 1000) << "a repeat changes nothing";
+
+  // b, c, d, e: the last four are remembered, so a is forgotten and counts again.
+  int expected = 1;
+  for (char c : {'b', 'c', 'd', 'e'}) {
+    r = count(1002, Digest(c));
+    EXPECT_EQ(r.failures, ++expected);
+    EXPECT_FALSE(r.repeated);
+  }
+  EXPECT_TRUE(count(1003, Digest('b')).repeated);
+  r = count(1003, Digest('a'));
+  EXPECT_FALSE(r.repeated) << "only the last " << kRememberedWrongAttempts << " are remembered";
+  EXPECT_EQ(r.failures, 6);
+  EXPECT_FALSE(count(1003, Digest('b')).repeated) << "a pushed b out";
+  EXPECT_EQ(count(1003, Digest('e')).failures, 7);  // e is still remembered: 7 stays
+  // No digest (no key file): counted every time.
+  EXPECT_EQ(count(1004, "").failures, 8);
+  EXPECT_EQ(count(1004, "").failures, 9);
+
+  // A new window forgets them all.
+  r = count(1000 + 900, Digest('e'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.repeated);
+  EXPECT_TRUE(count(1901, Digest('e')).repeated);
+  EXPECT_FALSE(count(1901, Digest('a')).repeated);
+
+  // So does ClearFailures (a success or an unlock).
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  r = count(1902, Digest('e'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(r.repeated);
+}
+
+TEST_F(SqliteStoreTest, RecordFailureRepeatWhileLockedReportsTheLock) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{2, 900, 600};
+  ASSERT_TRUE(store->RecordFailure("alice", 100, policy, Digest('1')).ok());
+  auto r = store->RecordFailure("alice", 101, policy, Digest('2'));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->locked_now);
+  r = store->RecordFailure("alice", 102, policy, Digest('1'));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->repeated);
+  EXPECT_FALSE(r->locked_now);
+  EXPECT_EQ(r->failures, 2);
+  EXPECT_EQ(r->locked_until, 701);
+}
+
+TEST_F(SqliteStoreTest, RecordFailureRefusesAMalformedDigestAndChangesNothing) {
+  auto store = MustOpen(true);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{5, 900, 600};
+  for (const std::string& bad :
+       {Digest('a').substr(1), Digest('a') + "a", Digest('A'), Digest('g'),
+        std::string(kWrongAttemptDigestChars, '\0'), std::string(1 << 20, 'a')}) {
+    auto r = store->RecordFailure("alice", 100, policy, bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().message();
+  }
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, 0);
+  auto missing = store->RecordFailure("nobody", 100, policy, Digest('a'));
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
 }
 
 TEST_F(SqliteStoreTest, SetPasswordKeepsNewestHistory) {
