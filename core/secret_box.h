@@ -30,6 +30,7 @@ namespace sesame {
 inline constexpr std::string_view kTotpSecretPurpose = "sesame totp-secret v1";
 inline constexpr std::string_view kAppPasswordPurpose = "sesame app-password v1";
 inline constexpr std::string_view kRecoveryCodePurpose = "sesame recovery-code v1";
+inline constexpr std::string_view kWrongAttemptPurpose = "sesame wrong-attempt v1";
 
 inline constexpr size_t kSubkeyBytes = 32;
 inline constexpr size_t kGcmNonceBytes = 12;

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/flow_internal.h"
 #include "core/input_check.h"
@@ -9,6 +10,7 @@
 #include "core/recovery_codes.h"
 #include "core/secret_box.h"
 #include "core/totp.h"
+#include "core/wrong_attempt.h"
 
 namespace sesame {
 namespace flow_internal {
@@ -141,15 +143,23 @@ void Rehash(Services& s, const RequestInfo& r, const UserRecord& user, const Sec
 }
 
 // Counts a wrong secret toward the lockout (recording a lock when this one
-// locks) and finishes with kFailure.
+// locks) and finishes with kFailure. `secret` is what was typed: only its
+// keyed digest reaches the store, so the same wrong secret sent again
+// within the window counts once (core/wrong_attempt.h).
 FlowResult CountFailure(Services& s, const RequestInfo& r, const UserRecord& user, const char* what,
-                        const char* method, std::string reason) {
+                        const char* method, std::string reason, AttemptKind kind,
+                        std::string_view secret) {
   if (LockoutApplies(s, user)) {
+    const std::string attempt = WrongAttemptDigest(s.host_key, kind, r.user, secret);
     Result<FailureResult> counted =
-        s.store.RecordFailure(r.user, s.clock.Now(), PolicyOf(s.config));
+        s.store.RecordFailure(r.user, s.clock.Now(), PolicyOf(s.config), attempt);
     if (!counted.ok()) {
       s.logger.Log(LogLevel::kError, "cannot count the failure of " + Describe(r) + ": " +
                                          counted.status().message());
+    } else if (counted->repeated) {
+      reason += " (the same as an earlier wrong attempt: not counted again; " +
+                std::to_string(counted->failures) + " of " + std::to_string(s.config.deny) +
+                " failures)";
     } else {
       reason += " (" + std::to_string(counted->failures) + " of " + std::to_string(s.config.deny) +
                 " failures)";
@@ -252,7 +262,10 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
     return Finish(s, r, spec.what, spec.method, Decision::kUnavailable,
                   "cannot check the password: " + match.status().message());
   }
-  if (!match.value()) return CountFailure(s, r, *user, spec.what, spec.method, "wrong password");
+  if (!match.value()) {
+    return CountFailure(s, r, *user, spec.what, spec.method, "wrong password",
+                        AttemptKind::kPassword, pw.view());
+  }
   if (user->disabled) {
     return Finish(s, r, spec.what, spec.method, Decision::kDisabled, "account is disabled");
   }
@@ -307,13 +320,15 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
     }
     // Another sign-in took this time step first: a replay.
     return CountFailure(s, r, user, what, totp_method.c_str(),
-                        "verification code already used (replay)");
+                        "verification code already used (replay)", AttemptKind::kCode,
+                        typed->view());
   }
   // Say so when the code was right but its time step was used already.
   if (user.totp_last_step >= 0 &&
       VerifyTotp(secret.value(), typed->view(), now, TotpParamsOf(s.config), -1).ok) {
     return CountFailure(s, r, user, what, totp_method.c_str(),
-                        "verification code already used (replay)");
+                        "verification code already used (replay)", AttemptKind::kCode,
+                        typed->view());
   }
   const std::string normalized = NormalizeRecoveryCode(typed->view());
   if (!normalized.empty()) {
@@ -343,7 +358,8 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
               " left)");
     }
   }
-  return CountFailure(s, r, user, what, totp_method.c_str(), "wrong verification code");
+  return CountFailure(s, r, user, what, totp_method.c_str(), "wrong verification code",
+                      AttemptKind::kCode, typed->view());
 }
 
 }  // namespace flow_internal

@@ -154,8 +154,10 @@ rc=0; err=$(runuser -u nobody -- "$TOOL" status 2>&1) || rc=$?
   fail "a user without an account: exit $rc, want 3: $err"
 pass "a user name argument is a usage error (exit 2); unknown command suggests; no account is exit 3"
 
-# --- wrong current password: exit 6, the failure counted
+# --- wrong current password: exit 6, the failure counted, once for the same
+# wrong password typed again
 PW_OLD="$PW_A" drive wrong || fail "wrong current password scenario"
+PW_OLD="$PW_A" drive wrong || fail "wrong current password scenario, again"
 show=$(admin user show "$USER_A" --json)
 "$PY" - "$show" <<'PYEOF' || fail "sesame-admin user show does not count the failure: $show"
 import json, sys
@@ -167,7 +169,7 @@ PYEOF
 out=$(as_a "$TOOL" status)
 grep -q "^Lock: not locked (1 of 5 failed sign-ins" <<<"$out" || fail "status does not show 1 of 5: $out"
 assert_pw "$USER_A" "$PW_A" "after a wrong current password"
-pass "wrong current password: exit 6, failure counted, password unchanged"
+pass "wrong current password: exit 6, failure counted (the same one again: not), password unchanged"
 
 # --- Ctrl-D at the current password: exit 7
 PW_OLD="$PW_A" drive eof || fail "Ctrl-D scenario"
@@ -214,7 +216,8 @@ PYEOF
 pass "sesame status --json"
 
 # --- a locked account (5 wrong passwords through PAM): exit 6 with the lock message
-for _ in 1 2 3 4 5; do assert_not_pw "$USER_B" "wrong-$RANDOM" "locking $USER_B"; done
+# Five different wrong passwords: the same one again would count once.
+for i in 1 2 3 4 5; do assert_not_pw "$USER_B" "wrong-$i" "locking $USER_B"; done
 RUN_AS="$USER_B" PW_OLD="$PW_B" drive locked || fail "locked account scenario"
 out=$(runuser -u "$USER_B" -- "$TOOL" status)
 grep -q "^Lock: locked until " <<<"$out" || fail "status does not show the lock: $out"

@@ -48,7 +48,7 @@ TEST_F(SignInEventsTest, EachDecisionIsRecordedOnce) {
       DirectSignIn("sesame-quiet", "alice", "guess", "2001:db8::1", /*account=*/false);
   EXPECT_EQ(PamCodeName(remote_wrong.auth), PamCodeName(PAM_AUTH_ERR));
   // A remote host that tries to forge a log line.
-  DirectRun forged = DirectSignIn("sesame-quiet", "alice", "guess", "198.51.100.1\nforged line",
+  DirectRun forged = DirectSignIn("sesame-quiet", "alice", "guess 2", "198.51.100.1\nforged line",
                                   /*account=*/false);
   EXPECT_EQ(PamCodeName(forged.auth), PamCodeName(PAM_AUTH_ERR));
   const int64_t after = static_cast<int64_t>(std::time(nullptr));

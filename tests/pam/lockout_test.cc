@@ -195,6 +195,66 @@ TEST_F(LockoutTest, FailuresOlderThanFailIntervalStartANewWindow) {
   Auth("bob", kPassword, PAM_AUTH_ERR);
 }
 
+// ---- 9b. the same wrong password again counts once ----
+
+// The whole of a file, "" when it cannot be read.
+std::string Slurp(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+TEST_F(LockoutTest, TheSameWrongPasswordAgainCountsOnce) {
+  ASSERT_NO_FATAL_FAILURE(
+      WriteConfig({{"deny", "3"}, {"fail_interval", "900"}, {"unlock_time", "600"}}));
+  ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
+  const std::string saved = "the old password a mail client saved";
+  const std::string repeated =
+      "wrong password (the same as an earlier wrong attempt: not counted again; 1 of 3 failures)";
+
+  // A client retrying what it has saved, five times: one failure, no lock.
+  for (int i = 0; i < 5; ++i) Auth("alice", saved, PAM_AUTH_ERR);
+  EXPECT_EQ(GetUser("alice")->failures, 1);
+  EXPECT_EQ(GetUser("alice")->locked_until, 0);
+  std::vector<EventKey> events = EventsOf("alice");
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0], (EventKey{"password", "failure", "wrong password (1 of 3 failures)"}));
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ(events[i], (EventKey{"password", "failure", repeated}));
+
+  // Only digests are kept: the wrong password is nowhere in the store's files.
+  std::string files = Slurp(store_path_) + Slurp(store_path_ + "-wal");
+  ASSERT_FALSE(files.empty());
+  EXPECT_EQ(files.find(saved), std::string::npos) << "the wrong password was stored";
+
+  Auth("alice", kPassword, PAM_SUCCESS);
+  EXPECT_EQ(GetUser("alice")->failures, 0);
+
+  // After a success it is forgotten, and repeats never hide new guesses:
+  // saved (1), guess (2), saved again (not counted), another guess (3: locked).
+  Auth("alice", saved, PAM_AUTH_ERR);
+  Auth("alice", "guess one", PAM_AUTH_ERR);
+  Auth("alice", saved, PAM_AUTH_ERR);
+  EXPECT_EQ(GetUser("alice")->failures, 2);
+  EXPECT_EQ(GetUser("alice")->locked_until, 0);
+  Auth("alice", "guess two", PAM_AUTH_ERR);
+  EXPECT_EQ(GetUser("alice")->failures, 3);
+  EXPECT_NE(GetUser("alice")->locked_until, 0);
+  events = EventsOf("alice");
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events[events.size() - 3],
+            (EventKey{"password", "failure",
+                      "wrong password (the same as an earlier wrong attempt: not counted again; 2 "
+                      "of 3 failures)"}));
+  EXPECT_EQ(events[events.size() - 2],
+            (EventKey{"lockout", "locked", "3 failures; locked for 600 s"}));
+  EXPECT_EQ(events.back(), (EventKey{"password", "failure", "wrong password (3 of 3 failures)"}));
+}
+
 // ---- 10. unlock_time 0: until an administrator unlocks ----
 
 TEST_F(LockoutTest, UnlockTimeZeroLocksUntilAnAdministratorUnlocks) {

@@ -128,17 +128,19 @@ class MfaTest : public PamTest {
     }
   }
 
-  // A 6-digit code that matches no step in the window around `now`.
-  static std::string WrongCode(int64_t now) {
+  // A 6-digit code that matches no step in the window around `now`;
+  // `which` picks another one (the same wrong code again counts once).
+  static std::string WrongCode(int64_t now, int which = 0) {
     const int period = Params().period;
     std::vector<std::string> near;
     for (int d = -2; d <= 2; ++d) near.push_back(CodeAt(now + d * period));
     std::string code = near[2];
-    for (;;) {
+    for (int found = 0;;) {
       code[5] = static_cast<char>('0' + (code[5] - '0' + 1) % 10);
+      if (code[5] == near[2][5]) code[4] = static_cast<char>('0' + (code[4] - '0' + 1) % 10);
       bool clash = false;
       for (const std::string& n : near) clash = clash || n == code;
-      if (!clash) return code;
+      if (!clash && found++ == which) return code;
     }
   }
 
@@ -390,14 +392,23 @@ TEST_F(MfaTest, WrongCodesLockTheAccountAndTheRightCodeIsThenNotChecked) {
 
   size_t mark = DevLog().Mark();
   now = SafeNow();
-  SignIn("alice", {kPassword, WrongCode(now)}, PAM_AUTH_ERR);
-  SignIn("alice", {kPassword, WrongCode(now)}, PAM_AUTH_ERR);
+  SignIn("alice", {kPassword, WrongCode(now, 1)}, PAM_AUTH_ERR);
+  // The same wrong code again counts once.
+  SignIn("alice", {kPassword, WrongCode(now, 1)}, PAM_AUTH_ERR);
+  EXPECT_EQ(LastEvent("alice"),
+            (EventKey{"password+totp", "failure",
+                      "wrong verification code (the same as an earlier wrong attempt: not counted "
+                      "again; 2 of 3 failures)"}));
+  SignIn("alice", {kPassword, WrongCode(now, 2)}, PAM_AUTH_ERR);
   std::vector<LogLine> locking_lines = DevLog().Since(mark);
   std::vector<EventKey> events = EventsOf("alice");
-  ASSERT_GE(events.size(), 3u);
-  EXPECT_EQ(std::vector<EventKey>(events.end() - 3, events.end()),
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(std::vector<EventKey>(events.end() - 4, events.end()),
             (std::vector<EventKey>{
                 {"password+totp", "failure", "wrong verification code (2 of 3 failures)"},
+                {"password+totp", "failure",
+                 "wrong verification code (the same as an earlier wrong attempt: not counted "
+                 "again; 2 of 3 failures)"},
                 {"lockout", "locked", "3 failures; locked for 600 s"},
                 {"password+totp", "failure", "wrong verification code (3 of 3 failures)"}}));
   ExpectJsonHas("alice", "\"locked\":true");

@@ -30,6 +30,10 @@ int RunPasswd(const Invocation& inv) {
   Result<UserRecord> account = FindAccount(**env, inv.user);
   if (!account.ok()) return Fail(account.status());
 
+  // The key lets a wrong current password typed again count once toward the
+  // lockout, as at sign-in. Without it (an unreadable key file) every wrong
+  // one counts: the change itself does not need the key.
+  (void)(*env)->LoadKey();
   Services services = (*env)->services();
   TerminalPrompter tty;
   const RequestInfo request{inv.user, kService, ""};

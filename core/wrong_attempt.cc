@@ -1,0 +1,61 @@
+// Wrong-attempt digests (see wrong_attempt.h).
+//
+// MUST rules:
+//  - the secret is only ever an HMAC input; nothing derived from it but the
+//    truncated MAC leaves this file, and every intermediate is wiped;
+//  - the fields are framed unambiguously (kind byte, user length, user,
+//    secret), so no two (kind, user, secret) give the same input.
+#include "core/wrong_attempt.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "core/secret_box.h"
+#include "core/store.h"
+
+namespace sesame {
+
+std::string WrongAttemptDigest(const SecretBuffer* host_key, AttemptKind kind,
+                               std::string_view user, std::string_view secret) {
+  if (host_key == nullptr) return "";
+  Result<SecretBuffer> subkey = DeriveSubkey(*host_key, kWrongAttemptPurpose);
+  if (!subkey.ok()) return "";
+
+  // kind, user length (8 bytes, little-endian), user, secret
+  const char kind_byte = kind == AttemptKind::kPassword ? 'p' : 'c';
+  const uint64_t user_size = user.size();
+  char size_bytes[8];
+  for (int i = 0; i < 8; ++i) size_bytes[i] = static_cast<char>(user_size >> (8 * i));
+  SecretBuffer message;
+  message.Resize(1 + sizeof size_bytes + user.size() + secret.size());
+  char* at = message.mutable_data();
+  *at++ = kind_byte;
+  std::memcpy(at, size_bytes, sizeof size_bytes);
+  at += sizeof size_bytes;
+  if (!user.empty()) std::memcpy(at, user.data(), user.size());
+  at += user.size();
+  if (!secret.empty()) std::memcpy(at, secret.data(), secret.size());
+
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  const bool ok = HMAC(EVP_sha256(), subkey->data(), static_cast<int>(subkey->size()),
+                       message.bytes(), message.size(), mac, &mac_len) != nullptr &&
+                  mac_len * 2 >= kWrongAttemptDigestChars;
+  std::string hex;
+  if (ok) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex.reserve(kWrongAttemptDigestChars);
+    for (size_t i = 0; i < kWrongAttemptDigestChars / 2; ++i) {
+      hex.push_back(kHex[mac[i] >> 4]);
+      hex.push_back(kHex[mac[i] & 15]);
+    }
+  }
+  WipeMemory(mac, sizeof mac);
+  return hex;
+}
+
+}  // namespace sesame
