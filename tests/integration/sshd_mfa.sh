@@ -48,45 +48,17 @@ RECOVERY=$(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""
 
 start_sshd
 
-# --- the client driver: ssh_drive.py SCENARIO; the password and the code
-# come through the environment (PW, CODE)
+# --- the client driver: ssh_drive.py SCENARIO, on ssh_client.py (next to this
+# script); the password and the code come through the environment (PW, CODE)
 mkdir -m 0700 "$IT_TMP/client-home"
 cat >"$IT_TMP/ssh_drive.py" <<'PYEOF'
 import os, sys
-import pexpect
+import ssh_client
 
 scenario = sys.argv[1]
-user, port = os.environ["SSH_USER"], os.environ["SSH_PORT"]
 pw, code = os.environ.get("PW", ""), os.environ.get("CODE", "")
-env = {"PATH": "/usr/bin:/bin", "TERM": "dumb", "LC_ALL": "C", "HOME": os.environ["CLIENT_HOME"]}
-args = ["-F", "/dev/null", "-p", port,
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "PreferredAuthentications=keyboard-interactive", "-o", "PubkeyAuthentication=no",
-        "-o", "GSSAPIAuthentication=no", "-o", "IdentityAgent=none",
-        "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-        user + "@127.0.0.1", "echo SIGNED-IN-OK"]
-child = pexpect.spawn("ssh", args, env=env, timeout=20, encoding="utf-8", codec_errors="replace")
-if os.environ.get("IT_TRACE"):  # IT_TRACE=1 ctest ... -V shows the client's screen
-    child.logfile_read = sys.stderr
-# Everything the client showed, for messages.
-transcript = []
-
-def expect(patterns):
-    try:
-        i = child.expect(patterns)
-    except (pexpect.TIMEOUT, pexpect.EOF) as e:
-        transcript.append(child.before or "")
-        sys.exit("%s: waited for %r, got %s; output:\n%s"
-                 % (scenario, patterns, type(e).__name__, "".join(transcript)))
-    transcript.append(child.before + (child.after if isinstance(child.after, str) else ""))
-    return i
-
-def finish(want):
-    expect([pexpect.EOF])
-    child.close()
-    if child.exitstatus != want:
-        sys.exit("%s: ssh exit %r (signal %r), want %d; output:\n%s"
-                 % (scenario, child.exitstatus, child.signalstatus, want, "".join(transcript)))
+ssh = ssh_client.Session(scenario)
+child, transcript, expect, finish = ssh.child, ssh.transcript, ssh.expect, ssh.finish
 
 def password_then_code():
     # Prompts are "(user@host) Password: ": matched without ^.
@@ -117,6 +89,7 @@ PYEOF
 
 drive() {
   SSH_USER="$USER_S" SSH_PORT="$PORT" CLIENT_HOME="$IT_TMP/client-home" \
+    PYTHONPATH="$(dirname "$0")" PYTHONDONTWRITEBYTECODE=1 \
     timeout 60 "$PY" "$IT_TMP/ssh_drive.py" "$@"
 }
 show_json() { admin user show "$USER_S" --json || fail "sesame-admin user show $USER_S"; }

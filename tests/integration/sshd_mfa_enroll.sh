@@ -37,48 +37,22 @@ admin mfa require "$USER_S" >/dev/null || fail "sesame-admin mfa require $USER_S
 
 start_sshd
 
+# --- the client driver: ssh_enroll.py SCENARIO, on ssh_client.py (next to this
+# script); WORK gets the key, the URI, the recovery codes and the refusal
 mkdir -m 0700 "$IT_TMP/client-home"
 cat >"$IT_TMP/ssh_enroll.py" <<'PYEOF'
 import os, re, subprocess, sys
-import pexpect
+import ssh_client
 
 scenario = sys.argv[1]
-user, port, pw = os.environ["SSH_USER"], os.environ["SSH_PORT"], os.environ["PW"]
+pw = os.environ["PW"]
 work = os.environ["WORK"]
-env = {"PATH": "/usr/bin:/bin", "TERM": "xterm", "LC_ALL": "C.UTF-8",
-       "HOME": os.environ["CLIENT_HOME"]}
-args = ["-F", "/dev/null", "-p", port,
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "PreferredAuthentications=keyboard-interactive", "-o", "PubkeyAuthentication=no",
-        "-o", "GSSAPIAuthentication=no", "-o", "IdentityAgent=none",
-        "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10",
-        # ssh shows a keyboard-interactive message without a prompt (what sshd
-        # sends for PAM messages of a refused sign-in) at LogLevel INFO only,
-        # its default: the refusal needs it.
-        "-o", "LogLevel=" + ("INFO" if scenario == "refused" else "ERROR"),
-        user + "@127.0.0.1", "echo SIGNED-IN-OK"]
-child = pexpect.spawn("ssh", args, env=env, timeout=20, encoding="utf-8",
-                      codec_errors="strict")
-if os.environ.get("IT_TRACE"):
-    child.logfile_read = sys.stderr
-transcript = []
-
-def expect(patterns):
-    try:
-        i = child.expect(patterns)
-    except (pexpect.TIMEOUT, pexpect.EOF) as e:
-        transcript.append(child.before or "")
-        sys.exit("%s: waited for %r, got %s; output:\n%s"
-                 % (scenario, patterns, type(e).__name__, "".join(transcript)))
-    transcript.append(child.before + (child.after if isinstance(child.after, str) else ""))
-    return i
-
-def finish(want):
-    expect([pexpect.EOF])
-    child.close()
-    if child.exitstatus != want:
-        sys.exit("%s: ssh exit %r, want %d; output:\n%s"
-                 % (scenario, child.exitstatus, want, "".join(transcript)))
+# ssh shows a keyboard-interactive message without a prompt (what sshd sends
+# for PAM messages of a refused sign-in) at LogLevel INFO only, its default:
+# the refusal needs it. The QR code needs a UTF-8 terminal.
+ssh = ssh_client.Session(scenario, term="xterm", lc_all="C.UTF-8", codec_errors="strict",
+                         log_level="INFO" if scenario == "refused" else "ERROR")
+child, transcript, expect, finish = ssh.child, ssh.transcript, ssh.expect, ssh.finish
 
 def oathtool(key, offset=0):
     when = "now" if offset == 0 else "%+d seconds" % offset
@@ -178,7 +152,8 @@ else:
 PYEOF
 
 drive() {
-  SSH_USER="${DRIVE_USER:-$USER_S}" SSH_PORT="$PORT" CLIENT_HOME="$IT_TMP/client-home" WORK="$IT_TMP" \
+  SSH_USER="${DRIVE_USER:-$USER_S}" SSH_PORT="$PORT" CLIENT_HOME="$IT_TMP/client-home" \
+    PYTHONPATH="$(dirname "$0")" PYTHONDONTWRITEBYTECODE=1 WORK="$IT_TMP" \
     PW="$PW_1" timeout 60 "$PY" "$IT_TMP/ssh_enroll.py" "$@"
 }
 # Steps of 30 s: the enrolling code and the next one must not straddle the
