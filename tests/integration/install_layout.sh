@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# `cmake --install` into a staging directory (DESTDIR), as a packager runs
+# it: every file lands under DESTDIR where docs/install.md says, with its
+# mode (sesame setuid root), the sample config is installed once and an
+# edited one is kept by a second install, and a prefix other than /usr puts
+# the config under that prefix. Touches nothing outside its temp dir.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+[ -n "${SESAME_BUILD_DIR:-}" ] || fail "SESAME_BUILD_DIR is not set (run through ctest)"
+[ -n "${SESAME_PAM_MODULE_DIR:-}" ] || fail "SESAME_PAM_MODULE_DIR is not set (run through ctest)"
+STAGE=$(mktemp -d /tmp/sesame-install.XXXXXX)
+trap 'rm -rf "$STAGE"' EXIT
+
+real_conf_before=$(stat -c '%Y %s' /etc/security/sesame.conf 2>/dev/null || echo none)
+
+install_to() {  # DESTDIR PREFIX -> cmake's output
+  DESTDIR="$1" cmake --install "$SESAME_BUILD_DIR" --prefix "$2" 2>&1
+}
+
+# mode_of PATH: octal mode, or "missing"
+mode_of() { stat -c '%a' "$1" 2>/dev/null || echo missing; }
+
+d="$STAGE/usr-prefix"
+out=$(install_to "$d" /usr) || fail "cmake --install failed: $out"
+want=(
+  "usr/$SESAME_PAM_MODULE_DIR/pam_sesame.so 644"
+  "usr/sbin/sesame-admin 755"
+  "usr/bin/sesame 4755"
+  "etc/security/sesame.conf 644"
+  "usr/share/man/man1/sesame.1 644"
+  "usr/share/man/man5/sesame.conf.5 644"
+  "usr/share/man/man8/pam_sesame.8 644"
+  "usr/share/man/man8/sesame-admin.8 644"
+)
+for entry in "${want[@]}"; do
+  path=${entry% *} mode=${entry##* }
+  got=$(mode_of "$d/$path")
+  [ "$got" = "$mode" ] || fail "$path: mode $got, want $mode"$'\n'"$out"
+done
+# Nothing else, and nothing under a doubled DESTDIR.
+found=$(cd "$d" && find . -type f | sed 's|^\./||' | sort)
+expected=$(for entry in "${want[@]}"; do echo "${entry% *}"; done | sort)
+[ "$found" = "$expected" ] || fail "installed files differ from the list:"$'\n'"$found"
+cmp -s "$d/etc/security/sesame.conf" "$SESAME_SOURCE_DIR/conf/sesame.conf" ||
+  fail "the installed sesame.conf is not conf/sesame.conf"
+pass "DESTDIR install with prefix /usr: every file where it belongs, with its mode"
+
+# A second install keeps an edited config and says so.
+echo "deny = 3  # edited by the admin" >>"$d/etc/security/sesame.conf"
+edited=$(cat "$d/etc/security/sesame.conf")
+out=$(install_to "$d" /usr) || fail "second cmake --install failed: $out"
+[ "$(cat "$d/etc/security/sesame.conf")" = "$edited" ] || fail "a reinstall overwrote the edited sesame.conf"
+case "$out" in
+  *"Kept existing: $d/etc/security/sesame.conf"*) ;;
+  *) fail "the reinstall does not say it kept sesame.conf:"$'\n'"$out" ;;
+esac
+pass "a reinstall keeps an edited sesame.conf and says so"
+
+# Another prefix: the config goes under it.
+d="$STAGE/opt-prefix"
+out=$(install_to "$d" /opt/sesame) || fail "cmake --install --prefix /opt/sesame failed: $out"
+[ "$(mode_of "$d/opt/sesame/etc/security/sesame.conf")" = 644 ] ||
+  fail "prefix /opt/sesame: no opt/sesame/etc/security/sesame.conf:"$'\n'"$(cd "$d" && find . -type f)"
+[ ! -e "$d/etc" ] || fail "prefix /opt/sesame: something was installed in DESTDIR/etc"
+pass "prefix /opt/sesame: the config under the prefix"
+
+[ "$(stat -c '%Y %s' /etc/security/sesame.conf 2>/dev/null || echo none)" = "$real_conf_before" ] ||
+  fail "the host's /etc/security/sesame.conf changed"
+pass "the host's own files untouched"
