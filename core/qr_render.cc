@@ -87,6 +87,20 @@ Status WriteNewFile(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
+bool ColorFgBgNamesLightBackground(std::string_view colorfgbg) {
+  if (colorfgbg.size() > 32) return false;
+  const size_t semicolon = colorfgbg.rfind(';');
+  if (semicolon == std::string_view::npos) return false;
+  const std::string_view bg = colorfgbg.substr(semicolon + 1);
+  if (bg.empty() || bg.size() > 2) return false;
+  int value = 0;
+  for (char c : bg) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return value == 7 || value == 15;
+}
+
 std::string RenderQrTerminal(const QrCode& qr, bool invert) {
   if (!CheckShape(qr).ok()) return std::string();
   const int full = FullSize(qr);

@@ -16,7 +16,8 @@
 //      invert=true: dark modules are the filled glyphs. Scans on a LIGHT
 //        background (dark text).
 //    The background cannot be queried reliably; a tool offers a switch
-//    (e.g. --qr-invert) and may use COLORFGBG as a hint when it is set.
+//    (e.g. --qr-invert) and may use COLORFGBG as a hint when it is set
+//    (ColorFgBgNamesLightBackground).
 //
 // WriteQrPng / WriteQrSvg create a new file: O_CREAT|O_EXCL|O_NOFOLLOW, mode
 // 0600. An existing file or a symlink at `path` is never overwritten or
@@ -26,6 +27,7 @@
 #define SESAME_CORE_QR_RENDER_H_
 
 #include <string>
+#include <string_view>
 
 #include "core/qr_code.h"
 #include "core/status.h"
@@ -41,6 +43,13 @@ constexpr int kQrMaxPngScale = 32;
 // Beyond the bottom of the quiet zone (an odd number of rows) the last
 // line's lower half is left blank (background).
 std::string RenderQrTerminal(const QrCode& qr, bool invert = false);
+
+// True when `colorfgbg`, the COLORFGBG variable some terminals set (rxvt,
+// Konsole: "FG;BG" or "FG;OTHER;BG", ANSI colour numbers), names a light
+// background: BG is 7 (light grey) or 15 (white). False for a dark one,
+// for "default" and for anything malformed, so an unknown background keeps
+// the usual dark-background drawing.
+bool ColorFgBgNamesLightBackground(std::string_view colorfgbg);
 
 // Plain ASCII: "##" per dark module, two spaces per light module, one line
 // per module row, each line ending in '\n'. Dark modules are ink: it scans

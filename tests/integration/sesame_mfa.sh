@@ -67,6 +67,8 @@ term = os.environ.get("DRIVE_TERM", "dumb")
 env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TERM": term}
 if term != "dumb":
     env["LANG"] = "C.UTF-8"
+if os.environ.get("DRIVE_COLORFGBG"):
+    env["COLORFGBG"] = os.environ["DRIVE_COLORFGBG"]
 transcript = []
 
 
@@ -123,7 +125,7 @@ def tool_run(*words):
 def read_offer(child):
     """The QR code drawing, the key and the URI of an enrollment."""
     expect(child, [r"Aegis, \.\.\.\):\r\n\r\n"])
-    expect(child, [r"\r\n(\(If the app[^\r]*\r\n)?\r\nOr add an account by hand: "])
+    expect(child, [r"\r\n(\((If the app|Drawn for a light)[^\r]*\r\n)?\r\nOr add an account by hand: "])
     drawing = child.before
     expect(child, [r"key:  ([A-Z2-7 ]+)\r\n"])
     key = child.match.group(1).strip()
@@ -247,10 +249,12 @@ else:
     sys.exit("unknown scenario " + scenario)
 PYEOF
 
-# zbar.py FILE: decodes the terminal drawing in FILE (half blocks, light
-# modules filled, or ASCII "##" dark) through a PBM file and zbarimg.
+# zbar.py FILE [dark-filled]: decodes the terminal drawing in FILE (half
+# blocks, light modules filled, or with "dark-filled" dark ones; or ASCII
+# "##" dark) through a PBM file and zbarimg.
 cat >"$IT_TMP/zbar.py" <<'PYEOF'
 import subprocess, sys
+dark_filled = sys.argv[2:] == ["dark-filled"]
 text = open(sys.argv[1], encoding="utf-8").read().replace("\r\n", "\n")
 lines = [l for l in text.split("\n") if l]
 dark = []
@@ -261,8 +265,8 @@ else:
     halves = {"\u2588": (1, 1), "\u2580": (1, 0), "\u2584": (0, 1), " ": (0, 0)}
     for l in lines:
         cells = [halves[c] for c in l]
-        dark.append([not c[0] for c in cells])
-        dark.append([not c[1] for c in cells])
+        dark.append([bool(c[0]) == dark_filled for c in cells])
+        dark.append([bool(c[1]) == dark_filled for c in cells])
     del dark[len(dark[0]):]  # the blank lower half below the quiet zone
 scale = 4
 with open(sys.argv[1] + ".pbm", "w") as f:
@@ -414,9 +418,18 @@ out=$(as_a "$TOOL" status)
 grep -q "^Recovery codes left: 9$" <<<"$out" || fail "status after one new code used: $out"
 pass "recovery-codes new: old codes stop working, a new one signs in; 9 left"
 
-# --- a new phone: enroll again; the old key's code first, then it stops working
-OLD_KEY="$KEY" drive enroll || fail "enrolling a new phone"
+# --- a new phone: enroll again; the old key's code first, then it stops working.
+# On a terminal whose COLORFGBG names a light background (0;15: black on
+# white), the code is drawn with the dark modules filled.
+DRIVE_TERM=xterm DRIVE_COLORFGBG="0;15" OLD_KEY="$KEY" drive enroll || fail "enrolling a new phone"
 NEW_KEY=$(json_get key)
+json_get drawing >"$IT_TMP/light.txt"
+decoded=$("$PY" "$IT_TMP/zbar.py" "$IT_TMP/light.txt" dark-filled)
+[ "$decoded" = "$(json_get uri)" ] ||
+  fail "with COLORFGBG=0;15 the QR code does not decode with dark modules filled: '$decoded'"
+[ -z "$("$PY" "$IT_TMP/zbar.py" "$IT_TMP/light.txt")" ] ||
+  fail "with COLORFGBG=0;15 the QR code is still drawn for a dark background"
+pass "COLORFGBG=0;15: the QR code is drawn for a light background"
 [ "$NEW_KEY" != "$KEY" ] || fail "the new phone got the old key"
 drive pam "$PW_A" totp && fail "the old phone's key still signs in"
 KEY="$NEW_KEY"

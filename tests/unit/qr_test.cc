@@ -506,5 +506,18 @@ TEST_F(QrTest, WriteRefusesBadScaleAndMalformedCode) {
   EXPECT_EQ(RenderQrAscii(bad), "");
 }
 
+TEST(ColorFgBgTest, LightOnlyForALightGreyOrWhiteBackground) {
+  for (const char* light : {"0;15", "0;7", "default;15", "0;default;15", "12;07"})
+    EXPECT_TRUE(ColorFgBgNamesLightBackground(light)) << light;
+  for (const char* other : {"15;0", "7;0", "0;8", "default;default", "", "15", ";", "0;", "0;150",
+                            "0;1 5", "0;-7", "0;7\n", "0;15;", "0;x15"})
+    EXPECT_FALSE(ColorFgBgNamesLightBackground(other)) << other;
+  EXPECT_FALSE(ColorFgBgNamesLightBackground(std::string(1 << 20, '1') + ";15"));
+  EXPECT_FALSE(
+      ColorFgBgNamesLightBackground(std::string("0;1\0"
+                                                "5",
+                                                5)));
+}
+
 }  // namespace
 }  // namespace sesame

@@ -23,14 +23,15 @@ inline constexpr const char* kTool = "sesame";
 inline constexpr const char* kService = "sesame";
 
 struct Invocation {
-  std::string user;          // the calling user's login name (from getpwuid(getuid()))
-  std::string config_path;   // kDefaultConfigPath unless SESAME_CONFIG was honoured
-  bool verbose = false;      // --verbose
-  bool json = false;         // --json
-  std::string qr_png;        // --qr-png FILE (checked by CheckQrFileName); empty: none
-  std::string qr_svg;        // --qr-svg FILE
-  bool qr_invert = false;    // --qr-invert
-  bool utf8_locale = false;  // the caller's locale is UTF-8 (CallerSettings)
+  std::string user;               // the calling user's login name (from getpwuid(getuid()))
+  std::string config_path;        // kDefaultConfigPath unless SESAME_CONFIG was honoured
+  bool verbose = false;           // --verbose
+  bool json = false;              // --json
+  std::string qr_png;             // --qr-png FILE (checked by CheckQrFileName); empty: none
+  std::string qr_svg;             // --qr-svg FILE
+  bool qr_invert = false;         // --qr-invert
+  bool utf8_locale = false;       // the caller's locale is UTF-8 (CallerSettings)
+  bool light_background = false;  // COLORFGBG names a light background (CallerSettings)
 };
 
 struct Command {

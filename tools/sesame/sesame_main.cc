@@ -202,6 +202,7 @@ int Main(int argc, char** argv) {
   Invocation inv;
   inv.config_path = settings->config_path;
   inv.utf8_locale = settings->utf8_locale;
+  inv.light_background = settings->light_background;
   int i = 1;
   for (; i < argc; ++i) {  // options before the command
     std::string_view a(argv[i]);

@@ -115,6 +115,8 @@ Status ShowOnTerminal(const Invocation& inv, const Config& config, const std::ve
   }
 
   const bool half_blocks = UseHalfBlocks(inv);
+  // For a light background: asked for, or what the terminal's COLORFGBG says.
+  const bool invert = inv.qr_invert || inv.light_background;
   if (inv.qr_invert && !half_blocks)
     std::fprintf(stderr,
                  "%s: note: --qr-invert changes only the UTF-8 drawing; the ASCII one (not a "
@@ -122,7 +124,7 @@ Status ShowOnTerminal(const Invocation& inv, const Config& config, const std::ve
                  kTool);
   std::string drawn;
   if (qr.ok()) {
-    drawn = half_blocks ? RenderQrTerminal(qr.value(), inv.qr_invert) : RenderQrAscii(qr.value());
+    drawn = half_blocks ? RenderQrTerminal(qr.value(), invert) : RenderQrAscii(qr.value());
     std::fill(qr->modules.begin(), qr->modules.end(), false);
   } else {
     drawn = "(the QR code cannot be drawn: " + qr.status().message() + ")\n";
@@ -136,10 +138,12 @@ Status ShowOnTerminal(const Invocation& inv, const Config& config, const std::ve
       "...):\n\n";
   text += drawn;
   WipeMemory(drawn.data(), drawn.size());
-  if (half_blocks && !inv.qr_invert)
+  if (half_blocks && !invert)
     text +=
         "(If the app does not see the code on a light background, run again with "
         "--qr-invert.)\n";
+  else if (half_blocks && !inv.qr_invert)
+    text += "(Drawn for a light background, as COLORFGBG says.)\n";
   text += "\nOr add an account by hand: " + offer.issuer + " (" + offer.account +
           "), time-based, with this key:\n";
   text += "key:  " + offer.key + "\n";

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/input_check.h"
 #include "core/logger.h"
+#include "core/qr_render.h"
 
 namespace sesame::self {
 namespace {
@@ -133,6 +134,8 @@ Result<CallerSettings> ResetEnvironment() {
   std::optional<std::string> term = Take("TERM");
   std::optional<std::string> no_color = Take("NO_COLOR");
   settings.utf8_locale = CallerLocaleIsUtf8();
+  const char* colorfgbg = std::getenv("COLORFGBG");
+  settings.light_background = colorfgbg != nullptr && ColorFgBgNamesLightBackground(colorfgbg);
 
   if (clearenv() != 0) return Status(Code::kInternal, "clearenv failed");
   if (setenv("PATH", "/usr/bin:/bin", 1) != 0) return Errno("setenv(PATH)");

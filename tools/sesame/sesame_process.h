@@ -25,9 +25,10 @@ Status PrepareProcess();
 bool RunningWithRaisedPrivileges();
 
 struct CallerSettings {
-  std::string config_path;      // kDefaultConfigPath, or SESAME_CONFIG when honoured
-  bool config_ignored = false;  // SESAME_CONFIG was set and ignored (raised privileges)
-  bool utf8_locale = false;     // the caller's character set is UTF-8 (see below)
+  std::string config_path;        // kDefaultConfigPath, or SESAME_CONFIG when honoured
+  bool config_ignored = false;    // SESAME_CONFIG was set and ignored (raised privileges)
+  bool utf8_locale = false;       // the caller's character set is UTF-8 (see below)
+  bool light_background = false;  // COLORFGBG names a light background (see below)
 };
 
 // Takes the few things sesame reads from the caller's environment, then
@@ -37,7 +38,8 @@ struct CallerSettings {
 // absolute path). Of the locale only one bit is kept: whether the first of
 // LC_ALL, LC_CTYPE and LANG that is set names the UTF-8 character set (to
 // choose how a QR code is drawn); sesame never calls setlocale(), so no
-// locale file the caller names is ever read.
+// locale file the caller names is ever read. Of COLORFGBG, likewise, only
+// whether it names a light background (ColorFgBgNamesLightBackground).
 Result<CallerSettings> ResetEnvironment();
 
 // The login name of the real uid, from the password database (never $USER
