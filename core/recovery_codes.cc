@@ -11,10 +11,9 @@
 //    code has exactly one digest.
 #include "core/recovery_codes.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cstdint>
+
+#include "core/secret_box.h"
 
 namespace sesame {
 namespace {
@@ -90,21 +89,7 @@ std::string NormalizeRecoveryCode(std::string_view typed) {
 
 std::string RecoveryCodeDigest(const SecretBuffer& pepper, std::string_view normalized) {
   if (pepper.empty() || normalized.empty()) return "";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (HMAC(EVP_sha256(), pepper.data(), static_cast<int>(pepper.size()),
-           reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), mac,
-           &mac_len) == nullptr)
-    return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(mac_len * 2);
-  for (unsigned int i = 0; i < mac_len; ++i) {
-    hex.push_back(kHex[mac[i] >> 4]);
-    hex.push_back(kHex[mac[i] & 15]);
-  }
-  WipeMemory(mac, sizeof(mac));
-  return hex;
+  return HmacSha256Hex(pepper, normalized, 32);
 }
 
 }  // namespace sesame

@@ -17,6 +17,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
@@ -120,6 +121,25 @@ Result<SecretBuffer> DeriveSubkey(const SecretBuffer& host_key, std::string_view
   SESAME_RETURN_IF_ERROR(CheckHostKey(host_key));
   if (purpose.empty()) return Status(Code::kInvalidArgument, "subkey purpose is empty");
   return HkdfSha256(host_key, std::string_view(), purpose, kSubkeyBytes);
+}
+
+std::string HmacSha256Hex(const SecretBuffer& key, std::string_view message, size_t bytes) {
+  if (key.empty() || bytes < 1 || bytes > 32) return "";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  std::string hex;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U8(message), message.size(), mac,
+           &mac_len) != nullptr &&
+      mac_len >= bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex.reserve(bytes * 2);
+    for (size_t i = 0; i < bytes; ++i) {
+      hex.push_back(kHex[mac[i] >> 4]);
+      hex.push_back(kHex[mac[i] & 15]);
+    }
+  }
+  WipeMemory(mac, sizeof mac);
+  return hex;
 }
 
 Result<std::string> AesGcmSealRaw(const SecretBuffer& key, std::string_view nonce,

@@ -63,6 +63,12 @@ Result<SecretBuffer> Open(const SecretBuffer& host_key, std::string_view sealed,
 Result<SecretBuffer> HkdfSha256(const SecretBuffer& ikm, std::string_view salt,
                                 std::string_view info, size_t length);
 
+// Lower-case hex of the first `bytes` (1..32) bytes of HMAC-SHA256(key,
+// message): the keyed digests that are stored instead of a secret
+// (recovery codes, wrong attempts). "" for an empty key, `bytes` out of
+// range or an OpenSSL failure. The full MAC is wiped.
+std::string HmacSha256Hex(const SecretBuffer& key, std::string_view message, size_t bytes);
+
 // AES-256-GCM with a 12-byte nonce and a 16-byte tag: returns
 // ciphertext || tag. kInvalidArgument for a key that is not 32 bytes, a
 // nonce that is not 12 bytes, or an oversized input.

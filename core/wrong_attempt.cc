@@ -7,9 +7,6 @@
 //    secret), so no two (kind, user, secret) give the same input.
 #include "core/wrong_attempt.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -40,22 +37,7 @@ std::string WrongAttemptDigest(const SecretBuffer* host_key, AttemptKind kind,
   at += user.size();
   if (!secret.empty()) std::memcpy(at, secret.data(), secret.size());
 
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  const bool ok = HMAC(EVP_sha256(), subkey->data(), static_cast<int>(subkey->size()),
-                       message.bytes(), message.size(), mac, &mac_len) != nullptr &&
-                  mac_len * 2 >= kWrongAttemptDigestChars;
-  std::string hex;
-  if (ok) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    hex.reserve(kWrongAttemptDigestChars);
-    for (size_t i = 0; i < kWrongAttemptDigestChars / 2; ++i) {
-      hex.push_back(kHex[mac[i] >> 4]);
-      hex.push_back(kHex[mac[i] & 15]);
-    }
-  }
-  WipeMemory(mac, sizeof mac);
-  return hex;
+  return HmacSha256Hex(subkey.value(), message.view(), kWrongAttemptDigestChars / 2);
 }
 
 }  // namespace sesame

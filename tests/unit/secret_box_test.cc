@@ -85,6 +85,18 @@ TEST(HkdfTest, Rfc5869TestCase3) {
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 }
 
+// RFC 4231 test case 2.
+TEST(HmacSha256HexTest, Rfc4231TestCase2AndTruncation) {
+  const SecretBuffer key("Jefe");
+  EXPECT_EQ(HmacSha256Hex(key, "what do ya want for nothing?", 32),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HmacSha256Hex(key, "what do ya want for nothing?", 16),
+            "5bdcc146bf60754e6a042426089575c7");
+  EXPECT_EQ(HmacSha256Hex(SecretBuffer(), "x", 32), "");
+  EXPECT_EQ(HmacSha256Hex(key, "x", 0), "");
+  EXPECT_EQ(HmacSha256Hex(key, "x", 33), "");
+}
+
 TEST(HkdfTest, RejectsBadArguments) {
   SecretBuffer ikm(std::string(22, '\x0b'));
   EXPECT_EQ(HkdfSha256(SecretBuffer(), "", "x", 32).status().code(), Code::kInvalidArgument);
