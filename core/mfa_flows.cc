@@ -233,19 +233,40 @@ FlowResult EnrollAuthenticator(Services& s, Prompter& prompter, const RequestInf
                           : "authenticator enrolled; recovery codes made");
 }
 
+namespace {
+
+// For a flow that needs an authenticator set up: fills `*user` with the
+// store's record of r.user and returns nothing when it has one. Otherwise
+// returns the flow's result: unavailable, unknown user, or kFailure after
+// telling the person `none` (before any prompt, not an event).
+std::optional<FlowResult> FindEnrolledUser(Services& s, Prompter& prompter, const RequestInfo& r,
+                                           const char* what, const char* method, const char* none,
+                                           const char* none_reason, UserRecord* user) {
+  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  if (!found.ok())
+    return Finish(s, r, what, method, Decision::kUnavailable, found.status().message());
+  if (!found->has_value())
+    return Finish(s, r, what, method, Decision::kUnknownUser, "no such user in the store");
+  if ((*found)->totp_sealed.empty()) {
+    prompter.Error(none);
+    return FlowResult{Decision::kFailure, none_reason};
+  }
+  *user = std::move(**found);
+  return std::nullopt;
+}
+
+}  // namespace
+
 FlowResult RemoveAuthenticator(Services& s, Prompter& prompter, const RequestInfo& r) {
   const char* kWhat = "authenticator removal";
   const char* kMethod = "mfa-remove";
-  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
-  if (!found.ok())
-    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, found.status().message());
-  if (!found->has_value())
-    return Finish(s, r, kWhat, kMethod, Decision::kUnknownUser, "no such user in the store");
-  if ((*found)->totp_sealed.empty()) {
-    prompter.Error("You have no authenticator app set up; there is nothing to remove.");
-    return FlowResult{Decision::kFailure, "no authenticator to remove"};
-  }
-  Result<MfaRequirement> required = MfaRequirementOf(s.config, s.store, **found);
+  UserRecord enrolled;
+  if (std::optional<FlowResult> refused =
+          FindEnrolledUser(s, prompter, r, kWhat, kMethod,
+                           "You have no authenticator app set up; there is nothing to remove.",
+                           "no authenticator to remove", &enrolled))
+    return *refused;
+  Result<MfaRequirement> required = MfaRequirementOf(s.config, s.store, enrolled);
   if (!required.ok())
     return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, required.status().message());
   if (required->required) {
@@ -272,17 +293,13 @@ FlowResult RemoveAuthenticator(Services& s, Prompter& prompter, const RequestInf
 FlowResult RenewRecoveryCodes(Services& s, Prompter& prompter, const RequestInfo& r) {
   const char* kWhat = "new recovery codes";
   const char* kMethod = "recovery-codes";
-  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
-  if (!found.ok())
-    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, found.status().message());
-  if (!found->has_value())
-    return Finish(s, r, kWhat, kMethod, Decision::kUnknownUser, "no such user in the store");
-  if ((*found)->totp_sealed.empty()) {
-    prompter.Error(
-        "Recovery codes come with an authenticator app; set one up first with 'sesame mfa "
-        "enroll'.");
-    return FlowResult{Decision::kFailure, "no authenticator"};
-  }
+  UserRecord enrolled;
+  if (std::optional<FlowResult> refused = FindEnrolledUser(
+          s, prompter, r, kWhat, kMethod,
+          "Recovery codes come with an authenticator app; set one up first with 'sesame mfa "
+          "enroll'.",
+          "no authenticator", &enrolled))
+    return *refused;
   UserRecord user;
   FlowResult identity = VerifyIdentity(s, prompter, r, &user);
   if (identity.decision != Decision::kSuccess) return identity;

@@ -223,8 +223,16 @@ int RunMfaEnroll(const Invocation& inv) {
                            : "wrong password; nothing was changed");
 }
 
-int RunMfaRemove(const Invocation& inv) {
-  Status terminal = CheckTerminal("sesame mfa remove");
+namespace {
+
+// `mfa remove` and `recovery-codes new`: the account must have an
+// authenticator, then `flow` asks for the password and a code. A refusal
+// before any prompt (core has told the person why) exits kExitNotFound
+// without an authenticator, `enrolled_refusal` with one.
+int RunEnrolledFlow(const Invocation& inv, const char* command, const char* doing,
+                    FlowResult (*flow)(Services&, Prompter&, const RequestInfo&),
+                    int enrolled_refusal) {
+  Status terminal = CheckTerminal(command);
   if (!terminal.ok()) return Fail(terminal);
   UserRecord account;
   Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
@@ -232,30 +240,25 @@ int RunMfaRemove(const Invocation& inv) {
   Services services = (*env)->services();
   AskingPrompter tty;
   const RequestInfo request{inv.user, kService, ""};
-  FlowResult result = RemoveAuthenticator(services, tty, request);
-  if (result.decision == Decision::kFailure && !tty.asked()) {
-    // Refused before any prompt; core has said why.
-    return account.totp_sealed.empty() ? kExitNotFound : kExitPermission;
-  }
-  return Refused(result, inv.user, "remove your authenticator app",
+  FlowResult result = flow(services, tty, request);
+  if (result.decision == Decision::kFailure && !tty.asked())
+    return account.totp_sealed.empty() ? kExitNotFound : enrolled_refusal;
+  return Refused(result, inv.user, doing,
                  "wrong password or verification code; nothing was changed");
 }
 
+}  // namespace
+
+int RunMfaRemove(const Invocation& inv) {
+  // With an authenticator, refused before a prompt: MFA is required.
+  return RunEnrolledFlow(inv, "sesame mfa remove", "remove your authenticator app",
+                         RemoveAuthenticator, kExitPermission);
+}
+
 int RunRecoveryCodesNew(const Invocation& inv) {
-  Status terminal = CheckTerminal("sesame recovery-codes new");
-  if (!terminal.ok()) return Fail(terminal);
-  UserRecord account;
-  Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
-  if (!env.ok()) return Fail(env.status());
-  Services services = (*env)->services();
-  AskingPrompter tty;
-  const RequestInfo request{inv.user, kService, ""};
-  FlowResult result = RenewRecoveryCodes(services, tty, request);
-  if (result.decision == Decision::kFailure && !tty.asked()) {
-    return kExitNotFound;  // no authenticator; core has said so
-  }
-  return Refused(result, inv.user, "make new recovery codes",
-                 "wrong password or verification code; nothing was changed");
+  // Nothing refuses an enrolled account before a prompt.
+  return RunEnrolledFlow(inv, "sesame recovery-codes new", "make new recovery codes",
+                         RenewRecoveryCodes, kExitNotFound);
 }
 
 }  // namespace sesame::self
