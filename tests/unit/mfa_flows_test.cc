@@ -19,6 +19,7 @@
 #include "core/sqlite_store.h"
 #include "core/totp.h"
 #include "tests/fakes/fakes.h"
+#include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"
 
 namespace sesame {
@@ -41,37 +42,14 @@ std::string CodeFor(const std::string& grouped_key, int64_t now) {
   return secret.ok() ? TotpAt(secret.value(), now, TotpParams{}) : "";
 }
 
-class MfaFlowsTest : public ::testing::Test {
+class MfaFlowsTest : public testing::FlowTest {
  protected:
   void SetUp() override {
-    const char* base = getenv("SESAME_TEST_TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sesame-mfa.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SqliteOptions options;
-    options.create = true;
-    options.trust = TrustRule{geteuid(), false};
-    auto store = OpenSqliteStore(dir_ + "/sesame.db", options);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store.value());
-    config_.argon2_memory_kib = 8;
-    config_.argon2_time_cost = 1;
+    host_key_ = SecretBuffer(std::string(32, '\x5a'));
+    ASSERT_NO_FATAL_FAILURE(SetUpFlows("mfa", false, &host_key_));
     config_.totp_issuer = "Example";
     config_.recovery_codes = 4;
-    host_key_ = SecretBuffer(std::string(32, '\x5a'));
-    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
-    services_ = std::make_unique<Services>(
-        Services{config_, *store_, *hasher_, clock_, random_, logger_, &host_key_});
-    auto hash = hasher_->Hash(kPassword, random_);
-    ASSERT_TRUE(hash.ok());
-    UserRecord alice{"alice", hash.value(), false, clock_.Now(), clock_.Now()};
-    ASSERT_TRUE(store_->AddUser(alice).ok());
-  }
-  void TearDown() override {
-    services_.reset();
-    store_.reset();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(system(cmd.c_str()), 0);
+    AddUser("alice", kPassword);
   }
 
   RequestInfo Request() const { return RequestInfo{"alice", "sesame", ""}; }
@@ -111,16 +89,7 @@ class MfaFlowsTest : public ::testing::Test {
     return codes;
   }
 
-  std::string dir_;
-  Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
-  RecordingLogger logger_{true};
   SecretBuffer host_key_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<PasswordHasher> hasher_;
-  std::unique_ptr<Services> services_;
-  ScriptedPrompter prompter_;
   std::string shown_key_;
   std::string shown_uri_;
 };

@@ -13,6 +13,7 @@
 #include "core/sign_in.h"
 #include "core/sqlite_store.h"
 #include "tests/fakes/fakes.h"
+#include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"
 
 namespace sesame {
@@ -25,43 +26,19 @@ using testing::ScriptedPrompter;
 
 constexpr char kPw[] = "correct horse battery staple";
 
-class LifecycleTest : public ::testing::Test {
+class LifecycleTest : public testing::FlowTest {
  protected:
   void SetUp() override {
-    const char* base = getenv("SESAME_TEST_TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sesame-life.XXXXXX";
-    ASSERT_EQ(system(("mkdir -p " + std::string(base && *base ? base : "/tmp")).c_str()), 0);
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SqliteOptions options;
-    options.create = true;
-    options.trust = TrustRule{geteuid(), true};
-    auto store = OpenSqliteStore(dir_ + "/sesame.db", options);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store.value());
+    ASSERT_NO_FATAL_FAILURE(SetUpFlows("life", true, nullptr));
     config_.deny = 3;
     config_.fail_interval = 900;
     config_.unlock_time = 600;
     config_.password_min_length = 12;
     config_.password_history = 2;
     config_.password_quality = false;
-    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
-    services_ = std::make_unique<Services>(
-        Services{config_, *store_, *hasher_, clock_, random_, logger_, nullptr});
     AddUser("alice", kPw);
     AddUser("root", kPw);
     logger_.Clear();
-  }
-  void TearDown() override {
-    services_.reset();
-    store_.reset();
-    ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0);
-  }
-  void AddUser(const std::string& name, const std::string& pw) {
-    auto hash = hasher_->Hash(pw, random_);
-    ASSERT_TRUE(hash.ok());
-    ASSERT_TRUE(
-        store_->AddUser(UserRecord{name, hash.value(), false, clock_.Now(), clock_.Now()}).ok());
   }
   Decision SignIn(const std::string& user, const std::string& pw) {
     prompter_ = ScriptedPrompter();
@@ -79,16 +56,6 @@ class LifecycleTest : public ::testing::Test {
     for (const auto& e : ev.value()) n += e.outcome == outcome;
     return n;
   }
-
-  std::string dir_;
-  Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
-  RecordingLogger logger_{true};
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<PasswordHasher> hasher_;
-  std::unique_ptr<Services> services_;
-  ScriptedPrompter prompter_;
 };
 
 TEST_F(LifecycleTest, LocksAfterDenyFailuresAndRefusesBeforeChecking) {

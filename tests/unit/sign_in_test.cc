@@ -13,6 +13,7 @@
 
 #include "core/sqlite_store.h"
 #include "tests/fakes/fakes.h"
+#include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"
 
 namespace sesame {
@@ -23,39 +24,13 @@ using testing::FakeRandom;
 using testing::RecordingLogger;
 using testing::ScriptedPrompter;
 
-class SignInTest : public ::testing::Test {
+class SignInTest : public testing::FlowTest {
  protected:
   void SetUp() override {
-    const char* base = getenv("SESAME_TEST_TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sesame-signin.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SqliteOptions options;
-    options.create = true;
-    options.trust = TrustRule{geteuid(), false};
-    auto store = OpenSqliteStore(dir_ + "/sesame.db", options);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store.value());
-    config_.argon2_memory_kib = 8;
-    config_.argon2_time_cost = 1;
-    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{1, 8, 1}, nullptr, logger_);
-    services_ = std::make_unique<Services>(
-        Services{config_, *store_, *hasher_, clock_, random_, logger_, nullptr});
+    ASSERT_NO_FATAL_FAILURE(SetUpFlows("signin", false, nullptr));
     AddUser("alice", "correct horse battery staple", false);
     AddUser("mallory", "mallory's password", true);
     logger_.Clear();
-  }
-  void TearDown() override {
-    services_.reset();
-    store_.reset();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(system(cmd.c_str()), 0);
-  }
-  void AddUser(const std::string& name, const std::string& pw, bool disabled) {
-    auto hash = hasher_->Hash(pw, random_);
-    ASSERT_TRUE(hash.ok());
-    UserRecord u{name, hash.value(), disabled, clock_.Now(), clock_.Now()};
-    ASSERT_TRUE(store_->AddUser(u).ok());
   }
   FlowResult SignIn(const std::string& user, std::deque<std::string> answers) {
     prompter_.answers = std::move(answers);
@@ -66,16 +41,6 @@ class SignInTest : public ::testing::Test {
     EXPECT_TRUE(ev.ok());
     return ev.ok() ? ev.value() : std::vector<SignInEvent>{};
   }
-
-  std::string dir_;
-  Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
-  RecordingLogger logger_{true};
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<PasswordHasher> hasher_;
-  std::unique_ptr<Services> services_;
-  ScriptedPrompter prompter_;
 };
 
 TEST_F(SignInTest, RightPasswordSucceedsAndIsRecorded) {
