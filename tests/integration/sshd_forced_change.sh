@@ -27,15 +27,9 @@ source "$(dirname "$0")/sshd_lib.sh"
 sshd_init "sesit-ssh-$$"
 
 # --- the system account and the Sesame account
-getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
-[ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
-useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
-CREATED_USER=1
-install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
 PW_1="ssh-first-pass-1"
 PW_NEW="ssh-changed-pass-2"
-printf '%s\n' "$PW_1" | admin user add "$USER_S" --password-stdin >/dev/null ||
-  fail "sesame-admin user add $USER_S"
+sshd_add_user "$PW_1"
 
 start_sshd
 

@@ -1,9 +1,10 @@
 # shellcheck shell=bash disable=SC2154  # it_name, IT_TMP, IT_CONF ... come from lib.sh
 # Shared by the sshd integration tests; sourced after lib.sh (not a test).
 # sshd_init USER checks the tools (or skips for an ASan module), names the
-# PAM service, arms the cleanup and runs it_setup; start_sshd writes the PAM
-# service and starts sshd on a free 127.0.0.1 port (through a symlink named
-# after the service: sshd takes its PAM service name from its program name).
+# PAM service, arms the cleanup and runs it_setup; sshd_add_user makes the
+# test user; start_sshd writes the PAM service and starts sshd on a free
+# 127.0.0.1 port (through a symlink named after the service: sshd takes its
+# PAM service name from its program name).
 
 sshd_init() {
   USER_S="$1"
@@ -52,6 +53,19 @@ cleanup() {
 }
 
 admin() { "$SESAME_ADMIN" --config "$IT_CONF" "$@"; }
+
+# sshd_add_user PASSWORD: the system account $USER_S (home in $IT_TMP,
+# removed on exit) and its Sesame account with PASSWORD. Also checks that
+# neither the user nor the PAM service existed before.
+sshd_add_user() {
+  getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
+  [ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
+  useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
+  CREATED_USER=1
+  install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
+  printf '%s\n' "$1" | admin user add "$USER_S" --password-stdin >/dev/null ||
+    fail "sesame-admin user add $USER_S"
+}
 sshd_log() { echo "--- sshd log:"; tail -n 40 "$IT_TMP/sshd.log" 2>/dev/null; }
 fail_log() { fail "$*"$'\n'"$(sshd_log)"; }
 

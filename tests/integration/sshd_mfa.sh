@@ -31,14 +31,8 @@ command -v oathtool >/dev/null || fail "oathtool is missing (Debian: oathtool)"
 KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 
 # --- the system account and the Sesame account, with an authenticator
-getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
-[ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
-useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
-CREATED_USER=1
-install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
 PW_1="ssh-mfa-pass-1"
-printf '%s\n' "$PW_1" | admin user add "$USER_S" --password-stdin >/dev/null ||
-  fail "sesame-admin user add $USER_S"
+sshd_add_user "$PW_1"
 enroll_out=$(printf '%s\n' "$KEY_B32" | admin mfa enroll "$USER_S" --secret-stdin) ||
   fail "sesame-admin mfa enroll $USER_S --secret-stdin"
 # The recovery codes: the lines after "Recovery codes ..." indented by two spaces.

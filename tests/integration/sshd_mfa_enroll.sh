@@ -25,14 +25,8 @@ for c in oathtool zbarimg; do
   command -v "$c" >/dev/null || fail "$c is missing (Debian: oathtool, zbar-tools)"
 done
 
-getent passwd "$USER_S" >/dev/null && fail "user $USER_S exists already"
-[ -e "$PAM_FILE" ] && fail "$PAM_FILE exists already"
-useradd -M -N -d "$IT_TMP/home" -s /bin/sh "$USER_S" || fail "useradd $USER_S"
-CREATED_USER=1
-install -d -m 0700 -o "$USER_S" "$IT_TMP/home"
 PW_1="ssh-enroll-pass-1"
-printf '%s\n' "$PW_1" | admin user add "$USER_S" --password-stdin >/dev/null ||
-  fail "sesame-admin user add $USER_S"
+sshd_add_user "$PW_1"
 admin mfa require "$USER_S" >/dev/null || fail "sesame-admin mfa require $USER_S"
 
 start_sshd
@@ -162,7 +156,6 @@ left=$((30 - $(date +%s) % 30))
 if [ "$left" -lt 8 ]; then sleep "$left"; fi
 
 drive enroll || fail_log "the in-session enrollment over ssh"
-KEY=$(cat "$IT_TMP/key")
 pass "ssh shows the QR code and the key after the password; the drawn QR code decodes (zbarimg) to $(sed 's/secret=[A-Z2-7]*/secret=.../' "$IT_TMP/uri")"
 json=$(admin user show "$USER_S" --json) || fail "sesame-admin user show"
 "$PY" - "$json" <<'PYEOF' || fail "after the enrollment: $json"
