@@ -171,12 +171,13 @@ std::string TotpIssuer(const Config& config) {
 FlowResult VerifyIdentity(Services& s, Prompter& prompter, const RequestInfo& r, UserRecord* user) {
   const CheckSpec spec{SecretKind::kCurrentPassword, "Password: ", "identity check", "password"};
   UserRecord found;
-  FlowResult checked = CheckPassword(s, prompter, r, spec, nullptr, &found);
+  Attempt attempt;
+  FlowResult checked = CheckPassword(s, prompter, r, spec, &attempt, nullptr, &found);
   if (checked.decision != Decision::kSuccess) return checked;
   FlowResult result =
       found.totp_sealed.empty()
-          ? Finish(s, r, spec.what, spec.method, Decision::kSuccess, "password accepted")
-          : SecondFactor(s, prompter, r, found, spec.what, "password+");
+          ? Conclude(s, r, attempt, spec.what, spec.method, Decision::kSuccess, "password accepted")
+          : SecondFactor(s, prompter, r, found, attempt, spec.what, "password+");
   if (result.decision == Decision::kSuccess) *user = std::move(found);
   return result;
 }
@@ -321,27 +322,29 @@ FlowResult RenewRecoveryCodes(Services& s, Prompter& prompter, const RequestInfo
 namespace flow_internal {
 
 FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestInfo& r,
-                                const UserRecord& user, const char* what, FirstFactor first) {
+                                const UserRecord& user, Attempt& attempt, const char* what,
+                                FirstFactor first) {
   const bool after_password = first == FirstFactor::kPassword;
   // The event's method until an authenticator is enrolled here.
   const char* method = after_password ? "password" : "none";
   const std::string accepted = after_password ? "password accepted; " : "";
   Result<MfaRequirement> required = MfaRequirementOf(s.config, s.store, user);
   if (!required.ok()) {
-    return Finish(s, r, what, method, Decision::kUnavailable,
-                  "cannot tell whether MFA is required: " + required.status().message());
+    return Conclude(s, r, attempt, what, method, Decision::kUnavailable,
+                    "cannot tell whether MFA is required: " + required.status().message());
   }
   if (!required->warning.empty()) s.logger.Log(LogLevel::kWarning, required->warning);
   if (!required->required) {
-    return Finish(s, r, what, method, Decision::kSuccess,
-                  accepted + "no second factor enrolled (not required)");
+    return Conclude(s, r, attempt, what, method, Decision::kSuccess,
+                    accepted + "no second factor enrolled (not required)");
   }
   const int64_t now = s.clock.Now();
   int64_t since = user.mfa_required_since;
   if (since == 0 && s.config.mfa_grace_days > 0) {
     Result<int64_t> begun = s.store.BeginMfaGrace(user.name, now);
     if (!begun.ok())
-      return Finish(s, r, what, method, Decision::kUnavailable, begun.status().message());
+      return Conclude(s, r, attempt, what, method, Decision::kUnavailable,
+                      begun.status().message());
     since = begun.value();
   }
   const int64_t left = GraceLeft(s.config, since, now);
@@ -360,14 +363,16 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
               "and none is set up. Ask your administrator to set it up for you (sesame-admin mfa "
               "enroll " +
                   SanitizeForLog(user.name) + ").");
-    return Finish(s, r, what, method, Decision::kMfaRequired,
-                  "MFA required (" + required->why + ") but not enrolled, and the grace period (" +
-                      std::to_string(s.config.mfa_grace_days) + " days) is over");
+    return Conclude(s, r, attempt, what, method, Decision::kMfaRequired,
+                    "MFA required (" + required->why +
+                        ") but not enrolled, and the grace period (" +
+                        std::to_string(s.config.mfa_grace_days) + " days) is over");
   }
 
   NewAuthenticator fresh;
   Status made = MakeAuthenticator(s, user.name, &fresh);
-  if (!made.ok()) return Finish(s, r, what, method, Decision::kUnavailable, made.message());
+  if (!made.ok())
+    return Conclude(s, r, attempt, what, method, Decision::kUnavailable, made.message());
   std::string offer_text =
       "Your account must now use a verification code from an authenticator app at sign-in. "
       "Set it up now, or within " +
@@ -385,29 +390,30 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
     case Confirmation::kConfirmed:
       break;
     case Confirmation::kAborted:
-      return Finish(s, r, what, method, Decision::kAborted,
-                    "conversation ended during the enrollment in the session");
+      return Conclude(s, r, attempt, what, method, Decision::kAborted,
+                      "conversation ended during the enrollment in the session");
     case Confirmation::kSkipped:
       prompter.Info("Not set up now. " + later);
-      return Finish(s, r, what, method, Decision::kSuccess,
-                    accepted + "MFA required (" + required->why +
-                        "); enrollment put off, grace left: " + DaysLeft(left));
+      return Conclude(s, r, attempt, what, method, Decision::kSuccess,
+                      accepted + "MFA required (" + required->why +
+                          "); enrollment put off, grace left: " + DaysLeft(left));
     case Confirmation::kWrong:
       prompter.Error("The codes did not match, so nothing was set up. " + later);
-      return Finish(
-          s, r, what, method, Decision::kSuccess,
+      return Conclude(
+          s, r, attempt, what, method, Decision::kSuccess,
           accepted + "MFA required (" + required->why +
               "); enrollment not confirmed (codes did not match), grace left: " + DaysLeft(left));
   }
   std::vector<SecretBuffer> codes;
   std::vector<std::string> digests;
   Status coded = MakeRecoveryCodes(s, &codes, &digests);
-  if (!coded.ok()) return Finish(s, r, what, method, Decision::kUnavailable, coded.message());
+  if (!coded.ok())
+    return Conclude(s, r, attempt, what, method, Decision::kUnavailable, coded.message());
   Status stored = s.store.EnrollTotp(user.name, "", fresh.sealed, digests, step);
   if (!stored.ok()) {
     prompter.Error("The authenticator could not be stored. Please sign in again.");
-    return Finish(s, r, what, method, Decision::kUnavailable,
-                  "enrollment in the session: " + stored.message());
+    return Conclude(s, r, attempt, what, method, Decision::kUnavailable,
+                    "enrollment in the session: " + stored.message());
   }
   Note(s, r, "mfa-enroll", "success", "authenticator enrolled in the session");
   prompter.Info(
@@ -420,8 +426,8 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
   // here: the enrollment is stored and both factors were proved.
   Result<std::string> seen = prompter.Ask(kSavedPrompt);
   if (seen.ok()) WipeMemory(seen->data(), seen->size());
-  return Finish(
-      s, r, what, (after_password ? "password+totp" : "totp"), Decision::kSuccess,
+  return Conclude(
+      s, r, attempt, what, (after_password ? "password+totp" : "totp"), Decision::kSuccess,
       accepted + "authenticator enrolled in the session (MFA required: " + required->why + ")");
 }
 

@@ -134,16 +134,18 @@ class SqliteStore final : public Store {
   Status SetDisabled(std::string_view name, bool disabled) override;
   Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
                                    std::string_view new_hash, int64_t changed_at) override;
-  Status RecordEvent(const SignInEvent& event) override;
+  using Store::RecordEvent;
+  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override;
   Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
   Result<int> SchemaVersion() override;
   Status StillUsable() override;
 
   // sqlite_users.cc: lockout counters and password history.
-  using Store::RecordFailure;
-  Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
-                                      const LockoutPolicy& policy,
-                                      std::string_view attempt) override;
+  Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
+                                     const LockoutPolicy& policy,
+                                     std::string_view attempt) override;
+  Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
+                                      const SignInEvent* event) override;
   Status ClearFailures(std::string_view name) override;
   Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
                      bool must_change, int history_keep) override;
@@ -163,8 +165,9 @@ class SqliteStore final : public Store {
   Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) override;
   Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override;
   Result<std::vector<std::string>> MfaRequiredGroups() override;
-  Result<bool> UseTotpStep(std::string_view name, int64_t step) override;
-  Result<bool> UseRecoveryCode(std::string_view name, std::string_view digest) override;
+  Result<CodeUse> UseTotpStep(std::string_view name, int64_t step, const LockGuard& guard) override;
+  Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
+                                  const LockGuard& guard) override;
   Result<int> CountRecoveryCodes(std::string_view name) override;
 
  private:
@@ -205,6 +208,14 @@ class SqliteStore final : public Store {
   // Version in schema_version; 0 for a database with no tables at all.
   Result<int> ReadVersion();
   Status Migrate();
+  // kInvalidArgument for a malformed wrong-attempt digest or policy.
+  Status CheckAttemptArgs(std::string_view attempt, const LockoutPolicy& policy) const;
+  // Inside a Write: inserts `event` (or coalesces it, see Store::RecordEvent).
+  Status InsertEvent(const SignInEvent& event, int64_t coalesce_seconds);
+  // Inside a Write, after a code use changed no row: kLocked, kAlreadyUsed
+  // or kNotFound, from the user's row as the same write lock sees it.
+  Result<CodeUse> WhyCodeUnused(std::string_view name, const LockGuard& guard,
+                                std::string_view doing);
   // Inside a Write: replaces the user's recovery codes with `digests`.
   Status ReplaceRecoveryCodes(std::string_view name, const std::vector<std::string>& digests);
 

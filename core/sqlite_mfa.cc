@@ -69,8 +69,9 @@ Status SqliteStore::SetTotp(std::string_view name, std::string_view sealed,
   return Write("enrolling an authenticator", [&]() -> Status {
     Stmt set;
     SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = -1 WHERE name = ?1", &set,
-                "enrolling an authenticator"));
+        Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = -1, recent_failures = '' "
+                "WHERE name = ?1",
+                &set, "enrolling an authenticator"));
     set.BindText(1, name);
     set.BindText(2, sealed);
     int rc = set.Step();
@@ -96,8 +97,8 @@ Status SqliteStore::EnrollTotp(std::string_view name, std::string_view expected_
         // must not silently replace each other's secret.
         Stmt set;
         SESAME_RETURN_IF_ERROR(
-            Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = ?3 WHERE name = ?1 AND "
-                    "totp_sealed = ?4",
+            Prepare("UPDATE users SET totp_sealed = ?2, totp_last_step = ?3, recent_failures = '' "
+                    "WHERE name = ?1 AND totp_sealed = ?4",
                     &set, "enrolling an authenticator"));
         set.BindText(1, name);
         set.BindText(2, sealed);
@@ -221,49 +222,90 @@ Status SqliteStore::ClearMfa(std::string_view name) {
   });
 }
 
-Result<bool> SqliteStore::UseTotpStep(std::string_view name, int64_t step) {
-  bool accepted = false;
-  Status st = Write("using an authenticator code", [&]() -> Status {
-    // The comparison and the write are one statement: of several processes
-    // presenting the same step, only the first changes the row.
-    Stmt use;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET totp_last_step = ?2 WHERE name = ?1 AND totp_last_step < ?2",
-                &use, "using an authenticator code"));
-    use.BindText(1, name);
-    use.BindInt(2, step);
-    int rc = use.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "using an authenticator code");
-    accepted = sqlite3_changes(db_.get()) == 1;
-    if (accepted) return Status::Ok();
-    // No row changed: a replay, or no such user (same write lock, so the
-    // answer is about the row the UPDATE saw).
-    return CheckUserExists(name, "using an authenticator code");
-  });
-  if (!st.ok()) return st;
-  return accepted;
+// The guard's condition, as SQL over the users row: ?3 = applies, ?4 = now.
+#define SESAME_GUARD_REFUSES "(?3 AND locked_until > ?4)"
+
+Result<CodeUse> SqliteStore::WhyCodeUnused(std::string_view name, const LockGuard& guard,
+                                           std::string_view doing) {
+  Stmt why;
+  SESAME_RETURN_IF_ERROR(
+      Prepare("SELECT " SESAME_GUARD_REFUSES " FROM users WHERE name = ?1", &why, doing));
+  why.BindText(1, name);
+  why.BindInt(3, guard.applies ? 1 : 0);
+  why.BindInt(4, guard.now);
+  int rc = why.Step();
+  if (rc == SQLITE_DONE) return NoSuchUser(name);
+  if (rc != SQLITE_ROW) return Error(rc, doing);
+  return why.Int(0) != 0 ? CodeUse::kLocked : CodeUse::kAlreadyUsed;
 }
 
-Result<bool> SqliteStore::UseRecoveryCode(std::string_view name, std::string_view digest) {
-  bool used = false;
+Result<CodeUse> SqliteStore::UseTotpStep(std::string_view name, int64_t step,
+                                         const LockGuard& guard) {
+  const char* kDoing = "using an authenticator code";
+  CodeUse use = CodeUse::kAlreadyUsed;
+  Status st = Write(kDoing, [&]() -> Status {
+    // The comparison, the lock check and the write are one statement: of
+    // several processes presenting the same step, only the first changes
+    // the row, and none does while a lock is in force.
+    Stmt take;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET totp_last_step = ?2 WHERE name = ?1 AND "
+                "totp_last_step < ?2 AND NOT " SESAME_GUARD_REFUSES,
+                &take, kDoing));
+    take.BindText(1, name);
+    take.BindInt(2, step);
+    take.BindInt(3, guard.applies ? 1 : 0);
+    take.BindInt(4, guard.now);
+    int rc = take.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    if (sqlite3_changes(db_.get()) == 1) {
+      use = CodeUse::kUsed;
+      return Status::Ok();
+    }
+    // No row changed: a lock, a replay, or no such user (same write lock,
+    // so the answer is about the row the UPDATE saw).
+    Result<CodeUse> why = WhyCodeUnused(name, guard, kDoing);
+    if (!why.ok()) return why.status();
+    use = why.value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return use;
+}
+
+Result<CodeUse> SqliteStore::UseRecoveryCode(std::string_view name, std::string_view digest,
+                                             const LockGuard& guard) {
+  const char* kDoing = "using a recovery code";
+  CodeUse use = CodeUse::kAlreadyUsed;
   Status st = Write(
-      "using a recovery code",
+      kDoing,
       [&]() -> Status {
-        Stmt use;
-        SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM recovery_codes WHERE user = ?1 AND digest = ?2",
-                                       &use, "using a recovery code"));
-        use.BindText(1, name);
-        use.BindText(2, digest);
-        int rc = use.Step();
-        if (rc != SQLITE_DONE) return Error(rc, "using a recovery code");
-        used = sqlite3_changes(db_.get()) == 1;
-        if (used) return Status::Ok();
-        return CheckUserExists(name, "using a recovery code");
+        Stmt take;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("DELETE FROM recovery_codes WHERE user = ?1 AND digest = ?2 AND NOT EXISTS "
+                    "(SELECT 1 FROM users WHERE name = ?1 AND " SESAME_GUARD_REFUSES ")",
+                    &take, kDoing));
+        take.BindText(1, name);
+        take.BindText(2, digest);
+        take.BindInt(3, guard.applies ? 1 : 0);
+        take.BindInt(4, guard.now);
+        int rc = take.Step();
+        if (rc != SQLITE_DONE) return Error(rc, kDoing);
+        if (sqlite3_changes(db_.get()) == 1) {
+          use = CodeUse::kUsed;
+          return Status::Ok();
+        }
+        Result<CodeUse> why = WhyCodeUnused(name, guard, kDoing);
+        if (!why.ok()) return why.status();
+        use = why.value();
+        return Status::Ok();
       },
       Sync::kDurable);
   if (!st.ok()) return st;
-  return used;
+  return use;
 }
+
+#undef SESAME_GUARD_REFUSES
 
 Result<int> SqliteStore::CountRecoveryCodes(std::string_view name) {
   Stmt stmt;

@@ -92,15 +92,19 @@ constexpr Migration kMigrations[] = {
      "  name TEXT PRIMARY KEY,"
      "  since INTEGER NOT NULL) WITHOUT ROWID;"},
     {5, "ALTER TABLE users ADD COLUMN recent_failures TEXT NOT NULL DEFAULT '';"},
+    {6,
+     "ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE users ADD COLUMN pending_attempts INTEGER NOT NULL DEFAULT 0;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
 
 // Column list shared by the user queries (string literal concatenation keeps
 // every SQL text a compile-time constant).
-#define SESAME_USER_COLUMNS                                                           \
-  "name, password_hash, disabled, created, password_changed, must_change, failures, " \
-  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since"
+#define SESAME_USER_COLUMNS                                                                      \
+  "name, password_hash, disabled, created, password_changed, must_change, failures, "            \
+  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since, " \
+  "pending_attempts"
 
 UserRecord ReadUser(const Stmt& stmt) {
   UserRecord user;
@@ -117,6 +121,7 @@ UserRecord ReadUser(const Stmt& stmt) {
   user.totp_last_step = stmt.Int(10);
   user.mfa_required = stmt.Int(11) != 0;
   user.mfa_required_since = stmt.Int(12);
+  user.pending_attempts = ClampToInt(stmt.Int(13));
   return user;
 }
 
@@ -361,7 +366,7 @@ Status SqliteStore::AddUser(const UserRecord& user) {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(
         Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
-                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 &stmt, "adding a user"));
     stmt.BindText(1, user.name);
     stmt.BindText(2, user.password_hash);
@@ -376,6 +381,7 @@ Status SqliteStore::AddUser(const UserRecord& user) {
     stmt.BindInt(11, user.totp_last_step);
     stmt.BindInt(12, user.mfa_required ? 1 : 0);
     stmt.BindInt(13, user.mfa_required_since);
+    stmt.BindInt(14, user.pending_attempts);
     int rc = stmt.Step();
     if (rc == SQLITE_CONSTRAINT &&
         sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -431,33 +437,62 @@ Result<bool> SqliteStore::ReplacePasswordHash(std::string_view name, std::string
   return replaced;
 }
 
-Status SqliteStore::RecordEvent(const SignInEvent& event) {
-  return Write("recording a sign-in event", [&]() -> Status {
-    Stmt stmt;
+Status SqliteStore::InsertEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+  const char* kDoing = "recording a sign-in event";
+  if (coalesce_seconds > 0) {
+    // The newest equal event of the window takes this one (index
+    // events_user_time narrows it to the user's recent rows).
+    Stmt merge;
     SESAME_RETURN_IF_ERROR(
-        Prepare("INSERT INTO events(time, user, service, remote_host, method, outcome, detail) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                &stmt, "recording a sign-in event"));
-    stmt.BindInt(1, event.time);
-    stmt.BindText(2, event.user);
-    stmt.BindText(3, event.service);
-    stmt.BindText(4, event.remote_host);
-    stmt.BindText(5, event.method);
-    stmt.BindText(6, event.outcome);
-    stmt.BindText(7, event.detail);
-    int rc = stmt.Step();
-    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "recording a sign-in event");
-  });
+        Prepare("UPDATE events SET count = count + 1, time = max(time, ?1) WHERE id = ("
+                "SELECT id FROM events WHERE user = ?2 AND time >= ?8 AND service = ?3 AND "
+                "remote_host = ?4 AND method = ?5 AND outcome = ?6 AND detail = ?7 "
+                "ORDER BY time DESC, id DESC LIMIT 1)",
+                &merge, kDoing));
+    merge.BindInt(1, event.time);
+    merge.BindText(2, event.user);
+    merge.BindText(3, event.service);
+    merge.BindText(4, event.remote_host);
+    merge.BindText(5, event.method);
+    merge.BindText(6, event.outcome);
+    merge.BindText(7, event.detail);
+    merge.BindInt(8, event.time > std::numeric_limits<int64_t>::min() + coalesce_seconds
+                         ? event.time - coalesce_seconds
+                         : event.time);
+    int rc = merge.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    if (sqlite3_changes(db_.get()) > 0) return Status::Ok();
+  }
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare(
+      "INSERT INTO events(time, user, service, remote_host, method, outcome, detail, count) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      &stmt, kDoing));
+  stmt.BindInt(1, event.time);
+  stmt.BindText(2, event.user);
+  stmt.BindText(3, event.service);
+  stmt.BindText(4, event.remote_host);
+  stmt.BindText(5, event.method);
+  stmt.BindText(6, event.outcome);
+  stmt.BindText(7, event.detail);
+  stmt.BindInt(8, event.count < 1 ? 1 : event.count);
+  int rc = stmt.Step();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, kDoing);
+}
+
+Status SqliteStore::RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+  return Write("recording a sign-in event",
+               [&]() -> Status { return InsertEvent(event, coalesce_seconds); });
 }
 
 Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filter) {
   // Two constant texts rather than "?1 IS NULL OR user = ?1", so the user
   // query can use index events_user_time. Newest first, reversed below.
   static constexpr char kByUser[] =
-      "SELECT id, time, user, service, remote_host, method, outcome, detail FROM events "
+      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
       "WHERE user = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
   static constexpr char kAll[] =
-      "SELECT id, time, user, service, remote_host, method, outcome, detail FROM events "
+      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
       "WHERE time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(
@@ -480,6 +515,7 @@ Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filt
     e.method = stmt.Text(5);
     e.outcome = stmt.Text(6);
     e.detail = stmt.Text(7);
+    e.count = stmt.Int(8);
     events.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return Error(rc, "listing sign-in events");

@@ -51,9 +51,21 @@ bool IsDigest(std::string_view attempt) {
 
 }  // namespace
 
-Result<FailureResult> SqliteStore::RecordFailure(std::string_view name, int64_t now,
-                                                 const LockoutPolicy& policy,
-                                                 std::string_view attempt) {
+namespace {
+
+// When a lock set at `now` runs out. A timed lock is clamped below
+// kLockedUntilUnlocked (so it never turns into an administrator's lock)
+// and above 0 (which would read as "not locked").
+int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
+  if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
+  int64_t until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1
+                                                                      : now + policy.unlock_time;
+  return until < 1 ? 1 : until;
+}
+
+}  // namespace
+
+Status SqliteStore::CheckAttemptArgs(std::string_view attempt, const LockoutPolicy& policy) const {
   if (!attempt.empty() && !IsDigest(attempt)) {
     return Status(Code::kInvalidArgument, "wrong-attempt digest for store " + path_ + " is not " +
                                               std::to_string(kWrongAttemptDigestChars) +
@@ -65,101 +77,215 @@ Result<FailureResult> SqliteStore::RecordFailure(std::string_view name, int64_t 
                       std::to_string(policy.fail_interval) + ") or unlock_time (" +
                       std::to_string(policy.unlock_time) + ")");
   }
-  // When a lock set now runs out. A timed lock is clamped below
-  // kLockedUntilUnlocked (so it never turns into an administrator's lock)
-  // and above 0 (which would read as "not locked").
-  int64_t lock_until = kLockedUntilUnlocked;
-  if (policy.unlock_time > 0) {
-    lock_until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1
-                                                                     : now + policy.unlock_time;
-    if (lock_until < 1) lock_until = 1;
-  }
+  return Status::Ok();
+}
 
-  // Three statements in one BEGIN IMMEDIATE transaction: the write lock is
-  // taken at BEGIN, so no other connection writes between them and the
-  // second and third see exactly the first one's result. The counter itself
-  // is only ever changed in SQL (failures + 1), never from a value read into
+Result<Reservation> SqliteStore::ReserveAttempt(std::string_view name, int64_t now,
+                                                const LockoutPolicy& policy,
+                                                std::string_view attempt) {
+  const char* kDoing = "reserving a sign-in attempt";
+  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(attempt, policy));
+
+  // All in one BEGIN IMMEDIATE transaction: the write lock is taken at
+  // BEGIN, so no other connection writes between the statements and each
+  // sees exactly the previous one's result. The counters themselves are
+  // only ever changed in SQL (failures + 1), never from a value read into
   // this process.
-  FailureResult result;
-  Status st = Write("counting a failed sign-in", [&]() -> Status {
-    // 0. The same wrong secret as one counted in this window: nothing to do.
-    if (!attempt.empty()) {
-      Stmt seen;
-      SESAME_RETURN_IF_ERROR(Prepare("SELECT recent_failures, " SESAME_NEW_WINDOW
-                                     ", failures, locked_until FROM users WHERE name = ?1",
-                                     &seen, "counting a failed sign-in"));
-      seen.BindText(1, name);
-      seen.BindInt(2, now);
-      seen.BindInt(3, policy.fail_interval);
-      int rc = seen.Step();
-      if (rc == SQLITE_DONE) return NoSuchUser(name);
-      if (rc != SQLITE_ROW) return Error(rc, "counting a failed sign-in");
-      if (seen.Int(1) == 0 && Remembered(seen.Text(0), attempt)) {
-        result.failures = ClampToInt(seen.Int(2));
-        result.locked_until = seen.Int(3);
-        result.repeated = true;
+  Reservation result;
+  Status st = Write(kDoing, [&]() -> Status {
+    // 1. What the row says now. ?4 = deny: with the lockout off a recorded
+    // lock is ignored, and nothing fills.
+    Stmt seen;
+    SESAME_RETURN_IF_ERROR(Prepare("SELECT ?4 > 0 AND locked_until > ?2, " SESAME_NEW_WINDOW
+                                   ", recent_failures, failures, locked_until, "
+                                   "locked_until > 0 AND locked_until <= ?2, "
+                                   "?4 > 0 AND failures >= ?4, pending_attempts > 0 "
+                                   "FROM users WHERE name = ?1",
+                                   &seen, kDoing));
+    seen.BindText(1, name);
+    seen.BindInt(2, now);
+    seen.BindInt(3, policy.fail_interval);
+    seen.BindInt(4, policy.deny);
+    int rc = seen.Step();
+    if (rc == SQLITE_DONE) return NoSuchUser(name);
+    if (rc != SQLITE_ROW) return Error(rc, kDoing);
+    result.failures = ClampToInt(seen.Int(3));
+    if (seen.Int(0) != 0) {
+      result.verdict = Reservation::Verdict::kLocked;
+      result.locked_until = seen.Int(4);
+      return Status::Ok();
+    }
+    const bool new_window = seen.Int(1) != 0;
+    result.lock_expired = seen.Int(5) != 0;
+    if (!new_window && !attempt.empty() && Remembered(seen.Text(2), attempt)) {
+      result.verdict = Reservation::Verdict::kRepeated;
+      return Status::Ok();
+    }
+    if (!new_window && seen.Int(6) != 0) {
+      if (seen.Int(7) != 0) {
+        result.verdict = Reservation::Verdict::kFull;
         return Status::Ok();
       }
+      // Full with nothing pending: deny was lowered since these failures
+      // were counted. Lock now.
+      Stmt lock;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("UPDATE users SET locked_until = ?2 WHERE name = ?1", &lock, kDoing));
+      lock.BindText(1, name);
+      lock.BindInt(2, LockUntil(now, policy));
+      rc = lock.Step();
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+      result.verdict = Reservation::Verdict::kLocked;
+      result.locked_until = LockUntil(now, policy);
+      return Status::Ok();
     }
 
-    // 1. Start a new window or count one more failure in the current one,
-    // and remember the digest (the newest kRememberedWrongAttempts kept).
-    // Every SET expression reads the row as it was before this UPDATE.
+    // 2. Start a new window or count one more in the current one. Every SET
+    // expression reads the row as it was before this UPDATE.
     Stmt count;
     SESAME_RETURN_IF_ERROR(
         Prepare("UPDATE users SET "
                 "failures = CASE WHEN " SESAME_NEW_WINDOW " THEN 1 ELSE failures + 1 END, "
+                "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW
+                " THEN 1 ELSE pending_attempts + 1 END, "
                 "first_failure = CASE WHEN " SESAME_NEW_WINDOW " THEN ?2 ELSE first_failure END, "
                 "locked_until = CASE WHEN " SESAME_NEW_WINDOW " THEN 0 ELSE locked_until END, "
-                "recent_failures = CASE WHEN " SESAME_NEW_WINDOW " THEN ?4 "
-                "ELSE substr(recent_failures || ?4, -?5) END "
+                "recent_failures = CASE WHEN " SESAME_NEW_WINDOW
+                " THEN '' ELSE recent_failures END "
                 "WHERE name = ?1",
-                &count, "counting a failed sign-in"));
+                &count, kDoing));
     count.BindText(1, name);
     count.BindInt(2, now);
     count.BindInt(3, policy.fail_interval);
-    count.BindText(4, attempt);
-    count.BindInt(5, static_cast<int64_t>(kRememberedWrongAttempts * kWrongAttemptDigestChars));
-    int rc = count.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "counting a failed sign-in");
+    rc = count.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
     if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
-
-    // 2. Lock when the count reached `deny` and no lock is in force. After
-    // step 1 a lock that had run out is 0, so locked_until <= 0 means "not
-    // locked". Only the transaction that sets the lock changes a row here.
-    Stmt lock;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET locked_until = ?3 "
-                "WHERE name = ?1 AND ?2 > 0 AND failures >= ?2 AND locked_until <= 0",
-                &lock, "locking an account"));
-    lock.BindText(1, name);
-    lock.BindInt(2, policy.deny);
-    lock.BindInt(3, lock_until);
-    rc = lock.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "locking an account");
-    result.locked_now = sqlite3_changes(db_.get()) > 0;
 
     // 3. The outcome, read under the same write lock.
     Stmt outcome;
-    SESAME_RETURN_IF_ERROR(Prepare("SELECT failures, locked_until FROM users WHERE name = ?1",
-                                   &outcome, "counting a failed sign-in"));
+    SESAME_RETURN_IF_ERROR(
+        Prepare("SELECT failures, first_failure FROM users WHERE name = ?1", &outcome, kDoing));
     outcome.BindText(1, name);
     rc = outcome.Step();
-    if (rc != SQLITE_ROW) return Error(rc, "counting a failed sign-in");
+    if (rc != SQLITE_ROW) return Error(rc, kDoing);
     result.failures = ClampToInt(outcome.Int(0));
-    result.locked_until = outcome.Int(1);
+    result.window = outcome.Int(1);
     return Status::Ok();
   });
   if (!st.ok()) return st;
   return result;
 }
 
+Result<SettleOutcome> SqliteStore::SettleAttempt(std::string_view name,
+                                                 const Settlement& settlement,
+                                                 const SignInEvent* event) {
+  const char* kDoing = "settling a sign-in attempt";
+  const Reservation& r = settlement.reservation;
+  const bool reserved = r.verdict == Reservation::Verdict::kReserved;
+  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(
+      settlement.kind == Settlement::Kind::kWrong ? settlement.attempt : std::string_view(),
+      settlement.policy));
+  SettleOutcome outcome;
+  Status st = Write(kDoing, [&]() -> Status {
+    if (reserved) {
+      // Still the reservation's window? (?2 = its first_failure)
+      Stmt seen;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("SELECT recent_failures FROM users WHERE name = ?1 AND first_failure = ?2", &seen,
+                  kDoing));
+      seen.BindText(1, name);
+      seen.BindInt(2, r.window);
+      int rc = seen.Step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+      const bool mine = rc == SQLITE_ROW;
+      Settlement::Kind kind = settlement.kind;
+      if (mine && kind == Settlement::Kind::kWrong && !settlement.attempt.empty() &&
+          Remembered(seen.Text(0), settlement.attempt)) {
+        outcome.repeated = true;
+        kind = Settlement::Kind::kRelease;
+      }
+      Stmt stmt;
+      rc = SQLITE_DONE;
+      switch (kind) {
+        case Settlement::Kind::kSuccess:
+          // Attempts of others still pending stay counted. Only a row with
+          // something to change is written (most sign-ins have nothing to
+          // clear, and an unchanged row costs no page).
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET "
+                      "pending_attempts = max(pending_attempts - (first_failure = ?2), 0), "
+                      "failures = max(pending_attempts - (first_failure = ?2), 0), "
+                      "first_failure = CASE WHEN pending_attempts - (first_failure = ?2) > 0 "
+                      "THEN first_failure ELSE 0 END, "
+                      "locked_until = 0, recent_failures = '' "
+                      "WHERE name = ?1 AND (failures <> 0 OR pending_attempts <> 0 OR "
+                      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '')",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          stmt.BindInt(2, r.window);
+          rc = stmt.Step();
+          break;
+        case Settlement::Kind::kWrong:
+          if (!mine) break;
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET pending_attempts = max(pending_attempts - 1, 0), "
+                      "recent_failures = CASE WHEN ?2 = '' THEN recent_failures "
+                      "ELSE substr(recent_failures || ?2, -?3) END WHERE name = ?1",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          stmt.BindText(2, settlement.attempt);
+          stmt.BindInt(3,
+                       static_cast<int64_t>(kRememberedWrongAttempts * kWrongAttemptDigestChars));
+          rc = stmt.Step();
+          if (rc != SQLITE_DONE) break;
+          {
+            // The lock, when this failure completes the count and none is in
+            // force. Only the settlement that sets it changes a row here.
+            Stmt lock;
+            SESAME_RETURN_IF_ERROR(
+                Prepare("UPDATE users SET locked_until = ?3 WHERE name = ?1 AND ?2 > 0 AND "
+                        "failures >= ?2 AND NOT locked_until > ?4",
+                        &lock, "locking an account"));
+            lock.BindText(1, name);
+            lock.BindInt(2, settlement.policy.deny);
+            lock.BindInt(3, LockUntil(settlement.now, settlement.policy));
+            lock.BindInt(4, settlement.now);
+            rc = lock.Step();
+            if (rc == SQLITE_DONE && sqlite3_changes(db_.get()) > 0)
+              outcome.locked_until = LockUntil(settlement.now, settlement.policy);
+          }
+          break;
+        case Settlement::Kind::kRelease:
+          if (!mine) break;
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET failures = max(failures - 1, 0), "
+                      "pending_attempts = max(pending_attempts - 1, 0) WHERE name = ?1",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          rc = stmt.Step();
+          break;
+      }
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+      Stmt after;
+      SESAME_RETURN_IF_ERROR(Prepare("SELECT failures FROM users WHERE name = ?1", &after, kDoing));
+      after.BindText(1, name);
+      rc = after.Step();
+      if (rc == SQLITE_ROW) outcome.failures = ClampToInt(after.Int(0));
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+    }
+    if (event == nullptr) return Status::Ok();
+    return InsertEvent(*event, 0);
+  });
+  if (!st.ok()) return st;
+  return outcome;
+}
+
 #undef SESAME_NEW_WINDOW
 
 Status SqliteStore::ClearFailures(std::string_view name) {
   return UpdateUser(
-      "UPDATE users SET failures = 0, first_failure = 0, locked_until = 0, recent_failures = '' "
-      "WHERE name = ?1",
+      "UPDATE users SET failures = 0, pending_attempts = 0, first_failure = 0, locked_until = 0, "
+      "recent_failures = '' WHERE name = ?1",
       name, "clearing failed sign-ins", [](Stmt&) {});
 }
 
@@ -188,7 +314,8 @@ Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash
         if (rc != SQLITE_ROW) return Error(rc, "changing a password");
 
         // The current hash (unless empty: no password set) goes into the
-        // history, copied row to row inside SQL.
+        // history, copied row to row inside SQL. The remembered wrong
+        // secrets are forgotten (below): one of them may be the new one.
         Stmt keep;
         SESAME_RETURN_IF_ERROR(
             Prepare("INSERT INTO password_history(user, hash, changed) "
@@ -213,8 +340,8 @@ Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash
 
         Stmt set;
         SESAME_RETURN_IF_ERROR(
-            Prepare("UPDATE users SET password_hash = ?2, password_changed = ?3, must_change = ?4 "
-                    "WHERE name = ?1",
+            Prepare("UPDATE users SET password_hash = ?2, password_changed = ?3, must_change = ?4, "
+                    "recent_failures = '' WHERE name = ?1",
                     &set, "changing a password"));
         set.BindText(1, name);
         set.BindText(2, new_hash);

@@ -32,7 +32,9 @@ struct UserRecord {
   int64_t created = 0;           // unix seconds
   int64_t password_changed = 0;  // unix seconds
   bool must_change = false;      // change forced at next sign-in (admin reset)
-  int failures = 0;              // interactive failures in the current window
+  int failures = 0;              // interactive failures in the current window,
+                                 // pending attempts included (Store::ReserveAttempt)
+  int pending_attempts = 0;      // reserved attempts not settled yet
   int64_t first_failure = 0;     // when the current window started (0: none)
   int64_t locked_until = 0;      // 0: not locked; kLockedUntilUnlocked: until an admin unlocks
   // Authenticator app (TOTP): the secret sealed with secret_box.h (empty:
@@ -57,13 +59,67 @@ struct LockoutPolicy {
   int64_t unlock_time = 600;
 };
 
-struct FailureResult {
-  int failures = 0;          // count in the window after this failure
-  bool locked_now = false;   // this failure locked the account
-  int64_t locked_until = 0;  // as UserRecord::locked_until
-  // The same wrong secret as one counted earlier in this window: nothing
-  // changed, `failures` and `locked_until` are the current values.
+// What ReserveAttempt found and did. An attempt (a sign-in, or the proof of
+// the current password before a change) is counted as a failure BEFORE its
+// secret is checked and stays pending until SettleAttempt says how it
+// ended, so however many arrive at once no more than `deny` secrets are
+// checked in one window: failures (pending ones included) never pass deny.
+struct Reservation {
+  enum class Verdict {
+    kReserved,  // counted and pending: check the secret, then settle
+    kLocked,    // a lock is in force: refuse without checking the secret
+    kRepeated,  // the same wrong secret as one counted in this window:
+                // refuse without checking it and without counting it again
+    kFull,      // failures in the window, pending ones included, have reached
+                // deny and some are still pending: nothing reserved; wait for
+                // them to settle (a success clears the count) and try again
+  };
+  Verdict verdict = Verdict::kReserved;
+  int failures = 0;           // failures in the window (pending ones and this one included)
+  int64_t window = 0;         // first_failure of that window (kReserved)
+  int64_t locked_until = 0;   // kLocked: the lock in force
+  bool lock_expired = false;  // an earlier lock had run out and this reservation lifted it
+};
+
+// How an attempt ended, for SettleAttempt.
+struct Settlement {
+  enum class Kind {
+    kSuccess,  // signed in: the count, the lock and remembered digests
+               // cleared (but for other attempts still pending)
+    kWrong,    // the secret was wrong: it stays a failure; `attempt` (a
+               // digest, or empty) is remembered; the lock is set when the
+               // count has reached deny
+    kRelease,  // no secret was found wrong (right so far, given up, or not
+               // checked): the reservation is taken back
+  };
+  Kind kind = Kind::kWrong;
+  Reservation reservation;   // as ReserveAttempt returned it
+  std::string_view attempt;  // kWrong: digest of the wrong secret, or empty
+  int64_t now = 0;           // kWrong: when a lock set now begins
+  LockoutPolicy policy;      // kWrong: deny and unlock_time of a lock set now
+};
+
+struct SettleOutcome {
+  // kWrong with a digest remembered already in the window (the same wrong
+  // secret again, e.g. a code typed twice in one time step): taken back
+  // instead, "not counted again".
   bool repeated = false;
+  int failures = 0;          // failures in the window after settling
+  int64_t locked_until = 0;  // the lock this settlement set (0: none)
+};
+
+// The lock a use of a one-time code (a TOTP step, a recovery code) must
+// respect, checked in the same statement as the use: a lock in force
+// (locked_until > now) refuses the code.
+struct LockGuard {
+  bool applies = true;  // false: the lockout is off for this user (deny = 0, exempt)
+  int64_t now = 0;
+};
+
+enum class CodeUse {
+  kUsed,         // accepted now, and never again
+  kAlreadyUsed,  // that time step (or a later one) was used, or no such recovery code
+  kLocked,       // a lock is in force (LockGuard): nothing used
 };
 
 // How many digests of recent wrong secrets a user's row keeps (the "same
@@ -83,6 +139,7 @@ struct SignInEvent {
   std::string method;   // "password", ...
   std::string outcome;  // "success", "failure", "unknown-user", "disabled", "error", ...
   std::string detail;   // short reason, never a secret
+  int64_t count = 1;    // how many times it happened (coalesced, see RecordEvent); time is the last
 };
 
 struct EventFilter {
@@ -111,32 +168,47 @@ class Store {
   virtual Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
                                            std::string_view new_hash, int64_t changed_at) = 0;
 
-  // Counts one failure, atomically in the database (8 processes failing at
-  // once count 8). In one transaction: if there is no window yet, or the
-  // window has passed (now >= first_failure + fail_interval) and no lock is
-  // in force (locked_until <= now), or an earlier lock has run out
-  // (0 < locked_until <= now): failures = 1, first_failure
-  // = now, locked_until = 0; otherwise failures + 1. Then, if failures >=
-  // deny (deny > 0) and the account is not locked: locked_until = now +
-  // unlock_time (or kLockedUntilUnlocked when unlock_time is 0) and
-  // locked_now = true. kNotFound for no such user.
-  //
-  // `attempt` is the keyed digest of the wrong secret (WrongAttemptDigest,
-  // kWrongAttemptDigestChars characters) or empty. When it is one of the
-  // last kRememberedWrongAttempts digests counted in the current window
-  // (no new window starts now), the failure is not counted again: nothing
-  // changes and `repeated` is set, so a client retrying the secret it has
-  // saved counts once. Otherwise it is counted as above and remembered (the
-  // oldest forgotten); a new window forgets the earlier ones. An empty
-  // `attempt` is always counted. Anything else is kInvalidArgument.
-  virtual Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
-                                              const LockoutPolicy& policy,
-                                              std::string_view attempt) = 0;
-  // Counts a failure with no digest: always counted.
-  Result<FailureResult> RecordFailure(std::string_view name, int64_t now,
-                                      const LockoutPolicy& policy) {
-    return RecordFailure(name, now, policy, std::string_view());
-  }
+  // Reserves an attempt before its secret is checked, in one transaction:
+  //  1. a lock in force (deny > 0 and locked_until > now) is kLocked and
+  //     changes nothing;
+  //  2. a new window starts when there is none, when the window has passed
+  //     (now >= first_failure + fail_interval) and no lock is in force, or
+  //     when an earlier lock has run out (0 < locked_until <= now; then
+  //     lock_expired): failures = 0, pending = 0, first_failure = now,
+  //     locked_until = 0, remembered digests forgotten (attempts still
+  //     pending from the old window no longer count);
+  //  3. `attempt` (a keyed digest, WrongAttemptDigest, kWrongAttemptDigestChars
+  //     characters, or empty) that is one of the last kRememberedWrongAttempts
+  //     remembered in the current window is kRepeated and changes nothing
+  //     (a client retrying what it has saved counts once);
+  //  4. failures >= deny (deny > 0) in the current window: kFull while some
+  //     are pending; with none pending (deny was lowered) the lock is set
+  //     now and the answer is kLocked;
+  //  5. otherwise failures + 1 and pending + 1, counted in the database.
+  // deny <= 0 counts but never locks or fills, and ignores a recorded lock
+  // (the lockout is off, or the user is exempt). kNotFound for no such
+  // user; kInvalidArgument for a malformed digest or a negative interval.
+  virtual Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
+                                             const LockoutPolicy& policy,
+                                             std::string_view attempt) = 0;
+  // Ends a kReserved attempt and records `event` (when not null), in one
+  // transaction. "Its window" means first_failure is still the
+  // reservation's; a settlement for a window that is gone changes no
+  // counter.
+  //  - kSuccess: the attempts still pending stay counted (failures =
+  //    pending - 1 for this one); the rest is cleared: lock, remembered
+  //    digests, and the window when nothing is pending;
+  //  - kWrong: pending - 1 (the failure stays counted); `attempt` is
+  //    remembered (the newest kRememberedWrongAttempts kept), or, when it
+  //    is remembered already, the reservation is taken back as for kRelease
+  //    and `repeated` is set; then, when failures >= deny (deny > 0) and no
+  //    lock is in force, locked_until = now + unlock_time
+  //    (kLockedUntilUnlocked when unlock_time is 0), reported in the outcome;
+  //  - kRelease: failures - 1 and pending - 1 (not below 0).
+  // A reservation that was not kReserved changes no counter. No such user
+  // (removed meanwhile): no counter changes, the event is still recorded.
+  virtual Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
+                                              const SignInEvent* event) = 0;
   // failures = 0, first_failure = 0, locked_until = 0, and the remembered
   // wrong-secret digests forgotten (a success, an expired lock, or an
   // administrator's unlock). kNotFound for no such user.
@@ -188,17 +260,27 @@ class Store {
   // changes nothing and is not an error.
   virtual Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) = 0;
   virtual Result<std::vector<std::string>> MfaRequiredGroups() = 0;
-  // Accepts time step `step` once, across processes: in one UPDATE,
-  // totp_last_step = step only if totp_last_step < step. Returns false when
-  // that step (or a later one) was used already (a replay). kNotFound.
-  virtual Result<bool> UseTotpStep(std::string_view name, int64_t step) = 0;
-  // Uses a recovery code once: deletes the row (user, digest) and returns
-  // whether there was one. kNotFound for no such user.
-  virtual Result<bool> UseRecoveryCode(std::string_view name, std::string_view digest) = 0;
+  // Accepts time step `step` once, across processes, unless `guard` refuses:
+  // in one UPDATE, totp_last_step = step only if totp_last_step < step and
+  // no lock the guard refuses is in force. kNotFound.
+  virtual Result<CodeUse> UseTotpStep(std::string_view name, int64_t step,
+                                      const LockGuard& guard) = 0;
+  // Uses a recovery code once: deletes the row (user, digest) in one
+  // statement that also checks `guard`. kAlreadyUsed when there is no such
+  // row. kNotFound for no such user.
+  virtual Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
+                                          const LockGuard& guard) = 0;
   // Recovery codes left. 0 for no such user.
   virtual Result<int> CountRecoveryCodes(std::string_view name) = 0;
 
-  virtual Status RecordEvent(const SignInEvent& event) = 0;
+  // Records an event. With `coalesce_seconds` > 0, an event equal in user,
+  // service, remote host, method, outcome and detail to the newest such
+  // event of the last `coalesce_seconds` is not a new row: that row's
+  // count goes up by one and its time becomes event.time (for refusals
+  // that cost the refuser nothing, so a client cannot grow the store as
+  // fast as it can connect).
+  virtual Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
+  Status RecordEvent(const SignInEvent& event) { return RecordEvent(event, 0); }
   // Oldest first (within the newest `limit` when set).
   virtual Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) = 0;
 

@@ -4,13 +4,17 @@
 //
 // The digest is HMAC-SHA256 under a subkey of the host key
 // (kWrongAttemptPurpose, see secret_box.h) over the kind of secret, the user
-// name and the secret, cut to 128 bits and written as 32 lower-case hex
-// characters. Without the key file it reveals nothing about the secret; the
+// name, for a verification code the time step it was typed in, and the
+// secret, cut to 128 bits and written as 32 lower-case hex characters. A
+// code's validity changes every totp_period: the same wrong code typed in a
+// later time step is a new guess (it may have become right), so it counts
+// again. Without the key file it reveals nothing about the secret; the
 // store keeps only the last few per user, and forgets them at a success, an
 // unlock or a new failure window.
 #ifndef SESAME_CORE_WRONG_ATTEMPT_H_
 #define SESAME_CORE_WRONG_ATTEMPT_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,9 +28,10 @@ enum class AttemptKind { kPassword, kCode };
 
 // The digest described above, or "" when it cannot be made (no host key, a
 // key of the wrong size, an HMAC failure): the failure is then counted
-// every time, as without this rule.
+// every time, as without this rule. `step` is the TOTP time step the code
+// was typed in (kCode); it is not part of a password's digest.
 std::string WrongAttemptDigest(const SecretBuffer* host_key, AttemptKind kind,
-                               std::string_view user, std::string_view secret);
+                               std::string_view user, std::string_view secret, int64_t step = 0);
 
 }  // namespace sesame
 

@@ -409,8 +409,8 @@ TEST_F(MfaTest, WrongCodesLockTheAccountAndTheRightCodeIsThenNotChecked) {
                 {"password+totp", "failure",
                  "wrong verification code (the same as an earlier wrong attempt: not counted "
                  "again; 2 of 3 failures)"},
-                {"lockout", "locked", "3 failures; locked for 600 s"},
-                {"password+totp", "failure", "wrong verification code (3 of 3 failures)"}}));
+                {"password+totp", "failure", "wrong verification code (3 of 3 failures)"},
+                {"lockout", "locked", "3 failures; locked for 600 s"}}));
   ExpectJsonHas("alice", "\"locked\":true");
 
   // The right password and the right code: refused before either is checked.
@@ -434,7 +434,8 @@ TEST_F(MfaTest, WrongCodesLockTheAccountAndTheRightCodeIsThenNotChecked) {
   EXPECT_TRUE(only.conv.Prompts().empty());
   EXPECT_EQ(only.conv.Errors().size(), 1u);
   EXPECT_EQ(LastEvent("alice"),
-            (EventKey{"totp", "locked", "account is locked; code not checked"}));
+            (EventKey{"totp", "locked",
+                      "account is locked for 10 minutes more; verification code not checked"}));
 
   // Unlocked by the administrator, the same right code works.
   ASSERT_NO_FATAL_FAILURE(Admin({"unlock", "alice"}));

@@ -23,13 +23,33 @@ SecretBuffer KeyOf(unsigned char first) {
 
 // Computed outside this code base, with Python's hmac and hashlib:
 // okm = HKDF-SHA256(ikm = bytes 0..31, no salt, info = "sesame wrong-attempt v1", 32);
-// HMAC-SHA256(okm, kind || len(user) as 8 bytes little-endian || user || secret)[:16].
+// HMAC-SHA256(okm, kind || len(user) as 8 bytes little-endian || user ||
+// [code: time step as 8 bytes little-endian, signed] || secret)[:16].
 TEST(WrongAttemptTest, MatchesAnIndependentComputation) {
   const SecretBuffer key = KeyOf(0);
   EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kPassword, "alice", "hunter2"),
             "adebf7a704dd7f37eb2056e925c7c519");
-  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456"),
-            "3daa29230158bbdf49c52df52de4da49");
+  // A password's digest has no time step, whatever step is passed.
+  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kPassword, "alice", "hunter2", 56666666),
+            "adebf7a704dd7f37eb2056e925c7c519");
+  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 0),
+            "fefa238f6edf814146bbd06fa1188d1d");
+  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 56666666),
+            "d63690ed31e6bf8d3ae34e94a5db094e");
+  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", -1),
+            "9eaebbb517208cc84d428d17faab841b");
+}
+
+// A code's validity changes with time: the same wrong code typed in another
+// time step is another attempt (issue: a code that becomes valid later,
+// sent again and again, was "not counted again" up to the moment it signed
+// in).
+TEST(WrongAttemptTest, ACodeTypedInAnotherTimeStepIsAnotherAttempt) {
+  const SecretBuffer key = KeyOf(0);
+  const std::string now = WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 100);
+  EXPECT_EQ(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 100), now);
+  EXPECT_NE(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 101), now);
+  EXPECT_NE(WrongAttemptDigest(&key, AttemptKind::kCode, "alice", "123456", 99), now);
 }
 
 TEST(WrongAttemptTest, SameInputSameDigestAnyChangeAnother) {
