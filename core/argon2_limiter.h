@@ -38,8 +38,14 @@ class Argon2Limiter {
   };
 
   Argon2Limiter(std::string dir, int max_concurrent, int max_wait_ms, const Clock& clock);
+  virtual ~Argon2Limiter() = default;
+  Argon2Limiter(const Argon2Limiter&) = delete;
+  Argon2Limiter& operator=(const Argon2Limiter&) = delete;
 
-  Result<Slot> Acquire();
+  // Virtual so that a caller that runs most of the time without the
+  // privileges the slot directory needs (the setuid tool) can raise them
+  // around it; the held slot needs none.
+  virtual Result<Slot> Acquire();
 
  private:
   std::string dir_;
