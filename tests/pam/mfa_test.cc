@@ -313,6 +313,49 @@ TEST_F(MfaTest, CodeFromOathtoolIsAccepted) {
   SignIn("alice", {kPassword, CodeAt(SafeNow())}, PAM_SUCCESS);
 }
 
+// totp_period other than 30, through the real libpam: the code oathtool makes
+// with --time-step-size signs in, and the step recorded is floor(now /
+// period). (Every other test uses 30, where making and checking codes with
+// the same function would hide a fixed 30.)
+TEST_F(MfaTest, TotpPeriodSixtyAndFortyFiveFollowOathtool) {
+  if (access("/usr/bin/oathtool", X_OK) != 0) GTEST_SKIP() << "oathtool is not installed";
+  for (int period : {60, 45}) {
+    SCOPED_TRACE("totp_period = " + std::to_string(period));
+    ASSERT_NO_FATAL_FAILURE(WriteConfig({{"totp_period", std::to_string(period)}}));
+    Enroll("alice", kRfcSecret);
+    // A moment with at least 3 s left in the step.
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    while (period - now % period < 3) {
+      sleep(1);
+      now = static_cast<int64_t>(std::time(nullptr));
+    }
+    const std::string command =
+        "/usr/bin/oathtool --totp --time-step-size=" + std::to_string(period) + " --now @" +
+        std::to_string(now) + " -b " + kRfcSecret;
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buf[64] = {0};
+    ASSERT_NE(fgets(buf, sizeof buf, pipe), nullptr);
+    ASSERT_EQ(pclose(pipe), 0);
+    std::string code(buf);
+    while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) code.pop_back();
+    ASSERT_EQ(code.size(), 6u) << "'" << code << "'";
+    SignIn("alice", {kPassword, code}, PAM_SUCCESS);
+    EXPECT_EQ(GetUser("alice")->totp_last_step, now / period);
+  }
+}
+
+// A disabled account never passes mode=mfa_only's auth, even with the right
+// code (nothing tested this: a mutation that let it through went unseen).
+TEST_F(MfaTest, MfaOnlyRefusesADisabledAccount) {
+  Enroll("alice");
+  ASSERT_NO_FATAL_FAILURE(DisableUser("alice"));
+  PamRun run = SignIn("alice", {CodeAt(SafeNow())}, PAM_AUTH_ERR, kMfaOnly);
+  EXPECT_TRUE(run.conv.Prompts().empty()) << "nothing is asked of a disabled account";
+  EXPECT_EQ(LastEvent("alice").outcome, "disabled");
+  EXPECT_EQ(GetUser("alice")->totp_last_step, -1);
+}
+
 // ---- 5. recovery codes ----
 
 TEST_F(MfaTest, RecoveryCodeWorksOnceAndFewLeftAreAnnounced) {

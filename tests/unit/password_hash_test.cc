@@ -125,6 +125,29 @@ TEST(PasswordHashTest, WrongPasswordIsFalse) {
   }
 }
 
+// A stored hash that differs from the right one in a single byte (the
+// last, a middle one, the first) is refused: the whole digest is compared.
+// (A compare of the first byte only was caught by luck before.)
+TEST(PasswordHashTest, AHashDifferingInOneByteAnywhereIsRefused) {
+  NullLogger logger;
+  PasswordHasher hasher(kFast, nullptr, logger);
+  FakeRandom random;
+  Result<std::string> phc = hasher.Hash("the right one", random);
+  ASSERT_TRUE(phc.ok());
+  Result<PhcHash> parsed = ParsePhc(phc.value());
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_GE(parsed->hash.size(), 3u);
+  for (size_t at : {parsed->hash.size() - 1, parsed->hash.size() / 2, size_t{0}}) {
+    SCOPED_TRACE("byte " + std::to_string(at));
+    PhcHash changed = parsed.value();
+    changed.hash[at] = static_cast<char>(changed.hash[at] ^ 0x01);
+    Result<bool> match = hasher.Verify(FormatPhc(changed), "the right one");
+    ASSERT_TRUE(match.ok()) << match.status().message();
+    EXPECT_FALSE(match.value());
+  }
+  EXPECT_TRUE(hasher.Verify(phc.value(), "the right one").value());
+}
+
 TEST(PasswordHashTest, HashThenVerifyRoundTrip) {
   NullLogger logger;
   FakeRandom random(7);
