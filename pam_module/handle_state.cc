@@ -3,28 +3,17 @@
 #include <unistd.h>
 
 #include "core/key_file.h"
-#include "core/sqlite_store.h"
 #include "pam_module/file_cache.h"
-#include "pam_module/store_pool.h"
 
 namespace sesame {
 namespace {
 
 constexpr char kDataName[] = "pam_sesame_handle_state";
 
-void Cleanup(pam_handle_t*, void* data, int) {
-  auto* state = static_cast<HandleState*>(data);
-  if (state->pid != getpid()) {
-    // In a child of the process that opened it, the connection is the
-    // parent's: leave it alone (the child's copy of the memory goes with it).
-    static_cast<void>(state->store.release());
-  } else {
-    // Kept open for the next handle of this process (store_pool.h).
-    ReturnIdleStore(state->config.store_path, state->config.store_busy_timeout_ms,
-                    std::move(state->store));
-  }
-  delete state;
-}
+// Called by libpam at pam_end (and pam_set_data replacements), outside the
+// entry points' exception shims: it must not throw. Deleting the state
+// only frees strings and wipes the key.
+void Cleanup(pam_handle_t*, void* data, int) noexcept { delete static_cast<HandleState*>(data); }
 
 }  // namespace
 
@@ -54,19 +43,6 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
       for (char& c : described)
         if (c == '\n') c = ';';
       logger.Log(LogLevel::kDebug, "effective configuration: " + described);
-    }
-    fresh->store = TakeIdleStore(fresh->config.store_path, fresh->config.store_busy_timeout_ms);
-    if (fresh->store == nullptr) {
-      SqliteOptions options;
-      options.busy_timeout_ms = fresh->config.store_busy_timeout_ms;
-      Result<std::unique_ptr<Store>> store = OpenSqliteStore(fresh->config.store_path, options);
-      if (!store.ok()) {
-        logger.Log(LogLevel::kError,
-                   "cannot use the store: " + store.status().message() + "; denying");
-        *pam_code = PAM_AUTHINFO_UNAVAIL;
-        return nullptr;
-      }
-      fresh->store = std::move(store.value());
     }
     if (pam_set_data(pamh, kDataName, fresh.get(), Cleanup) == PAM_SUCCESS) {
       state = fresh.release();  // owned by the handle now

@@ -1,16 +1,17 @@
 // What one PAM handle keeps between the module's calls (authenticate, then
-// acct_mgmt, then chauthtok): the parsed config and the open store, so a
-// sign-in reads and opens them once. Kept with pam_set_data and freed at
-// pam_end by libpam.
+// acct_mgmt, then chauthtok): the parsed config and the checked key, so a
+// sign-in reads them once. Kept with pam_set_data and freed at pam_end by
+// libpam. The store connection is not kept here: each call leases one from
+// the process's pool (store_pool.h), so between calls none is in use and
+// none can cross a fork().
 //
 // MUST rules:
-//  - a process that forked since the state was made (sshd's children) never
-//    uses or closes its parent's SQLite connection (connections must not
-//    cross fork()); it loads its own state;
+//  - a process that forked since the state was made (sshd's children)
+//    loads its own state;
 //  - a state made for another config= file is not reused;
-//  - nothing here outlives the handle, except the store connection, which
-//    goes back to the process's pool at pam_end (store_pool.h) and comes
-//    from it when one is idle.
+//  - nothing here outlives the handle; its cleanup (called by libpam, out
+//    of reach of the entry points' exception shims) neither throws nor
+//    allocates.
 #ifndef SESAME_PAM_MODULE_HANDLE_STATE_H_
 #define SESAME_PAM_MODULE_HANDLE_STATE_H_
 
@@ -31,7 +32,6 @@ struct HandleState {
   pid_t pid = 0;
   std::string config_path;
   Config config;
-  std::unique_ptr<Store> store;
   bool key_checked = false;  // the key file was found safe for this handle
   SecretBuffer host_key;     // when key_checked (wiped at pam_end)
 };
@@ -39,7 +39,7 @@ struct HandleState {
 // The state for this handle, loaded (and logged, with `debug` the effective
 // config) if needed. `need_key`: also check the key file. On failure logs
 // the reason and returns null with *pam_code set (PAM_SERVICE_ERR for the
-// config, PAM_AUTHINFO_UNAVAIL for the key or the store). When libpam will
+// config, PAM_AUTHINFO_UNAVAIL for the key). When libpam will
 // not keep data (a module function called outside its dispatch), the state
 // is handed to *unkept instead and lives for this call only.
 HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, bool need_key,

@@ -15,6 +15,7 @@
 #include "pam_module/handle_state.h"
 #include "pam_module/module_args.h"
 #include "pam_module/pam_adapters.h"
+#include "pam_module/store_pool.h"
 
 namespace sesame {
 namespace {
@@ -166,13 +167,19 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
       GetHandleState(pamh, args->config_path, need_key, logger, &failure_code, &unkept);
   if (state == nullptr) return failure_code;
   const Config* config = &state->config;
+  // The store for this call only (store_pool.h): none is held between calls.
+  Result<StoreLease> store = LeaseStore(*config);
+  if (!store.ok()) {
+    logger.Log(LogLevel::kError, "cannot use the store: " + store.status().message() + "; denying");
+    return PAM_AUTHINFO_UNAVAIL;
+  }
 
   SystemClock clock;
   SystemRandom random;
   std::unique_ptr<Argon2Limiter> limiter = MakeArgon2Limiter(*config, clock);
   PasswordHasher hasher(Argon2ParamsOf(*config), limiter.get(), logger);
   Services services{*config,
-                    *state->store,
+                    **store,
                     hasher,
                     clock,
                     random,

@@ -1,25 +1,35 @@
-// Idle store connections kept between the PAM handles of one process.
+// Store connections kept between the PAM calls of one process.
 //
 // A Dovecot auth worker, or any long-running PAM application, signs people
 // in one after another in one process. Opening the SQLite store for every
-// handle and closing it at pam_end costs more than the rest of a sign-in at
-// a low argon2 cost: the open reads the schema, and closing the last
-// connection checkpoints the WAL, with its fsyncs. So at pam_end a
-// connection comes back here, and the next handle of the same process for
-// the same store takes it. (sshd forks a process per connection; there the
-// pool saves nothing, and costs nothing.)
+// call and closing it at the end costs more than the rest of a sign-in at a
+// low argon2 cost: the open reads the schema, and closing the last
+// connection checkpoints the WAL, with its fsyncs. So a connection is
+// leased for one PAM call (StoreLease) and comes back here at its end; the
+// next call of the same process for the same store takes it. (sshd forks a
+// process per connection; there the pool saves nothing, and costs nothing.)
+//
+// fork(): SQLite keeps per-file lock bookkeeping for the whole process, and
+// a child inherits its parent's copy, so a child's own connection to a file
+// its parent had open takes no kernel locks, and the parent's close can
+// checkpoint and remove the WAL under the child's writes. Hence:
 //
 // MUST rules:
-//  - a connection serves one handle at a time: it is out of the pool while
-//    a handle holds it;
-//  - only the process that opened a connection uses or closes it: after
-//    fork() the pool is empty for the child, which never touches (nor
-//    closes, nor locks the pool's mutex for) its parent's connections;
+//  - a connection serves one PAM call at a time, and is leased only for the
+//    duration of a call (never across the calls of a handle);
+//  - before fork() (pthread_atfork) every idle connection is closed, so a
+//    child inherits no open connection in the usual case (no PAM call in
+//    progress in another thread);
+//  - a process that inherited an open connection (forked while another
+//    thread's call held one, or by a raw clone without atfork handlers)
+//    opens no store at all: kUnavailable, logged, never a half-working
+//    connection; it never uses, closes or locks its parent's;
 //  - a connection is handed out only when Store::StillUsable() (the same
 //    file, still trusted), otherwise it is closed;
 //  - at most kMaxIdleStores are kept, for a bounded footprint: when one
-//    more comes back, the one idle longest is closed. The idle ones are
-//    closed when the process exits.
+//    more comes back, the one idle longest is closed. Returning one never
+//    allocates and never throws (it runs at the end of every call). The
+//    idle ones are closed when the process exits.
 #ifndef SESAME_PAM_MODULE_STORE_POOL_H_
 #define SESAME_PAM_MODULE_STORE_POOL_H_
 
@@ -27,18 +37,42 @@
 #include <memory>
 #include <string>
 
+#include "core/config.h"
+#include "core/status.h"
 #include "core/store.h"
 
 namespace sesame {
 
 inline constexpr size_t kMaxIdleStores = 2;
 
-// An idle connection to the store at `path` opened with `busy_timeout_ms`,
-// or null (none, or none still usable: open one).
-std::unique_ptr<Store> TakeIdleStore(const std::string& path, int busy_timeout_ms);
+// A connection leased for one PAM call; back to the pool when it goes.
+class StoreLease {
+ public:
+  StoreLease() = default;
+  StoreLease(StoreLease&& other) noexcept;
+  StoreLease& operator=(StoreLease&& other) noexcept;
+  StoreLease(const StoreLease&) = delete;
+  StoreLease& operator=(const StoreLease&) = delete;
+  ~StoreLease();
 
-// Gives a connection back after use by this process.
-void ReturnIdleStore(const std::string& path, int busy_timeout_ms, std::unique_ptr<Store> store);
+  Store& operator*() const { return *store_; }
+  Store* operator->() const { return store_.get(); }
+  Store* get() const { return store_.get(); }
+
+ private:
+  friend Result<StoreLease> LeaseStore(const Config& config);
+  StoreLease(std::string key, int busy_timeout_ms, std::unique_ptr<Store> store)
+      : key_(std::move(key)), busy_timeout_ms_(busy_timeout_ms), store_(std::move(store)) {}
+
+  std::string key_;
+  int busy_timeout_ms_ = 0;
+  std::unique_ptr<Store> store_;
+};
+
+// An idle connection to the store `config` names, or a new one. Fails when
+// the store cannot be opened (the message says why) or when this process
+// inherited an open connection across fork().
+Result<StoreLease> LeaseStore(const Config& config);
 
 // Connections idle now in this process (tests and the benchmark).
 size_t IdleStoreCount();
