@@ -1,10 +1,12 @@
 // sesame's command line: what a subcommand is given, the subcommand table,
 // and the commands themselves.
 //
-// Every command acts on `Invocation::user`, the account of the real uid
-// (getuid() -> getpwuid), and on no other: no command takes a user name or
-// any other operand. The only things a caller names are the files of
-// --qr-png / --qr-svg, written as the caller (sesame_qr_files.h).
+// Every command acts on `Invocation::user`, the account of the caller (the
+// real uid the tool was started with -> getpwuid), and on no other: no
+// command takes a user name or any other operand. The only things a caller
+// names are the files of --qr-png / --qr-svg, written as the caller
+// (sesame_qr_files.h). Commands run as the caller and raise their
+// privileges only through ToolEnv (sesame_env.h).
 #ifndef SESAME_TOOLS_SESAME_SESAME_CLI_H_
 #define SESAME_TOOLS_SESAME_SESAME_CLI_H_
 
@@ -22,16 +24,19 @@ inline constexpr const char* kTool = "sesame";
 // The service name in logs and sign-in events.
 inline constexpr const char* kService = "sesame";
 
+class Privileges;
+
 struct Invocation {
-  std::string user;               // the calling user's login name (from getpwuid(getuid()))
-  std::string config_path;        // kDefaultConfigPath unless SESAME_CONFIG was honoured
-  bool verbose = false;           // --verbose
-  bool json = false;              // --json
-  std::string qr_png;             // --qr-png FILE (checked by CheckQrFileName); empty: none
-  std::string qr_svg;             // --qr-svg FILE
-  bool qr_invert = false;         // --qr-invert
-  bool utf8_locale = false;       // the caller's locale is UTF-8 (CallerSettings)
-  bool light_background = false;  // COLORFGBG names a light background (CallerSettings)
+  Privileges* privileges = nullptr;  // the caller's ids and the way back to root (privileges.h)
+  std::string user;                  // the calling user's login name (from the uid at start)
+  std::string config_path;           // kDefaultConfigPath unless SESAME_CONFIG was honoured
+  bool verbose = false;              // --verbose
+  bool json = false;                 // --json
+  std::string qr_png;                // --qr-png FILE (checked by CheckQrFileName); empty: none
+  std::string qr_svg;                // --qr-svg FILE
+  bool qr_invert = false;            // --qr-invert
+  bool utf8_locale = false;          // the caller's locale is UTF-8 (CallerSettings)
+  bool light_background = false;     // COLORFGBG names a light background (CallerSettings)
 };
 
 struct Command {
@@ -57,10 +62,11 @@ Status CheckTerminal(const char* command);
 
 // Maps a flow's decision that is not a success to "sesame: error: ..." and
 // an exit code: kFailure -> `wrong` (exit 6), kLocked -> 6 (core has said
-// why), kDisabled -> 5, kUnknownUser -> 3, kAborted -> 7, anything else ->
-// "cannot STEP now (...)" (exit 1). kSuccess -> 0, silently.
+// why), kDisabled -> 5, kUnknownUser -> 3, kAborted -> 7 with `gave_up`
+// (ToolPrompter::gave_up(); "cancelled at the prompt" when empty), anything
+// else -> "cannot STEP now (...)" (exit 1). kSuccess -> 0, silently.
 int Refused(const FlowResult& result, const std::string& user, const std::string& step,
-            const std::string& wrong);
+            const std::string& wrong, const std::string& gave_up);
 
 // Commands (sesame_passwd.cc, sesame_status.cc, sesame_mfa.cc).
 int RunPasswd(const Invocation& inv);

@@ -5,6 +5,7 @@
 #include "core/key_file.h"
 #include "core/services.h"
 #include "core/sqlite_store.h"
+#include "core/store_wrapper.h"
 #include "tools/sesame/sesame_cli.h"
 
 namespace sesame::self {
@@ -12,10 +13,59 @@ namespace {
 
 constexpr const char* kAskAdmin = "; ask your administrator";
 
+// The store, with root around each call (and the caller's ids again after
+// it, whatever it returned).
+class RaisingStore final : public StoreWrapper {
+ public:
+  RaisingStore(Store& target, Privileges& privileges)
+      : StoreWrapper(target), privileges_(privileges) {}
+
+ protected:
+  Status Before(const char*) override {
+    privileges_.Raise();  // a failure ends the process
+    return Status::Ok();
+  }
+  void After(const char*) override { privileges_.Lower(); }
+
+ private:
+  Privileges& privileges_;
+};
+
+// The host-wide argon2 cap: its slot directory is root's, so root is
+// taken to get a slot; the slot held (a locked fd) needs none.
+class RaisingArgon2Limiter final : public Argon2Limiter {
+ public:
+  RaisingArgon2Limiter(const Config& c, const Clock& clock, Privileges& privileges)
+      : Argon2Limiter(c.runtime_dir, c.argon2_max_concurrent, c.argon2_max_wait_ms, clock),
+        privileges_(privileges) {}
+
+  Result<Slot> Acquire() override {
+    Privileges::Raised raised(privileges_);
+    return Argon2Limiter::Acquire();
+  }
+
+ private:
+  Privileges& privileges_;
+};
+
+// The one place the limiter is made (as core's MakeArgon2Limiter does).
+std::unique_ptr<Argon2Limiter> MakeLimiter(const Config& c, const Clock& clock,
+                                           Privileges& privileges) {
+  return std::make_unique<RaisingArgon2Limiter>(c, clock, privileges);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, bool verbose) {
-  auto env = std::make_unique<ToolEnv>();
+ToolEnv::~ToolEnv() {
+  Privileges::Raised raised(privileges);
+  store.reset();
+  opened_store.reset();
+}
+
+Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, bool verbose,
+                                             Privileges& privileges) {
+  auto env = std::make_unique<ToolEnv>(privileges);
+  Privileges::Raised raised(privileges);
   Result<Config> config = LoadConfigFile(config_path);
   if (!config.ok()) {
     const Status& s = config.status();
@@ -32,15 +82,17 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
     Code code = s.code() == Code::kNotFound ? Code::kUnavailable : s.code();
     return Status(code, s.message() + kAskAdmin);
   }
-  env->store = std::move(store.value());
+  env->opened_store = std::move(store.value());
+  env->store = std::make_unique<RaisingStore>(*env->opened_store, privileges);
   env->logger = std::make_unique<SyslogLogger>(kTool, verbose);
-  env->limiter = MakeArgon2Limiter(env->config, env->clock);
+  env->limiter = MakeLimiter(env->config, env->clock, privileges);
   env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
                                                  *env->logger);
   return env;
 }
 
 Status ToolEnv::LoadKey() {
+  Privileges::Raised raised(privileges);
   Result<SecretBuffer> key = LoadHostKey(config.key_file);
   if (!key.ok()) {
     const Status& s = key.status();

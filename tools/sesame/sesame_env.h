@@ -2,8 +2,12 @@
 // host-wide argon2 cap, the clock, randomness and a logger; the host key for
 // the commands that touch an authenticator; and the calling user's record.
 //
-// REQUIRES: the effective uid is root (the config, the store and the
-// runtime dir are root's; the store is 0600).
+// The config, the store, the key file and the argon2 slot directory are
+// root's (the store is 0600), and the tool runs as the caller: every step
+// that touches them raises its privileges (Privileges::Raised) for that
+// step only. ToolEnv is where that happens: the store is reached only
+// through a wrapper that raises around each call, and the limiter raises
+// around taking a slot (holding one needs nothing).
 #ifndef SESAME_TOOLS_SESAME_SESAME_ENV_H_
 #define SESAME_TOOLS_SESAME_SESAME_ENV_H_
 
@@ -20,12 +24,22 @@
 #include "core/services.h"
 #include "core/store.h"
 #include "tools/common/syslog_logger.h"
+#include "tools/sesame/privileges.h"
 
 namespace sesame::self {
 
 struct ToolEnv {
+  explicit ToolEnv(Privileges& p) : privileges(p) {}
+  // Closes the store as root (a last connection checkpoints and removes
+  // the WAL files, in root's directory).
+  ~ToolEnv();
+  ToolEnv(const ToolEnv&) = delete;
+  ToolEnv& operator=(const ToolEnv&) = delete;
+
+  Privileges& privileges;
   Config config;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Store> opened_store;  // the SQLite store; used only through `store`
+  std::unique_ptr<Store> store;         // opened_store, with root around each call
   SystemClock clock;
   SystemRandom random;
   std::unique_ptr<SyslogLogger> logger;
@@ -35,8 +49,8 @@ struct ToolEnv {
   // read the key file (passwd checks the password only).
   std::optional<SecretBuffer> host_key;
 
-  // Reads key_file (root's, 0400: core/key_file.h). A key that cannot be
-  // used is exit 1 (unsafe: exit 5), with "ask your administrator".
+  // Reads key_file (root's, 0400: core/key_file.h), as root. A key that
+  // cannot be used is exit 1 (unsafe: exit 5), with "ask your administrator".
   Status LoadKey();
 
   Services services() {
@@ -50,10 +64,13 @@ struct ToolEnv {
   }
 };
 
-// Loads the config (a trusted root file) and opens the existing store. A
+// Loads the config (a trusted root file) and opens the existing store, as
+// root; the store's first read is done then too, so SQLite has opened the
+// database, its WAL and shared-memory files before root is given up. A
 // config or store that cannot be used is exit 1 (an unsafe file: exit 5),
 // with a message that tells the user to ask the administrator.
-Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, bool verbose);
+Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, bool verbose,
+                                             Privileges& privileges);
 
 // The calling user's record; kNotFound (NoAccount) when there is none.
 Result<UserRecord> FindAccount(ToolEnv& env, const std::string& user);

@@ -7,18 +7,37 @@
 // MUST rules (as OpenDoas):
 //  - PrepareProcess() runs first: fds 0-2 open, every other fd closed, not
 //    dumpable and no core files before any secret is read, umask 077,
-//    signals at their defaults;
+//    signals at their defaults, no interval timer left running;
+//  - the caller's uid and gid are recorded once, before any id changes
+//    (Privileges::AtStart); after that getuid() is 0 and is not used to
+//    tell who the caller is;
+//  - then, before the command line is read: the terminal and termination
+//    signals are caught and blocked (DeferTerminalSignals) and the ids
+//    become real 0, effective the caller, saved 0 (Privileges::Drop), so
+//    the caller's processes can neither signal (SIGSTOP, SIGKILL, ...) nor
+//    trace the tool, and it reads, draws and writes with the caller's
+//    rights; any id change that fails ends it (exit 1);
+//  - root is taken back (Privileges::Raised) only to read the config and
+//    the key file, to open and close the store, around each store call and
+//    to take an argon2 slot (ToolEnv does all of these); never across a
+//    prompt, a write to the terminal or any other wait on the caller;
+//  - no store lock and no argon2 slot is held at a prompt: store calls are
+//    one transaction each, and a slot is held only while a hash is made;
+//  - a signal is taken only while a prompt waits (ppoll): Ctrl-C, Ctrl-Z,
+//    Ctrl-\, a hang-up or SIGTERM there ends the command with nothing
+//    changed or counted, the terminal's echo restored, exit 7; one that comes while a
+//    step runs stays pending until the step is done, and the next prompt
+//    then gives up at once; a prompt also gives up after
+//    kPromptIdleTimeoutMs without input;
 //  - the environment is replaced by an allowlist (PATH=/usr/bin:/bin, sane
 //    TERM and NO_COLOR, and one bit: whether the locale is UTF-8); nothing
 //    else the caller set is read, except SESAME_CONFIG, and that only when
 //    the process runs without raised privileges: setuid, the config is
 //    always /etc/security/sesame.conf;
-//  - identity comes from the kernel (getuid() -> getpwuid), never from $USER
-//    or $LOGNAME; every command acts on that account only and no command
-//    accepts a user name (or any operand);
-//  - root is used to read the config and the key file (the mfa and
-//    recovery-codes commands only) and to open the store, nothing else; the
-//    tool never executes another program and reads no file the caller
+//  - identity comes from the kernel (the real uid at start -> getpwuid),
+//    never from $USER or $LOGNAME; every command acts on that account only
+//    and no command accepts a user name (or any operand);
+//  - the tool never executes another program and reads no file the caller
 //    names;
 //  - the only files the caller names are those of `mfa enroll --qr-png FILE
 //    --qr-svg FILE`; each FILE is checked before anything is asked, and
@@ -48,6 +67,8 @@
 #include "core/edit_distance.h"
 #include "core/logger.h"
 #include "tools/common/exit_codes.h"
+#include "tools/common/terminal.h"
+#include "tools/sesame/privileges.h"
 #include "tools/sesame/sesame_cli.h"
 #include "tools/sesame/sesame_process.h"
 #include "tools/sesame/sesame_qr_files.h"
@@ -118,7 +139,8 @@ void PrintHelp(FILE* out) {
                "not written), 2 usage or bad input (a refused new password, a FILE that cannot\n"
                "be created), 3 no Sesame account, or no authenticator app to act on, 5 not\n"
                "allowed (account disabled, MFA required, unsafe install), 6 wrong password or\n"
-               "code, or account locked, 7 gave up at a prompt, 8 busy (try again).\n"
+               "code, or account locked, 7 gave up or interrupted at a prompt (Ctrl-D,\n"
+               "Ctrl-C, Ctrl-Z, no answer for 5 minutes), 8 busy (try again).\n"
                "See sesame(1).\n",
                "help", "this text");
 }
@@ -195,11 +217,12 @@ int TakeFile(std::string_view option, std::string_view value, Invocation* inv) {
   return kExitOk;
 }
 
-int Main(int argc, char** argv) {
-  Result<CallerSettings> settings = ResetEnvironment();
+int Main(int argc, char** argv, Privileges& privileges) {
+  Result<CallerSettings> settings = ResetEnvironment(privileges.raised_at_start());
   if (!settings.ok()) return Fail(settings.status());
 
   Invocation inv;
+  inv.privileges = &privileges;
   inv.config_path = settings->config_path;
   inv.utf8_locale = settings->utf8_locale;
   inv.light_background = settings->light_background;
@@ -289,11 +312,11 @@ int Main(int argc, char** argv) {
   if (settings->config_ignored && inv.verbose)
     std::fprintf(stderr, "%s: note: SESAME_CONFIG is ignored (sesame runs setuid); using %s\n",
                  kTool, kDefaultConfigPath);
-  if (geteuid() != 0)
+  if (!privileges.root_available())
     return Fail(Status(Code::kPermissionDenied,
                        "sesame is not installed setuid root (it must be owned by root, mode "
                        "4755); ask your administrator"));
-  Result<std::string> user = CallingUser();
+  Result<std::string> user = CallingUser(privileges.caller_uid());
   if (!user.ok()) return Fail(user.status());
   inv.user = std::move(user.value());
   return command->run(inv);
@@ -334,7 +357,7 @@ Status CheckTerminal(const char* command) {
 }
 
 int Refused(const FlowResult& result, const std::string& user, const std::string& step,
-            const std::string& wrong) {
+            const std::string& wrong, const std::string& gave_up) {
   switch (result.decision) {
     case Decision::kSuccess:
       return kExitOk;
@@ -349,7 +372,8 @@ int Refused(const FlowResult& result, const std::string& user, const std::string
     case Decision::kUnknownUser:
       return Fail(NoAccount(user));
     case Decision::kAborted:
-      return Fail(Status(Code::kAborted, "cancelled at the prompt; nothing was changed"));
+      return Fail(Status(Code::kAborted, (gave_up.empty() ? "cancelled at the prompt" : gave_up) +
+                                             "; nothing was changed"));
     case Decision::kNewPasswordRequired:
     case Decision::kMfaRequired:
     case Decision::kUnavailable:
@@ -365,13 +389,17 @@ int main(int argc, char** argv) {
   // Before anything else: a caller may exec us with no argv at all.
   if (argc < 1 || argv == nullptr || argv[0] == nullptr) return sesame::kExitUsage;
   sesame::Status prepared = sesame::self::PrepareProcess();
+  // The ids the kernel started us with, before any of them changes.
+  sesame::self::Privileges privileges = sesame::self::Privileges::AtStart();
+  if (prepared.ok()) prepared = sesame::DeferTerminalSignals();
+  if (prepared.ok()) prepared = privileges.Drop();
   if (!prepared.ok()) {
     std::fprintf(stderr, "sesame: error: cannot prepare the process: %s\n",
                  prepared.message().c_str());
     return sesame::kExitFailure;
   }
   try {
-    return sesame::self::Main(argc, argv);
+    return sesame::self::Main(argc, argv, privileges);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sesame: error: internal error: %s\n", e.what());
   } catch (...) {

@@ -28,35 +28,14 @@
 #include "core/qr_render.h"
 #include "core/secret.h"
 #include "tools/common/exit_codes.h"
-#include "tools/common/terminal.h"
+#include "tools/sesame/privileges.h"
 #include "tools/sesame/sesame_cli.h"
 #include "tools/sesame/sesame_env.h"
+#include "tools/sesame/sesame_prompter.h"
 #include "tools/sesame/sesame_qr_files.h"
 
 namespace sesame::self {
 namespace {
-
-// The terminal, remembering whether anything was asked: a flow that refuses
-// before its first prompt (nothing to remove, MFA required) is then told
-// apart from a wrong answer.
-class AskingPrompter final : public Prompter {
- public:
-  Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) override {
-    asked_ = true;
-    return tty_.AskSecret(kind, prompt);
-  }
-  Result<std::string> Ask(std::string_view prompt) override {
-    asked_ = true;
-    return tty_.Ask(prompt);
-  }
-  void Info(std::string_view message) override { tty_.Info(message); }
-  void Error(std::string_view message) override { tty_.Error(message); }
-  bool asked() const { return asked_; }
-
- private:
-  TerminalPrompter tty_;
-  bool asked_ = false;
-};
 
 struct QrFile {
   QrFormat format;
@@ -66,7 +45,7 @@ struct QrFile {
 // The config, the store, the caller's account and the key: all a command
 // needs before it asks anything.
 Result<std::unique_ptr<ToolEnv>> OpenForMfa(const Invocation& inv, UserRecord* account) {
-  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose);
+  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose, *inv.privileges);
   if (!env.ok()) return env.status();
   Result<UserRecord> found = FindAccount(**env, inv.user);
   if (!found.ok()) return found.status();
@@ -176,7 +155,8 @@ int RunMfaEnroll(const Invocation& inv) {
   std::unique_ptr<QrFileWriter> writer;
   if (!files.empty()) {
     // Before anything secret is in memory.
-    Result<std::unique_ptr<QrFileWriter>> started = QrFileWriter::Start();
+    Result<std::unique_ptr<QrFileWriter>> started =
+        QrFileWriter::Start(inv.privileges->caller_uid(), inv.privileges->caller_gid());
     if (!started.ok()) return Fail(started.status());
     writer = std::move(started.value());
   }
@@ -190,7 +170,7 @@ int RunMfaEnroll(const Invocation& inv) {
   }
 
   Services services = (*env)->services();
-  AskingPrompter tty;
+  ToolPrompter tty(*(*env)->logger);
   const RequestInfo request{inv.user, kService, ""};
   const bool replacing = !account.totp_sealed.empty();
   tty.Info(replacing ? "Setting up a new authenticator app for " + inv.user +
@@ -220,7 +200,8 @@ int RunMfaEnroll(const Invocation& inv) {
                        "the verification codes did not match the new key; nothing was changed"));
   return Refused(result, inv.user, "set up an authenticator app",
                  replacing ? "wrong password or verification code; nothing was changed"
-                           : "wrong password; nothing was changed");
+                           : "wrong password; nothing was changed",
+                 tty.gave_up());
 }
 
 namespace {
@@ -238,13 +219,13 @@ int RunEnrolledFlow(const Invocation& inv, const char* command, const char* doin
   Result<std::unique_ptr<ToolEnv>> env = OpenForMfa(inv, &account);
   if (!env.ok()) return Fail(env.status());
   Services services = (*env)->services();
-  AskingPrompter tty;
+  ToolPrompter tty(*(*env)->logger);
   const RequestInfo request{inv.user, kService, ""};
   FlowResult result = flow(services, tty, request);
   if (result.decision == Decision::kFailure && !tty.asked())
     return account.totp_sealed.empty() ? kExitNotFound : enrolled_refusal;
   return Refused(result, inv.user, doing,
-                 "wrong password or verification code; nothing was changed");
+                 "wrong password or verification code; nothing was changed", tty.gave_up());
 }
 
 }  // namespace

@@ -3,15 +3,16 @@
 // The current password is checked first (lockout applies, a wrong one
 // counts), then the new one is asked twice and checked against the policy,
 // up to kTries times. Nothing is written before the last prompt is
-// answered, so giving up at any prompt (Ctrl-C, Ctrl-D) changes nothing.
+// answered, so giving up at any prompt (Ctrl-C, Ctrl-Z, Ctrl-D, no answer
+// for 5 minutes) changes nothing.
 #include <cstdio>
 #include <string>
 
 #include "core/sign_in.h"
 #include "tools/common/exit_codes.h"
-#include "tools/common/terminal.h"
 #include "tools/sesame/sesame_cli.h"
 #include "tools/sesame/sesame_env.h"
+#include "tools/sesame/sesame_prompter.h"
 
 namespace sesame::self {
 namespace {
@@ -24,7 +25,7 @@ constexpr const char* kWrongPassword = "wrong password; nothing was changed";
 int RunPasswd(const Invocation& inv) {
   Status terminal = CheckTerminal("sesame passwd");
   if (!terminal.ok()) return Fail(terminal);
-  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose);
+  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose, *inv.privileges);
   if (!env.ok()) return Fail(env.status());
   // Ask nothing of someone who has no account here.
   Result<UserRecord> account = FindAccount(**env, inv.user);
@@ -35,14 +36,14 @@ int RunPasswd(const Invocation& inv) {
   // one counts: the change itself does not need the key.
   (void)(*env)->LoadKey();
   Services services = (*env)->services();
-  TerminalPrompter tty;
+  ToolPrompter tty(*(*env)->logger);
   const RequestInfo request{inv.user, kService, ""};
   tty.Info("Changing the Sesame password of " + inv.user + ".");
 
   SecretBuffer current;
   FlowResult checked = VerifyCurrentPassword(services, tty, request, &current);
   if (checked.decision != Decision::kSuccess)
-    return Refused(checked, inv.user, "check your current password", kWrongPassword);
+    return Refused(checked, inv.user, "check your current password", kWrongPassword, tty.gave_up());
 
   FlowResult changed = ChangePassword(services, tty, request, &current, kTries);
   current.Clear();
@@ -57,7 +58,7 @@ int RunPasswd(const Invocation& inv) {
                                                      std::to_string(kTries) +
                                                      " tries; nothing was changed"));
     default:
-      return Refused(changed, inv.user, "change your password", kWrongPassword);
+      return Refused(changed, inv.user, "change your password", kWrongPassword, tty.gave_up());
   }
 }
 

@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -118,16 +118,16 @@ Status PrepareProcess() {
   // Only root may raise a hard limit; when not setuid the caller's stays.
   rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   (void)setrlimit(RLIMIT_FSIZE, &unlimited);
+  (void)setrlimit(RLIMIT_CPU, &unlimited);
+  const itimerval off{};
+  for (int timer : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF})
+    if (setitimer(timer, &off, nullptr) != 0) return Errno("setitimer");
   ResetSignals();
   umask(077);
   return Status::Ok();
 }
 
-bool RunningWithRaisedPrivileges() {
-  return getuid() != geteuid() || getgid() != getegid() || getauxval(AT_SECURE) != 0;
-}
-
-Result<CallerSettings> ResetEnvironment() {
+Result<CallerSettings> ResetEnvironment(bool raised_at_start) {
   CallerSettings settings;
   settings.config_path = kDefaultConfigPath;
   std::optional<std::string> config = Take("SESAME_CONFIG");
@@ -144,7 +144,7 @@ Result<CallerSettings> ResetEnvironment() {
     return Errno("setenv");
 
   if (config.has_value()) {
-    if (RunningWithRaisedPrivileges()) {
+    if (raised_at_start) {
       settings.config_ignored = true;
     } else {
       if (config->empty() || config->front() != '/' || config->size() > kMaxConfigPathBytes ||
@@ -157,8 +157,7 @@ Result<CallerSettings> ResetEnvironment() {
   return settings;
 }
 
-Result<std::string> CallingUser() {
-  const uid_t uid = getuid();
+Result<std::string> CallingUser(uid_t uid) {
   long size = sysconf(_SC_GETPW_R_SIZE_MAX);
   std::vector<char> buf(size > 0 ? static_cast<size_t>(size) : 16384);
   passwd entry{};

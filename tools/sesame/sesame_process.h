@@ -4,6 +4,8 @@
 #ifndef SESAME_TOOLS_SESAME_SESAME_PROCESS_H_
 #define SESAME_TOOLS_SESAME_SESAME_PROCESS_H_
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "core/status.h"
@@ -14,15 +16,13 @@ namespace sesame::self {
 // Makes sure fds 0, 1 and 2 are open (on /dev/null when the caller closed
 // them, so no file we open later becomes "stderr"), closes every fd >= 3,
 // makes the process not dumpable (no ptrace by the caller, no core) and
-// sets RLIMIT_CORE to 0, lifts RLIMIT_FSIZE (a caller's limit must not cut
-// a store write short), resets every signal to its default action and
-// unblocks them all, and sets umask 077. Fails only when a step that keeps
-// secrets safe fails.
+// sets RLIMIT_CORE to 0, lifts RLIMIT_FSIZE and RLIMIT_CPU (a caller's
+// limit must not cut a store write short, or end the tool with a signal at
+// a moment the caller picks), stops the interval timers an exec keeps
+// (setitimer: a SIGALRM the caller armed), resets every signal to its
+// default action and unblocks them all, and sets umask 077. Fails only
+// when a step that keeps secrets safe fails.
 Status PrepareProcess();
-
-// True when the process runs with other ids than its caller's (setuid or
-// setgid, or file capabilities: AT_SECURE).
-bool RunningWithRaisedPrivileges();
 
 struct CallerSettings {
   std::string config_path;        // kDefaultConfigPath, or SESAME_CONFIG when honoured
@@ -34,18 +34,20 @@ struct CallerSettings {
 // Takes the few things sesame reads from the caller's environment, then
 // replaces the environment: clearenv(), PATH=/usr/bin:/bin, and TERM and
 // NO_COLOR only when they are short printable ASCII. SESAME_CONFIG is
-// honoured only when !RunningWithRaisedPrivileges() (and must then be an
-// absolute path). Of the locale only one bit is kept: whether the first of
+// honoured only when !raised_at_start (Privileges::raised_at_start(): not
+// setuid, setgid or with file capabilities), and must then be an absolute
+// path. Of the locale only one bit is kept: whether the first of
 // LC_ALL, LC_CTYPE and LANG that is set names the UTF-8 character set (to
 // choose how a QR code is drawn); sesame never calls setlocale(), so no
 // locale file the caller names is ever read. Of COLORFGBG, likewise, only
 // whether it names a light background (ColorFgBgNamesLightBackground).
-Result<CallerSettings> ResetEnvironment();
+Result<CallerSettings> ResetEnvironment(bool raised_at_start);
 
-// The login name of the real uid, from the password database (never $USER
-// or $LOGNAME). kNotFound when the uid has no entry; kInvalidArgument when
-// the name is not one Sesame keeps accounts for.
-Result<std::string> CallingUser();
+// The login name of `uid` (the caller's: Privileges::caller_uid(), the real
+// uid at start), from the password database (never $USER or $LOGNAME).
+// kNotFound when the uid has no entry; kInvalidArgument when the name is
+// not one Sesame keeps accounts for.
+Result<std::string> CallingUser(uid_t uid);
 
 }  // namespace sesame::self
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ constexpr size_t kHeaderBytes = 10;
 constexpr size_t kAnswerHeaderBytes = 5;
 constexpr uint32_t kMaxMessageBytes = 4096;
 constexpr uint32_t kMaxQrSize = 177;  // version 40
+// The longest the tool waits on the writer for one answer, or for it to end.
+constexpr int kWriterTimeoutSeconds = 30;
 
 constexpr const char* kWriterGone =
     "the process that writes the QR code files as you ended unexpectedly";
@@ -106,12 +109,15 @@ Status Errno(const char* what) {
   return Status(Code::kInternal, std::string(what) + ": " + std::strerror(errno));
 }
 
-// In the child: the caller's ids, for good. The supplementary groups are
-// the caller's own (a setuid program inherits them unchanged), set again
-// explicitly; then the gids, then the uids, each real, effective and saved.
-Status DropToCaller() {
-  const uid_t uid = getuid();
-  const gid_t gid = getgid();
+// In the child: the caller's ids, for good. It starts as the tool runs,
+// real and saved uid root and effective uid the caller (privileges.h), so
+// root is taken back first to be allowed the changes. The supplementary
+// groups are the caller's own (a setuid program inherits them unchanged),
+// set again explicitly; then the gids, then the uids, each real, effective
+// and saved.
+Status DropToCaller(uid_t uid, gid_t gid) {
+  if (geteuid() != 0 && setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)) != 0)
+    return Errno("setresuid to root, to give it up for good");
   int count = getgroups(0, nullptr);
   if (count < 0) return Errno("getgroups");
   std::vector<gid_t> groups(static_cast<size_t>(count) + 1);
@@ -201,11 +207,17 @@ void RemoveWritten(const std::vector<Written>& written) {
 }
 
 // In the child: one request after another until the tool closes the channel.
-[[noreturn]] void WriterMain(int fd) {
+[[noreturn]] void WriterMain(int fd, uid_t uid, gid_t gid) {
   // Ctrl-C at the tool's prompt reaches the whole process group: the writer
   // stays to clean up, and ends when the tool's end of the channel closes.
-  for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTSTP}) signal(sig, SIG_IGN);
-  Status dropped = DropToCaller();
+  // The tool's deferred signals (blocked, caught) are not the writer's: it
+  // runs as the caller, who may end it.
+  for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU}) signal(sig, SIG_IGN);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  Status dropped = DropToCaller(uid, gid);
   if (!dropped.ok()) {
     (void)SendAnswer(fd, Status(Code::kInternal,
                                 "cannot switch to your user id to write the QR "
@@ -289,7 +301,7 @@ Status CheckQrFileName(std::string_view option, std::string_view name) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<QrFileWriter>> QrFileWriter::Start() {
+Result<std::unique_ptr<QrFileWriter>> QrFileWriter::Start(uid_t uid, gid_t gid) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     return Errno("cannot start the QR code file writer: socketpair");
@@ -305,9 +317,14 @@ Result<std::unique_ptr<QrFileWriter>> QrFileWriter::Start() {
   }
   if (pid == 0) {
     close(fds[0]);
-    WriterMain(fds[1]);
+    WriterMain(fds[1], uid, gid);
   }
   close(fds[1]);
+  // The writer runs as the caller, who may stop it: no wait on it is
+  // longer than kWriterTimeoutSeconds.
+  const timeval limit{kWriterTimeoutSeconds, 0};
+  (void)setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  (void)setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   std::unique_ptr<QrFileWriter> writer(new QrFileWriter(pid, fds[0]));
   Status hello = ReadAnswer(writer->fd_);
   if (!hello.ok()) return hello;
@@ -316,6 +333,14 @@ Result<std::unique_ptr<QrFileWriter>> QrFileWriter::Start() {
 
 QrFileWriter::~QrFileWriter() {
   if (fd_ >= 0) close(fd_);
+  // It removes its files and ends when the channel closes; one that does
+  // not within kWriterTimeoutSeconds (stopped by the caller) is killed.
+  for (int tenths = 0; tenths < kWriterTimeoutSeconds * 10; ++tenths) {
+    pid_t done = waitpid(pid_, nullptr, WNOHANG);
+    if (done == pid_ || (done < 0 && errno != EINTR)) return;
+    usleep(100 * 1000);
+  }
+  kill(pid_, SIGKILL);
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
 }

@@ -6,7 +6,8 @@
 //  - the files are written by a child process forked before the config,
 //    the store or the key file is opened, so its memory holds none of them;
 //    it gives up root for good at once (the caller's own supplementary
-//    groups, then setresgid and setresuid to the real ids) and checks that
+//    groups, then setresgid and setresuid to the caller's ids as recorded
+//    at start: real, effective and saved) and checks that
 //    it cannot get root back (setuid(0) fails, no capability left) before it
 //    touches any path; if it cannot, nothing is written;
 //  - a FILE is used as given, relative to the caller's working directory;
@@ -17,7 +18,9 @@
 //  - unless the parent calls Keep(), the child removes the files it wrote
 //    (only while they are still the files it created) when the parent
 //    closes the channel or dies, so a failed or cancelled enrollment leaves
-//    no file with an unused key behind.
+//    no file with an unused key behind;
+//  - the writer runs as the caller, who may stop it: the tool waits at most
+//    30 s for each answer and for it to end, then kills it.
 #ifndef SESAME_TOOLS_SESAME_SESAME_QR_FILES_H_
 #define SESAME_TOOLS_SESAME_SESAME_QR_FILES_H_
 
@@ -42,10 +45,11 @@ Status CheckQrFileName(std::string_view option, std::string_view name);
 
 class QrFileWriter {
  public:
-  // Forks the writer and waits until it runs as the caller.
+  // Forks the writer and waits until it runs as the caller: `uid` and
+  // `gid` (Privileges::caller_uid/caller_gid; getuid() is 0 by now).
   // REQUIRES: nothing secret is in memory yet (before OpenToolEnv), and
   // the process has one thread.
-  static Result<std::unique_ptr<QrFileWriter>> Start();
+  static Result<std::unique_ptr<QrFileWriter>> Start(uid_t uid, gid_t gid);
 
   // Closes the channel and waits for the child (which removes the files
   // unless Keep() was called).

@@ -210,7 +210,7 @@ void PrintJson(const std::string& user, const UserRecord& u, const PasswordState
 }  // namespace
 
 int RunStatus(const Invocation& inv) {
-  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose);
+  Result<std::unique_ptr<ToolEnv>> env = OpenToolEnv(inv.config_path, inv.verbose, *inv.privileges);
   if (!env.ok()) return Fail(env.status());
   Result<UserRecord> account = FindAccount(**env, inv.user);
   if (!account.ok()) return Fail(account.status());
