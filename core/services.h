@@ -35,10 +35,14 @@ inline Argon2Params Argon2ParamsOf(const Config& c) {
   return Argon2Params{c.argon2_time_cost, c.argon2_memory_kib, c.argon2_parallelism};
 }
 
-// The host-wide cap on argon2 computations the config asks for.
-inline std::unique_ptr<Argon2Limiter> MakeArgon2Limiter(const Config& c, const Clock& clock) {
+// The host-wide cap on argon2 computations the config asks for, for
+// computations on behalf of `requester` (the real uid of the process, or
+// the setuid tool's caller: the user who could stop it; see
+// argon2_limiter.h).
+inline std::unique_ptr<Argon2Limiter> MakeArgon2Limiter(const Config& c, const Clock& clock,
+                                                        uid_t requester) {
   return std::make_unique<Argon2Limiter>(c.runtime_dir, c.argon2_max_concurrent,
-                                         c.argon2_max_wait_ms, clock);
+                                         c.argon2_max_wait_ms, clock, requester);
 }
 
 // The RFC 6238 parameters the config asks for (config.cc accepts only

@@ -176,7 +176,9 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
 
   SystemClock clock;
   SystemRandom random;
-  std::unique_ptr<Argon2Limiter> limiter = MakeArgon2Limiter(*config, clock);
+  // The requester is the real uid: the user who could stop this process
+  // (su, sudo run PAM with the caller's real uid).
+  std::unique_ptr<Argon2Limiter> limiter = MakeArgon2Limiter(*config, clock, getuid());
   PasswordHasher hasher(Argon2ParamsOf(*config), limiter.get(), logger);
   Services services{*config,
                     **store,

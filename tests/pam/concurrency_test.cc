@@ -369,5 +369,64 @@ TEST_F(Argon2CapTest, ShortWaitFailsCleanlyWithAuthinfoUnavail) {
       << Dump(lines);
 }
 
+// The issue: a local user can stop su or sudo (they run PAM with the user
+// as real uid) in the middle of a hash, and stopped processes held every
+// argon2 slot, so root's right password was refused after
+// argon2_max_wait_ms. Children with real uid 65534 (effective 0, as a
+// setuid su) sign in with a slow hash and are stopped mid-way; root's
+// sign-in then succeeds.
+TEST_F(Argon2CapTest, StoppedSignInsOfAUserDoNotLockRootOut) {
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({{"deny", "100"},
+                                       {"argon2_memory_kib", "65536"},
+                                       {"argon2_time_cost", "16"},
+                                       {"argon2_max_concurrent", "1"},
+                                       {"argon2_max_wait_ms", "3000"}}));
+  ASSERT_NO_FATAL_FAILURE(AddUser("capuser", kCapPassword));
+  std::vector<pid_t> stopped;
+  // However the test ends, no child is left stopped (it would hold the
+  // test's output pipe open forever).
+  struct Reaper {
+    std::vector<pid_t>& pids;
+    ~Reaper() {
+      for (pid_t pid : pids) {
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+      }
+    }
+  } reaper{stopped};
+  for (int i = 0; i < 3; ++i) {
+    pid_t pid = ForkWarmPamChild();
+    if (pid == 0) {
+      if (setresuid(65534, 0, 0) != 0) ExitChild(200);
+      DirectRun d = DirectSignIn("sesame-quiet", "capuser", kCapPassword, nullptr, false);
+      ExitChild(d.auth);
+    }
+    ASSERT_GT(pid, 0);
+    stopped.push_back(pid);
+  }
+  usleep(300 * 1000);  // well into the first one's hash; the others wait their turn
+  for (pid_t pid : stopped) kill(pid, SIGSTOP);
+  for (pid_t pid : stopped) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+    ASSERT_TRUE(WIFSTOPPED(status)) << Describe(status);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  PamRun root =
+      RunPam("sesame-quiet", "capuser", {kCapPassword}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  EXPECT_PAM_CODES(root, PAM_SUCCESS);
+  EXPECT_LT(took, 3000) << "root waited for the stopped holders";
+  for (pid_t pid : stopped) kill(pid, SIGCONT);
+  for (pid_t pid : stopped) {
+    ChildStatus c = Wait(pid);
+    EXPECT_TRUE(WIFEXITED(c.status)) << Describe(c.status);
+  }
+  stopped.clear();
+}
+
 }  // namespace
 }  // namespace sesame::pam_testing

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -400,6 +401,121 @@ TEST(Argon2LimiterTest, CapHoldsAcrossProcesses) {
   EXPECT_EQ(running, 0);
   EXPECT_LE(max_running, 2);
   EXPECT_EQ(max_running, 2) << "the cap serialised everything instead of allowing 2";
+}
+
+// A child that acquires a slot for `requester` and then stops itself
+// (SIGSTOP, as a user can do to su or sudo mid-hash). Returns its pid once
+// it is stopped; -1 when it could not get there.
+pid_t StoppedHolder(const std::string& dir, int max_concurrent, uid_t requester) {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    testing::FakeClock clock;
+    Argon2Limiter limiter(dir, max_concurrent, 0, clock, requester);
+    Result<Argon2Limiter::Slot> slot = limiter.Acquire();
+    if (!slot.ok()) _exit(3);
+    raise(SIGSTOP);
+    _exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
+    if (pid > 0) kill(pid, SIGKILL);
+    return -1;
+  }
+  return pid;
+}
+
+void EndChild(pid_t pid) {
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
+// Ends the stopped children however the test ends (a failed ASSERT
+// returns early; a stopped child left behind would hold the test's output
+// pipe open forever).
+class Reaper {
+ public:
+  ~Reaper() {
+    for (pid_t pid : pids_) EndChild(pid);
+  }
+  void Add(pid_t pid) { pids_.push_back(pid); }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+// The issue: four stopped holders pinned all four slots and root's sign-in
+// was refused after argon2_max_wait_ms. A stopped holder computes nothing,
+// so it does not count: each one opens a slot past the cap.
+TEST(Argon2LimiterTest, StoppedHoldersDoNotCountAgainstTheCap) {
+  TempDir tmp;
+  Reaper reaper;
+  std::vector<pid_t> stopped;
+  for (uid_t user : {1000u, 1001u}) {
+    pid_t pid = StoppedHolder(tmp.path(), 2, user);
+    ASSERT_GT(pid, 0) << "a holder did not get its slot and stop";
+    reaper.Add(pid);
+    stopped.push_back(pid);
+  }
+  FakeClock clock;
+  Argon2Limiter root(tmp.path(), 2, 200, clock, 0);
+  Result<Argon2Limiter::Slot> slot = root.Acquire();
+  ASSERT_TRUE(slot.ok()) << slot.status().message();
+  EXPECT_GE(slot->index(), 2) << "a slot past the cap, for a stopped holder";
+  // Still a cap: one more than the stopped holders allow is refused.
+  Argon2Limiter other(tmp.path(), 2, 200, clock, 0);
+  Result<Argon2Limiter::Slot> second = other.Acquire();
+  ASSERT_TRUE(second.ok()) << "two stopped holders open two slots: " << second.status().message();
+  Result<Argon2Limiter::Slot> third = other.Acquire();
+  EXPECT_FALSE(third.ok()) << "only as many extra slots as stopped holders";
+  // Resumed, they count again.
+}
+
+// One user holds at most one slot at a time, however many processes they
+// start: a second computation for the same user waits for the first, and
+// other users are not refused because of them.
+TEST(Argon2LimiterTest, OneSlotAtATimePerRequestingUser) {
+  TempDir tmp;
+  Reaper reaper;
+  pid_t holder = StoppedHolder(tmp.path(), 2, 1000);
+  ASSERT_GT(holder, 0);
+  reaper.Add(holder);
+  FakeClock clock;
+  Argon2Limiter same_user(tmp.path(), 2, 300, clock, 1000);
+  Result<Argon2Limiter::Slot> refused = same_user.Acquire();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kBusy);
+  EXPECT_NE(refused.status().message().find("uid 1000"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(clock.MonotonicMillis(), 300) << "it waited, bounded";
+  // Another user and root get theirs, with one slot of two free.
+  Argon2Limiter other(tmp.path(), 2, 300, clock, 1001);
+  Result<Argon2Limiter::Slot> theirs = other.Acquire();
+  ASSERT_TRUE(theirs.ok()) << theirs.status().message();
+  Argon2Limiter root(tmp.path(), 2, 300, clock, 0);
+  Result<Argon2Limiter::Slot> roots = root.Acquire();
+  ASSERT_TRUE(roots.ok()) << "the stopped holder opens one past the cap: "
+                          << roots.status().message();
+  // Without a stop, the same user simply waits its turn.
+  EndChild(holder);
+  Result<Argon2Limiter::Slot> now = same_user.Acquire();
+  EXPECT_TRUE(now.ok()) << now.status().message();
+}
+
+// A slot's file names its holder (for the check above).
+TEST(Argon2LimiterTest, TheHolderWritesItsPid) {
+  TempDir tmp;
+  FakeClock clock;
+  Argon2Limiter limiter(tmp.path(), 1, 0, clock);
+  Result<Argon2Limiter::Slot> slot = limiter.Acquire();
+  ASSERT_TRUE(slot.ok());
+  FILE* f = std::fopen((tmp.path() + "/argon2-slot.0").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  long pid = 0;
+  EXPECT_EQ(std::fscanf(f, "%ld", &pid), 1);
+  std::fclose(f);
+  EXPECT_EQ(pid, static_cast<long>(getpid()));
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, b
   }
   env->store = std::move(store.value());
   env->logger = std::make_unique<StderrLogger>(kTool, verbose);
-  env->limiter = MakeArgon2Limiter(env->config, env->clock);
+  env->limiter = MakeArgon2Limiter(env->config, env->clock, 0);  // root only
   env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
                                                  *env->logger);
   return env;

@@ -32,11 +32,13 @@ class RaisingStore final : public StoreWrapper {
 };
 
 // The host-wide argon2 cap: its slot directory is root's, so root is
-// taken to get a slot; the slot held (a locked fd) needs none.
+// taken to get a slot; the slot held (a locked fd) needs none. The
+// requester is the caller (getuid() is 0 once the ids are switched).
 class RaisingArgon2Limiter final : public Argon2Limiter {
  public:
   RaisingArgon2Limiter(const Config& c, const Clock& clock, Privileges& privileges)
-      : Argon2Limiter(c.runtime_dir, c.argon2_max_concurrent, c.argon2_max_wait_ms, clock),
+      : Argon2Limiter(c.runtime_dir, c.argon2_max_concurrent, c.argon2_max_wait_ms, clock,
+                      privileges.caller_uid()),
         privileges_(privileges) {}
 
   Result<Slot> Acquire() override {
