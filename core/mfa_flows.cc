@@ -333,7 +333,6 @@ FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestIn
     return Conclude(s, r, attempt, what, method, Decision::kUnavailable,
                     "cannot tell whether MFA is required: " + required.status().message());
   }
-  if (!required->warning.empty()) s.logger.Log(LogLevel::kWarning, required->warning);
   if (!required->required) {
     return Conclude(s, r, attempt, what, method, Decision::kSuccess,
                     accepted + "no second factor enrolled (not required)");

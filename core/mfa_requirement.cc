@@ -24,11 +24,9 @@ int NssLookup(Lookup lookup, Entry* entry, std::vector<char>* buffer, bool* foun
       buffer->assign(buffer->size() * 4, '\0');
       continue;
     }
-    *found = rc == 0 && result != nullptr;
-    // "Not found" is reported as 0 or as one of these, depending on the
-    // NSS module (getpwnam_r(3)).
-    if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM) return 0;
-    return rc;
+    NssAnswer answer = ClassifyNssResult(rc, result != nullptr);
+    *found = answer == NssAnswer::kFound;
+    return answer == NssAnswer::kError ? (rc != 0 ? rc : EIO) : 0;
   }
 }
 
@@ -48,6 +46,15 @@ Result<bool> LookupGroup(const std::string& name, struct group* gr, std::vector<
 }
 
 }  // namespace
+
+NssAnswer ClassifyNssResult(int rc, bool got_entry) {
+  // Only "no error, no entry" is "not found". getpwnam_r(3) allows modules
+  // to say "not found" with ENOENT, ESRCH, EBADF or EPERM too, but
+  // nss-pam-ldapd and others return those when their server is down: a
+  // requirement that cannot be read must deny, not require no one.
+  if (rc != 0) return NssAnswer::kError;
+  return got_entry ? NssAnswer::kFound : NssAnswer::kNotFound;
+}
 
 Result<bool> GroupExists(std::string_view group) {
   struct group gr {};
@@ -82,15 +89,18 @@ Result<GroupMembership> GroupMembershipOf(std::string_view user, std::string_vie
 
 namespace {
 
-// Whether `user` is in `group`; notes a group that does not exist.
+// Whether `user` is in `group`. A group that does not exist is an error:
+// it was named to require MFA, and a typo or a deleted group must not
+// quietly require it of no one.
 Result<bool> MemberOf(const std::string& user, const std::string& group, const std::string& source,
-                      MfaRequirement* note) {
+                      const std::string& fix) {
   Result<GroupMembership> membership = GroupMembershipOf(user, group);
   if (!membership.ok()) return membership.status();
   if (membership.value() == GroupMembership::kNoSuchGroup) {
-    if (!note->warning.empty()) note->warning += "; ";
-    note->warning +=
-        "group " + group + " (" + source + ") does not exist, so it requires MFA of no one";
+    return Status(Code::kUnavailable, "group " + group + " (" + source +
+                                          ") does not exist, so whom it requires MFA of cannot "
+                                          "be told; " +
+                                          fix);
   }
   return membership.value() == GroupMembership::kMember;
 }
@@ -100,16 +110,17 @@ Result<bool> MemberOf(const std::string& user, const std::string& group, const s
 Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store,
                                         const UserRecord& user) {
   if (user.mfa_required) {
-    return MfaRequirement{true, "an administrator requires it (sesame-admin mfa require)", ""};
+    return MfaRequirement{true, "an administrator requires it (sesame-admin mfa require)"};
   }
   if (config.mfa_required == "all") {
-    return MfaRequirement{true, "mfa_required = all in the config", ""};
+    return MfaRequirement{true, "mfa_required = all in the config"};
   }
-  MfaRequirement result{false, "not required", ""};
+  MfaRequirement result{false, "not required"};
   if (config.mfa_required.rfind("group:", 0) == 0) {
     const std::string group = config.mfa_required.substr(6);
     const std::string source = "mfa_required = " + config.mfa_required + " in the config";
-    Result<bool> member = MemberOf(user.name, group, source, &result);
+    Result<bool> member = MemberOf(user.name, group, source,
+                                   "create the group or correct mfa_required in sesame.conf");
     if (!member.ok()) return member.status();
     if (member.value()) {
       result.required = true;
@@ -121,7 +132,9 @@ Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store,
   if (!groups.ok()) return groups.status();
   for (const std::string& group : groups.value()) {
     const std::string source = "sesame-admin mfa require @" + group;
-    Result<bool> member = MemberOf(user.name, group, source, &result);
+    Result<bool> member =
+        MemberOf(user.name, group, source,
+                 "create the group or run `sesame-admin mfa unrequire @" + group + "`");
     if (!member.ok()) return member.status();
     if (member.value()) {
       result.required = true;

@@ -6,6 +6,10 @@
 // Group membership is the system's (NSS: /etc/group, LDAP, ...): the group's
 // member list or the user's primary group. A user who is not a system user
 // can be a member only through the member list.
+//
+// MUST rules: any lookup that fails (an NSS error, a directory server down)
+// and a named group that does not exist are kUnavailable: the caller fails
+// closed. Never "not required" because a requirement could not be read.
 #ifndef SESAME_CORE_MFA_REQUIREMENT_H_
 #define SESAME_CORE_MFA_REQUIREMENT_H_
 
@@ -22,12 +26,10 @@ namespace sesame {
 struct MfaRequirement {
   bool required = false;
   std::string why;  // for logs and tools: "mfa_required = all in the config", ...
-  // A named group that does not exist (a typo requires no one): for a log.
-  std::string warning;
 };
 
-// kUnavailable when the store or the group database cannot be read (the
-// caller fails closed).
+// kUnavailable when the store or the group database cannot be read, or a
+// named group does not exist (the caller fails closed).
 Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store, const UserRecord& user);
 
 enum class GroupMembership { kMember, kNotMember, kNoSuchGroup };
@@ -39,6 +41,11 @@ Result<GroupMembership> GroupMembershipOf(std::string_view user, std::string_vie
 
 // Whether the system group exists; kUnavailable when the lookup fails.
 Result<bool> GroupExists(std::string_view group);
+
+// What a reentrant NSS lookup's result means: an error number (rc) other
+// than 0 is an error, whatever getpwnam_r(3) says modules may mean by it.
+enum class NssAnswer { kFound, kNotFound, kError };
+NssAnswer ClassifyNssResult(int rc, bool got_entry);
 
 // Seconds of grace left at `now` for a user whose grace began at `since`
 // (0: not yet begun, so all of it), <= 0 when it is over.

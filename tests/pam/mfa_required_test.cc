@@ -441,16 +441,19 @@ TEST_F(MfaRequiredTest, GroupMembersAreRequiredThroughTheSystemGroupDatabase) {
   EXPECT_EQ(SignIn("bin", {kPassword}, PAM_SUCCESS).conv.Prompts(),
             (std::vector<std::string>{"Password: "}));
 
-  // A group that does not exist requires no one, and the log says so.
+  // A group that does not exist cannot tell whom it requires MFA of: a
+  // user without an authenticator is refused (fail closed), and the log
+  // says why and what to do. (It used to require MFA of no one.)
   Configure({{"mfa_required", "group:no-such-group-sesame"}});
   size_t mark = DevLog().Mark();
-  SignIn("alice", {kPassword}, PAM_SUCCESS);
+  SignIn("alice", {kPassword}, PAM_AUTHINFO_UNAVAIL);
   std::vector<LogLine> lines = DevLog().Since(mark);
   if (DevLog().available()) {
     EXPECT_TRUE(AnyContains(lines,
                             "group no-such-group-sesame (mfa_required = "
                             "group:no-such-group-sesame in the config) does not exist"))
         << Dump(lines);
+    EXPECT_TRUE(AnyContains(lines, "correct mfa_required in sesame.conf")) << Dump(lines);
   }
 }
 

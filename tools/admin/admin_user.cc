@@ -184,7 +184,6 @@ int RunUserShow(const Invocation& inv) {
   }
   Result<MfaRequirement> mfa = MfaRequirementOf(config, *(*env)->store, u);
   if (!mfa.ok()) return Fail(mfa.status());
-  if (!mfa->warning.empty()) std::fprintf(stderr, "%s: warning: %s\n", kTool, mfa->warning.c_str());
   // As the sign-in: the grace period begins at the first sign-in when an
   // administrator did not start it.
   const bool mfa_pending = mfa->required && u.totp_sealed.empty();
