@@ -1,10 +1,15 @@
 // Opening files that decide security: config, key, store.
 //
 // MUST rules (the contract is in safe_file.h; this is how it is kept):
-//  - the directory is opened first (O_PATH | O_DIRECTORY | O_NOFOLLOW) and
-//    checked with fstat; the file is then opened relative to that descriptor
-//    with openat, so a rename of the directory between check and open cannot
-//    swap in another file;
+//  - the directory is reached from "/" one component at a time, each opened
+//    relative to the one before (openat, O_PATH | O_DIRECTORY | O_NOFOLLOW)
+//    and checked with fstat, as OpenSSH's safe_path does: every ancestor
+//    owned by root or rule.owner and not writable by group or others; a
+//    sticky ancestor writable by others (/tmp) only when the entry below it
+//    is owned by root or rule.owner (then no one else can rename or replace
+//    it); no symlink anywhere. The file is then opened relative to the last
+//    descriptor with openat, so a rename anywhere along the path between
+//    check and open cannot swap in another file;
 //  - the file is opened with O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
 //    (O_NONBLOCK: a FIFO planted at the path must not hang the open) and is
 //    checked with fstat on the descriptor, never by path;
@@ -41,7 +46,14 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&&) = delete;
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
   int get() const { return fd_; }
 
  private:
@@ -104,22 +116,80 @@ std::string DirLabel(const std::string& path, const std::string& dir, std::strin
   return "directory " + Shown(dir) + " (holding " + std::string(what) + " " + Shown(path) + ")";
 }
 
-// Opens the directory that holds `path` (not yet checked: see CheckDir), so
-// that the file can be looked up relative to it.
-Result<Fd> OpenDir(const std::string& path, const std::string& dir, std::string_view what) {
-  int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) return Fd(fd);
-  int err = errno;
-  std::string label = DirLabel(path, dir, what);
-  if (err == ENOENT) return NotFound(path, what);
-  if (err == ELOOP || err == ENOTDIR)
-    return Status(Code::kPermissionDenied,
-                  label +
-                      " is a symbolic link or not a directory; sesame does not follow links "
-                      "for security files: use the real directory");
-  if (err == EACCES)
-    return Status(Code::kPermissionDenied, "cannot open " + label + ": " + std::strerror(err));
-  return Status(Code::kUnavailable, "cannot open " + label + ": " + std::strerror(err));
+// Opens the directory that holds `path`, walking from "/" and checking every
+// ancestor on the way (the directory itself is checked by CheckDir), so that
+// the file can be looked up relative to it.
+Result<Fd> OpenDir(const std::string& path, const std::string& dir, std::string_view what,
+                   const TrustRule& rule) {
+  std::string absolute = dir;
+  if (absolute.empty() || absolute[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr)
+      return Status(Code::kUnavailable,
+                    "cannot resolve the directory of " + Shown(path) + ": " + std::strerror(errno));
+    absolute = std::string(cwd) + (absolute == "." ? "" : "/" + absolute);
+  }
+  int fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return Status(Code::kUnavailable, "cannot open /: " + std::string(std::strerror(errno)));
+  Fd current(fd);
+  std::string walked;               // the path of `current` ("" for "/")
+  bool parent_sticky_open = false;  // the parent is sticky and writable by others
+  struct stat st;
+  size_t at = 0;
+  for (;;) {
+    // Check `current` (an ancestor, or the directory itself, whose
+    // ownership CheckDir checks again with its own message).
+    if (::fstat(current.get(), &st) != 0)
+      return Status(Code::kUnavailable, "cannot stat directory " +
+                                            Shown(walked.empty() ? "/" : walked) + ": " +
+                                            std::strerror(errno));
+    const std::string shown_dir = Shown(walked.empty() ? "/" : walked);
+    const std::string label = "directory " + shown_dir + " (on the path to " + std::string(what) +
+                              " " + Shown(path) + ")";
+    if (st.st_uid != 0 && st.st_uid != rule.owner)
+      return Status(Code::kPermissionDenied,
+                    label + " is owned by uid " + std::to_string(st.st_uid) +
+                        "; every directory on the path must be owned by " + OwnerName(rule.owner) +
+                        ": " + ChownFix(rule.owner, shown_dir));
+    if (parent_sticky_open && st.st_uid != 0 && st.st_uid != rule.owner)
+      return Status(Code::kPermissionDenied, label + " is in a directory others can write to");
+    const bool open_to_others = (st.st_mode & 022) != 0;
+    const bool sticky_open = (st.st_mode & S_ISVTX) != 0 && (st.st_mode & 002) != 0;
+    // The next component.
+    while (at < absolute.size() && absolute[at] == '/') ++at;
+    if (at >= absolute.size()) break;  // `current` is the directory itself
+    if (open_to_others && !sticky_open)
+      return Status(Code::kPermissionDenied,
+                    label + " is writable by group or others: chmod go-w " + shown_dir);
+    parent_sticky_open = sticky_open;
+    size_t end = absolute.find('/', at);
+    if (end == std::string::npos) end = absolute.size();
+    const std::string name = absolute.substr(at, end - at);
+    at = end;
+    walked += "/" + name;
+    if (name == "." || name == "..")
+      return Status(Code::kInvalidArgument, "the path to " + std::string(what) + " " + Shown(path) +
+                                                " has '.' or '..' in it: name it plainly");
+    int next = ::openat(current.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      int err = errno;
+      std::string next_label = "directory " + Shown(walked) + " (on the path to " +
+                               std::string(what) + " " + Shown(path) + ")";
+      if (err == ENOENT) return NotFound(path, what);
+      if (err == ELOOP || err == ENOTDIR)
+        return Status(Code::kPermissionDenied,
+                      next_label +
+                          " is a symbolic link or not a directory; sesame does not follow links "
+                          "for security files: use the real path");
+      if (err == EACCES)
+        return Status(Code::kPermissionDenied,
+                      "cannot open " + next_label + ": " + std::strerror(err));
+      return Status(Code::kUnavailable, "cannot open " + next_label + ": " + std::strerror(err));
+    }
+    current = Fd(next);
+  }
+  return current;
 }
 
 // The directory must be owned by rule.owner and not group/other-writable.
@@ -173,7 +243,7 @@ Result<OpenedFile> OpenTrustedFile(const std::string& path, std::string_view wha
   if (path.empty() || split.base.empty() || split.base == "." || split.base == "..")
     return Status(Code::kInvalidArgument,
                   "'" + Shown(path) + "' does not name a " + std::string(what));
-  Result<Fd> opened_dir = OpenDir(path, split.dir, what);
+  Result<Fd> opened_dir = OpenDir(path, split.dir, what, rule);
   if (!opened_dir.ok()) return opened_dir.status();
   Fd& dir = *opened_dir;
   SESAME_RETURN_IF_ERROR(CheckDir(dir, path, split.dir, what, rule));
@@ -250,9 +320,9 @@ Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRul
                                               std::string(what) +
                                               ": name it without '.' or '..' at the end");
 
-  // A file's directory is checked below; a directory's own parent is not
-  // (as the header says).
-  Result<Fd> opened_dir = OpenDir(path, split.dir, what);
+  // Every directory above is checked on the way; a file's own directory
+  // is checked below.
+  Result<Fd> opened_dir = OpenDir(path, split.dir, what, rule);
   if (!opened_dir.ok()) return opened_dir.status();
   Fd& dir = *opened_dir;
   if (::fstatat(dir.get(), split.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

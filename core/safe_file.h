@@ -6,6 +6,11 @@
 //    owned by `owner` (root in production) and not writable by group or others;
 //  - the directory holding it must be owned by `owner` and not writable by
 //    group or others (sticky or not);
+//  - every directory above, up to "/", must be owned by root or `owner`,
+//    not a symlink, and not writable by group or others, except a sticky
+//    one writable by others (/tmp) whose entry on the path is owned by root
+//    or `owner` (no one else can rename or replace that entry), as
+//    OpenSSH's safe_path;
 //  - a file larger than `max_size` is refused before it is read;
 //  - every refusal names the file and says how to fix it
 //    (e.g. "chmod 0644 /etc/security/sesame.conf").
@@ -39,7 +44,8 @@ Result<SecretBuffer> ReadTrustedSecretFile(const std::string& path, std::string_
 
 // Checks an existing path (file or directory) without reading it: not a
 // symlink, owned by rule.owner, not group/other-writable (and for secret,
-// not group/other-readable); for a file, its directory too.
+// not group/other-readable); for a file, its directory too; and every
+// directory above, as above.
 Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRule rule = {});
 
 }  // namespace sesame

@@ -271,5 +271,85 @@ TEST_F(SafeFileTest, ControlCharactersInPathAreEscaped) {
   EXPECT_TRUE(Has(r.status(), "bad\\x0aname")) << r.status().message();
 }
 
+// Every directory up to "/" is checked, not only the file's own (as
+// OpenSSH's safe_path): a group- or world-writable ancestor lets someone
+// rename the directory holding the file and put another in its place.
+TEST_F(SafeFileTest, AnAncestorWritableByOthersIsRefused) {
+  ASSERT_EQ(mkdir((dir_ + "/a").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((dir_ + "/a/b").c_str(), 0755), 0);
+  std::string path = dir_ + "/a/b/x.conf";
+  std::ofstream(path) << "x";
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  ASSERT_TRUE(ReadTrustedFile(path, "config file", 100, rule_).ok());
+  for (mode_t mode : {0775, 0757}) {
+    ASSERT_EQ(chmod((dir_ + "/a").c_str(), mode), 0);
+    Result<std::string> r = ReadTrustedFile(path, "config file", 100, rule_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+    EXPECT_TRUE(Has(r.status(), "directory " + dir_ + "/a (on the path to config file " + path +
+                                    ") is writable by group or others: chmod go-w " + dir_ + "/a"))
+        << r.status().message();
+    EXPECT_EQ(CheckTrustedPath(path, "config file", rule_).code(), Code::kPermissionDenied);
+  }
+  ASSERT_EQ(chmod((dir_ + "/a").c_str(), 0755), 0);
+  EXPECT_TRUE(ReadTrustedFile(path, "config file", 100, rule_).ok());
+}
+
+// A sticky directory writable by everyone (/tmp) is a safe ancestor when
+// the entry in it on the path is ours: no one else can rename or replace
+// it. An entry there owned by someone else is not.
+TEST_F(SafeFileTest, AStickyAncestorIsSafeOnlyAboveAnEntryOfOurs) {
+  ASSERT_EQ(mkdir((dir_ + "/tmp").c_str(), 0755), 0);
+  ASSERT_EQ(chmod((dir_ + "/tmp").c_str(), 01777), 0);
+  ASSERT_EQ(mkdir((dir_ + "/tmp/ours").c_str(), 0755), 0);
+  std::string path = dir_ + "/tmp/ours/x.conf";
+  std::ofstream(path) << "x";
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  Result<std::string> r = ReadTrustedFile(path, "config file", 100, rule_);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  if (geteuid() == 0) {
+    ASSERT_EQ(chown((dir_ + "/tmp/ours").c_str(), kNobody, 0), 0);
+    r = ReadTrustedFile(path, "config file", 100, rule_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(Has(r.status(), "is owned by uid 65534")) << r.status().message();
+  }
+  // Without the sticky bit the same directory is refused.
+  ASSERT_EQ(chmod((dir_ + "/tmp").c_str(), 0777), 0);
+  EXPECT_FALSE(ReadTrustedFile(path, "config file", 100, rule_).ok());
+}
+
+TEST_F(SafeFileTest, ASymlinkAnywhereOnThePathIsRefused) {
+  ASSERT_EQ(mkdir((dir_ + "/real").c_str(), 0755), 0);
+  std::ofstream(dir_ + "/real/x.conf") << "x";
+  ASSERT_EQ(chmod((dir_ + "/real/x.conf").c_str(), 0644), 0);
+  ASSERT_EQ(mkdir((dir_ + "/real/sub").c_str(), 0755), 0);
+  std::ofstream(dir_ + "/real/sub/y.conf") << "y";
+  ASSERT_EQ(chmod((dir_ + "/real/sub/y.conf").c_str(), 0644), 0);
+  ASSERT_EQ(symlink((dir_ + "/real").c_str(), (dir_ + "/link").c_str()), 0);
+  for (const std::string& path : {dir_ + "/link/x.conf", dir_ + "/link/sub/y.conf"}) {
+    Result<std::string> r = ReadTrustedFile(path, "config file", 100, rule_);
+    ASSERT_FALSE(r.ok()) << path;
+    EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+    EXPECT_TRUE(Has(r.status(), dir_ + "/link (on the path to config file"))
+        << r.status().message();
+    EXPECT_TRUE(Has(r.status(), "symbolic link")) << r.status().message();
+  }
+}
+
+TEST_F(SafeFileTest, AnAncestorOwnedBySomeoneElseIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
+  ASSERT_EQ(mkdir((dir_ + "/theirs").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((dir_ + "/theirs/mine").c_str(), 0755), 0);
+  std::string path = dir_ + "/theirs/mine/x.conf";
+  std::ofstream(path) << "x";
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  ASSERT_EQ(chown((dir_ + "/theirs").c_str(), kNobody, kNobody), 0);
+  Result<std::string> r = ReadTrustedFile(path, "config file", 100, rule_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Has(r.status(), "directory " + dir_ + "/theirs (on the path to config file"))
+      << r.status().message();
+  EXPECT_TRUE(Has(r.status(), "is owned by uid 65534")) << r.status().message();
+}
+
 }  // namespace
 }  // namespace sesame
