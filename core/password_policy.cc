@@ -25,11 +25,20 @@ Status Bad(const std::string& why) {
   return Status(Code::kInvalidArgument, "BAD PASSWORD: " + why);
 }
 
+// Wipes a std::string's bytes when it goes out of scope.
+struct Wiped {
+  std::string& text;
+  ~Wiped() { WipeMemory(text.data(), text.size()); }
+};
+
 Status CheckBanned(const std::string& path, std::string_view password) {
   Result<std::string> text = ReadTrustedFile(path, "banned passwords file", kMaxBannedFileBytes);
   if (!text.ok())
     return text.status().WithContext("cannot check banned_passwords_file; refusing the password");
-  const std::string lowered = Lower(password);
+  // A lower-case copy of the new password, and of each word (a word that
+  // matches is a piece of it): both wiped, whatever path leaves.
+  std::string lowered = Lower(password);
+  Wiped wipe_lowered{lowered};
   std::string_view all = text.value();
   size_t pos = 0;
   while (pos <= all.size()) {
@@ -41,6 +50,7 @@ Status CheckBanned(const std::string& path, std::string_view password) {
     while (!word.empty() && (word.front() == ' ' || word.front() == '\t')) word.remove_prefix(1);
     if (!word.empty() && word.front() != '#') {
       std::string w = Lower(word);
+      Wiped wipe_word{w};
       bool hit =
           w.size() >= kMinSubstringWord ? lowered.find(w) != std::string::npos : lowered == w;
       if (hit) return Bad("it contains a banned word (banned_passwords_file)");

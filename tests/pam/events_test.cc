@@ -105,5 +105,39 @@ TEST_F(SignInEventsTest, AccountChecksOfUsableAccountsAreNotEvents) {
   EXPECT_EQ(events[0].outcome, "disabled");
 }
 
+// Refusals that cost the refuser nothing (no hash): empty and overlong
+// passwords, names that cannot be accounts, unknown names with such input.
+// An unauthenticated client could grow the store by one row per connection;
+// they are coalesced: one row per kind and minute, with a count. A real
+// guess (it costs a hash) still gets its own row.
+TEST_F(SignInEventsTest, RefusalsThatCostNothingAreCoalesced) {
+  ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
+  const std::string overlong(1 << 20, 'x');
+  for (int i = 0; i < 20; ++i) {
+    RunPam("sesame-quiet", "alice", {""}, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}});
+    RunPam("sesame-quiet", "alice", {overlong}, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}});
+    RunPam("sesame-quiet", "no such name " + std::to_string(i), {"x"},
+           {{PAMTEST_AUTHENTICATE, PAM_USER_UNKNOWN}});
+    RunPam("sesame-quiet", "ghost" + std::to_string(i), {""},
+           {{PAMTEST_AUTHENTICATE, PAM_USER_UNKNOWN}});
+  }
+  RunPam("sesame-quiet", "alice", {"a real guess"}, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}});
+  std::vector<SignInEvent> events = Events();
+  ASSERT_EQ(events.size(), 5u);
+  int64_t total = 0;
+  for (const SignInEvent& e : events) total += e.count;
+  EXPECT_EQ(total, 81);
+  EXPECT_EQ(events[0].detail, "empty password");
+  EXPECT_EQ(events[0].count, 20);
+  EXPECT_EQ(events[1].detail, "password longer than 1024 bytes");
+  EXPECT_EQ(events[1].count, 20);
+  EXPECT_EQ(events[2].user, "(invalid name)");
+  EXPECT_EQ(events[2].count, 20);
+  EXPECT_EQ(events[3].user, "(unknown user)");
+  EXPECT_EQ(events[3].count, 20);
+  EXPECT_EQ(events[4].detail, "wrong password (1 of 5 failures)");
+  EXPECT_EQ(events[4].count, 1);
+}
+
 }  // namespace
 }  // namespace sesame::pam_testing
