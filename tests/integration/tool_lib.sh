@@ -1,14 +1,22 @@
 # shellcheck shell=bash disable=SC2154  # it_name, IT_TMP, IT_CONF ... come from lib.sh
 # Shared by the tests of the setuid tool; sourced after lib.sh (not a test).
-# The setuid `sesame` reads only /etc/security/sesame.conf, so these tests
-# write that file: tool_init checks the tools, arms the cleanup (users in
-# CREATED_USERS, the config put back) and runs it_setup; after the test has
-# added to $IT_CONF, tool_install puts it at /etc/security/sesame.conf (an
-# existing one is moved aside and restored on exit), defines admin(), and
-# installs the tool setuid root as $TOOL in a directory everyone can reach.
+# The setuid `sesame` reads only /etc/security/sesame.conf. So that these
+# tests never touch the host's (nor each other's, when two runs overlap),
+# tool_init re-runs the script in a private mount namespace (unshare), and
+# tool_install mounts a private copy of /etc/security, holding the test's
+# sesame.conf, over /etc/security there: the host's file is never written,
+# and nothing is left behind whatever way the test ends. tool_init also
+# checks the tools, arms the cleanup (users in CREATED_USERS) and runs
+# it_setup; tool_install defines admin() and installs the tool setuid root
+# as $TOOL in a directory everyone can reach.
 
 tool_init() {
   [ -n "${SESAME_TOOL:-}" ] || fail "SESAME_TOOL is not set (run through ctest)"
+  if [ -z "${SESAME_IT_PRIVATE_MOUNTS:-}" ]; then
+    command -v unshare >/dev/null || fail "unshare (util-linux) is not installed"
+    export SESAME_IT_PRIVATE_MOUNTS=1
+    exec unshare --mount --propagation private bash "$0"
+  fi
   PY=/usr/bin/python3
   "$PY" -c 'import pexpect' 2>/dev/null || fail "python3-pexpect is not installed for $PY"
   local t
@@ -16,9 +24,6 @@ tool_init() {
     command -v "$t" >/dev/null || fail "$t is not installed"
   done
   ETC_CONF=/etc/security/sesame.conf
-  BACKUP=""
-  MOVED_ASIDE=0
-  WROTE_CONF=0
   CREATED_USERS=()
   trap tool_cleanup EXIT
   it_setup
@@ -28,21 +33,22 @@ tool_cleanup() {
   set +e
   local u
   for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null; done
-  [ "$WROTE_CONF" = 1 ] && rm -f "$ETC_CONF"
-  [ "$MOVED_ASIDE" = 1 ] && mv -f "$BACKUP" "$ETC_CONF"
-  [ -n "${IT_TMP:-}" ] && rm -rf "$IT_TMP"
+  # The private /etc/security goes with the mount namespace.
+  [ -n "${IT_TMP:-}" ] && { umount /etc/security 2>/dev/null; rm -rf "$IT_TMP"; }
 }
 
 admin() { "$SESAME_ADMIN" --config "$ETC_CONF" "$@"; }
 
 tool_install() {
-  if [ -e "$ETC_CONF" ] || [ -L "$ETC_CONF" ]; then
-    BACKUP="$ETC_CONF.sesame-it-backup.$$.$RANDOM"
-    mv -n "$ETC_CONF" "$BACKUP"
-    MOVED_ASIDE=1
-  fi
-  WROTE_CONF=1
-  install -m 0644 -o root -g root "$IT_CONF" "$ETC_CONF"
+  # A copy of the host's /etc/security (pwquality.conf and the rest stay
+  # as they are) with the test's sesame.conf, over /etc/security in this
+  # process's own mount namespace only.
+  local etc="$IT_TMP/etc-security"
+  mkdir -m 0755 "$etc"
+  cp -a /etc/security/. "$etc/"
+  rm -f "$etc/sesame.conf"
+  install -m 0644 -o root -g root "$IT_CONF" "$etc/sesame.conf"
+  mount --bind "$etc" /etc/security || fail "cannot mount a private /etc/security"
   mkdir -m 0755 "$IT_TMP/bin"
   TOOL="$IT_TMP/bin/sesame"
   install -m 4755 -o root -g root "$SESAME_TOOL" "$TOOL"
