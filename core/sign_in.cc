@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/account_state.h"
 #include "core/flow_internal.h"
 #include "core/input_check.h"
 #include "core/password_policy.h"
@@ -178,8 +179,7 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
 }
 
 bool LockoutApplies(const Services& s, const UserRecord& user) {
-  if (s.config.deny <= 0) return false;
-  return !(s.config.lockout_exempt_root && user.name == "root");
+  return LockoutAppliesTo(s.config, user);
 }
 
 namespace {
@@ -343,7 +343,7 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
   }
 
   if (hopeless) {
-    if (LockoutApplies(s, *user) && user->locked_until > s.clock.Now()) {
+    if (StateOf(s.config, *user, s.clock.Now()).locked()) {
       return RefuseLocked(s, prompter, r, spec.what, spec.method, user->locked_until, "password");
     }
     return Finish(s, r, spec.what, spec.method, Decision::kFailure, hopeless_reason,
@@ -519,7 +519,7 @@ FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& 
   if (user.disabled) return Finish(s, r, kWhat, "totp", Decision::kDisabled, "account is disabled");
   // Refused before the prompt when the record shows a lock; the reservation
   // after the code is typed checks again, atomically.
-  if (LockoutApplies(s, user) && user.locked_until > s.clock.Now())
+  if (StateOf(s.config, user, s.clock.Now()).locked())
     return RefuseLocked(s, prompter, r, kWhat, "totp", user.locked_until, "verification code");
   Attempt attempt;  // reserved by SecondFactor once the code is typed
   if (user.totp_sealed.empty())
@@ -576,22 +576,22 @@ FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r) {
     prompter.Error("Your account is disabled. Ask your administrator to enable it.");
     return Finish(s, r, kWhat, "account", Decision::kDisabled, "account is disabled");
   }
-  if (user.must_change) {
-    prompter.Error(
-        "You are required to change your password immediately (administrator enforced).");
-    return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
-                  "password change required (administrator reset)");
-  }
-  if (s.config.password_max_days > 0) {
-    int64_t age = s.clock.Now() - user.password_changed;
-    if (age > static_cast<int64_t>(s.config.password_max_days) * 86400) {
+  const AccountState state = StateOf(s.config, user, s.clock.Now());
+  switch (state.change) {
+    case AccountState::Change::kAdminReset:
+      prompter.Error(
+          "You are required to change your password immediately (administrator enforced).");
+      return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
+                    "password change required (administrator reset)");
+    case AccountState::Change::kExpired: {
       const int days = s.config.password_max_days;
       prompter.Error("Your password has expired (it is older than " + std::to_string(days) +
                      (days == 1 ? " day" : " days") + "). You are required to change it now.");
-      return Finish(
-          s, r, kWhat, "account", Decision::kNewPasswordRequired,
-          "password older than password_max_days = " + std::to_string(s.config.password_max_days));
+      return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
+                    "password older than password_max_days = " + std::to_string(days));
     }
+    case AccountState::Change::kNone:
+      break;
   }
   s.logger.Log(LogLevel::kInfo, std::string(kWhat) + " success for " + Describe(r));
   return FlowResult{Decision::kSuccess, "account usable"};

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/account_state.h"
 #include "core/crypt_hash.h"
 #include "core/input_check.h"
 #include "core/logger.h"
@@ -62,7 +63,22 @@ std::string HashSummary(const std::string& phc) {
          " p=" + std::to_string(p.parallelism);
 }
 
-void WriteUserJson(JsonWriter& j, const UserRecord& u) {
+// "until-unlocked" or a time, as `sesame status --json` writes it.
+std::string LockedUntil(const AccountState& state) {
+  if (!state.locked()) return "";
+  return state.locked_until == kLockedUntilUnlocked ? "until-unlocked"
+                                                    : FormatTime(state.locked_until);
+}
+
+// One word for the list: what would happen at a sign-in now.
+const char* StatusWord(const AccountState& state) {
+  if (state.disabled) return "disabled";
+  if (state.locked()) return "locked";
+  if (state.change_required()) return "must-change";
+  return "active";
+}
+
+void WriteUserJson(JsonWriter& j, const UserRecord& u, const AccountState& state) {
   j.BeginObject()
       .Key("name")
       .String(u.name)
@@ -74,6 +90,16 @@ void WriteUserJson(JsonWriter& j, const UserRecord& u) {
       .String(FormatTime(u.password_changed))
       .Key("password_hash")
       .String(HashSummary(u.password_hash))
+      .Key("must_change")
+      .Bool(state.change_required())
+      .Key("locked")
+      .Bool(state.locked())
+      .Key("locked_until")
+      .String(LockedUntil(state))
+      .Key("failures")
+      .Int(state.failures)
+      .Key("mfa_enrolled")
+      .Bool(!u.totp_sealed.empty())
       .EndObject();
 }
 
@@ -131,18 +157,22 @@ int RunUserList(const Invocation& inv) {
   if (!env.ok()) return Fail(env.status());
   Result<std::vector<UserRecord>> users = (*env)->store->ListUsers();
   if (!users.ok()) return Fail(users.status());
+  const int64_t now = (*env)->clock.Now();
   if (inv.json) {
     JsonWriter j;
     j.BeginArray();
-    for (const UserRecord& u : users.value()) WriteUserJson(j, u);
+    for (const UserRecord& u : users.value()) WriteUserJson(j, u, StateOf((*env)->config, u, now));
     j.EndArray();
     std::printf("%s\n", j.str().c_str());
     return kExitOk;
   }
-  std::printf("%-32s %-9s %-21s %s\n", "NAME", "STATUS", "CREATED", "PASSWORD CHANGED");
+  std::printf("%-32s %-11s %-21s %-21s %s\n", "NAME", "STATUS", "CREATED", "PASSWORD CHANGED",
+              "MFA");
   for (const UserRecord& u : users.value()) {
-    std::printf("%-32s %-9s %-21s %s\n", u.name.c_str(), u.disabled ? "disabled" : "active",
-                FormatTime(u.created).c_str(), FormatTime(u.password_changed).c_str());
+    const AccountState state = StateOf((*env)->config, u, now);
+    std::printf("%-32s %-11s %-21s %-21s %s\n", u.name.c_str(), StatusWord(state),
+                FormatTime(u.created).c_str(), FormatTime(u.password_changed).c_str(),
+                u.totp_sealed.empty() ? "-" : "totp");
   }
   return kExitOk;
 }
@@ -165,50 +195,59 @@ int RunUserShow(const Invocation& inv) {
   Result<std::vector<SignInEvent>> events = (*env)->store->ListEvents(filter);
   if (!events.ok()) return Fail(events.status());
 
-  const int64_t age_days = u.password_changed > 0 ? (now - u.password_changed) / 86400 : 0;
-  // As CheckAccount in core: a password never set counts as expired.
-  const bool expired =
-      config.password_max_days > 0 &&
-      now - u.password_changed > static_cast<int64_t>(config.password_max_days) * 86400;
-  const bool locked = u.locked_until > now;
-  Result<int> recovery = (*env)->store->CountRecoveryCodes(name);
-  if (!recovery.ok()) return Fail(recovery.status());
-  const int recovery_left = recovery.value();
-  const bool in_window = u.failures > 0 && now < u.first_failure + config.fail_interval;
-  const int failures = locked || in_window ? u.failures : 0;
-  std::string lock_text = "not locked";
-  if (locked) {
-    lock_text = u.locked_until == kLockedUntilUnlocked
-                    ? "locked until an administrator unlocks it"
-                    : "locked until " + FormatTime(u.locked_until);
+  // The state the sign-in sees (core/account_state.h): user show, status
+  // and PAM agree.
+  const AccountState state = StateOf(config, u, now);
+  // A requirement that cannot be read (a group that does not exist, an NSS
+  // error) is shown, not fatal: the rest is what the admin came for. The
+  // sign-in of a user without an authenticator is refused meanwhile.
+  Result<MfaState> read_mfa = MfaStateOf(config, *(*env)->store, u, now);
+  std::string mfa_error;
+  MfaState mfa_state;
+  if (read_mfa.ok()) {
+    mfa_state = std::move(read_mfa.value());
+  } else {
+    mfa_error = read_mfa.status().message();
+    mfa_state.enrolled = !u.totp_sealed.empty();
   }
-  Result<MfaRequirement> mfa = MfaRequirementOf(config, *(*env)->store, u);
-  if (!mfa.ok()) return Fail(mfa.status());
-  // As the sign-in: the grace period begins at the first sign-in when an
-  // administrator did not start it.
-  const bool mfa_pending = mfa->required && u.totp_sealed.empty();
-  const int64_t grace_left = GraceLeft(config, u.mfa_required_since, now);
+  const MfaState* mfa = &mfa_state;
+  std::string lock_text = "not locked";
+  switch (state.lock) {
+    case AccountState::Lock::kOff:
+      lock_text = config.deny <= 0 ? "lockout off (deny = 0)"
+                                   : "lockout off (root is exempt: lockout_exempt_root)";
+      break;
+    case AccountState::Lock::kLocked:
+      lock_text = state.locked_until == kLockedUntilUnlocked
+                      ? "locked until an administrator unlocks it"
+                      : "locked until " + FormatTime(state.locked_until);
+      break;
+    case AccountState::Lock::kNotLocked:
+      break;
+  }
   std::string mfa_text = "not required";
-  if (mfa->required) {
+  if (!mfa_error.empty()) {
+    mfa_text = "cannot tell (" + mfa_error + ")" +
+               (mfa->enrolled ? "" : "; sign-in is refused until this is fixed");
+  } else if (mfa->required) {
     mfa_text = "required: " + mfa->why;
-    if (mfa_pending) {
-      if (grace_left <= 0) {
+    if (mfa->pending) {
+      if (mfa->grace_over) {
         mfa_text +=
             "; not enrolled and the grace period is over: sign-in is refused (mfa reset "
             "gives new days, mfa enroll sets it up)";
-      } else if (u.mfa_required_since == 0) {
+      } else if (mfa->enroll_by == 0) {
         mfa_text += "; not enrolled: " + std::to_string(config.mfa_grace_days) +
                     " day(s) of grace from the next sign-in";
       } else {
-        mfa_text +=
-            "; not enrolled: must enroll before " +
-            FormatTime(u.mfa_required_since + static_cast<int64_t>(config.mfa_grace_days) * 86400);
+        mfa_text += "; not enrolled: must enroll before " + FormatTime(mfa->enroll_by);
       }
     }
   }
-  std::string change_text = u.must_change ? "required (administrator reset)"
-                            : expired     ? "required (older than password_max_days)"
-                                          : "not required";
+  std::string change_text =
+      state.change == AccountState::Change::kAdminReset ? "required (administrator reset)"
+      : state.change == AccountState::Change::kExpired  ? "required (older than password_max_days)"
+                                                        : "not required";
 
   if (inv.json) {
     JsonWriter j;
@@ -217,22 +256,21 @@ int RunUserShow(const Invocation& inv) {
     j.Key("disabled").Bool(u.disabled);
     j.Key("created").String(FormatTime(u.created));
     j.Key("password_changed").String(FormatTime(u.password_changed));
-    j.Key("password_age_days").Int(age_days);
+    j.Key("password_age_days").Int(state.password_age_days);
     j.Key("password_hash").String(HashSummary(u.password_hash));
-    j.Key("must_change").Bool(u.must_change || expired);
-    j.Key("locked").Bool(locked);
-    j.Key("locked_until")
-        .String(locked ? (u.locked_until == kLockedUntilUnlocked ? "until-unlocked"
-                                                                 : FormatTime(u.locked_until))
-                       : "");
-    j.Key("failures").Int(failures);
+    j.Key("must_change").Bool(state.change_required());
+    j.Key("lockout").String(state.lock == AccountState::Lock::kOff ? "off" : "on");
+    j.Key("locked").Bool(state.locked());
+    j.Key("locked_until").String(LockedUntil(state));
+    j.Key("failures").Int(state.failures);
     j.Key("methods").BeginArray().String("password");
     if (!u.totp_sealed.empty()) j.String("totp");
     j.EndArray();
-    j.Key("recovery_codes_left").Int(recovery_left);
+    j.Key("recovery_codes_left").Int(mfa->recovery_codes_left);
     j.Key("mfa_required").Bool(mfa->required);
     j.Key("mfa_required_why").String(mfa->required ? mfa->why : "");
-    j.Key("mfa_grace_over").Bool(mfa_pending && grace_left <= 0);
+    j.Key("mfa_grace_over").Bool(mfa->grace_over);
+    j.Key("mfa_error").String(mfa_error);
     j.Key("recent_events").BeginArray();
     for (const SignInEvent& e : events.value()) {
       j.BeginObject();
@@ -251,16 +289,16 @@ int RunUserShow(const Invocation& inv) {
   std::printf("status:           %s\n", u.disabled ? "disabled" : "active");
   std::printf("created:          %s\n", FormatTime(u.created).c_str());
   std::printf("password changed: %s (%lld days ago)\n", FormatTime(u.password_changed).c_str(),
-              static_cast<long long>(age_days));
+              static_cast<long long>(state.password_age_days));
   std::printf("password change:  %s\n", change_text.c_str());
   std::printf("password hash:    %s\n", HashSummary(u.password_hash).c_str());
   std::printf("lock:             %s\n", lock_text.c_str());
-  std::printf("failures:         %d of %d in the current window\n", failures, config.deny);
+  std::printf("failures:         %d of %d in the current window\n", state.failures, config.deny);
   if (u.totp_sealed.empty()) {
     std::printf("methods:          password\n");
   } else {
     std::printf("methods:          password, authenticator app (TOTP); %d recovery code(s) left\n",
-                recovery_left);
+                mfa->recovery_codes_left);
   }
   std::printf("MFA:              %s\n", mfa_text.c_str());
   std::printf("recent sign-ins:%s\n", events->empty() ? " none" : "");
