@@ -47,44 +47,7 @@ std::string ReadAllFrom(int fd) {
   return out;
 }
 
-// Blocks until the parent closes the write end of `gate`.
-void WaitAtGate(int gate_read_end) {
-  char c;
-  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
-  }
-}
-
-// Forks a child that has set up pam_wrapper before the next one is forked.
-// pam_wrapper 1.1.4 makes its private copy of the service dir in each new
-// process on the first PAM call, picking a free /tmp/pam.X name; processes
-// that do so at the same moment can pick the same name (mkdir then fails
-// with EEXIST and both use one dir, which the first to exit removes). So
-// each child makes one pam_start/pam_end (which also loads the module)
-// while its siblings wait. Returns 0 in the child, like fork().
-pid_t ForkWarmPamChild() {
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(ready[0]);
-    struct pam_conv conv = {nullptr, nullptr};
-    pam_handle_t* pamh = nullptr;
-    if (pam_start("sesame-quiet", "warm-up", &conv, &pamh) == PAM_SUCCESS)
-      pam_end(pamh, PAM_SUCCESS);
-    char c = 'r';
-    ssize_t ignored = write(ready[1], &c, 1);
-    (void)ignored;
-    close(ready[1]);
-    return 0;
-  }
-  close(ready[1]);
-  char c;
-  while (pid > 0 && read(ready[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  close(ready[0]);
-  return pid;
-}
+// WaitAtGate and ForkWarmPamChild (bounded) are in pam_harness.h.
 
 struct ChildStatus {
   pid_t pid;
@@ -97,11 +60,10 @@ std::string Describe(int status) {
   return "status " + std::to_string(status);
 }
 
-ChildStatus Wait(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return {pid, status};
+// At most kChildTimeoutSeconds; then the child is killed and the test fails
+// naming `what` (WaitChild).
+ChildStatus Wait(pid_t pid, const std::string& what = "a forked child") {
+  return {pid, WaitChild(pid, what)};
 }
 
 std::string WorkerPassword(int i) { return "load worker password " + std::to_string(i * 7 + 3); }
@@ -201,9 +163,10 @@ TEST_F(ConcurrencyTest, ParallelSignInsWhileAnAdministratorChangesOtherAccounts)
   const auto started = std::chrono::steady_clock::now();
   close(gate[1]);  // go
   std::vector<ChildStatus> worker_status;
-  for (pid_t pid : workers) worker_status.push_back(Wait(pid));
+  for (size_t w = 0; w < workers.size(); ++w)
+    worker_status.push_back(Wait(workers[w], "worker signing in as load" + std::to_string(w)));
   close(stop[1]);  // the administrator stops
-  ChildStatus admin_status = Wait(admin);
+  ChildStatus admin_status = Wait(admin, "administrator child changing other accounts");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::string report = ReadAllFrom(reports[0]);
@@ -285,7 +248,7 @@ class Argon2CapTest : public PamTest {
     close(gate[1]);
     std::vector<int> results;
     for (pid_t pid : pids) {
-      ChildStatus c = Wait(pid);
+      ChildStatus c = Wait(pid, "burst child signing in as capuser");
       if (WIFSIGNALED(c.status)) {
         results.push_back(1000 + WTERMSIG(c.status));
       } else {

@@ -34,57 +34,14 @@ namespace {
 constexpr char kPassword[] = "correct horse battery staple 7";
 constexpr char kSecret[] = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-void WaitAtGate(int gate_read_end) {
-  char c;
-  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
-  }
-}
+// WaitAtGate and ForkWarmPamChild (bounded) are in pam_harness.h.
 
-// A child that has made its first PAM call (pam_wrapper's private service
-// dir, the module loaded) before the next one is forked (see
-// concurrency_test.cc). Returns 0 in the child, like fork().
-pid_t ForkWarmChild() {
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(ready[0]);
-    struct pam_conv conv = {nullptr, nullptr};
-    pam_handle_t* pamh = nullptr;
-    if (pam_start("sesame-quiet", "warm-up", &conv, &pamh) == PAM_SUCCESS)
-      pam_end(pamh, PAM_SUCCESS);
-    char c = 'r';
-    ssize_t ignored = write(ready[1], &c, 1);
-    (void)ignored;
-    close(ready[1]);
-    return 0;
-  }
-  close(ready[1]);
-  char c;
-  while (pid > 0 && read(ready[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  close(ready[0]);
-  return pid;
-}
-
-// waitpid with a bound: a child that has not exited within `seconds` is
-// killed, and the result says so (-1000). Otherwise its exit code, or
+// waitpid with a bound (WaitChild): a child that has not exited within
+// `seconds` is killed and the test fails saying so. Its exit code, or
 // -signal.
 int WaitBounded(pid_t pid, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  for (;;) {
-    int status = 0;
-    pid_t got = waitpid(pid, &status, WNOHANG);
-    if (got == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (got < 0 && errno != EINTR) return -2000;
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1000;
-    }
-    usleep(5 * 1000);
-  }
+  int status = WaitChild(pid, "a child signing in as alice", seconds);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
 std::string CodeAt(int64_t unix_time) {
@@ -127,7 +84,7 @@ TEST_F(LockoutRaceTest, ABurstChecksNoMoreThanDenyPasswordsAndTheRightOneIsRefus
   ASSERT_EQ(pipe2(gate, O_CLOEXEC), 0);
   std::vector<pid_t> wrong;
   for (int i = 0; i < kWrong; ++i) {
-    pid_t pid = ForkWarmChild();
+    pid_t pid = ForkWarmPamChild("a child signing in as alice");
     if (pid == 0) {
       close(gate[1]);
       WaitAtGate(gate[0]);
@@ -138,7 +95,7 @@ TEST_F(LockoutRaceTest, ABurstChecksNoMoreThanDenyPasswordsAndTheRightOneIsRefus
     ASSERT_GT(pid, 0);
     wrong.push_back(pid);
   }
-  pid_t right = ForkWarmChild();
+  pid_t right = ForkWarmPamChild("a child signing in as alice");
   if (right == 0) {
     close(gate[1]);
     WaitAtGate(gate[0]);
@@ -177,7 +134,7 @@ TEST_F(LockoutRaceTest, ABurstOfRightPasswordsAllSignIn) {
   ASSERT_EQ(pipe2(gate, O_CLOEXEC), 0);
   std::vector<pid_t> pids;
   for (int i = 0; i < kBurst; ++i) {
-    pid_t pid = ForkWarmChild();
+    pid_t pid = ForkWarmPamChild("a child signing in as alice");
     if (pid == 0) {
       close(gate[1]);
       WaitAtGate(gate[0]);
@@ -260,8 +217,13 @@ TEST_F(LockoutRaceTest, ASessionParkedAtTheCodePromptIsRefusedOnceOthersLockTheA
   ASSERT_GT(child, 0);
   close(parked[1]);
   close(go[0]);
-  char c;
-  ASSERT_EQ(read(parked[0], &c, 1), 1) << "the child never reached the code prompt";
+  char c = 0;
+  if (!WaitReadable(parked[0], kChildTimeoutSeconds * 1000) || read(parked[0], &c, 1) != 1) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    FAIL() << "the child signing in as alice did not reach the code prompt within "
+           << kChildTimeoutSeconds << " s; killed";
+  }
 
   // Meanwhile, wrong passwords elsewhere lock the account.
   for (int i = 0; i < 3; ++i) {

@@ -340,39 +340,7 @@ TEST_F(LockoutTest, LockoutExemptRootSparesOnlyAUserNamedRoot) {
 
 // ---- 12. many processes failing at once ----
 
-void WaitAtGate(int gate_read_end) {
-  char c;
-  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
-  }
-}
-
-// Forks a child that has made its first PAM call (pam_wrapper's private
-// service dir, the module loaded) before the next one is forked; see
-// concurrency_test.cc. Returns 0 in the child, like fork().
-pid_t ForkReadyPamChild() {
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(ready[0]);
-    struct pam_conv conv = {nullptr, nullptr};
-    pam_handle_t* pamh = nullptr;
-    if (pam_start("sesame-quiet", "warm-up", &conv, &pamh) == PAM_SUCCESS)
-      pam_end(pamh, PAM_SUCCESS);
-    char c = 'r';
-    ssize_t ignored = write(ready[1], &c, 1);
-    (void)ignored;
-    close(ready[1]);
-    return 0;
-  }
-  close(ready[1]);
-  char c;
-  while (pid > 0 && read(ready[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  close(ready[0]);
-  return pid;
-}
+// WaitAtGate and ForkWarmPamChild (bounded) are in pam_harness.h.
 
 constexpr int kProcesses = 8;
 constexpr int kTriesEach = 5;
@@ -385,7 +353,7 @@ int FailAtOnce() {
   if (pipe2(gate, O_CLOEXEC) != 0) return kProcesses;
   std::vector<pid_t> pids;
   for (int p = 0; p < kProcesses; ++p) {
-    pid_t pid = ForkReadyPamChild();
+    pid_t pid = ForkWarmPamChild("child " + std::to_string(p) + " failing as alice");
     if (pid == 0) {
       close(gate[1]);
       WaitAtGate(gate[0]);
@@ -406,9 +374,7 @@ int FailAtOnce() {
   close(gate[1]);  // go
   int bad = kProcesses - static_cast<int>(pids.size());
   for (pid_t pid : pids) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = WaitChild(pid, "a child failing as alice");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++bad;
   }
   return bad;

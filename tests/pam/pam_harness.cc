@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -132,27 +135,23 @@ int DirectCallback(int num_msg, const struct pam_message** msg, struct pam_respo
 
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
-void ReadAll(int out_fd, int err_fd, std::string* out, std::string* err) {
-  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-  std::string* sinks[2] = {out, err};
-  int open_count = 2;
-  char buf[4096];
-  while (open_count > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
-  }
+using Clock = std::chrono::steady_clock;
+
+int64_t MillisLeft(Clock::time_point deadline) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+}
+
+// The test process (gtest may be called) rather than a forked child.
+const pid_t kTestProcess = getpid();
+
+std::string Joined(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+std::string Tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
 }
 
 }  // namespace
@@ -307,22 +306,169 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     result.err = "fork failed";
     return result;
   }
-  size_t done = 0;
-  while (done < input.size()) {
-    ssize_t n = write(in[1], input.data() + done, input.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the program stopped reading (SIGPIPE is ignored)
-    done += static_cast<size_t>(n);
+  WaitingFor waiting("command `" + Joined(argv) + "` (pid " + std::to_string(pid) + ")");
+  // One poll loop for stdin, stdout and stderr with a deadline: a command
+  // that neither reads its input nor ends cannot hold the test.
+  const auto deadline = Clock::now() + std::chrono::seconds(kCommandTimeoutSeconds);
+  fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+  size_t written = 0;
+  if (input.empty()) {
+    close(in[1]);
+    in[1] = -1;
   }
-  close(in[1]);
-  ReadAll(out[0], err[0], &result.out, &result.err);
-  close(out[0]);
-  close(err[0]);
+  pollfd fds[3] = {{in[1], POLLOUT, 0}, {out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[3] = {nullptr, &result.out, &result.err};
+  char buf[4096];
+  while (fds[0].fd >= 0 || fds[1].fd >= 0 || fds[2].fd >= 0) {
+    const int64_t left = MillisLeft(deadline);
+    if (left <= 0) {
+      result.timed_out = true;
+      break;
+    }
+    if (poll(fds, 3, static_cast<int>(std::min<int64_t>(left, 1000))) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[0].fd >= 0 && fds[0].revents != 0) {
+      ssize_t n = write(fds[0].fd, input.data() + written, input.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      // Done, or the program stopped reading (EPIPE: SIGPIPE is ignored).
+      if (written == input.size() || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(fds[0].fd);
+        fds[0].fd = -1;
+      }
+    }
+    for (int i = 1; i < 3; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+      }
+    }
+  }
+  for (pollfd& p : fds)
+    if (p.fd >= 0) close(p.fd);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (result.timed_out) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    // The pipes are closed: the command has ended or is about to (or left
+    // a child of its own holding them, which the bound covers too).
+    status = WaitChild(pid, "command `" + Joined(argv) + "`",
+                       static_cast<int>(std::max<int64_t>(MillisLeft(deadline) / 1000, 1)));
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  if (result.timed_out) {
+    const std::string note = "command `" + Joined(argv) + "` did not finish within " +
+                             std::to_string(kCommandTimeoutSeconds) +
+                             " s; killed. Output so far: stdout: " + Tail(result.out, 2000) +
+                             "\nstderr: " + Tail(result.err, 2000);
+    result.err += "\n[sesame_pam_tests] " + note;
+    if (getpid() == kTestProcess) ADD_FAILURE() << note;
+  }
   return result;
+}
+
+int WaitChild(pid_t pid, const std::string& what, int timeout_seconds) {
+  WaitingFor waiting(what + " (pid " + std::to_string(pid) + ")");
+  const auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
+  int status = 0;
+  for (;;) {
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid) return status;
+    if (got < 0 && errno != EINTR) {
+      if (getpid() == kTestProcess)
+        ADD_FAILURE() << "waitpid for " << what << " (pid " << pid << "): " << strerror(errno);
+      return W_EXITCODE(255, 0);
+    }
+    if (MillisLeft(deadline) <= 0) break;
+    usleep(2000);
+  }
+  const std::string state = ProcessState(pid);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (getpid() == kTestProcess) {
+    ADD_FAILURE() << what << " (pid " << pid << ") did not exit within " << timeout_seconds
+                  << " s; killed. It was in " << state
+                  << (DevLog().foreign_messages() > 0
+                          ? "; other programs' syslog messages arrived at our /dev/log: " +
+                                std::to_string(DevLog().foreign_messages())
+                          : std::string());
+  }
+  return status;
+}
+
+bool WaitReadable(int fd, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const int64_t left = MillisLeft(deadline);
+    if (left <= 0) return false;
+    pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return true;  // let the read report it
+  }
+}
+
+void WaitAtGate(int gate_read_end, int timeout_seconds) {
+  if (!WaitReadable(gate_read_end, timeout_seconds * 1000)) ExitChild(kExitGateTimeout);
+  char c;
+  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+pid_t ForkWarmPamChild(const std::string& what) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2 for " << what << ": " << strerror(errno);
+    return -1;
+  }
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    struct pam_conv conv = {nullptr, nullptr};
+    pam_handle_t* pamh = nullptr;
+    if (pam_start("sesame-quiet", "warm-up", &conv, &pamh) == PAM_SUCCESS)
+      pam_end(pamh, PAM_SUCCESS);
+    char c = 'r';
+    ssize_t ignored = write(ready[1], &c, 1);
+    (void)ignored;
+    close(ready[1]);
+    return 0;
+  }
+  close(ready[1]);
+  if (pid < 0) {
+    close(ready[0]);
+    ADD_FAILURE() << "fork for " << what << ": " << strerror(errno);
+    return -1;
+  }
+  bool ready_in_time;
+  {
+    WaitingFor waiting(what + " (pid " + std::to_string(pid) + ") to get ready");
+    ready_in_time = WaitReadable(ready[0], kChildTimeoutSeconds * 1000);
+  }
+  char c = 0;
+  ssize_t n = ready_in_time ? read(ready[0], &c, 1) : 0;
+  close(ready[0]);
+  if (!ready_in_time) {
+    const std::string state = ProcessState(pid);
+    kill(pid, SIGKILL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ADD_FAILURE() << what << " (pid " << pid << ") was not ready (its first pam_start) within "
+                  << kChildTimeoutSeconds << " s; killed. It was in " << state;
+    return -1;
+  }
+  (void)n;  // 0 (end of file) when the child died first: its exit status tells
+  return pid;
 }
 
 void ExitChild(int code) {

@@ -30,6 +30,7 @@ extern "C" {
 
 #include "core/store.h"
 #include "tests/pam/dev_log.h"
+#include "tests/pam/watchdog.h"
 
 namespace sesame::pam_testing {
 
@@ -137,11 +138,56 @@ struct CommandResult {
   int exit_code = -1;  // -N when killed by signal N
   std::string out;
   std::string err;
+  bool timed_out = false;  // killed after kCommandTimeoutSeconds (see RunCommand)
 };
 
 // Runs argv[0] with a clean environment (PATH, no LD_PRELOAD; sanitizer
-// options passed on), `input` on stdin.
+// options passed on), `input` on stdin. At most kCommandTimeoutSeconds: a
+// command still running then is killed (SIGKILL), `timed_out` is set, `err`
+// ends with a note naming the command and its partial output, and (in the
+// test process) the test fails saying so.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "");
+
+// ---- bounded waits ----
+//
+// No wait of the PAM tests is without a bound. On a machine shared with
+// other programs a forked child once got stuck for good (see the top of
+// tests/pam/dev_log.h), and an unbounded waitpid() turned that into ctest's
+// TIMEOUT with no word on what was waited for. Each wait below gives up after
+// its bound, kills what it waited for and fails the test naming it.
+
+inline constexpr int kChildTimeoutSeconds = 60;
+inline constexpr int kCommandTimeoutSeconds = 60;
+// The exit code of a child whose gate did not open in time (WaitAtGate).
+inline constexpr int kExitGateTimeout = 124;
+
+// waitpid(pid) for at most `timeout_seconds`. A child still running then is
+// killed (SIGKILL) and reaped, and the test fails with "<what> did not exit
+// within N s; killed" and what the child was doing (/proc state, wchan).
+// Returns the wait status (WIFSIGNALED, SIGKILL, after a timeout). Call it
+// from the test process, not from a forked child.
+int WaitChild(pid_t pid, const std::string& what, int timeout_seconds = kChildTimeoutSeconds);
+
+// Child side of a start gate: returns once the parent writes to or closes
+// the write end of the gate pipe. A gate that does not open within
+// `timeout_seconds` (the parent gave up, or got stuck) ends the child with
+// ExitChild(kExitGateTimeout): no child outlives a test that failed. Safe in
+// a forked child (no gtest calls).
+void WaitAtGate(int gate_read_end, int timeout_seconds = kChildTimeoutSeconds);
+
+// True when `fd` becomes readable (data or end of file) within
+// `timeout_ms`. Safe in a forked child.
+bool WaitReadable(int fd, int timeout_ms);
+
+// fork()s a child that has made its first PAM call (pam_start and pam_end
+// of sesame-quiet: pam_wrapper's private service dir made, the module
+// loaded) before this returns in the parent. pam_wrapper 1.1.4 picks its
+// /tmp/pam.X by lstat, then mkdir: children doing that at the same moment
+// can pick one dir, which the first to exit removes; warming them up one at
+// a time avoids it. Returns 0 in the child; in the parent the child's pid,
+// or -1 (and the test fails, naming `what`) when fork fails or the child is
+// not ready within kChildTimeoutSeconds (it is killed).
+pid_t ForkWarmPamChild(const std::string& what = "a forked PAM child");
 
 // Ends a forked child: lets pam_wrapper remove the private service dir it
 // made for this process, then _exit (no atexit handlers, no static

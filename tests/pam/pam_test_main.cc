@@ -1,5 +1,6 @@
 // main() of sesame_pam_tests: refuses to run where the tests would mean
-// nothing (not root, pam_wrapper not preloaded), owns /dev/log for the run.
+// nothing (not root, pam_wrapper not preloaded), owns /dev/log for the run,
+// starts the watchdog (tests/pam/watchdog.h).
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,11 +14,20 @@
 
 #include "tests/pam/dev_log.h"
 #include "tests/pam/pam_harness.h"
+#include "tests/pam/watchdog.h"
 
 namespace {
 
 using sesame::pam_testing::DevLog;
 using sesame::pam_testing::kServiceDir;
+
+// A positive number from the environment, else `fallback`.
+int EnvSeconds(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  int n = std::atoi(value);
+  return n > 0 ? n : fallback;
+}
 
 // Returns "" when the process is set up as CTest sets it up, else the problem.
 std::string CheckEnvironment() {
@@ -74,10 +84,25 @@ int main(int argc, char** argv) {
 
   DevLog().Start("sesame_pam_tests");
   if (!DevLog().available()) {
-    std::fprintf(stderr, "sesame_pam_tests: note: log assertions will be skipped: %s\n",
+    std::fprintf(stderr,
+                 "sesame_pam_tests: note: log assertions will be skipped, and the module's "
+                 "messages are not sent to syslog: %s\n",
                  DevLog().reason().c_str());
+    sesame::pam_testing::DevLogCapture::StopModuleSyslog();
   }
+  // One test takes a few seconds; the whole binary about 25 s (ASan). The
+  // whole-run limit stays below ctest's TIMEOUT (tests/pam/CMakeLists.txt
+  // passes it), so the watchdog's report comes before ctest's kill.
+  const int ctest_timeout = EnvSeconds("SESAME_PAM_TESTS_TIMEOUT", 0);
+  sesame::pam_testing::StartWatchdog(EnvSeconds("SESAME_PAM_TEST_LIMIT", 120),
+                                     ctest_timeout > 30 ? ctest_timeout - 20 : 0);
   int rc = RUN_ALL_TESTS();
+  if (DevLog().foreign_messages() > 0) {
+    std::fprintf(stderr,
+                 "sesame_pam_tests: note: %llu syslog messages of other programs arrived at our "
+                 "/dev/log and were dropped\n",
+                 static_cast<unsigned long long>(DevLog().foreign_messages()));
+  }
   DevLog().Stop();
   return rc;
 }

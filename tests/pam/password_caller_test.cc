@@ -80,7 +80,9 @@ ChauthtokResult ChauthtokAs(uid_t ruid, const std::vector<std::string>& answers)
   ChauthtokResult result;
   char buf[1024];
   ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+  // Bounded: a child that hangs before it writes is killed below.
+  while (WaitReadable(out[0], kChildTimeoutSeconds * 1000) &&
+         ((n = read(out[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
     if (n > 0) result.prompts.append(buf, static_cast<size_t>(n));
   close(out[0]);
   int status = 0;

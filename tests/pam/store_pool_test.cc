@@ -29,12 +29,6 @@ namespace {
 constexpr char kPassword[] = "one connection per process 3";
 
 // Descriptors of this process open on `path` itself (not -wal or -shm).
-void WaitAtGate(int gate_read_end) {
-  char c;
-  while (read(gate_read_end, &c, 1) < 0 && errno == EINTR) {
-  }
-}
-
 int OpenDescriptorsOn(const std::string& path) {
   struct stat want;
   if (stat(path.c_str(), &want) != 0) return -1;
@@ -93,8 +87,7 @@ TEST_F(StorePoolTest, ForkedChildOpensItsOwnAndTheParentKeepsWorking) {
                   ? 0
                   : 1);
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  int status = WaitChild(child, "the forked child signing in as alice");
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "the child inherited a connection, or its sign-in failed";
   // The parent opens a new one at its next sign-in, and keeps only that.
@@ -159,8 +152,7 @@ TEST_F(StorePoolTest, AChildsWritesSurviveItsParentsExit) {
   }
   close(report[1]);
   close(hold[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(parent, &status, 0), parent);
+  int status = WaitChild(parent, "the child that signs in, forks and exits");
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   pollfd done = {report[0], POLLIN, 0};
   ASSERT_EQ(poll(&done, 1, 30000), 1) << "the grandchild did not report within 30 s";
@@ -225,6 +217,11 @@ TEST_F(StorePoolTest, AChildForkedDuringACallInAnotherThreadOpensNoStore) {
     pam_end(pamh, parent_auth);
   });
   char c;
+  if (!WaitReadable(entered[0], kChildTimeoutSeconds * 1000)) {
+    close(gate[1]);  // lets the other thread's call end, if it ever prompts
+    caller.join();
+    FAIL() << "the call in the other thread did not prompt within " << kChildTimeoutSeconds << " s";
+  }
   ASSERT_EQ(read(entered[0], &c, 1), 1) << "the call in the other thread never prompted";
   std::fflush(nullptr);
   pid_t child = fork();
@@ -233,8 +230,7 @@ TEST_F(StorePoolTest, AChildForkedDuringACallInAnotherThreadOpensNoStore) {
     ExitChild(run.auth == PAM_AUTHINFO_UNAVAIL ? 0 : 1);
   }
   ASSERT_GT(child, 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  int status = WaitChild(child, "the forked child signing in as alice");
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "the child used the store although it inherited a connection in use";
   close(gate[1]);
