@@ -15,14 +15,14 @@
 #include <optional>
 #include <vector>
 
-#include "core/base32.h"
-#include "core/config.h"
-#include "core/key_file.h"
-#include "core/logger.h"
-#include "core/random.h"
-#include "core/secret_box.h"
-#include "core/sqlite_store.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/config/config.h"
+#include "core/crypto/key_file.h"
+#include "core/crypto/secret_box.h"
+#include "core/crypto/totp.h"
+#include "core/store/sqlite/sqlite_store.h"
 
 namespace sesame::bench {
 namespace {

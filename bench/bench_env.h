@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/password_hash.h"
-#include "core/secret.h"
-#include "core/status.h"
+#include "core/base/secret.h"
+#include "core/base/status.h"
+#include "core/crypto/password_hash.h"
 
 namespace sesame::bench {
 

@@ -21,15 +21,15 @@
 #include <string>
 
 #include "bench/bench_env.h"
-#include "core/argon2_limiter.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/key_file.h"
-#include "core/logger.h"
-#include "core/password_hash.h"
-#include "core/random.h"
-#include "core/sqlite_store.h"
-#include "core/store.h"
+#include "core/base/clock.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/config/config.h"
+#include "core/crypto/argon2_limiter.h"
+#include "core/crypto/key_file.h"
+#include "core/crypto/password_hash.h"
+#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/store.h"
 
 namespace sesame::bench {
 namespace {

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <optional>
 
-#include "core/key_file.h"
+#include "core/crypto/key_file.h"
 #include "pam_module/per_process.h"
 
 namespace sesame {

@@ -26,9 +26,9 @@
 
 #include <string>
 
-#include "core/config.h"
-#include "core/secret.h"
-#include "core/status.h"
+#include "core/base/secret.h"
+#include "core/base/status.h"
+#include "core/config/config.h"
 
 namespace sesame {
 

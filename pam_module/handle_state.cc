@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "core/key_file.h"
+#include "core/crypto/key_file.h"
 #include "pam_module/file_cache.h"
 
 namespace sesame {

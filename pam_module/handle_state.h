@@ -21,10 +21,10 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
-#include "core/logger.h"
-#include "core/secret.h"
-#include "core/store.h"
+#include "core/base/logger.h"
+#include "core/base/secret.h"
+#include "core/config/config.h"
+#include "core/store/store.h"
 
 namespace sesame {
 

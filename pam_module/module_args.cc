@@ -2,8 +2,8 @@
 
 #include <string_view>
 
-#include "core/config.h"
-#include "core/logger.h"
+#include "core/base/logger.h"
+#include "core/config/config.h"
 
 namespace sesame {
 

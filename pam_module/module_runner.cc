@@ -6,12 +6,12 @@
 #include <memory>
 #include <string>
 
-#include "core/argon2_limiter.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/password_hash.h"
-#include "core/random.h"
-#include "core/sign_in.h"
+#include "core/base/clock.h"
+#include "core/base/random.h"
+#include "core/config/config.h"
+#include "core/crypto/argon2_limiter.h"
+#include "core/crypto/password_hash.h"
+#include "core/flows/sign_in.h"
 #include "pam_module/handle_state.h"
 #include "pam_module/module_args.h"
 #include "pam_module/pam_adapters.h"

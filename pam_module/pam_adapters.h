@@ -4,8 +4,8 @@
 
 #include <security/pam_modules.h>
 
-#include "core/logger.h"
-#include "core/prompter.h"
+#include "core/base/logger.h"
+#include "core/base/prompter.h"
 
 namespace sesame {
 

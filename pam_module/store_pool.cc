@@ -8,7 +8,7 @@
 #include <mutex>
 #include <utility>
 
-#include "core/sqlite_store.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "pam_module/per_process.h"
 
 namespace sesame {

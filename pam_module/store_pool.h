@@ -37,9 +37,9 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
-#include "core/status.h"
-#include "core/store.h"
+#include "core/base/status.h"
+#include "core/config/config.h"
+#include "core/store/store.h"
 
 namespace sesame {
 

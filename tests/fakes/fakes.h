@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/logger.h"
-#include "core/random.h"
+#include "core/base/clock.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
 
 namespace sesame::testing {
 

@@ -13,13 +13,13 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
-#include "core/password_hash.h"
-#include "core/safe_file.h"
-#include "core/secret.h"
-#include "core/services.h"
-#include "core/sqlite_store.h"
-#include "core/store.h"
+#include "core/base/safe_file.h"
+#include "core/base/secret.h"
+#include "core/config/config.h"
+#include "core/crypto/password_hash.h"
+#include "core/flows/services.h"
+#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/store.h"
 #include "tests/fakes/fakes.h"
 #include "tests/fakes/scripted_prompter.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/prompter.h"
+#include "core/base/prompter.h"
 
 namespace sesame::testing {
 

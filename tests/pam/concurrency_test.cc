@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "core/logger.h"
-#include "core/password_hash.h"
-#include "core/random.h"
-#include "core/sqlite_store.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/crypto/password_hash.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {

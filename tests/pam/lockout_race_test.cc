@@ -24,8 +24,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/base32.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/crypto/totp.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {

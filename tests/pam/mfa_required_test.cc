@@ -7,7 +7,7 @@
 // mode=mfa_only stacked after another module.
 //
 // The code that confirms an enrollment is computed from the key the module
-// showed (core/totp.h), so the test reads the conversation like a person
+// showed (core/crypto/totp.h), so the test reads the conversation like a person
 // with a phone would. Group membership is the system's own (NSS): Debian's
 // base accounts "daemon" and "bin" have primary groups of the same name.
 // Grace periods that ended in the past are set up through the store API
@@ -25,10 +25,10 @@
 #include <string>
 #include <vector>
 
-#include "core/base32.h"
-#include "core/otpauth.h"
-#include "core/secret.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/base/secret.h"
+#include "core/crypto/otpauth.h"
+#include "core/crypto/totp.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {

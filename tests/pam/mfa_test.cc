@@ -4,7 +4,7 @@
 // lockout; mode=mfa_only stacked after another module; users without an
 // authenticator; odd input at the code prompt; a broken sealed secret.
 //
-// Codes are computed with core/totp.h from the secret given to
+// Codes are computed with core/crypto/totp.h from the secret given to
 // `sesame-admin mfa enroll --secret-stdin`, and once with oathtool as an
 // independent check. Tests that depend on "the current step" first wait for
 // a step with a few seconds left, so that the step does not change between
@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "core/base32.h"
-#include "core/secret.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/base/secret.h"
+#include "core/crypto/totp.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {
@@ -298,7 +298,7 @@ TEST_F(MfaTest, CodeFromOathtoolIsAccepted) {
   std::string code(buf);
   while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) code.pop_back();
   ASSERT_EQ(code.size(), 6u) << "'" << code << "'";
-  EXPECT_EQ(code, CodeAt(before, kRfcSecret)) << "core/totp.h and oathtool disagree";
+  EXPECT_EQ(code, CodeAt(before, kRfcSecret)) << "core/crypto/totp.h and oathtool disagree";
 
   PamRun run = SignIn("alice", {kPassword, code}, PAM_SUCCESS);
   EXPECT_EQ(run.conv.Prompts(), kBothPrompts);

@@ -17,7 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/sqlite_store.h"
+#include "core/store/sqlite/sqlite_store.h"
 
 namespace sesame::pam_testing {
 namespace {

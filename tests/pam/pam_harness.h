@@ -28,7 +28,7 @@ extern "C" {
 #include <libpamtest.h>
 }
 
-#include "core/store.h"
+#include "core/store/store.h"
 #include "tests/pam/dev_log.h"
 #include "tests/pam/watchdog.h"
 

@@ -25,9 +25,9 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#include "core/logger.h"
-#include "core/password_hash.h"
-#include "core/random.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/crypto/password_hash.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/logger.h"
+#include "core/base/logger.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {

@@ -1,6 +1,6 @@
 // StateOf: the one account state every reader uses (PAM's account check and
 // lockout refusal, `sesame-admin user show | list`, `sesame status`).
-#include "core/account_state.h"
+#include "core/policy/account_state.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/argon2_limiter.h"
+#include "core/crypto/argon2_limiter.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/password_hash.h"
+#include "core/crypto/password_hash.h"
 #include "tests/fakes/fakes.h"
 
 namespace sesame {

@@ -1,4 +1,4 @@
-#include "core/base32.h"
+#include "core/base/base32.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/crypt_hash.h"
+#include "core/crypto/crypt_hash.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/argon2_limiter.h"
-#include "core/password_hash.h"
+#include "core/crypto/argon2_limiter.h"
+#include "core/crypto/password_hash.h"
 #include "tests/fakes/fakes.h"
 
 namespace sesame {

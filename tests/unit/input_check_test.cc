@@ -1,10 +1,10 @@
-#include "core/input_check.h"
+#include "core/base/input_check.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "core/logger.h"
+#include "core/base/logger.h"
 
 namespace sesame {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/key_file.h"
+#include "core/crypto/key_file.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 // enrollment, with a real SQLite store and argon2, a fake clock (the grace
 // period is days long) and a scripted Prompter. The setuid tool and the PAM
 // module drive the same code (tests/integration, tests/pam).
-#include "core/mfa_flows.h"
+#include "core/flows/mfa_flows.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "core/base32.h"
-#include "core/sign_in.h"
-#include "core/sqlite_store.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/crypto/totp.h"
+#include "core/flows/sign_in.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tests/fakes/fakes.h"
 #include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"

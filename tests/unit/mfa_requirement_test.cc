@@ -1,7 +1,7 @@
-// Who must use MFA, as core/mfa_requirement.h decides it: an NSS lookup
+// Who must use MFA, as core/policy/mfa_requirement.h decides it: an NSS lookup
 // that fails, or a named group that does not exist, is an error (the
 // caller denies), never "required of no one".
-#include "core/mfa_requirement.h"
+#include "core/policy/mfa_requirement.h"
 
 #include <gtest/gtest.h>
 

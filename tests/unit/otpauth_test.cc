@@ -1,10 +1,10 @@
-#include "core/otpauth.h"
+#include "core/crypto/otpauth.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "core/base32.h"
+#include "core/base/base32.h"
 
 namespace sesame {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/password_hash.h"
+#include "core/crypto/password_hash.h"
 
 #include <argon2.h>
 #include <gtest/gtest.h>

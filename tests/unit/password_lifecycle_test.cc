@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "core/password_policy.h"
-#include "core/sign_in.h"
-#include "core/sqlite_store.h"
+#include "core/flows/sign_in.h"
+#include "core/policy/password_policy.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tests/fakes/fakes.h"
 #include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"

@@ -17,9 +17,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
-#include "core/password_hash.h"
-#include "core/password_policy.h"
+#include "core/config/config.h"
+#include "core/crypto/password_hash.h"
+#include "core/policy/password_policy.h"
 #include "tests/fakes/fakes.h"
 
 namespace sesame {

@@ -17,8 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "core/qr_code.h"
-#include "core/qr_render.h"
+#include "core/qr/qr_code.h"
+#include "core/qr/qr_render.h"
+#include "tools/common/qr_files.h"
 
 namespace sesame {
 namespace {

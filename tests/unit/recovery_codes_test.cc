@@ -1,4 +1,4 @@
-#include "core/recovery_codes.h"
+#include "core/crypto/recovery_codes.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/secret_box.h"
+#include "core/crypto/secret_box.h"
 #include "tests/fakes/fakes.h"
 
 namespace sesame {

@@ -1,4 +1,4 @@
-#include "core/safe_file.h"
+#include "core/base/safe_file.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "core/base32.h"
-#include "core/secret_box.h"
-#include "core/sign_in.h"
-#include "core/totp.h"
+#include "core/base/base32.h"
+#include "core/crypto/secret_box.h"
+#include "core/crypto/totp.h"
+#include "core/flows/sign_in.h"
 #include "tests/fakes/fakes.h"
 #include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"

@@ -1,4 +1,4 @@
-#include "core/secret_box.h"
+#include "core/crypto/secret_box.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "core/secret.h"
+#include "core/base/secret.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The sign-in flows in core, with a real SQLite store and real argon2, fake
 // clock/random, and a scripted Prompter standing in for the conversation
 // (tests/pam drives the same flows through the real libpam).
-#include "core/sign_in.h"
+#include "core/flows/sign_in.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "core/sqlite_store.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tests/fakes/fakes.h"
 #include "tests/fakes/flow_test.h"
 #include "tests/fakes/scripted_prompter.h"

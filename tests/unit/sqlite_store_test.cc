@@ -1,7 +1,7 @@
 // Tests for the SQLite Store backend: records, events, lockout counters,
 // password history, authenticator and recovery codes, file safety, schema
 // migrations and concurrent writers across processes.
-#include "core/sqlite_store.h"
+#include "core/store/sqlite/sqlite_store.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -122,7 +122,7 @@ class SqliteStoreTest : public ::testing::Test {
 std::string Digest(char c) { return std::string(kWrongAttemptDigestChars, c); }
 
 // What one wrong attempt does: reserved, then settled as wrong with its
-// digest (the flows in core/sign_in.cc do exactly this). A reserved
+// digest (the flows in core/flows/sign_in.cc do exactly this). A reserved
 // attempt's locked_until is the lock its settlement set.
 Reservation Wrong(Store& store, const std::string& name, int64_t now, const LockoutPolicy& policy,
                   const std::string& digest = "") {

@@ -1,4 +1,4 @@
-#include "core/totp.h"
+#include "core/crypto/totp.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/base32.h"
+#include "core/base/base32.h"
 #include "tests/fakes/fakes.h"
 
 namespace sesame {

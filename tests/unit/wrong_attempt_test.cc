@@ -1,13 +1,13 @@
 // Wrong-attempt digests: keyed, framed, 32 lower-case hex characters.
-#include "core/wrong_attempt.h"
+#include "core/crypto/wrong_attempt.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "core/secret.h"
-#include "core/store.h"
+#include "core/base/secret.h"
+#include "core/store/store.h"
 
 namespace sesame {
 namespace {

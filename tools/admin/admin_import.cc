@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "core/crypt_hash.h"
-#include "core/input_check.h"
-#include "core/logger.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/crypto/crypt_hash.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 #include "tools/common/exit_codes.h"

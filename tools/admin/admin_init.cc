@@ -8,11 +8,11 @@
 #include <cstring>
 #include <string>
 
-#include "core/config.h"
-#include "core/key_file.h"
-#include "core/random.h"
-#include "core/safe_file.h"
-#include "core/sqlite_store.h"
+#include "core/base/random.h"
+#include "core/base/safe_file.h"
+#include "core/config/config.h"
+#include "core/crypto/key_file.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
-#include "core/edit_distance.h"
-#include "core/logger.h"
+#include "core/base/edit_distance.h"
+#include "core/base/logger.h"
+#include "core/config/config.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/common/exit_codes.h"
 

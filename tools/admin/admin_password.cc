@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "core/input_check.h"
-#include "core/logger.h"
-#include "core/password_policy.h"
-#include "core/random.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/policy/password_policy.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 #include "tools/common/exit_codes.h"

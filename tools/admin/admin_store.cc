@@ -2,8 +2,8 @@
 
 #include <ctime>
 
-#include "core/services.h"
-#include "core/sqlite_store.h"
+#include "core/flows/services.h"
+#include "core/store/sqlite/sqlite_store.h"
 #include "tools/admin/admin_cli.h"
 
 namespace sesame::admin {

@@ -6,11 +6,11 @@
 #include <memory>
 #include <string>
 
-#include "core/argon2_limiter.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/password_hash.h"
-#include "core/store.h"
+#include "core/base/clock.h"
+#include "core/config/config.h"
+#include "core/crypto/argon2_limiter.h"
+#include "core/crypto/password_hash.h"
+#include "core/store/store.h"
 #include "tools/common/stderr_logger.h"
 
 namespace sesame::admin {

@@ -4,14 +4,14 @@
 #include <cstdio>
 #include <string>
 
-#include "core/account_state.h"
-#include "core/crypt_hash.h"
-#include "core/input_check.h"
-#include "core/logger.h"
-#include "core/mfa_requirement.h"
-#include "core/password_hash.h"
-#include "core/password_policy.h"
-#include "core/random.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/base/random.h"
+#include "core/crypto/crypt_hash.h"
+#include "core/crypto/password_hash.h"
+#include "core/policy/account_state.h"
+#include "core/policy/mfa_requirement.h"
+#include "core/policy/password_policy.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 #include "tools/common/exit_codes.h"
@@ -195,7 +195,7 @@ int RunUserShow(const Invocation& inv) {
   Result<std::vector<SignInEvent>> events = (*env)->store->ListEvents(filter);
   if (!events.ok()) return Fail(events.status());
 
-  // The state the sign-in sees (core/account_state.h): user show, status
+  // The state the sign-in sees (core/policy/account_state.h): user show, status
   // and PAM agree.
   const AccountState state = StateOf(config, u, now);
   // A requirement that cannot be read (a group that does not exist, an NSS

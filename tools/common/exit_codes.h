@@ -3,7 +3,7 @@
 #ifndef SESAME_TOOLS_COMMON_EXIT_CODES_H_
 #define SESAME_TOOLS_COMMON_EXIT_CODES_H_
 
-#include "core/status.h"
+#include "core/base/status.h"
 
 namespace sesame {
 

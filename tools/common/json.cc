@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "core/input_check.h"
+#include "core/base/input_check.h"
 
 namespace sesame {
 

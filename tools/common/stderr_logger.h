@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/logger.h"
+#include "core/base/logger.h"
 
 namespace sesame {
 

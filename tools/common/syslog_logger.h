@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/logger.h"
+#include "core/base/logger.h"
 #include "tools/common/stderr_logger.h"
 
 namespace sesame {

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/input_check.h"
+#include "core/base/input_check.h"
 
 namespace sesame {
 namespace {

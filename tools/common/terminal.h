@@ -16,7 +16,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/prompter.h"
+#include "core/base/prompter.h"
 
 namespace sesame {
 

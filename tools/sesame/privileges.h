@@ -28,7 +28,7 @@
 
 #include <sys/types.h>
 
-#include "core/status.h"
+#include "core/base/status.h"
 
 namespace sesame::self {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/sign_in.h"
-#include "core/status.h"
+#include "core/base/status.h"
+#include "core/flows/sign_in.h"
 
 namespace sesame::self {
 

@@ -2,10 +2,10 @@
 
 #include <ctime>
 
-#include "core/key_file.h"
-#include "core/services.h"
-#include "core/sqlite_store.h"
-#include "core/store_wrapper.h"
+#include "core/crypto/key_file.h"
+#include "core/flows/services.h"
+#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/store_wrapper.h"
 #include "tools/sesame/sesame_cli.h"
 
 namespace sesame::self {

@@ -15,14 +15,14 @@
 #include <optional>
 #include <string>
 
-#include "core/argon2_limiter.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/password_hash.h"
-#include "core/random.h"
-#include "core/secret.h"
-#include "core/services.h"
-#include "core/store.h"
+#include "core/base/clock.h"
+#include "core/base/random.h"
+#include "core/base/secret.h"
+#include "core/config/config.h"
+#include "core/crypto/argon2_limiter.h"
+#include "core/crypto/password_hash.h"
+#include "core/flows/services.h"
+#include "core/store/store.h"
 #include "tools/common/syslog_logger.h"
 #include "tools/sesame/privileges.h"
 
@@ -49,7 +49,7 @@ struct ToolEnv {
   // read the key file (passwd checks the password only).
   std::optional<SecretBuffer> host_key;
 
-  // Reads key_file (root's, 0400: core/key_file.h), as root. A key that
+  // Reads key_file (root's, 0400: core/crypto/key_file.h), as root. A key that
   // cannot be used is exit 1 (unsafe: exit 5), with "ask your administrator".
   Status LoadKey();
 

@@ -1,6 +1,6 @@
 // sesame mfa enroll | remove and sesame recovery-codes new: the calling
 // user's authenticator app and recovery codes, through the flows of
-// core/mfa_flows.h (the ones the tests drive too).
+// core/flows/mfa_flows.h (the ones the tests drive too).
 //
 // MUST rules:
 //  - the QR code file writer (sesame_qr_files.h) starts before the config,
@@ -22,11 +22,11 @@
 #include <string>
 #include <vector>
 
-#include "core/logger.h"
-#include "core/mfa_flows.h"
-#include "core/qr_code.h"
-#include "core/qr_render.h"
-#include "core/secret.h"
+#include "core/base/logger.h"
+#include "core/base/secret.h"
+#include "core/flows/mfa_flows.h"
+#include "core/qr/qr_code.h"
+#include "core/qr/qr_render.h"
 #include "tools/common/exit_codes.h"
 #include "tools/sesame/privileges.h"
 #include "tools/sesame/sesame_cli.h"
@@ -54,7 +54,7 @@ Result<std::unique_ptr<ToolEnv>> OpenForMfa(const Invocation& inv, UserRecord* a
   return env;
 }
 
-// As core/qr_render.h says: half blocks on a terminal with a UTF-8 locale,
+// As core/qr/qr_render.h says: half blocks on a terminal with a UTF-8 locale,
 // ASCII otherwise (not a terminal, TERM=dumb, another character set).
 bool UseHalfBlocks(const Invocation& inv) {
   if (!isatty(STDOUT_FILENO) || !inv.utf8_locale) return false;

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/sign_in.h"
+#include "core/flows/sign_in.h"
 #include "tools/common/exit_codes.h"
 #include "tools/sesame/sesame_cli.h"
 #include "tools/sesame/sesame_env.h"

@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
-#include "core/input_check.h"
-#include "core/logger.h"
-#include "core/qr_render.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/config/config.h"
+#include "core/qr/qr_render.h"
 
 namespace sesame::self {
 namespace {

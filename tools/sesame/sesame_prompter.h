@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/prompter.h"
+#include "core/base/prompter.h"
 #include "tools/common/syslog_logger.h"
 #include "tools/common/terminal.h"
 

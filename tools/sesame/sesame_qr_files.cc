@@ -20,10 +20,11 @@
 #include <cstring>
 #include <vector>
 
-#include "core/input_check.h"
-#include "core/logger.h"
-#include "core/qr_render.h"
-#include "core/secret.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/base/secret.h"
+#include "core/qr/qr_render.h"
+#include "tools/common/qr_files.h"
 
 namespace sesame::self {
 namespace {

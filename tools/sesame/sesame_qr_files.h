@@ -11,7 +11,7 @@
 //    it cannot get root back (setuid(0) fails, no capability left) before it
 //    touches any path; if it cannot, nothing is written;
 //  - a FILE is used as given, relative to the caller's working directory;
-//    the child creates each file new (core/qr_render.h: O_EXCL|O_NOFOLLOW,
+//    the child creates each file new (core/qr/qr_render.h: O_EXCL|O_NOFOLLOW,
 //    mode 0600) and never overwrites, follows or changes anything else;
 //  - the child is sent the QR code's modules only (the caller's own new
 //    key, in picture form), never the key file, the store or a password;
@@ -30,8 +30,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/qr_code.h"
-#include "core/status.h"
+#include "core/base/status.h"
+#include "core/qr/qr_code.h"
 
 namespace sesame::self {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/account_state.h"
+#include "core/policy/account_state.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
 #include "tools/sesame/sesame_cli.h"
@@ -122,7 +122,7 @@ int RunStatus(const Invocation& inv) {
   const UserRecord& u = account.value();
   const Config& config = (*env)->config;
   const int64_t now = (*env)->clock.Now();
-  // The state the sign-in sees (core/account_state.h).
+  // The state the sign-in sees (core/policy/account_state.h).
   const AccountState state = StateOf(config, u, now);
   Result<MfaState> mfa = MfaStateOf(config, *(*env)->store, u, now);
   if (!mfa.ok()) return Fail(mfa.status());

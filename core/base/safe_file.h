@@ -1,0 +1,53 @@
+// Opening files that decide security: config, key, store.
+//
+// MUST rules (as OpenSSH's StrictModes and doas):
+//  - open with O_NOFOLLOW | O_CLOEXEC: a symlink is refused, not followed;
+//  - fstat the open descriptor, never the path: it must be a regular file
+//    owned by `owner` (root in production) and not writable by group or others;
+//  - the directory holding it must be owned by `owner` and not writable by
+//    group or others (sticky or not);
+//  - every directory above, up to "/", must be owned by root or `owner`,
+//    not a symlink, and not writable by group or others, except a sticky
+//    one writable by others (/tmp) whose entry on the path is owned by root
+//    or `owner` (no one else can rename or replace that entry), as
+//    OpenSSH's safe_path;
+//  - a file larger than `max_size` is refused before it is read;
+//  - every refusal names the file and says how to fix it
+//    (e.g. "chmod 0644 /etc/security/sesame.conf").
+#ifndef SESAME_CORE_BASE_SAFE_FILE_H_
+#define SESAME_CORE_BASE_SAFE_FILE_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/base/secret.h"
+#include "core/base/status.h"
+
+namespace sesame {
+
+struct TrustRule {
+  uid_t owner = 0;
+  bool secret = false;  // true: also refuse any group/other read permission
+};
+
+// `what` names the file's role in messages ("config file", "key file").
+// kNotFound when missing, kPermissionDenied when unsafe, kInvalidArgument
+// when too large, kUnavailable for other I/O errors.
+Result<std::string> ReadTrustedFile(const std::string& path, std::string_view what, size_t max_size,
+                                    TrustRule rule = {});
+
+// Same checks, reading into wiped memory.
+Result<SecretBuffer> ReadTrustedSecretFile(const std::string& path, std::string_view what,
+                                           size_t max_size, TrustRule rule = {});
+
+// Checks an existing path (file or directory) without reading it: not a
+// symlink, owned by rule.owner, not group/other-writable (and for secret,
+// not group/other-readable); for a file, its directory too; and every
+// directory above, as above.
+Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRule rule = {});
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_BASE_SAFE_FILE_H_

@@ -1,0 +1,375 @@
+// Parsing /etc/security/sesame.conf.
+//
+// Every key is one row of kKeys: its name, how its value is checked and set,
+// and how it is shown. The accepted-keys list in messages, DescribeConfig and
+// the duplicate check all come from that table, so they cannot drift apart.
+#include "core/config/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/base/edit_distance.h"
+#include "core/base/input_check.h"
+#include "core/base/logger.h"
+#include "core/base/safe_file.h"
+
+namespace sesame {
+namespace {
+
+constexpr size_t kMaxPathBytes = 4095;  // PATH_MAX without the NUL
+constexpr size_t kMaxShownBytes = 64;   // of a bad key or value in a message
+constexpr size_t kMaxSuggestDistance = 2;
+
+// A check-and-set function returns "" on success, else what is accepted.
+using SetFn = std::string (*)(std::string_view value, Config& config);
+using ShowFn = std::string (*)(const Config& config);
+
+struct KeySpec {
+  const char* name;
+  SetFn set;
+  ShowFn show;
+};
+
+template <typename T, T Config::*kField, uint64_t kMin, uint64_t kMax>
+std::string SetNumber(std::string_view value, Config& config) {
+  std::string accepted =
+      "use a whole number from " + std::to_string(kMin) + " to " + std::to_string(kMax);
+  bool digits_only = !value.empty() && std::all_of(value.begin(), value.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits_only) return accepted;
+  uint64_t parsed = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed, 10);
+  if (ec != std::errc() || end != value.data() + value.size()) return accepted;
+  if (parsed < kMin || parsed > kMax) return accepted;
+  config.*kField = static_cast<T>(parsed);
+  return "";
+}
+
+template <typename T, T Config::*kField>
+std::string ShowNumber(const Config& config) {
+  return std::to_string(config.*kField);
+}
+
+// kIsFile: the path names a file, so it may not end in '/'.
+template <std::string Config::*kField, bool kIsFile>
+std::string SetPath(std::string_view value, Config& config) {
+  const char* accepted = kIsFile ? "use an absolute path to a file (starting with '/')"
+                                 : "use an absolute path to a directory (starting with '/')";
+  if (value.empty() || value.front() != '/') return accepted;
+  if (kIsFile && value.back() == '/') return "use an absolute path to a file, not ending in '/'";
+  if (value.size() > kMaxPathBytes)
+    return "use a path of at most " + std::to_string(kMaxPathBytes) + " bytes";
+  // Control characters and NUL are refused for the whole line already; this
+  // keeps the rule local to the value as well.
+  if (HasControlChars(value)) return "use a path without control characters";
+  config.*kField = std::string(value);
+  return "";
+}
+
+template <std::string Config::*kField>
+std::string ShowString(const Config& config) {
+  return config.*kField;
+}
+
+template <bool Config::*kField>
+std::string SetBool(std::string_view value, Config& config) {
+  if (value == "yes") {
+    config.*kField = true;
+  } else if (value == "no") {
+    config.*kField = false;
+  } else {
+    return "use 'yes' or 'no'";
+  }
+  return "";
+}
+
+template <bool Config::*kField>
+std::string ShowBool(const Config& config) {
+  return config.*kField ? "yes" : "no";
+}
+
+std::string SetTotpAlgorithm(std::string_view value, Config& config) {
+  if (value == "SHA1" || value == "SHA256" || value == "SHA512") {
+    config.totp_algorithm = std::string(value);
+    return "";
+  }
+  return "use SHA1, SHA256 or SHA512 (most authenticator apps support only SHA1)";
+}
+
+std::string SetIssuer(std::string_view value, Config& config) {
+  if (value.size() > 64 || !IsValidUtf8(value) || HasControlChars(value))
+    return "use at most 64 bytes of UTF-8 text without control characters";
+  config.totp_issuer = std::string(value);
+  return "";
+}
+
+std::string SetMfaRequired(std::string_view value, Config& config) {
+  const char* accepted = "use 'no', 'all' or 'group:NAME' (a system group)";
+  if (value == "no" || value == "all") {
+    config.mfa_required = std::string(value);
+    return "";
+  }
+  if (value.rfind("group:", 0) != 0) return accepted;
+  Status group = CheckGroupName(value.substr(6));
+  if (!group.ok()) return std::string(accepted) + "; " + group.message();
+  config.mfa_required = std::string(value);
+  return "";
+}
+
+std::string SetStore(std::string_view value, Config& config) {
+  if (value == "sqlite") {
+    config.store = "sqlite";
+    return "";
+  }
+  if (value == "postgres")
+    return "the PostgreSQL backend is not available in this version; use 'sqlite'";
+  return "use 'sqlite'";
+}
+
+constexpr KeySpec kKeys[] = {
+    {"store", &SetStore, &ShowString<&Config::store>},
+    {"store_path", &SetPath<&Config::store_path, true>, &ShowString<&Config::store_path>},
+    {"store_busy_timeout_ms", &SetNumber<int, &Config::store_busy_timeout_ms, 0, 600000>,
+     &ShowNumber<int, &Config::store_busy_timeout_ms>},
+    {"key_file", &SetPath<&Config::key_file, true>, &ShowString<&Config::key_file>},
+    {"runtime_dir", &SetPath<&Config::runtime_dir, false>, &ShowString<&Config::runtime_dir>},
+    {"argon2_time_cost", &SetNumber<uint32_t, &Config::argon2_time_cost, 1, 1000>,
+     &ShowNumber<uint32_t, &Config::argon2_time_cost>},
+    {"argon2_memory_kib", &SetNumber<uint32_t, &Config::argon2_memory_kib, 8, 4194304>,
+     &ShowNumber<uint32_t, &Config::argon2_memory_kib>},
+    {"argon2_parallelism", &SetNumber<uint32_t, &Config::argon2_parallelism, 1, 64>,
+     &ShowNumber<uint32_t, &Config::argon2_parallelism>},
+    {"argon2_max_concurrent", &SetNumber<int, &Config::argon2_max_concurrent, 1, 1024>,
+     &ShowNumber<int, &Config::argon2_max_concurrent>},
+    {"argon2_max_wait_ms", &SetNumber<int, &Config::argon2_max_wait_ms, 0, 600000>,
+     &ShowNumber<int, &Config::argon2_max_wait_ms>},
+    {"deny", &SetNumber<int, &Config::deny, 0, 1000>, &ShowNumber<int, &Config::deny>},
+    {"fail_interval", &SetNumber<int, &Config::fail_interval, 1, 31536000>,
+     &ShowNumber<int, &Config::fail_interval>},
+    {"unlock_time", &SetNumber<int, &Config::unlock_time, 0, 31536000>,
+     &ShowNumber<int, &Config::unlock_time>},
+    {"lockout_exempt_root", &SetBool<&Config::lockout_exempt_root>,
+     &ShowBool<&Config::lockout_exempt_root>},
+    {"password_min_length", &SetNumber<int, &Config::password_min_length, 1, 1024>,
+     &ShowNumber<int, &Config::password_min_length>},
+    {"password_history", &SetNumber<int, &Config::password_history, 0, 100>,
+     &ShowNumber<int, &Config::password_history>},
+    {"password_max_days", &SetNumber<int, &Config::password_max_days, 0, 36500>,
+     &ShowNumber<int, &Config::password_max_days>},
+    {"password_quality", &SetBool<&Config::password_quality>, &ShowBool<&Config::password_quality>},
+    {"banned_passwords_file", &SetPath<&Config::banned_passwords_file, true>,
+     &ShowString<&Config::banned_passwords_file>},
+    {"totp_algorithm", &SetTotpAlgorithm, &ShowString<&Config::totp_algorithm>},
+    {"totp_digits", &SetNumber<int, &Config::totp_digits, 6, 8>,
+     &ShowNumber<int, &Config::totp_digits>},
+    {"totp_period", &SetNumber<int, &Config::totp_period, 10, 300>,
+     &ShowNumber<int, &Config::totp_period>},
+    {"totp_window", &SetNumber<int, &Config::totp_window, 0, 10>,
+     &ShowNumber<int, &Config::totp_window>},
+    {"totp_issuer", &SetIssuer, &ShowString<&Config::totp_issuer>},
+    {"recovery_codes", &SetNumber<int, &Config::recovery_codes, 1, 100>,
+     &ShowNumber<int, &Config::recovery_codes>},
+    {"mfa_required", &SetMfaRequired, &ShowString<&Config::mfa_required>},
+    {"mfa_grace_days", &SetNumber<int, &Config::mfa_grace_days, 0, 3650>,
+     &ShowNumber<int, &Config::mfa_grace_days>},
+};
+constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
+
+std::string AcceptedKeys() {
+  std::string all;
+  for (const KeySpec& spec : kKeys) {
+    if (!all.empty()) all += ", ";
+    all += spec.name;
+  }
+  return all;
+}
+
+const KeySpec* Suggest(std::string_view key) {
+  const KeySpec* best = nullptr;
+  size_t best_distance = kMaxSuggestDistance + 1;
+  for (const KeySpec& spec : kKeys) {
+    size_t d = EditDistance(key, spec.name);
+    if (d < best_distance) {
+      best = &spec;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string Shown(std::string_view text) { return SanitizeForLog(text, kMaxShownBytes); }
+
+// Checks the raw bytes of one line; returns "" or the problem.
+std::string CheckLineBytes(std::string_view line) {
+  for (char ch : line) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\0') return "NUL byte (the config file must be plain text)";
+    if (c == '\r') return "carriage return (file saved with DOS line endings?)";
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return "control character " + SanitizeForLog(std::string_view(&ch, 1)) +
+             " (only tab and space may separate words)";
+  }
+  if (!IsValidUtf8(line)) return "not valid UTF-8 (save the file as UTF-8)";
+  return "";
+}
+
+// Text after blank + '#' is a value here, not a comment: say so instead of
+// letting "sqlite # default" be reported as a strange value.
+bool HasTrailingComment(std::string_view value) {
+  for (size_t i = 1; i < value.size(); ++i)
+    if (value[i] == '#' && IsBlank(value[i - 1])) return true;
+  return false;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view filename) : filename_(SanitizeForLog(filename, kMaxPathBytes)) {}
+
+  Result<Config> Parse(std::string_view text) {
+    size_t line_number = 0;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      ++line_number;
+      Status st = ParseLine(text.substr(start, end - start), line_number);
+      if (!st.ok()) return st;
+      start = end + 1;
+    }
+    SESAME_RETURN_IF_ERROR(CheckWhole());
+    return std::move(config_);
+  }
+
+ private:
+  Status Error(size_t line, const std::string& message) const {
+    return Status(Code::kInvalidArgument, filename_ + ":" + std::to_string(line) + ": " + message);
+  }
+
+  Status ParseLine(std::string_view line, size_t number) {
+    if (number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF")
+      return Error(number, "starts with a UTF-8 byte order mark: save the file without it");
+    std::string bad_bytes = CheckLineBytes(line);
+    if (!bad_bytes.empty()) return Error(number, bad_bytes);
+
+    std::string_view content = Trim(line);
+    if (content.empty() || content.front() == '#') return Status::Ok();
+
+    size_t eq = content.find('=');
+    if (eq == std::string_view::npos)
+      return Error(number, "line has no '=' (expected 'key = value')");
+    std::string_view raw_key = Trim(content.substr(0, eq));
+    std::string_view value = Trim(content.substr(eq + 1));
+    if (raw_key.empty())
+      return Error(number, "line has no key before '=' (expected 'key = value')");
+
+    std::string key = Lower(raw_key);
+    size_t index = kKeyCount;
+    for (size_t i = 0; i < kKeyCount; ++i)
+      if (key == kKeys[i].name) index = i;
+    if (index == kKeyCount) {
+      std::string message = "unknown key '" + Shown(raw_key) + "' (";
+      if (const KeySpec* near = Suggest(key))
+        message += "did you mean '" + std::string(near->name) + "'? ";
+      return Error(number, message + "accepted keys: " + AcceptedKeys() + ")");
+    }
+    const KeySpec& spec = kKeys[index];
+    if (lines_[index] != 0)
+      return Error(number, "duplicate key '" + std::string(spec.name) + "' (first set on line " +
+                               std::to_string(lines_[index]) + ")");
+    if (value.empty()) return Error(number, std::string(spec.name) + " needs a value");
+    if (HasTrailingComment(value))
+      return Error(number, std::string(spec.name) + " = '" + Shown(value) +
+                               "' is not accepted: a '#' after a value does not start a "
+                               "comment; put comments on their own line");
+    std::string accepted = spec.set(value, config_);
+    if (!accepted.empty())
+      return Error(number, std::string(spec.name) + " = '" + Shown(value) +
+                               "' is not accepted: " + accepted);
+    lines_[index] = number;
+    return Status::Ok();
+  }
+
+  size_t LineOf(std::string_view name) const {
+    for (size_t i = 0; i < kKeyCount; ++i)
+      if (name == kKeys[i].name) return lines_[i];
+    return 0;
+  }
+
+  // Rules between keys, checked once every line is read.
+  Status CheckWhole() const {
+    uint64_t min_memory = uint64_t{8} * config_.argon2_parallelism;
+    if (config_.argon2_memory_kib < min_memory) {
+      size_t line = LineOf("argon2_memory_kib");
+      if (line == 0) line = LineOf("argon2_parallelism");
+      size_t parallelism_line = LineOf("argon2_parallelism");
+      std::string where =
+          parallelism_line != 0 ? " (line " + std::to_string(parallelism_line) + ")" : "";
+      return Error(line, "argon2_memory_kib = " + std::to_string(config_.argon2_memory_kib) +
+                             " is not accepted: with argon2_parallelism = " +
+                             std::to_string(config_.argon2_parallelism) + where +
+                             " it must be at least " + std::to_string(min_memory) +
+                             " (8 KiB per lane)");
+    }
+    return Status::Ok();
+  }
+
+  std::string filename_;
+  Config config_;
+  size_t lines_[kKeyCount] = {};  // line where each key was set, 0 if not set
+};
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, std::string_view filename) {
+  return Parser(filename).Parse(text);
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  Result<std::string> text = ReadTrustedFile(path, "config file", kMaxConfigBytes);
+  if (!text.ok()) {
+    if (text.status().code() == Code::kNotFound)
+      return Status(Code::kNotFound,
+                    text.status().message() +
+                        ": install one there (the sample is conf/sesame.conf, every key at its "
+                        "default), or fix the path that names it (module argument config=, "
+                        "sesame-admin --config)");
+    return text.status();
+  }
+  Result<Config> config = ParseConfig(*text, path);
+  if (!config.ok()) return config.status();
+  config->source = path;
+  return config;
+}
+
+std::string DescribeConfig(const Config& config) {
+  std::string out;
+  for (const KeySpec& spec : kKeys) {
+    std::string value = spec.show(config);
+    if (value.empty()) {
+      out += std::string("# ") + spec.name + " is not set\n";  // empty values do not parse
+    } else {
+      out += std::string(spec.name) + " = " + value + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace sesame

@@ -1,0 +1,83 @@
+// Config: the policy from /etc/security/sesame.conf.
+//
+// Format: one `key = value` per line; blank lines and lines whose first
+// non-blank character is `#` are ignored; keys are case-insensitive; values
+// are trimmed. An unknown key, a bad value, a duplicate key, a line without
+// `=`, a NUL byte, a control character or a non-UTF-8 byte is an error that
+// names the file, the line and what is accepted. A PAM module denies; it
+// never guesses.
+//
+// ParseConfig takes text only. Opening the file safely is LoadConfigFile's
+// job (see safe_file.h).
+#ifndef SESAME_CORE_CONFIG_CONFIG_H_
+#define SESAME_CORE_CONFIG_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/base/status.h"
+
+namespace sesame {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/security/sesame.conf";
+inline constexpr size_t kMaxConfigBytes = 64 * 1024;
+
+struct Config {
+  std::string source = "(defaults)";  // file the values came from, for messages
+
+  std::string store = "sqlite";
+  std::string store_path = "/var/lib/sesame/sesame.db";
+  int store_busy_timeout_ms = 5000;
+  std::string key_file = "/etc/security/sesame.key";
+  std::string runtime_dir = "/run/sesame";
+
+  uint32_t argon2_time_cost = 3;
+  uint32_t argon2_memory_kib = 65536;
+  uint32_t argon2_parallelism = 1;
+  int argon2_max_concurrent = 4;
+  int argon2_max_wait_ms = 10000;
+
+  // Lockout, as pam_faillock (deny 0: no lockout; unlock_time 0: until an
+  // administrator unlocks).
+  int deny = 5;
+  int fail_interval = 900;
+  int unlock_time = 600;
+  bool lockout_exempt_root = false;
+
+  // Password policy for new passwords.
+  int password_min_length = 12;       // characters (UTF-8 code points)
+  int password_history = 5;           // earlier passwords that may not be reused
+  int password_max_days = 0;          // 0: passwords never expire
+  bool password_quality = true;       // libpwquality checks (/etc/security/pwquality.conf)
+  std::string banned_passwords_file;  // empty: none
+
+  // Authenticator apps (RFC 6238). Most apps handle only SHA1/6/30.
+  std::string totp_algorithm = "SHA1";  // SHA1, SHA256 or SHA512
+  int totp_digits = 6;
+  int totp_period = 30;
+  int totp_window = 1;      // steps accepted before and after the current one
+  std::string totp_issuer;  // empty: the host name
+  int recovery_codes = 10;  // made at enrollment
+
+  // Who must use MFA besides those an administrator names
+  // (sesame-admin mfa require): "no", "all", or "group:NAME".
+  std::string mfa_required = "no";
+  int mfa_grace_days = 7;  // days to enroll in-session once required; 0: none
+};
+
+// Parses config text. `filename` is used in messages only.
+Result<Config> ParseConfig(std::string_view text, std::string_view filename);
+
+// Opens `path` as a trusted root file (ReadTrustedFile) and parses it.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// The effective values as "key = value" lines, one per accepted key, in a
+// fixed order (for the `debug` option and `sesame-admin`). Paths are shown as
+// they are; ParseConfig accepts the output.
+std::string DescribeConfig(const Config& config);
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_CONFIG_CONFIG_H_

@@ -1,0 +1,288 @@
+// Argon2Limiter: flock(2) on slot files in a trusted directory.
+//
+// MUST rules:
+//  - the slot directory is checked on every Acquire: a real directory (never
+//    followed through a symlink), owned by geteuid(), not group/other
+//    writable; anything else is kPermissionDenied and no slot is taken;
+//  - slot files are opened relative to that checked directory's fd with
+//    O_NOFOLLOW|O_CLOEXEC, created 0600, and must be regular files;
+//  - a failed try leaves no fd open; a held slot is exactly one fd, closed
+//    (lock released) when the Slot is destroyed;
+//  - waiting is bounded by max_wait_ms on the injected Clock;
+//  - a holder's pid is read from its slot file only to ask /proc whether it
+//    is stopped; a pid that cannot be read or checked counts as running
+//    (the cap is only ever exceeded for a holder seen stopped).
+#include "core/crypto/argon2_limiter.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace sesame {
+namespace {
+
+constexpr int64_t kMaxBackoffMs = 10;
+
+std::string Errno(int err) { return std::strerror(err); }
+
+// Closes an fd on scope exit.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status Untrusted(const std::string& dir, const std::string& why) {
+  return Status(Code::kPermissionDenied,
+                "argon2 slot directory " + dir + " " + why +
+                    "; it must be a directory owned by uid " + std::to_string(geteuid()) +
+                    " and not writable by group or others (fix: " +
+                    "remove it so it is recreated, or chown " + std::to_string(geteuid()) + " " +
+                    dir + " && chmod 0700 " + dir + ")");
+}
+
+// Checks an lstat/fstat result for the directory.
+Status CheckDirStat(const std::string& dir, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return Untrusted(dir, "is a symbolic link");
+  if (!S_ISDIR(st.st_mode)) return Untrusted(dir, "is not a directory");
+  if (st.st_uid != geteuid()) return Untrusted(dir, "is owned by uid " + std::to_string(st.st_uid));
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return Untrusted(dir, "is writable by group or others");
+  return Status::Ok();
+}
+
+// Makes sure `dir` exists and is trusted; returns an O_DIRECTORY fd to it.
+// Opened without following a symlink, then what was opened is checked
+// (fstat), so nothing can be swapped in between; created 0700 first when
+// missing. (Open first, not lstat first: this runs for every sign-in.)
+Result<int> OpenTrustedDir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status(Code::kUnavailable,
+                    "cannot create argon2 slot directory " + dir + ": " + Errno(errno));
+    fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    int err = errno;
+    struct stat st {};
+    if ((err == ELOOP || err == ENOTDIR) && lstat(dir.c_str(), &st) == 0) {
+      // Name what is there instead.
+      Status what = CheckDirStat(dir, st);
+      if (!what.ok()) return what;
+    }
+    if (err == ELOOP || err == ENOTDIR) return Untrusted(dir, "is not a plain directory");
+    return Status(Code::kUnavailable,
+                  "cannot open argon2 slot directory " + dir + ": " + Errno(err));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return Status(Code::kUnavailable,
+                  "cannot stat argon2 slot directory " + dir + ": " + Errno(err));
+  }
+  Status checked = CheckDirStat(dir, st);
+  if (!checked.ok()) {
+    close(fd);
+    return checked;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Argon2Limiter::Slot::~Slot() {
+  if (fd_ >= 0) close(fd_);
+  if (user_fd_ >= 0) close(user_fd_);
+}
+
+Argon2Limiter::Slot::Slot(Slot&& other) noexcept
+    : fd_(other.fd_), index_(other.index_), user_fd_(other.user_fd_) {
+  other.fd_ = -1;
+  other.index_ = -1;
+  other.user_fd_ = -1;
+}
+
+Argon2Limiter::Slot& Argon2Limiter::Slot::operator=(Slot&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    if (user_fd_ >= 0) close(user_fd_);
+    fd_ = other.fd_;
+    index_ = other.index_;
+    user_fd_ = other.user_fd_;
+    other.fd_ = -1;
+    other.index_ = -1;
+    other.user_fd_ = -1;
+  }
+  return *this;
+}
+
+Argon2Limiter::Argon2Limiter(std::string dir, int max_concurrent, int max_wait_ms,
+                             const Clock& clock, uid_t requester)
+    : dir_(std::move(dir)),
+      max_concurrent_(max_concurrent < 1 ? 1 : max_concurrent),
+      max_wait_ms_(max_wait_ms < 0 ? 0 : max_wait_ms),
+      clock_(clock),
+      requester_(requester) {}
+
+namespace {
+
+// How many slots past the cap stopped holders may open up, at most.
+constexpr int kMaxExtraSlots = 64;
+// The pid record at the start of a slot file: fixed width, so no truncate.
+constexpr size_t kPidRecordBytes = 12;
+
+enum class Try { kLocked, kBusy };
+
+// Opens DIR/name (created 0600, never through a symlink, a regular file)
+// and tries flock(LOCK_EX | LOCK_NB). kLocked: *fd holds the lock. kBusy:
+// *fd is open, unlocked (the caller reads the holder and closes it).
+Result<Try> TryLock(int dir_fd, const std::string& dir, const std::string& name, int* fd) {
+  *fd = openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (*fd < 0) {
+    int err = errno;
+    if (err == ELOOP || err == EISDIR || err == ENXIO)
+      return Status(Code::kPermissionDenied,
+                    "argon2 slot " + dir + "/" + name + " is not a regular file; remove it");
+    return Status(Code::kUnavailable,
+                  "cannot open argon2 slot " + dir + "/" + name + ": " + Errno(err));
+  }
+  struct stat st {};
+  if (fstat(*fd, &st) != 0) {
+    int err = errno;
+    close(*fd);
+    *fd = -1;
+    return Status(Code::kUnavailable,
+                  "cannot stat argon2 slot " + dir + "/" + name + ": " + Errno(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(*fd);
+    *fd = -1;
+    return Status(Code::kPermissionDenied,
+                  "argon2 slot " + dir + "/" + name + " is not a regular file; remove it");
+  }
+  int rc;
+  do {
+    rc = flock(*fd, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Try::kLocked;
+  int err = errno;
+  if (err == EWOULDBLOCK) return Try::kBusy;
+  close(*fd);
+  *fd = -1;
+  return Status(Code::kUnavailable,
+                "cannot lock argon2 slot " + dir + "/" + name + ": " + Errno(err));
+}
+
+// Writes this process's pid at the start of a slot file it holds.
+void RecordHolder(int fd) {
+  char record[kPidRecordBytes + 1];
+  std::snprintf(record, sizeof record, "%10ld\n", static_cast<long>(getpid()));
+  ssize_t ignored = pwrite(fd, record, kPidRecordBytes, 0);
+  static_cast<void>(ignored);
+}
+
+// Whether the process recorded in a held slot's file is stopped (state T,
+// or t: traced) right now. Anything unreadable: no.
+bool HolderStopped(int fd) {
+  char record[kPidRecordBytes + 1] = {0};
+  ssize_t n = pread(fd, record, kPidRecordBytes, 0);
+  if (n <= 0) return false;
+  char* end = nullptr;
+  long pid = std::strtol(record, &end, 10);
+  if (pid <= 0 || end == record) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  int stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (stat_fd < 0) return false;
+  char buf[512];
+  ssize_t got = read(stat_fd, buf, sizeof buf - 1);
+  close(stat_fd);
+  if (got <= 0) return false;
+  buf[got] = '\0';
+  // "pid (comm) S ...": the state follows the last ')' (comm may hold any
+  // character, ')' included).
+  const char* paren = std::strrchr(buf, ')');
+  if (paren == nullptr || paren[1] != ' ') return false;
+  const char state = paren[2];
+  return state == 'T' || state == 't';
+}
+
+}  // namespace
+
+Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
+  Result<int> dir_fd = OpenTrustedDir(dir_);
+  if (!dir_fd.ok()) return dir_fd.status();
+  FdCloser dir_closer(dir_fd.value());
+
+  const int64_t start = clock_.MonotonicMillis();
+  int user_fd = -1;
+  const std::string user_name =
+      requester_ != 0 ? "argon2-user." + std::to_string(requester_) : std::string();
+  for (int64_t attempt = 0;; ++attempt) {
+    if (requester_ != 0 && user_fd < 0) {
+      // One slot at a time per requesting user.
+      int fd = -1;
+      Result<Try> mine = TryLock(dir_closer.get(), dir_, user_name, &fd);
+      if (!mine.ok()) return mine.status();
+      if (mine.value() == Try::kLocked) {
+        user_fd = fd;
+      } else {
+        close(fd);
+      }
+    }
+    if (user_fd >= 0 || requester_ == 0) {
+      // The slots; each holder seen stopped opens one more past the cap.
+      int limit = max_concurrent_;
+      for (int i = 0; i < limit && i < max_concurrent_ + kMaxExtraSlots; ++i) {
+        const std::string name = "argon2-slot." + std::to_string(i);
+        int fd = -1;
+        Result<Try> got = TryLock(dir_closer.get(), dir_, name, &fd);
+        if (!got.ok()) {
+          if (user_fd >= 0) close(user_fd);
+          return got.status();
+        }
+        if (got.value() == Try::kLocked) {
+          RecordHolder(fd);
+          return Slot(fd, i, user_fd);
+        }
+        if (HolderStopped(fd)) ++limit;
+        close(fd);
+      }
+    }
+    int64_t waited = clock_.MonotonicMillis() - start;
+    if (waited >= max_wait_ms_) break;
+    int64_t nap = std::min<int64_t>(kMaxBackoffMs, 1 + attempt);
+    clock_.SleepMillis(std::min<int64_t>(nap, max_wait_ms_ - waited));
+  }
+  if (user_fd >= 0) close(user_fd);
+  if (requester_ != 0 && user_fd < 0) {
+    return Status(Code::kBusy, "another argon2 computation for uid " + std::to_string(requester_) +
+                                   " did not end within " + std::to_string(max_wait_ms_) +
+                                   " ms (one at a time per user; argon2_max_wait_ms)");
+  }
+  return Status(Code::kBusy, "no argon2 slot came free within " + std::to_string(max_wait_ms_) +
+                                 " ms (argon2_max_concurrent = " + std::to_string(max_concurrent_) +
+                                 "); raise argon2_max_concurrent or argon2_max_wait_ms in "
+                                 "sesame.conf, or lower argon2_memory_kib");
+}
+
+}  // namespace sesame

@@ -1,0 +1,101 @@
+// Shared pieces of the flows in core/flows/sign_in.cc and core/flows/mfa_flows.cc. Not
+// an interface for anything outside core/.
+#ifndef SESAME_CORE_FLOWS_FLOW_INTERNAL_H_
+#define SESAME_CORE_FLOWS_FLOW_INTERNAL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/base/prompter.h"
+#include "core/flows/services.h"
+#include "core/flows/sign_in.h"
+
+namespace sesame {
+namespace flow_internal {
+
+// "user NAME (service S, from HOST)", sanitised for a log line.
+std::string Describe(const RequestInfo& r);
+
+// Records an event that is not the decision itself (a lock, an enrollment).
+void Note(Services& s, const RequestInfo& r, const char* method, const char* outcome,
+          const std::string& detail);
+
+// Refusals that cost the refuser nothing (empty or overlong input, a name
+// that cannot be an account, a locked account, a repeat) are coalesced into
+// one event per this many seconds (Store::RecordEvent), so a client cannot
+// grow the store as fast as it can connect.
+inline constexpr int64_t kCoalesceSeconds = 60;
+
+// Logs the decision and records it as a sign-in event (coalesced when
+// `coalesce_seconds` > 0). A success that cannot be recorded turns into
+// kUnavailable.
+FlowResult Finish(Services& s, const RequestInfo& r, const char* what, const char* method,
+                  Decision decision, std::string reason, int64_t coalesce_seconds = 0);
+
+// A sign-in attempt reserved in the store (Store::ReserveAttempt: counted
+// as a failure before its secret is checked) and not settled yet. Every
+// path that opens one ends it through Conclude, exactly once.
+struct Attempt {
+  bool open = false;
+  Reservation reservation;
+  bool lockout_applies = true;
+  LockoutPolicy policy;  // as reserved (deny 0 when the lockout does not apply)
+};
+
+// Ends a decision: settles `attempt` when it is open — kSuccess as a
+// success, kFailure as a wrong secret (`wrong_digest` remembered),
+// anything else as a reservation taken back (nothing was found wrong) —
+// and records the event in the same transaction; logs. A success that
+// cannot be recorded turns into kUnavailable. A wrong attempt whose
+// reservation set the lock records and logs the lock. With no open attempt
+// it is Finish.
+FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const char* what,
+                    const char* method, Decision decision, std::string reason,
+                    std::string_view wrong_digest = {});
+
+// The lockout applies to this user: deny > 0 and not an exempt root.
+bool LockoutApplies(const Services& s, const UserRecord& user);
+
+struct CheckSpec {
+  SecretKind kind;
+  const char* prompt;
+  const char* what;    // for logs: "password sign-in"
+  const char* method;  // for events: "password"
+};
+
+// Prompt, look up, reserve the attempt (refusing a locked account or a
+// repeated wrong password before any hashing), verify. On success
+// `*attempt` is open (the caller concludes it), `*out` (if given) holds the
+// password and `*user_out` (if given) the record. Every other outcome is
+// concluded here.
+FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
+                         const CheckSpec& spec, Attempt* attempt, SecretBuffer* out,
+                         UserRecord* user_out);
+
+// The verification-code step for a user with an authenticator; concludes
+// every outcome. `attempt` is the one the password opened, or a closed one
+// (mode=mfa_only): then the code's own attempt is reserved once it is
+// typed. `method_prefix` goes before "totp" / "recovery-code".
+FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
+                        const UserRecord& user, Attempt& attempt, const char* what,
+                        const std::string& method_prefix);
+
+// Which first factor came before the second: this module's password, or an
+// earlier module's (mode=mfa_only). It decides the event's method and
+// wording ("password+totp" and "password accepted; ..." or "totp").
+enum class FirstFactor { kPassword, kEarlierModule };
+
+// For a user without an authenticator who has passed the first factor:
+// success when MFA is not required of them (logged); when it is,
+// enrollment in the session within the grace period, refusal
+// (kMfaRequired) after it. Concludes `attempt` with every outcome. Defined
+// in core/flows/mfa_flows.cc.
+FlowResult EnrollmentIfRequired(Services& s, Prompter& prompter, const RequestInfo& r,
+                                const UserRecord& user, Attempt& attempt, const char* what,
+                                FirstFactor first);
+
+}  // namespace flow_internal
+}  // namespace sesame
+
+#endif  // SESAME_CORE_FLOWS_FLOW_INTERNAL_H_

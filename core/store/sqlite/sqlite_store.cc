@@ -1,0 +1,569 @@
+// SQLite backend of Store: opening, schema and migrations, users and events
+// (lockout counters and password history: core/store/sqlite/sqlite_users.cc; authenticator
+// and recovery codes: core/store/sqlite/sqlite_mfa.cc). Schema,
+// versions and pragmas: docs/storage.md.
+//
+// MUST rules:
+//  - values reach SQL only as bound parameters; SQL text is constant;
+//  - every write runs in its own BEGIN IMMEDIATE transaction, rolled back on
+//    any failure, so a change is applied whole or not at all;
+//  - a busy database is kBusy with a message naming the file, never a bare
+//    "database is locked";
+//  - a new store file is created 0600 with O_EXCL|O_NOFOLLOW before SQLite
+//    sees it; an existing one passes CheckTrustedPath before it is opened.
+#include "core/store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "core/store/sqlite/sqlite_internal.h"
+
+namespace sesame {
+namespace sqlite_internal {
+
+int ClampToInt(int64_t value) {
+  return static_cast<int>(
+      std::clamp<int64_t>(value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+}
+
+namespace {
+
+// One forward migration: the SQL that takes the schema from `from_version`
+// to `from_version + 1`. The runner bumps schema_version in the same
+// transaction. Append only; never edit a shipped entry.
+struct Migration {
+  int from_version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {0,
+     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+     "INSERT INTO schema_version(version) VALUES (0);"
+     "CREATE TABLE users("
+     "  name TEXT PRIMARY KEY,"
+     "  password_hash TEXT NOT NULL,"
+     "  disabled INTEGER NOT NULL DEFAULT 0,"
+     "  created INTEGER NOT NULL);"
+     "CREATE TABLE events("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  time INTEGER NOT NULL,"
+     "  user TEXT NOT NULL,"
+     "  service TEXT NOT NULL,"
+     "  remote_host TEXT NOT NULL,"
+     "  method TEXT NOT NULL,"
+     "  outcome TEXT NOT NULL,"
+     "  detail TEXT NOT NULL);"},
+    {1,
+     "ALTER TABLE users ADD COLUMN password_changed INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE users SET password_changed = created;"
+     "CREATE INDEX events_user_time ON events(user, time);"},
+    {2,
+     "ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN first_failure INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE password_history("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+     "  hash TEXT NOT NULL,"
+     "  changed INTEGER NOT NULL);"
+     "CREATE INDEX password_history_user ON password_history(user, id);"},
+    {3,
+     "ALTER TABLE users ADD COLUMN totp_sealed TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT -1;"
+     "CREATE TABLE recovery_codes("
+     "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+     "  digest TEXT NOT NULL,"
+     "  PRIMARY KEY(user, digest)) WITHOUT ROWID;"},
+    {4,
+     "ALTER TABLE users ADD COLUMN mfa_required INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN mfa_required_since INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE mfa_required_groups("
+     "  name TEXT PRIMARY KEY,"
+     "  since INTEGER NOT NULL) WITHOUT ROWID;"},
+    {5, "ALTER TABLE users ADD COLUMN recent_failures TEXT NOT NULL DEFAULT '';"},
+    {6,
+     "ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE users ADD COLUMN pending_attempts INTEGER NOT NULL DEFAULT 0;"},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
+              "one migration per schema version");
+
+// Column list shared by the user queries (string literal concatenation keeps
+// every SQL text a compile-time constant).
+#define SESAME_USER_COLUMNS                                                                      \
+  "name, password_hash, disabled, created, password_changed, must_change, failures, "            \
+  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since, " \
+  "pending_attempts"
+
+UserRecord ReadUser(const Stmt& stmt) {
+  UserRecord user;
+  user.name = stmt.Text(0);
+  user.password_hash = stmt.Text(1);
+  user.disabled = stmt.Int(2) != 0;
+  user.created = stmt.Int(3);
+  user.password_changed = stmt.Int(4);
+  user.must_change = stmt.Int(5) != 0;
+  user.failures = ClampToInt(stmt.Int(6));
+  user.first_failure = stmt.Int(7);
+  user.locked_until = stmt.Int(8);
+  user.totp_sealed = stmt.Text(9);
+  user.totp_last_step = stmt.Int(10);
+  user.mfa_required = stmt.Int(11) != 0;
+  user.mfa_required_since = stmt.Int(12);
+  user.pending_attempts = ClampToInt(stmt.Int(13));
+  return user;
+}
+
+// The directory holding `path`, spelled so CheckTrustedPath accepts it (it
+// refuses a path ending in "."): a bare file name gives the working directory.
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == 0) return "/";
+  if (slash != std::string::npos) return path.substr(0, slash);
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof(cwd)) != nullptr ? std::string(cwd) : std::string(".");
+}
+
+// Creates `path` 0600 (whatever the umask) without following a symlink.
+// Returns OK also when another process created it first.
+Status CreateStoreFile(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status(Code::kUnavailable, "cannot create store " + path + ": " + std::strerror(errno));
+  }
+  int rc = fchmod(fd, 0600);
+  int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    return Status(Code::kUnavailable,
+                  "cannot set mode 0600 on store " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SqliteStore::Error(int rc, std::string_view doing) const {
+  const std::string where = "store " + path_;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status(Code::kBusy, where + " is busy (waited " + std::to_string(busy_timeout_ms_) +
+                                     " ms) while " + std::string(doing) +
+                                     "; another process holds its lock: try again");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status(Code::kCorrupt, where + " is not a valid SQLite database (" +
+                                        sqlite3_errmsg(db_.get()) +
+                                        "); restore it from a backup or move it away and run "
+                                        "`sesame-admin init`");
+    default:
+      return Status(Code::kUnavailable,
+                    where + ": " + std::string(doing) + ": " + sqlite3_errmsg(db_.get()));
+  }
+}
+
+Status SqliteStore::NoSuchUser(std::string_view name) const {
+  return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
+}
+
+Status SqliteStore::CheckUserExists(std::string_view name, std::string_view doing) {
+  Stmt exists;
+  SESAME_RETURN_IF_ERROR(Prepare("SELECT 1 FROM users WHERE name = ?1", &exists, doing));
+  exists.BindText(1, name);
+  int rc = exists.Step();
+  if (rc == SQLITE_DONE) return NoSuchUser(name);
+  return rc == SQLITE_ROW ? Status::Ok() : Error(rc, doing);
+}
+
+SqliteStore::~SqliteStore() {
+  // Before db_ closes (members go after this body).
+  for (auto& entry : statements_) sqlite3_finalize(entry.second.stmt);
+}
+
+Status SqliteStore::Prepare(const char* sql, Stmt* stmt, std::string_view doing) {
+  CachedStmt& cached = statements_[std::string_view(sql)];
+  if (cached.in_use) {
+    // The same SQL twice at once (nested): a statement of its own.
+    int rc = sqlite3_prepare_v2(db_.get(), sql, -1, stmt->out(), nullptr);
+    return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+  }
+  if (cached.stmt == nullptr) {
+    int rc =
+        sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &cached.stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(cached.stmt);
+      cached.stmt = nullptr;
+      return Error(rc, doing);
+    }
+  }
+  stmt->Lend(cached.stmt, &cached.in_use);
+  return Status::Ok();
+}
+
+Status SqliteStore::Exec(const char* sql, std::string_view doing) {
+  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, doing);
+}
+
+Status SqliteStore::Run(const char* sql, std::string_view doing) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare(sql, &stmt, doing));
+  int rc = stmt.Step();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, doing);
+}
+
+Result<int> SqliteStore::ReadVersion() {
+  Stmt stmt;
+  int rc = sqlite3_prepare_v2(db_.get(), "SELECT max(version), count(*) FROM schema_version", -1,
+                              stmt.out(), nullptr);
+  if (rc == SQLITE_ERROR) {
+    // No schema_version table (rare path): an empty database is version 0;
+    // anything else is not ours.
+    Stmt tables;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("SELECT count(*) FROM sqlite_master", &tables, "reading schema"));
+    rc = tables.Step();
+    if (rc != SQLITE_ROW) return Error(rc, "reading schema");
+    if (tables.Int(0) == 0) return 0;
+    return Status(Code::kCorrupt, "store " + path_ +
+                                      " is a SQLite database but not a sesame store (no readable "
+                                      "schema_version table); check the path");
+  }
+  if (rc != SQLITE_OK) return Error(rc, "reading the schema version");
+  rc = stmt.Step();
+  if (rc != SQLITE_ROW) return Error(rc, "reading the schema version");
+  if (stmt.Int(1) != 1 || sqlite3_column_type(stmt.get(), 0) != SQLITE_INTEGER || stmt.Int(0) < 1 ||
+      stmt.Int(0) > std::numeric_limits<int>::max()) {
+    return Status(Code::kCorrupt, "store " + path_ +
+                                      " has a malformed schema_version table (expected one "
+                                      "positive integer row); restore it from a backup");
+  }
+  return static_cast<int>(stmt.Int(0));
+}
+
+Status SqliteStore::Migrate() {
+  for (;;) {
+    bool done = false;
+    Status st = Write("migrating the schema", [&]() -> Status {
+      // Read again under the write lock: another process may have migrated.
+      Result<int> version = ReadVersion();
+      if (!version.ok()) return version.status();
+      if (*version >= kSqliteSchemaVersion) {
+        done = true;
+        return Status::Ok();
+      }
+      const Migration* m = nullptr;
+      for (const Migration& candidate : kMigrations) {
+        if (candidate.from_version == *version) m = &candidate;
+      }
+      if (m == nullptr) {
+        return Status(Code::kInternal, "no migration from schema version " +
+                                           std::to_string(*version) + " for store " + path_);
+      }
+      SESAME_RETURN_IF_ERROR(
+          Exec(m->sql, "migrating the schema from version " + std::to_string(m->from_version)));
+      Stmt bump;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("UPDATE schema_version SET version = ?1", &bump, "migrating the schema"));
+      bump.BindInt(1, m->from_version + 1);
+      int rc = bump.Step();
+      return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "migrating the schema");
+    });
+    if (!st.ok() || done) return st;
+  }
+}
+
+Status SqliteStore::Init(const SqliteOptions& options) {
+  sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+  // journal_mode is the first statement that reads the file, so a file that
+  // is not a database fails here (SQLITE_NOTADB -> kCorrupt). WAL persists in
+  // the file; on a database already in WAL this is a no-op.
+  SESAME_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "setting the journal mode"));
+  SESAME_RETURN_IF_ERROR(
+      Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", "setting pragmas"));
+  // RemoveUser relies on ON DELETE CASCADE; the pragma is silently a no-op
+  // in a SQLite built without foreign keys, so check that it took.
+  Stmt fk;
+  SESAME_RETURN_IF_ERROR(Prepare("PRAGMA foreign_keys", &fk, "checking pragmas"));
+  int fk_rc = fk.Step();
+  if (fk_rc != SQLITE_ROW) return Error(fk_rc, "checking pragmas");
+  if (fk.Int(0) != 1) {
+    return Status(Code::kUnavailable, "store " + path_ +
+                                          ": this SQLite library does not enforce foreign keys "
+                                          "(PRAGMA foreign_keys stays off); sesame needs them");
+  }
+
+  Result<int> version = ReadVersion();
+  if (!version.ok()) return version.status();
+  const int v = *version;
+  if (v == kSqliteSchemaVersion) return Status::Ok();
+  if (v > kSqliteSchemaVersion) {
+    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
+                                          std::to_string(v) + " but this sesame knows only up to " +
+                                          std::to_string(kSqliteSchemaVersion) +
+                                          "; upgrade sesame");
+  }
+  if (v == 0 && !options.create) {
+    return Status(Code::kUnavailable, "store " + path_ +
+                                          " is empty (no schema); run `sesame-admin init` to "
+                                          "initialize it");
+  }
+  if (v > 0 && !options.migrate) {
+    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
+                                          std::to_string(v) + " but this sesame needs " +
+                                          std::to_string(kSqliteSchemaVersion) +
+                                          "; run `sesame-admin db migrate`");
+  }
+  return Migrate();
+}
+
+Status SqliteStore::StillUsable() {
+  int moved = 0;
+  if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+      moved != 0) {
+    return Status(Code::kUnavailable, "store " + path_ + " was moved, replaced or removed");
+  }
+  return CheckTrustedPath(path_, "store", trust_);
+}
+
+Result<std::optional<UserRecord>> SqliteStore::GetUser(std::string_view name) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare("SELECT " SESAME_USER_COLUMNS " FROM users WHERE name = ?1", &stmt,
+                                 "reading a user"));
+  stmt.BindText(1, name);
+  int rc = stmt.Step();
+  if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+  if (rc != SQLITE_ROW) return Error(rc, "reading a user");
+  return std::optional<UserRecord>(ReadUser(stmt));
+}
+
+Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare("SELECT " SESAME_USER_COLUMNS " FROM users ORDER BY name", &stmt, "listing users"));
+  std::vector<UserRecord> users;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) users.push_back(ReadUser(stmt));
+  if (rc != SQLITE_DONE) return Error(rc, "listing users");
+  return users;
+}
+
+Status SqliteStore::AddUser(const UserRecord& user) {
+  return Write("adding a user", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("INSERT INTO users(" SESAME_USER_COLUMNS
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                &stmt, "adding a user"));
+    stmt.BindText(1, user.name);
+    stmt.BindText(2, user.password_hash);
+    stmt.BindInt(3, user.disabled ? 1 : 0);
+    stmt.BindInt(4, user.created);
+    stmt.BindInt(5, user.password_changed);
+    stmt.BindInt(6, user.must_change ? 1 : 0);
+    stmt.BindInt(7, user.failures);
+    stmt.BindInt(8, user.first_failure);
+    stmt.BindInt(9, user.locked_until);
+    stmt.BindText(10, user.totp_sealed);
+    stmt.BindInt(11, user.totp_last_step);
+    stmt.BindInt(12, user.mfa_required ? 1 : 0);
+    stmt.BindInt(13, user.mfa_required_since);
+    stmt.BindInt(14, user.pending_attempts);
+    int rc = stmt.Step();
+    if (rc == SQLITE_CONSTRAINT &&
+        sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Status(Code::kAlreadyExists,
+                    "user " + user.name + " already exists in store " + path_);
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "adding a user");
+  });
+}
+
+#undef SESAME_USER_COLUMNS
+
+// The user's password_history and recovery_codes rows go with it: ON DELETE CASCADE (Init sets
+// foreign_keys=ON on every connection). Events are kept.
+Status SqliteStore::RemoveUser(std::string_view name) {
+  return Write("removing a user", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM users WHERE name = ?1", &stmt, "removing a user"));
+    stmt.BindText(1, name);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "removing a user");
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::SetDisabled(std::string_view name, bool disabled) {
+  return UpdateUser("UPDATE users SET disabled = ?2 WHERE name = ?1", name, "changing a user",
+                    [&](Stmt& stmt) { stmt.BindInt(2, disabled ? 1 : 0); });
+}
+
+Result<bool> SqliteStore::ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                              std::string_view new_hash, int64_t changed_at) {
+  bool replaced = false;
+  Status st = Write("replacing a password hash", [&]() -> Status {
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare(changed_at != 0 ? "UPDATE users SET password_hash = ?3, password_changed = ?4 "
+                                  "WHERE name = ?1 AND password_hash = ?2"
+                                : "UPDATE users SET password_hash = ?3 "
+                                  "WHERE name = ?1 AND password_hash = ?2",
+                &stmt, "replacing a password hash"));
+    stmt.BindText(1, name);
+    stmt.BindText(2, expected_hash);
+    stmt.BindText(3, new_hash);
+    if (changed_at != 0) stmt.BindInt(4, changed_at);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "replacing a password hash");
+    replaced = sqlite3_changes(db_.get()) > 0;
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return replaced;
+}
+
+Status SqliteStore::InsertEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+  const char* kDoing = "recording a sign-in event";
+  if (coalesce_seconds > 0) {
+    // The newest equal event of the window takes this one (index
+    // events_user_time narrows it to the user's recent rows).
+    Stmt merge;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE events SET count = count + 1, time = max(time, ?1) WHERE id = ("
+                "SELECT id FROM events WHERE user = ?2 AND time >= ?8 AND service = ?3 AND "
+                "remote_host = ?4 AND method = ?5 AND outcome = ?6 AND detail = ?7 "
+                "ORDER BY time DESC, id DESC LIMIT 1)",
+                &merge, kDoing));
+    merge.BindInt(1, event.time);
+    merge.BindText(2, event.user);
+    merge.BindText(3, event.service);
+    merge.BindText(4, event.remote_host);
+    merge.BindText(5, event.method);
+    merge.BindText(6, event.outcome);
+    merge.BindText(7, event.detail);
+    merge.BindInt(8, event.time > std::numeric_limits<int64_t>::min() + coalesce_seconds
+                         ? event.time - coalesce_seconds
+                         : event.time);
+    int rc = merge.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    if (sqlite3_changes(db_.get()) > 0) return Status::Ok();
+  }
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(Prepare(
+      "INSERT INTO events(time, user, service, remote_host, method, outcome, detail, count) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      &stmt, kDoing));
+  stmt.BindInt(1, event.time);
+  stmt.BindText(2, event.user);
+  stmt.BindText(3, event.service);
+  stmt.BindText(4, event.remote_host);
+  stmt.BindText(5, event.method);
+  stmt.BindText(6, event.outcome);
+  stmt.BindText(7, event.detail);
+  stmt.BindInt(8, event.count < 1 ? 1 : event.count);
+  int rc = stmt.Step();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, kDoing);
+}
+
+Status SqliteStore::RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+  return Write("recording a sign-in event",
+               [&]() -> Status { return InsertEvent(event, coalesce_seconds); });
+}
+
+Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filter) {
+  // Two constant texts rather than "?1 IS NULL OR user = ?1", so the user
+  // query can use index events_user_time. Newest first, reversed below.
+  static constexpr char kByUser[] =
+      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
+      "WHERE user = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+  static constexpr char kAll[] =
+      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
+      "WHERE time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare(filter.user.has_value() ? kByUser : kAll, &stmt, "listing sign-in events"));
+  if (filter.user.has_value()) stmt.BindText(1, *filter.user);
+  stmt.BindInt(2, filter.since);
+  const uint64_t max_limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  stmt.BindInt(3, filter.limit == 0
+                      ? -1
+                      : static_cast<int64_t>(std::min<uint64_t>(filter.limit, max_limit)));
+  std::vector<SignInEvent> events;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    SignInEvent e;
+    e.id = stmt.Int(0);
+    e.time = stmt.Int(1);
+    e.user = stmt.Text(2);
+    e.service = stmt.Text(3);
+    e.remote_host = stmt.Text(4);
+    e.method = stmt.Text(5);
+    e.outcome = stmt.Text(6);
+    e.detail = stmt.Text(7);
+    e.count = stmt.Int(8);
+    events.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "listing sign-in events");
+  std::reverse(events.begin(), events.end());
+  return events;
+}
+
+Result<int> SqliteStore::SchemaVersion() { return ReadVersion(); }
+
+}  // namespace sqlite_internal
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const SqliteOptions& options) {
+  using sqlite_internal::CreateStoreFile;
+  using sqlite_internal::DbPtr;
+  using sqlite_internal::DirName;
+  using sqlite_internal::SqliteStore;
+  if (path.empty()) return Status(Code::kInvalidArgument, "store path is empty");
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return Status(Code::kUnavailable, "cannot check store " + path + ": " + std::strerror(errno));
+    }
+    if (!options.create) {
+      return Status(Code::kNotFound,
+                    "store " + path + " does not exist; run `sesame-admin init` to create it");
+    }
+    // Refuse before creating anything in a directory others can write.
+    TrustRule dir_rule = options.trust;
+    dir_rule.secret = false;
+    SESAME_RETURN_IF_ERROR(CheckTrustedPath(DirName(path), "store directory", dir_rule));
+    SESAME_RETURN_IF_ERROR(CreateStoreFile(path));
+  }
+  SESAME_RETURN_IF_ERROR(CheckTrustedPath(path, "store", options.trust));
+
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    std::string why = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    return Status(Code::kUnavailable, "cannot open store " + path + ": " + why);
+  }
+  auto store =
+      std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout_ms, options.trust);
+  SESAME_RETURN_IF_ERROR(store->Init(options));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace sesame

@@ -1,0 +1,371 @@
+// SQLite backend of Store, part two: lockout counters, the must-change flag
+// and password history (schema version 3). The MUST rules at the top of
+// core/store/sqlite/sqlite_store.cc apply here too; the SQL is explained in
+// docs/storage.md ("Lockout" and "Password history").
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/secret.h"
+#include "core/store/sqlite/sqlite_internal.h"
+
+namespace sesame {
+namespace sqlite_internal {
+
+// The "start a new window" condition of RecordFailure, over the row as it
+// was before the UPDATE (?2 = now, ?3 = fail_interval): no window yet, the
+// window has passed, or an earlier lock has run out. `first_failure + ?3`
+// cannot wrap: SQLite turns an overflowing integer sum into a REAL.
+// A lock still in force is never lifted by a later failure, however old
+// the window: only time (unlock_time) or an administrator lifts it.
+#define SESAME_NEW_WINDOW                                    \
+  "(failures <= 0 OR first_failure = 0 OR "                  \
+  "(?2 >= first_failure + ?3 AND NOT locked_until > ?2) OR " \
+  "(locked_until > 0 AND locked_until <= ?2))"
+
+namespace {
+
+// True when `attempt` is one of the digests in `recent` (concatenated,
+// kWrongAttemptDigestChars each). Every remembered digest is compared, in
+// constant time, whatever matched.
+bool Remembered(std::string_view recent, std::string_view attempt) {
+  bool found = false;
+  for (size_t at = 0; at + kWrongAttemptDigestChars <= recent.size();
+       at += kWrongAttemptDigestChars) {
+    found |= ConstantTimeEquals(recent.substr(at, kWrongAttemptDigestChars), attempt);
+  }
+  return found;
+}
+
+bool IsDigest(std::string_view attempt) {
+  if (attempt.size() != kWrongAttemptDigestChars) return false;
+  for (char c : attempt) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+// When a lock set at `now` runs out. A timed lock is clamped below
+// kLockedUntilUnlocked (so it never turns into an administrator's lock)
+// and above 0 (which would read as "not locked").
+int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
+  if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
+  int64_t until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1
+                                                                      : now + policy.unlock_time;
+  return until < 1 ? 1 : until;
+}
+
+}  // namespace
+
+Status SqliteStore::CheckAttemptArgs(std::string_view attempt, const LockoutPolicy& policy) const {
+  if (!attempt.empty() && !IsDigest(attempt)) {
+    return Status(Code::kInvalidArgument, "wrong-attempt digest for store " + path_ + " is not " +
+                                              std::to_string(kWrongAttemptDigestChars) +
+                                              " lower-case hex characters");
+  }
+  if (policy.fail_interval < 0 || policy.unlock_time < 0) {
+    return Status(Code::kInvalidArgument,
+                  "lockout policy for store " + path_ + " has a negative fail_interval (" +
+                      std::to_string(policy.fail_interval) + ") or unlock_time (" +
+                      std::to_string(policy.unlock_time) + ")");
+  }
+  return Status::Ok();
+}
+
+Result<Reservation> SqliteStore::ReserveAttempt(std::string_view name, int64_t now,
+                                                const LockoutPolicy& policy,
+                                                std::string_view attempt) {
+  const char* kDoing = "reserving a sign-in attempt";
+  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(attempt, policy));
+
+  // All in one BEGIN IMMEDIATE transaction: the write lock is taken at
+  // BEGIN, so no other connection writes between the statements and each
+  // sees exactly the previous one's result. The counters themselves are
+  // only ever changed in SQL (failures + 1), never from a value read into
+  // this process.
+  Reservation result;
+  Status st = Write(kDoing, [&]() -> Status {
+    // 1. What the row says now. ?4 = deny: with the lockout off a recorded
+    // lock is ignored, and nothing fills.
+    Stmt seen;
+    SESAME_RETURN_IF_ERROR(Prepare("SELECT ?4 > 0 AND locked_until > ?2, " SESAME_NEW_WINDOW
+                                   ", recent_failures, failures, locked_until, "
+                                   "locked_until > 0 AND locked_until <= ?2, "
+                                   "?4 > 0 AND failures >= ?4, pending_attempts > 0 "
+                                   "FROM users WHERE name = ?1",
+                                   &seen, kDoing));
+    seen.BindText(1, name);
+    seen.BindInt(2, now);
+    seen.BindInt(3, policy.fail_interval);
+    seen.BindInt(4, policy.deny);
+    int rc = seen.Step();
+    if (rc == SQLITE_DONE) return NoSuchUser(name);
+    if (rc != SQLITE_ROW) return Error(rc, kDoing);
+    result.failures = ClampToInt(seen.Int(3));
+    if (seen.Int(0) != 0) {
+      result.verdict = Reservation::Verdict::kLocked;
+      result.locked_until = seen.Int(4);
+      return Status::Ok();
+    }
+    const bool new_window = seen.Int(1) != 0;
+    result.lock_expired = seen.Int(5) != 0;
+    if (!new_window && !attempt.empty() && Remembered(seen.Text(2), attempt)) {
+      result.verdict = Reservation::Verdict::kRepeated;
+      return Status::Ok();
+    }
+    if (!new_window && seen.Int(6) != 0) {
+      if (seen.Int(7) != 0) {
+        result.verdict = Reservation::Verdict::kFull;
+        return Status::Ok();
+      }
+      // Full with nothing pending: deny was lowered since these failures
+      // were counted. Lock now.
+      Stmt lock;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("UPDATE users SET locked_until = ?2 WHERE name = ?1", &lock, kDoing));
+      lock.BindText(1, name);
+      lock.BindInt(2, LockUntil(now, policy));
+      rc = lock.Step();
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+      result.verdict = Reservation::Verdict::kLocked;
+      result.locked_until = LockUntil(now, policy);
+      return Status::Ok();
+    }
+
+    // 2. Start a new window or count one more in the current one. Every SET
+    // expression reads the row as it was before this UPDATE.
+    Stmt count;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET "
+                "failures = CASE WHEN " SESAME_NEW_WINDOW " THEN 1 ELSE failures + 1 END, "
+                "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW
+                " THEN 1 ELSE pending_attempts + 1 END, "
+                "first_failure = CASE WHEN " SESAME_NEW_WINDOW " THEN ?2 ELSE first_failure END, "
+                "locked_until = CASE WHEN " SESAME_NEW_WINDOW " THEN 0 ELSE locked_until END, "
+                "recent_failures = CASE WHEN " SESAME_NEW_WINDOW
+                " THEN '' ELSE recent_failures END "
+                "WHERE name = ?1",
+                &count, kDoing));
+    count.BindText(1, name);
+    count.BindInt(2, now);
+    count.BindInt(3, policy.fail_interval);
+    rc = count.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+
+    // 3. The outcome, read under the same write lock.
+    Stmt outcome;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("SELECT failures, first_failure FROM users WHERE name = ?1", &outcome, kDoing));
+    outcome.BindText(1, name);
+    rc = outcome.Step();
+    if (rc != SQLITE_ROW) return Error(rc, kDoing);
+    result.failures = ClampToInt(outcome.Int(0));
+    result.window = outcome.Int(1);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return result;
+}
+
+Result<SettleOutcome> SqliteStore::SettleAttempt(std::string_view name,
+                                                 const Settlement& settlement,
+                                                 const SignInEvent* event) {
+  const char* kDoing = "settling a sign-in attempt";
+  const Reservation& r = settlement.reservation;
+  const bool reserved = r.verdict == Reservation::Verdict::kReserved;
+  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(
+      settlement.kind == Settlement::Kind::kWrong ? settlement.attempt : std::string_view(),
+      settlement.policy));
+  SettleOutcome outcome;
+  Status st = Write(kDoing, [&]() -> Status {
+    if (reserved) {
+      // Still the reservation's window? (?2 = its first_failure)
+      Stmt seen;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("SELECT recent_failures FROM users WHERE name = ?1 AND first_failure = ?2", &seen,
+                  kDoing));
+      seen.BindText(1, name);
+      seen.BindInt(2, r.window);
+      int rc = seen.Step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+      const bool mine = rc == SQLITE_ROW;
+      Settlement::Kind kind = settlement.kind;
+      if (mine && kind == Settlement::Kind::kWrong && !settlement.attempt.empty() &&
+          Remembered(seen.Text(0), settlement.attempt)) {
+        outcome.repeated = true;
+        kind = Settlement::Kind::kRelease;
+      }
+      Stmt stmt;
+      rc = SQLITE_DONE;
+      switch (kind) {
+        case Settlement::Kind::kSuccess:
+          // Attempts of others still pending stay counted. Only a row with
+          // something to change is written (most sign-ins have nothing to
+          // clear, and an unchanged row costs no page).
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET "
+                      "pending_attempts = max(pending_attempts - (first_failure = ?2), 0), "
+                      "failures = max(pending_attempts - (first_failure = ?2), 0), "
+                      "first_failure = CASE WHEN pending_attempts - (first_failure = ?2) > 0 "
+                      "THEN first_failure ELSE 0 END, "
+                      "locked_until = 0, recent_failures = '' "
+                      "WHERE name = ?1 AND (failures <> 0 OR pending_attempts <> 0 OR "
+                      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '')",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          stmt.BindInt(2, r.window);
+          rc = stmt.Step();
+          break;
+        case Settlement::Kind::kWrong:
+          if (!mine) break;
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET pending_attempts = max(pending_attempts - 1, 0), "
+                      "recent_failures = CASE WHEN ?2 = '' THEN recent_failures "
+                      "ELSE substr(recent_failures || ?2, -?3) END WHERE name = ?1",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          stmt.BindText(2, settlement.attempt);
+          stmt.BindInt(3,
+                       static_cast<int64_t>(kRememberedWrongAttempts * kWrongAttemptDigestChars));
+          rc = stmt.Step();
+          if (rc != SQLITE_DONE) break;
+          {
+            // The lock, when this failure completes the count and none is in
+            // force. Only the settlement that sets it changes a row here.
+            Stmt lock;
+            SESAME_RETURN_IF_ERROR(
+                Prepare("UPDATE users SET locked_until = ?3 WHERE name = ?1 AND ?2 > 0 AND "
+                        "failures >= ?2 AND NOT locked_until > ?4",
+                        &lock, "locking an account"));
+            lock.BindText(1, name);
+            lock.BindInt(2, settlement.policy.deny);
+            lock.BindInt(3, LockUntil(settlement.now, settlement.policy));
+            lock.BindInt(4, settlement.now);
+            rc = lock.Step();
+            if (rc == SQLITE_DONE && sqlite3_changes(db_.get()) > 0)
+              outcome.locked_until = LockUntil(settlement.now, settlement.policy);
+          }
+          break;
+        case Settlement::Kind::kRelease:
+          if (!mine) break;
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE users SET failures = max(failures - 1, 0), "
+                      "pending_attempts = max(pending_attempts - 1, 0) WHERE name = ?1",
+                      &stmt, kDoing));
+          stmt.BindText(1, name);
+          rc = stmt.Step();
+          break;
+      }
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+      Stmt after;
+      SESAME_RETURN_IF_ERROR(Prepare("SELECT failures FROM users WHERE name = ?1", &after, kDoing));
+      after.BindText(1, name);
+      rc = after.Step();
+      if (rc == SQLITE_ROW) outcome.failures = ClampToInt(after.Int(0));
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+    }
+    if (event == nullptr) return Status::Ok();
+    return InsertEvent(*event, 0);
+  });
+  if (!st.ok()) return st;
+  return outcome;
+}
+
+#undef SESAME_NEW_WINDOW
+
+Status SqliteStore::ClearFailures(std::string_view name) {
+  return UpdateUser(
+      "UPDATE users SET failures = 0, pending_attempts = 0, first_failure = 0, locked_until = 0, "
+      "recent_failures = '' WHERE name = ?1",
+      name, "clearing failed sign-ins", [](Stmt&) {});
+}
+
+Status SqliteStore::SetMustChange(std::string_view name, bool must_change) {
+  return UpdateUser("UPDATE users SET must_change = ?2 WHERE name = ?1", name, "changing a user",
+                    [&](Stmt& stmt) { stmt.BindInt(2, must_change ? 1 : 0); });
+}
+
+Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash,
+                                int64_t changed_at, bool must_change, int history_keep) {
+  if (history_keep < 0) {
+    return Status(Code::kInvalidArgument, "password history length for store " + path_ +
+                                              " is negative (" + std::to_string(history_keep) +
+                                              ")");
+  }
+  return Write(
+      "changing a password",
+      [&]() -> Status {
+        // Existence first, so a missing user is kNotFound, not a silent no-op.
+        Stmt exists;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("SELECT 1 FROM users WHERE name = ?1", &exists, "changing a password"));
+        exists.BindText(1, name);
+        int rc = exists.Step();
+        if (rc == SQLITE_DONE) return NoSuchUser(name);
+        if (rc != SQLITE_ROW) return Error(rc, "changing a password");
+
+        // The current hash (unless empty: no password set) goes into the
+        // history, copied row to row inside SQL. The remembered wrong
+        // secrets are forgotten (below): one of them may be the new one.
+        Stmt keep;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("INSERT INTO password_history(user, hash, changed) "
+                    "SELECT name, password_hash, password_changed FROM users "
+                    "WHERE name = ?1 AND password_hash <> ''",
+                    &keep, "recording password history"));
+        keep.BindText(1, name);
+        rc = keep.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "recording password history");
+
+        // Keep the newest `history_keep` entries (id order: AUTOINCREMENT ids
+        // only grow); LIMIT 0 keeps none.
+        Stmt trim;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("DELETE FROM password_history WHERE user = ?1 AND id NOT IN ("
+                    "SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)",
+                    &trim, "trimming password history"));
+        trim.BindText(1, name);
+        trim.BindInt(2, history_keep);
+        rc = trim.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "trimming password history");
+
+        Stmt set;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("UPDATE users SET password_hash = ?2, password_changed = ?3, must_change = ?4, "
+                    "recent_failures = '' WHERE name = ?1",
+                    &set, "changing a password"));
+        set.BindText(1, name);
+        set.BindText(2, new_hash);
+        set.BindInt(3, changed_at);
+        set.BindInt(4, must_change ? 1 : 0);
+        rc = set.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "changing a password");
+        return Status::Ok();
+      },
+      Sync::kDurable);
+}
+
+Result<std::vector<std::string>> SqliteStore::PasswordHistory(std::string_view name) {
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare("SELECT hash FROM password_history WHERE user = ?1 ORDER BY id DESC", &stmt,
+              "reading password history"));
+  stmt.BindText(1, name);
+  std::vector<std::string> hashes;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) hashes.push_back(stmt.Text(0));
+  if (rc != SQLITE_DONE) return Error(rc, "reading password history");
+  return hashes;
+}
+
+}  // namespace sqlite_internal
+}  // namespace sesame

@@ -1,0 +1,299 @@
+// Store: accounts and sign-in activity. One interface, several backends
+// (sqlite now; postgres later), one conformance test suite.
+//
+// MUST rules for every backend:
+//  - every change is one transaction; counters change in the database
+//    (UPDATE ... SET n = n + 1), never read-modify-written in the process;
+//  - a busy database is waited for (bounded), and a timeout is kBusy with a
+//    message, never a half-applied change;
+//  - names are compared byte for byte (callers validate them first).
+#ifndef SESAME_CORE_STORE_STORE_H_
+#define SESAME_CORE_STORE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/crypto/wrong_attempt.h"
+
+namespace sesame {
+
+// locked_until value of a lock that only an administrator lifts.
+inline constexpr int64_t kLockedUntilUnlocked = std::numeric_limits<int64_t>::max();
+
+struct UserRecord {
+  std::string name;
+  std::string password_hash;  // PHC or crypt(3) string; empty = no password set
+  bool disabled = false;
+  int64_t created = 0;           // unix seconds
+  int64_t password_changed = 0;  // unix seconds
+  bool must_change = false;      // change forced at next sign-in (admin reset)
+  int failures = 0;              // interactive failures in the current window,
+                                 // pending attempts included (Store::ReserveAttempt)
+  int pending_attempts = 0;      // reserved attempts not settled yet
+  int64_t first_failure = 0;     // when the current window started (0: none)
+  int64_t locked_until = 0;      // 0: not locked; kLockedUntilUnlocked: until an admin unlocks
+  // Authenticator app (TOTP): the secret sealed with secret_box.h (empty:
+  // not enrolled) and the last time step accepted (-1: none yet).
+  std::string totp_sealed = {};
+  int64_t totp_last_step = -1;
+  // MFA required of this user by an administrator (`sesame-admin mfa
+  // require NAME`); the config and required groups can require it too
+  // (core/policy/mfa_requirement.h).
+  bool mfa_required = false;
+  // When the grace period for enrolling began (unix seconds; 0: not begun).
+  // It begins when an administrator requires MFA of the user, or at the
+  // first sign-in that finds the config or a group requires it.
+  int64_t mfa_required_since = 0;
+};
+
+// As pam_faillock: `deny` failures within `fail_interval` seconds lock the
+// account for `unlock_time` seconds (0: until an administrator unlocks).
+struct LockoutPolicy {
+  int deny = 5;
+  int64_t fail_interval = 900;
+  int64_t unlock_time = 600;
+};
+
+// What ReserveAttempt found and did. An attempt (a sign-in, or the proof of
+// the current password before a change) is counted as a failure BEFORE its
+// secret is checked and stays pending until SettleAttempt says how it
+// ended, so however many arrive at once no more than `deny` secrets are
+// checked in one window: failures (pending ones included) never pass deny.
+struct Reservation {
+  enum class Verdict {
+    kReserved,  // counted and pending: check the secret, then settle
+    kLocked,    // a lock is in force: refuse without checking the secret
+    kRepeated,  // the same wrong secret as one counted in this window:
+                // refuse without checking it and without counting it again
+    kFull,      // failures in the window, pending ones included, have reached
+                // deny and some are still pending: nothing reserved; wait for
+                // them to settle (a success clears the count) and try again
+  };
+  Verdict verdict = Verdict::kReserved;
+  int failures = 0;           // failures in the window (pending ones and this one included)
+  int64_t window = 0;         // first_failure of that window (kReserved)
+  int64_t locked_until = 0;   // kLocked: the lock in force
+  bool lock_expired = false;  // an earlier lock had run out and this reservation lifted it
+};
+
+// How an attempt ended, for SettleAttempt.
+struct Settlement {
+  enum class Kind {
+    kSuccess,  // signed in: the count, the lock and remembered digests
+               // cleared (but for other attempts still pending)
+    kWrong,    // the secret was wrong: it stays a failure; `attempt` (a
+               // digest, or empty) is remembered; the lock is set when the
+               // count has reached deny
+    kRelease,  // no secret was found wrong (right so far, given up, or not
+               // checked): the reservation is taken back
+  };
+  Kind kind = Kind::kWrong;
+  Reservation reservation;   // as ReserveAttempt returned it
+  std::string_view attempt;  // kWrong: digest of the wrong secret, or empty
+  int64_t now = 0;           // kWrong: when a lock set now begins
+  LockoutPolicy policy;      // kWrong: deny and unlock_time of a lock set now
+};
+
+struct SettleOutcome {
+  // kWrong with a digest remembered already in the window (the same wrong
+  // secret again, e.g. a code typed twice in one time step): taken back
+  // instead, "not counted again".
+  bool repeated = false;
+  int failures = 0;          // failures in the window after settling
+  int64_t locked_until = 0;  // the lock this settlement set (0: none)
+};
+
+// The lock a use of a one-time code (a TOTP step, a recovery code) must
+// respect, checked in the same statement as the use: a lock in force
+// (locked_until > now) refuses the code.
+struct LockGuard {
+  bool applies = true;  // false: the lockout is off for this user (deny = 0, exempt)
+  int64_t now = 0;
+};
+
+enum class CodeUse {
+  kUsed,         // accepted now, and never again
+  kAlreadyUsed,  // that time step (or a later one) was used, or no such recovery code
+  kLocked,       // a lock is in force (LockGuard): nothing used
+};
+
+// How many digests of recent wrong secrets a user's row keeps (the "same
+// wrong secret counts once" rule); their form (kWrongAttemptDigestChars
+// lower-case hex characters) is core/crypto/wrong_attempt.h's.
+inline constexpr int kRememberedWrongAttempts = 4;
+
+// What happened at one decision. Strings, not enums, so later kinds of
+// method and outcome need no schema change.
+struct SignInEvent {
+  int64_t id = 0;  // assigned by the store
+  int64_t time = 0;
+  std::string user;
+  std::string service;
+  std::string remote_host;
+  std::string method;   // "password", ...
+  std::string outcome;  // "success", "failure", "unknown-user", "disabled", "error", ...
+  std::string detail;   // short reason, never a secret
+  int64_t count = 1;    // how many times it happened (coalesced, see RecordEvent); time is the last
+};
+
+struct EventFilter {
+  std::optional<std::string> user;
+  int64_t since = 0;  // unix seconds, inclusive
+  size_t limit = 0;   // newest N; 0 = all
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // nullopt when there is no such user.
+  virtual Result<std::optional<UserRecord>> GetUser(std::string_view name) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  // kAlreadyExists when the name is taken.
+  virtual Status AddUser(const UserRecord& user) = 0;
+  // kNotFound when there is no such user. Sign-in events are kept.
+  virtual Status RemoveUser(std::string_view name) = 0;
+  // kNotFound when there is no such user.
+  virtual Status SetDisabled(std::string_view name, bool disabled) = 0;
+  // Replaces the hash only if the stored one is still `expected_hash`
+  // (compare-and-set, so a rehash never undoes a concurrent change). Returns
+  // false when it was not replaced. `changed_at` set to nonzero also updates
+  // password_changed (a real change, not a rehash).
+  virtual Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                           std::string_view new_hash, int64_t changed_at) = 0;
+
+  // Reserves an attempt before its secret is checked, in one transaction:
+  //  1. a lock in force (deny > 0 and locked_until > now) is kLocked and
+  //     changes nothing;
+  //  2. a new window starts when there is none, when the window has passed
+  //     (now >= first_failure + fail_interval) and no lock is in force, or
+  //     when an earlier lock has run out (0 < locked_until <= now; then
+  //     lock_expired): failures = 0, pending = 0, first_failure = now,
+  //     locked_until = 0, remembered digests forgotten (attempts still
+  //     pending from the old window no longer count);
+  //  3. `attempt` (a keyed digest, WrongAttemptDigest, kWrongAttemptDigestChars
+  //     characters, or empty) that is one of the last kRememberedWrongAttempts
+  //     remembered in the current window is kRepeated and changes nothing
+  //     (a client retrying what it has saved counts once);
+  //  4. failures >= deny (deny > 0) in the current window: kFull while some
+  //     are pending; with none pending (deny was lowered) the lock is set
+  //     now and the answer is kLocked;
+  //  5. otherwise failures + 1 and pending + 1, counted in the database.
+  // deny <= 0 counts but never locks or fills, and ignores a recorded lock
+  // (the lockout is off, or the user is exempt). kNotFound for no such
+  // user; kInvalidArgument for a malformed digest or a negative interval.
+  virtual Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
+                                             const LockoutPolicy& policy,
+                                             std::string_view attempt) = 0;
+  // Ends a kReserved attempt and records `event` (when not null), in one
+  // transaction. "Its window" means first_failure is still the
+  // reservation's; a settlement for a window that is gone changes no
+  // counter.
+  //  - kSuccess: the attempts still pending stay counted (failures =
+  //    pending - 1 for this one); the rest is cleared: lock, remembered
+  //    digests, and the window when nothing is pending;
+  //  - kWrong: pending - 1 (the failure stays counted); `attempt` is
+  //    remembered (the newest kRememberedWrongAttempts kept), or, when it
+  //    is remembered already, the reservation is taken back as for kRelease
+  //    and `repeated` is set; then, when failures >= deny (deny > 0) and no
+  //    lock is in force, locked_until = now + unlock_time
+  //    (kLockedUntilUnlocked when unlock_time is 0), reported in the outcome;
+  //  - kRelease: failures - 1 and pending - 1 (not below 0).
+  // A reservation that was not kReserved changes no counter. No such user
+  // (removed meanwhile): no counter changes, the event is still recorded.
+  virtual Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
+                                              const SignInEvent* event) = 0;
+  // failures = 0, first_failure = 0, locked_until = 0, and the remembered
+  // wrong-secret digests forgotten (a success, an expired lock, or an
+  // administrator's unlock). kNotFound for no such user.
+  virtual Status ClearFailures(std::string_view name) = 0;
+
+  // A real password change, in one transaction: the current hash (if any)
+  // goes into the history, the history keeps only the newest
+  // `history_keep` entries (0: none kept), the hash becomes `new_hash`,
+  // password_changed = changed_at, must_change = `must_change`.
+  // kNotFound for no such user.
+  virtual Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                             bool must_change, int history_keep) = 0;
+  // Earlier hashes, newest first.
+  virtual Result<std::vector<std::string>> PasswordHistory(std::string_view name) = 0;
+  // kNotFound for no such user.
+  virtual Status SetMustChange(std::string_view name, bool must_change) = 0;
+
+  // Enrolls (or replaces) the authenticator: totp_sealed = `sealed`,
+  // totp_last_step = -1, and the recovery codes are replaced by `recovery
+  // _digests` (may be empty), all in one transaction. kNotFound.
+  virtual Status SetTotp(std::string_view name, std::string_view sealed,
+                         const std::vector<std::string>& recovery_digests) = 0;
+  // The user's own enrollment, confirmed by a first code: like SetTotp, but
+  // only if the stored secret is still `expected_sealed` ("" for a user
+  // without one; compare-and-set, so two sessions enrolling at once do not
+  // silently replace each other: kAlreadyExists, nothing written), and
+  // totp_last_step = `confirmed_step`, so the code that confirmed it cannot
+  // sign in again. kNotFound.
+  virtual Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                            std::string_view sealed,
+                            const std::vector<std::string>& recovery_digests,
+                            int64_t confirmed_step) = 0;
+  // Replaces the recovery codes only (the authenticator stays). kNotFound
+  // for no such user or a user without an authenticator (nothing written).
+  virtual Status SetRecoveryCodes(std::string_view name,
+                                  const std::vector<std::string>& recovery_digests) = 0;
+  // Removes the authenticator and every recovery code, and restarts the
+  // grace period (mfa_required_since = 0): a user who must use MFA and
+  // lost the phone may enroll again at the next sign-in. kNotFound.
+  virtual Status ClearMfa(std::string_view name) = 0;
+  // An administrator requires MFA of the user (or no longer does). Requiring
+  // begins the grace period at `now` unless it has begun already. kNotFound.
+  virtual Status SetMfaRequired(std::string_view name, bool required, int64_t now) = 0;
+  // Begins the grace period at `now` unless it has begun already, in one
+  // statement; returns when it began. kNotFound.
+  virtual Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) = 0;
+  // Groups whose members must use MFA (`sesame-admin mfa require @GROUP`).
+  // Adding a group that is there already, or removing one that is not,
+  // changes nothing and is not an error.
+  virtual Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) = 0;
+  virtual Result<std::vector<std::string>> MfaRequiredGroups() = 0;
+  // Accepts time step `step` once, across processes, unless `guard` refuses:
+  // in one UPDATE, totp_last_step = step only if totp_last_step < step and
+  // no lock the guard refuses is in force. kNotFound.
+  virtual Result<CodeUse> UseTotpStep(std::string_view name, int64_t step,
+                                      const LockGuard& guard) = 0;
+  // Uses a recovery code once: deletes the row (user, digest) in one
+  // statement that also checks `guard`. kAlreadyUsed when there is no such
+  // row. kNotFound for no such user.
+  virtual Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
+                                          const LockGuard& guard) = 0;
+  // Recovery codes left. 0 for no such user.
+  virtual Result<int> CountRecoveryCodes(std::string_view name) = 0;
+
+  // Records an event. With `coalesce_seconds` > 0, an event equal in user,
+  // service, remote host, method, outcome and detail to the newest such
+  // event of the last `coalesce_seconds` is not a new row: that row's
+  // count goes up by one and its time becomes event.time (for refusals
+  // that cost the refuser nothing, so a client cannot grow the store as
+  // fast as it can connect).
+  virtual Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
+  Status RecordEvent(const SignInEvent& event) { return RecordEvent(event, 0); }
+  // Oldest first (within the newest `limit` when set).
+  virtual Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) = 0;
+
+  virtual Result<int> SchemaVersion() = 0;
+
+  // For a connection kept open between uses (the PAM module keeps idle ones
+  // for the next PAM handle of its process): OK when the path still names
+  // the very file that is open and still passes the checks it passed when
+  // it was opened (owner, mode, no symlink). Otherwise the caller drops the
+  // connection and opens the store again, which says what is wrong.
+  virtual Status StillUsable() = 0;
+};
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_STORE_STORE_H_

@@ -1,0 +1,163 @@
+// StoreWrapper: a Store that forwards every call to another Store, with one
+// hook around each call (the idea of leveldb's EnvWrapper). A subclass
+// overrides Before/After only: the setuid tool raises its privileges around
+// each store call (tools/sesame), and the tests inject failures
+// (tests/fakes/failing_store.h).
+//
+// MUST rules:
+//  - every Store method is forwarded, with its arguments unchanged; a new
+//    Store method gets its forwarding here in the same change;
+//  - After runs for every call whose Before returned OK, whatever the call
+//    returned.
+#ifndef SESAME_CORE_STORE_STORE_WRAPPER_H_
+#define SESAME_CORE_STORE_STORE_WRAPPER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/store/store.h"
+
+namespace sesame {
+
+class StoreWrapper : public Store {
+ public:
+  explicit StoreWrapper(Store& target) : target_(target) {}
+  StoreWrapper(const StoreWrapper&) = delete;
+  StoreWrapper& operator=(const StoreWrapper&) = delete;
+
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) override {
+    return Call("GetUser", [&] { return target_.GetUser(name); });
+  }
+  Result<std::vector<UserRecord>> ListUsers() override {
+    return Call("ListUsers", [&] { return target_.ListUsers(); });
+  }
+  Status AddUser(const UserRecord& user) override {
+    return Call("AddUser", [&] { return target_.AddUser(user); });
+  }
+  Status RemoveUser(std::string_view name) override {
+    return Call("RemoveUser", [&] { return target_.RemoveUser(name); });
+  }
+  Status SetDisabled(std::string_view name, bool disabled) override {
+    return Call("SetDisabled", [&] { return target_.SetDisabled(name, disabled); });
+  }
+  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                   std::string_view new_hash, int64_t changed_at) override {
+    return Call("ReplacePasswordHash", [&] {
+      return target_.ReplacePasswordHash(name, expected_hash, new_hash, changed_at);
+    });
+  }
+  Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
+                                     const LockoutPolicy& policy,
+                                     std::string_view attempt) override {
+    return Call("ReserveAttempt",
+                [&] { return target_.ReserveAttempt(name, now, policy, attempt); });
+  }
+  Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
+                                      const SignInEvent* event) override {
+    return Call("SettleAttempt", [&] { return target_.SettleAttempt(name, settlement, event); });
+  }
+  Status ClearFailures(std::string_view name) override {
+    return Call("ClearFailures", [&] { return target_.ClearFailures(name); });
+  }
+  Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                     bool must_change, int history_keep) override {
+    return Call("SetPassword", [&] {
+      return target_.SetPassword(name, new_hash, changed_at, must_change, history_keep);
+    });
+  }
+  Result<std::vector<std::string>> PasswordHistory(std::string_view name) override {
+    return Call("PasswordHistory", [&] { return target_.PasswordHistory(name); });
+  }
+  Status SetMustChange(std::string_view name, bool must_change) override {
+    return Call("SetMustChange", [&] { return target_.SetMustChange(name, must_change); });
+  }
+  Status SetTotp(std::string_view name, std::string_view sealed,
+                 const std::vector<std::string>& recovery_digests) override {
+    return Call("SetTotp", [&] { return target_.SetTotp(name, sealed, recovery_digests); });
+  }
+  Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                    std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                    int64_t confirmed_step) override {
+    return Call("EnrollTotp", [&] {
+      return target_.EnrollTotp(name, expected_sealed, sealed, recovery_digests, confirmed_step);
+    });
+  }
+  Status SetRecoveryCodes(std::string_view name,
+                          const std::vector<std::string>& recovery_digests) override {
+    return Call("SetRecoveryCodes",
+                [&] { return target_.SetRecoveryCodes(name, recovery_digests); });
+  }
+  Status ClearMfa(std::string_view name) override {
+    return Call("ClearMfa", [&] { return target_.ClearMfa(name); });
+  }
+  Status SetMfaRequired(std::string_view name, bool required, int64_t now) override {
+    return Call("SetMfaRequired", [&] { return target_.SetMfaRequired(name, required, now); });
+  }
+  Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) override {
+    return Call("BeginMfaGrace", [&] { return target_.BeginMfaGrace(name, now); });
+  }
+  Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override {
+    return Call("SetMfaRequiredGroup",
+                [&] { return target_.SetMfaRequiredGroup(group, required, now); });
+  }
+  Result<std::vector<std::string>> MfaRequiredGroups() override {
+    return Call("MfaRequiredGroups", [&] { return target_.MfaRequiredGroups(); });
+  }
+  Result<CodeUse> UseTotpStep(std::string_view name, int64_t step,
+                              const LockGuard& guard) override {
+    return Call("UseTotpStep", [&] { return target_.UseTotpStep(name, step, guard); });
+  }
+  Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
+                                  const LockGuard& guard) override {
+    return Call("UseRecoveryCode", [&] { return target_.UseRecoveryCode(name, digest, guard); });
+  }
+  Result<int> CountRecoveryCodes(std::string_view name) override {
+    return Call("CountRecoveryCodes", [&] { return target_.CountRecoveryCodes(name); });
+  }
+  using Store::RecordEvent;
+  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override {
+    return Call("RecordEvent", [&] { return target_.RecordEvent(event, coalesce_seconds); });
+  }
+  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override {
+    return Call("ListEvents", [&] { return target_.ListEvents(filter); });
+  }
+  Result<int> SchemaVersion() override {
+    return Call("SchemaVersion", [&] { return target_.SchemaVersion(); });
+  }
+  Status StillUsable() override {
+    return Call("StillUsable", [&] { return target_.StillUsable(); });
+  }
+
+ protected:
+  // Before each call, with the method's name ("ReserveAttempt"). A non-OK
+  // status is returned to the caller instead of calling the target.
+  virtual Status Before(const char* method) {
+    static_cast<void>(method);
+    return Status::Ok();
+  }
+  // After each call whose Before returned OK.
+  virtual void After(const char* method) { static_cast<void>(method); }
+
+  Store& target() { return target_; }
+
+ private:
+  template <typename Fn>
+  auto Call(const char* method, Fn&& fn) -> decltype(fn()) {
+    Status before = Before(method);
+    if (!before.ok()) return before;
+    auto result = fn();
+    After(method);
+    return result;
+  }
+
+  Store& target_;
+};
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_STORE_STORE_WRAPPER_H_
