@@ -8,7 +8,7 @@
 #include <mutex>
 #include <utility>
 
-#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/open_store.h"
 #include "pam_module/per_process.h"
 
 namespace sesame {
@@ -21,8 +21,7 @@ std::atomic<int> g_open{0};
 std::atomic<pid_t> g_open_pid{0};
 
 struct Idle {
-  std::string key;
-  int busy_timeout_ms = 0;
+  std::string key;  // StoreIdentity: the store, and how the connection was opened
   std::unique_ptr<Store> store;
 };
 
@@ -35,13 +34,13 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
   ~Pool() { CloseAll(); }
 
-  std::unique_ptr<Store> Take(const std::string& key, int busy_timeout_ms) {
+  std::unique_ptr<Store> Take(const std::string& key) {
     std::unique_ptr<Store> found;
     {
       std::lock_guard<std::mutex> lock(mu_);
       // Newest first.
       for (size_t i = count_; i-- > 0;) {
-        if (idle_[i].key == key && idle_[i].busy_timeout_ms == busy_timeout_ms) {
+        if (idle_[i].key == key) {
           found = std::move(idle_[i].store);
           for (size_t j = i; j + 1 < count_; ++j) idle_[j] = std::move(idle_[j + 1]);
           --count_;
@@ -55,7 +54,7 @@ class Pool {
     return found;
   }
 
-  void Return(std::string key, int busy_timeout_ms, std::unique_ptr<Store> store) noexcept {
+  void Return(std::string key, std::unique_ptr<Store> store) noexcept {
     if (store == nullptr) return;
     std::unique_ptr<Store> oldest;
     {
@@ -68,7 +67,6 @@ class Pool {
         --count_;
       }
       idle_[count_].key = std::move(key);  // moves: the string's buffer, no allocation
-      idle_[count_].busy_timeout_ms = busy_timeout_ms;
       idle_[count_].store = std::move(store);
       ++count_;
     }
@@ -120,27 +118,24 @@ void RegisterForkHandler() {
   std::call_once(once, [] { pthread_atfork(&CloseIdleBeforeFork, nullptr, nullptr); });
 }
 
-std::string KeyOf(const Config& config) { return "sqlite:" + config.store_path; }
+std::string KeyOf(const Config& config) { return StoreIdentity(config); }
 
 }  // namespace
 
 StoreLease::StoreLease(StoreLease&& other) noexcept
-    : key_(std::move(other.key_)),
-      busy_timeout_ms_(other.busy_timeout_ms_),
-      store_(std::move(other.store_)) {}
+    : key_(std::move(other.key_)), store_(std::move(other.store_)) {}
 
 StoreLease& StoreLease::operator=(StoreLease&& other) noexcept {
   if (this != &other) {
-    if (store_ != nullptr) ThePool().Return(std::move(key_), busy_timeout_ms_, std::move(store_));
+    if (store_ != nullptr) ThePool().Return(std::move(key_), std::move(store_));
     key_ = std::move(other.key_);
-    busy_timeout_ms_ = other.busy_timeout_ms_;
     store_ = std::move(other.store_);
   }
   return *this;
 }
 
 StoreLease::~StoreLease() {
-  if (store_ != nullptr) ThePool().Return(std::move(key_), busy_timeout_ms_, std::move(store_));
+  if (store_ != nullptr) ThePool().Return(std::move(key_), std::move(store_));
 }
 
 Result<StoreLease> LeaseStore(const Config& config) {
@@ -158,16 +153,14 @@ Result<StoreLease> LeaseStore(const Config& config) {
     g_open_pid.store(me);
   }
   const std::string key = KeyOf(config);
-  std::unique_ptr<Store> store = ThePool().Take(key, config.store_busy_timeout_ms);
+  std::unique_ptr<Store> store = ThePool().Take(key);
   if (store == nullptr) {
-    SqliteOptions options;
-    options.busy_timeout_ms = config.store_busy_timeout_ms;
-    Result<std::unique_ptr<Store>> opened = OpenSqliteStore(config.store_path, options);
+    Result<std::unique_ptr<Store>> opened = OpenStore(config, StoreOptions{});
     if (!opened.ok()) return opened.status();
     store = std::move(opened.value());
     g_open.fetch_add(1);
   }
-  return StoreLease(key, config.store_busy_timeout_ms, std::move(store));
+  return StoreLease(key, std::move(store));
 }
 
 size_t IdleStoreCount() { return ThePool().Count(); }

@@ -24,8 +24,10 @@
 //    thread's call held one, or by a raw clone without atfork handlers)
 //    opens no store at all: kUnavailable, logged, never a half-working
 //    connection; it never uses, closes or locks its parent's;
-//  - a connection is handed out only when Store::StillUsable() (the same
-//    file, still trusted), otherwise it is closed;
+//  - connections are kept by StoreIdentity (the store and how it was
+//    opened), never handed to a config that names another;
+//  - a connection is handed out only when Store::StillUsable(), otherwise
+//    it is closed;
 //  - at most kMaxIdleStores are kept, for a bounded footprint: when one
 //    more comes back, the one idle longest is closed. Returning one never
 //    allocates and never throws (it runs at the end of every call). The
@@ -61,11 +63,10 @@ class StoreLease {
 
  private:
   friend Result<StoreLease> LeaseStore(const Config& config);
-  StoreLease(std::string key, int busy_timeout_ms, std::unique_ptr<Store> store)
-      : key_(std::move(key)), busy_timeout_ms_(busy_timeout_ms), store_(std::move(store)) {}
+  StoreLease(std::string key, std::unique_ptr<Store> store)
+      : key_(std::move(key)), store_(std::move(store)) {}
 
   std::string key_;
-  int busy_timeout_ms_ = 0;
   std::unique_ptr<Store> store_;
 };
 

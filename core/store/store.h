@@ -153,20 +153,22 @@ class Store {
   virtual ~Store() = default;
 
   // nullopt when there is no such user.
-  virtual Result<std::optional<UserRecord>> GetUser(std::string_view name) = 0;
-  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) { return DoGetUser(name); }
+  Result<std::vector<UserRecord>> ListUsers() { return DoListUsers(); }
   // kAlreadyExists when the name is taken.
-  virtual Status AddUser(const UserRecord& user) = 0;
+  Status AddUser(const UserRecord& user) { return DoAddUser(user); }
   // kNotFound when there is no such user. Sign-in events are kept.
-  virtual Status RemoveUser(std::string_view name) = 0;
+  Status RemoveUser(std::string_view name) { return DoRemoveUser(name); }
   // kNotFound when there is no such user.
-  virtual Status SetDisabled(std::string_view name, bool disabled) = 0;
+  Status SetDisabled(std::string_view name, bool disabled) { return DoSetDisabled(name, disabled); }
   // Replaces the hash only if the stored one is still `expected_hash`
   // (compare-and-set, so a rehash never undoes a concurrent change). Returns
   // false when it was not replaced. `changed_at` set to nonzero also updates
   // password_changed (a real change, not a rehash).
-  virtual Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
-                                           std::string_view new_hash, int64_t changed_at) = 0;
+  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                   std::string_view new_hash, int64_t changed_at) {
+    return DoReplacePasswordHash(name, expected_hash, new_hash, changed_at);
+  }
 
   // Reserves an attempt before its secret is checked, in one transaction:
   //  1. a lock in force (deny > 0 and locked_until > now) is kLocked and
@@ -188,9 +190,8 @@ class Store {
   // deny <= 0 counts but never locks or fills, and ignores a recorded lock
   // (the lockout is off, or the user is exempt). kNotFound for no such
   // user; kInvalidArgument for a malformed digest or a negative interval.
-  virtual Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
-                                             const LockoutPolicy& policy,
-                                             std::string_view attempt) = 0;
+  Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
+                                     const LockoutPolicy& policy, std::string_view attempt);
   // Ends a kReserved attempt and records `event` (when not null), in one
   // transaction. "Its window" means first_failure is still the
   // reservation's; a settlement for a window that is gone changes no
@@ -207,71 +208,82 @@ class Store {
   //  - kRelease: failures - 1 and pending - 1 (not below 0).
   // A reservation that was not kReserved changes no counter. No such user
   // (removed meanwhile): no counter changes, the event is still recorded.
-  virtual Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
-                                              const SignInEvent* event) = 0;
+  Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
+                                      const SignInEvent* event);
   // failures = 0, first_failure = 0, locked_until = 0, and the remembered
   // wrong-secret digests forgotten (a success, an expired lock, or an
   // administrator's unlock). kNotFound for no such user.
-  virtual Status ClearFailures(std::string_view name) = 0;
+  Status ClearFailures(std::string_view name) { return DoClearFailures(name); }
 
   // A real password change, in one transaction: the current hash (if any)
   // goes into the history, the history keeps only the newest
   // `history_keep` entries (0: none kept), the hash becomes `new_hash`,
   // password_changed = changed_at, must_change = `must_change`.
   // kNotFound for no such user.
-  virtual Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                             bool must_change, int history_keep) = 0;
+  Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                     bool must_change, int history_keep);
   // Earlier hashes, newest first.
-  virtual Result<std::vector<std::string>> PasswordHistory(std::string_view name) = 0;
+  Result<std::vector<std::string>> PasswordHistory(std::string_view name) {
+    return DoPasswordHistory(name);
+  }
   // kNotFound for no such user.
-  virtual Status SetMustChange(std::string_view name, bool must_change) = 0;
+  Status SetMustChange(std::string_view name, bool must_change) {
+    return DoSetMustChange(name, must_change);
+  }
 
   // Enrolls (or replaces) the authenticator: totp_sealed = `sealed`,
   // totp_last_step = -1, and the recovery codes are replaced by `recovery
   // _digests` (may be empty), all in one transaction. kNotFound.
-  virtual Status SetTotp(std::string_view name, std::string_view sealed,
-                         const std::vector<std::string>& recovery_digests) = 0;
+  Status SetTotp(std::string_view name, std::string_view sealed,
+                 const std::vector<std::string>& recovery_digests);
   // The user's own enrollment, confirmed by a first code: like SetTotp, but
   // only if the stored secret is still `expected_sealed` ("" for a user
   // without one; compare-and-set, so two sessions enrolling at once do not
   // silently replace each other: kAlreadyExists, nothing written), and
   // totp_last_step = `confirmed_step`, so the code that confirmed it cannot
   // sign in again. kNotFound.
-  virtual Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
-                            std::string_view sealed,
-                            const std::vector<std::string>& recovery_digests,
-                            int64_t confirmed_step) = 0;
+  Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                    std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                    int64_t confirmed_step);
   // Replaces the recovery codes only (the authenticator stays). kNotFound
   // for no such user or a user without an authenticator (nothing written).
-  virtual Status SetRecoveryCodes(std::string_view name,
-                                  const std::vector<std::string>& recovery_digests) = 0;
+  Status SetRecoveryCodes(std::string_view name, const std::vector<std::string>& recovery_digests);
   // Removes the authenticator and every recovery code, and restarts the
   // grace period (mfa_required_since = 0): a user who must use MFA and
   // lost the phone may enroll again at the next sign-in. kNotFound.
-  virtual Status ClearMfa(std::string_view name) = 0;
+  Status ClearMfa(std::string_view name) { return DoClearMfa(name); }
   // An administrator requires MFA of the user (or no longer does). Requiring
   // begins the grace period at `now` unless it has begun already. kNotFound.
-  virtual Status SetMfaRequired(std::string_view name, bool required, int64_t now) = 0;
+  Status SetMfaRequired(std::string_view name, bool required, int64_t now) {
+    return DoSetMfaRequired(name, required, now);
+  }
   // Begins the grace period at `now` unless it has begun already, in one
   // statement; returns when it began. kNotFound.
-  virtual Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) = 0;
+  Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) {
+    return DoBeginMfaGrace(name, now);
+  }
   // Groups whose members must use MFA (`sesame-admin mfa require @GROUP`).
   // Adding a group that is there already, or removing one that is not,
   // changes nothing and is not an error.
-  virtual Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) = 0;
-  virtual Result<std::vector<std::string>> MfaRequiredGroups() = 0;
+  Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) {
+    return DoSetMfaRequiredGroup(group, required, now);
+  }
+  Result<std::vector<std::string>> MfaRequiredGroups() { return DoMfaRequiredGroups(); }
   // Accepts time step `step` once, across processes, unless `guard` refuses:
   // in one UPDATE, totp_last_step = step only if totp_last_step < step and
   // no lock the guard refuses is in force. kNotFound.
-  virtual Result<CodeUse> UseTotpStep(std::string_view name, int64_t step,
-                                      const LockGuard& guard) = 0;
+  Result<CodeUse> UseTotpStep(std::string_view name, int64_t step, const LockGuard& guard) {
+    return DoUseTotpStep(name, step, guard);
+  }
   // Uses a recovery code once: deletes the row (user, digest) in one
   // statement that also checks `guard`. kAlreadyUsed when there is no such
   // row. kNotFound for no such user.
-  virtual Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
-                                          const LockGuard& guard) = 0;
+  Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
+                                  const LockGuard& guard) {
+    return DoUseRecoveryCode(name, digest, guard);
+  }
   // Recovery codes left. 0 for no such user.
-  virtual Result<int> CountRecoveryCodes(std::string_view name) = 0;
+  Result<int> CountRecoveryCodes(std::string_view name) { return DoCountRecoveryCodes(name); }
 
   // Records an event. With `coalesce_seconds` > 0, an event equal in user,
   // service, remote host, method, outcome and detail to the newest such
@@ -279,20 +291,87 @@ class Store {
   // count goes up by one and its time becomes event.time (for refusals
   // that cost the refuser nothing, so a client cannot grow the store as
   // fast as it can connect).
-  virtual Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
-  Status RecordEvent(const SignInEvent& event) { return RecordEvent(event, 0); }
+  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+    return DoRecordEvent(event, coalesce_seconds);
+  }
+  Status RecordEvent(const SignInEvent& event) { return DoRecordEvent(event, 0); }
   // Oldest first (within the newest `limit` when set).
-  virtual Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) = 0;
+  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) {
+    return DoListEvents(filter);
+  }
 
-  virtual Result<int> SchemaVersion() = 0;
+  Result<int> SchemaVersion() { return DoSchemaVersion(); }
 
   // For a connection kept open between uses (the PAM module keeps idle ones
-  // for the next PAM handle of its process): OK when the path still names
-  // the very file that is open and still passes the checks it passed when
-  // it was opened (owner, mode, no symlink). Otherwise the caller drops the
-  // connection and opens the store again, which says what is wrong.
-  virtual Status StillUsable() = 0;
+  // for its next call, pam_module/store_pool.h): OK when this connection
+  // may serve another call: it still reaches the store it was opened for,
+  // and that store still passes the checks it passed when it was opened.
+  // Otherwise the caller drops the connection and opens the store again,
+  // which says what is wrong. (SQLite: the path still names the very file
+  // that is open, still root's, not writable by others, no symlink. A
+  // server backend: the connection is alive and still talks to a primary.)
+  Status StillUsable() { return DoStillUsable(); }
+
+ protected:
+  // The backend's side: each is called only with arguments the public
+  // method checked.
+  virtual Result<std::optional<UserRecord>> DoGetUser(std::string_view name) = 0;
+  virtual Result<std::vector<UserRecord>> DoListUsers() = 0;
+  virtual Status DoAddUser(const UserRecord& user) = 0;
+  virtual Status DoRemoveUser(std::string_view name) = 0;
+  virtual Status DoSetDisabled(std::string_view name, bool disabled) = 0;
+  virtual Result<bool> DoReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                             std::string_view new_hash, int64_t changed_at) = 0;
+  virtual Result<Reservation> DoReserveAttempt(std::string_view name, int64_t now,
+                                               const LockoutPolicy& policy,
+                                               std::string_view attempt) = 0;
+  virtual Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
+                                                const SignInEvent* event) = 0;
+  virtual Status DoClearFailures(std::string_view name) = 0;
+  virtual Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                               bool must_change, int history_keep) = 0;
+  virtual Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) = 0;
+  virtual Status DoSetMustChange(std::string_view name, bool must_change) = 0;
+  virtual Status DoSetTotp(std::string_view name, std::string_view sealed,
+                           const std::vector<std::string>& recovery_digests) = 0;
+  virtual Status DoEnrollTotp(std::string_view name, std::string_view expected_sealed,
+                              std::string_view sealed,
+                              const std::vector<std::string>& recovery_digests,
+                              int64_t confirmed_step) = 0;
+  virtual Status DoSetRecoveryCodes(std::string_view name,
+                                    const std::vector<std::string>& recovery_digests) = 0;
+  virtual Status DoClearMfa(std::string_view name) = 0;
+  virtual Status DoSetMfaRequired(std::string_view name, bool required, int64_t now) = 0;
+  virtual Result<int64_t> DoBeginMfaGrace(std::string_view name, int64_t now) = 0;
+  virtual Status DoSetMfaRequiredGroup(std::string_view group, bool required, int64_t now) = 0;
+  virtual Result<std::vector<std::string>> DoMfaRequiredGroups() = 0;
+  virtual Result<CodeUse> DoUseTotpStep(std::string_view name, int64_t step,
+                                        const LockGuard& guard) = 0;
+  virtual Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
+                                            const LockGuard& guard) = 0;
+  virtual Result<int> DoCountRecoveryCodes(std::string_view name) = 0;
+  virtual Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
+  virtual Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) = 0;
+  virtual Result<int> DoSchemaVersion() = 0;
+  virtual Status DoStillUsable() = 0;
 };
+
+// When a lock set at `now` runs out, for every backend: now + unlock_time,
+// clamped below kLockedUntilUnlocked (a timed lock never turns into an
+// administrator's lock) and above 0 (which would read as "not locked");
+// kLockedUntilUnlocked when unlock_time is 0.
+int64_t LockUntil(int64_t now, const LockoutPolicy& policy);
+
+// The checks Store's public methods run before a backend sees the
+// arguments (kInvalidArgument naming what is wrong; nothing is written).
+// A digest of a wrong secret: kWrongAttemptDigestChars lower-case hex
+// characters, or empty.
+Status CheckWrongAttemptDigest(std::string_view attempt);
+// No negative fail_interval or unlock_time.
+Status CheckLockoutPolicy(const LockoutPolicy& policy);
+// Recovery code digests: none empty, none twice (the digests are secrets'
+// hashes: never named in the message).
+Status CheckRecoveryDigests(std::string_view user, const std::vector<std::string>& digests);
 
 }  // namespace sesame
 

@@ -30,110 +30,111 @@ class StoreWrapper : public Store {
   StoreWrapper(const StoreWrapper&) = delete;
   StoreWrapper& operator=(const StoreWrapper&) = delete;
 
-  Result<std::optional<UserRecord>> GetUser(std::string_view name) override {
+ protected:
+  // Each backend method forwards to the target's public one (which runs
+  // its own checks), with the hook around it.
+  Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override {
     return Call("GetUser", [&] { return target_.GetUser(name); });
   }
-  Result<std::vector<UserRecord>> ListUsers() override {
+  Result<std::vector<UserRecord>> DoListUsers() override {
     return Call("ListUsers", [&] { return target_.ListUsers(); });
   }
-  Status AddUser(const UserRecord& user) override {
+  Status DoAddUser(const UserRecord& user) override {
     return Call("AddUser", [&] { return target_.AddUser(user); });
   }
-  Status RemoveUser(std::string_view name) override {
+  Status DoRemoveUser(std::string_view name) override {
     return Call("RemoveUser", [&] { return target_.RemoveUser(name); });
   }
-  Status SetDisabled(std::string_view name, bool disabled) override {
+  Status DoSetDisabled(std::string_view name, bool disabled) override {
     return Call("SetDisabled", [&] { return target_.SetDisabled(name, disabled); });
   }
-  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
-                                   std::string_view new_hash, int64_t changed_at) override {
+  Result<bool> DoReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                     std::string_view new_hash, int64_t changed_at) override {
     return Call("ReplacePasswordHash", [&] {
       return target_.ReplacePasswordHash(name, expected_hash, new_hash, changed_at);
     });
   }
-  Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
-                                     const LockoutPolicy& policy,
-                                     std::string_view attempt) override {
+  Result<Reservation> DoReserveAttempt(std::string_view name, int64_t now,
+                                       const LockoutPolicy& policy,
+                                       std::string_view attempt) override {
     return Call("ReserveAttempt",
                 [&] { return target_.ReserveAttempt(name, now, policy, attempt); });
   }
-  Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
-                                      const SignInEvent* event) override {
+  Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
+                                        const SignInEvent* event) override {
     return Call("SettleAttempt", [&] { return target_.SettleAttempt(name, settlement, event); });
   }
-  Status ClearFailures(std::string_view name) override {
+  Status DoClearFailures(std::string_view name) override {
     return Call("ClearFailures", [&] { return target_.ClearFailures(name); });
   }
-  Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                     bool must_change, int history_keep) override {
+  Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                       bool must_change, int history_keep) override {
     return Call("SetPassword", [&] {
       return target_.SetPassword(name, new_hash, changed_at, must_change, history_keep);
     });
   }
-  Result<std::vector<std::string>> PasswordHistory(std::string_view name) override {
+  Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) override {
     return Call("PasswordHistory", [&] { return target_.PasswordHistory(name); });
   }
-  Status SetMustChange(std::string_view name, bool must_change) override {
+  Status DoSetMustChange(std::string_view name, bool must_change) override {
     return Call("SetMustChange", [&] { return target_.SetMustChange(name, must_change); });
   }
-  Status SetTotp(std::string_view name, std::string_view sealed,
-                 const std::vector<std::string>& recovery_digests) override {
+  Status DoSetTotp(std::string_view name, std::string_view sealed,
+                   const std::vector<std::string>& recovery_digests) override {
     return Call("SetTotp", [&] { return target_.SetTotp(name, sealed, recovery_digests); });
   }
-  Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
-                    std::string_view sealed, const std::vector<std::string>& recovery_digests,
-                    int64_t confirmed_step) override {
+  Status DoEnrollTotp(std::string_view name, std::string_view expected_sealed,
+                      std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                      int64_t confirmed_step) override {
     return Call("EnrollTotp", [&] {
       return target_.EnrollTotp(name, expected_sealed, sealed, recovery_digests, confirmed_step);
     });
   }
-  Status SetRecoveryCodes(std::string_view name,
-                          const std::vector<std::string>& recovery_digests) override {
+  Status DoSetRecoveryCodes(std::string_view name,
+                            const std::vector<std::string>& recovery_digests) override {
     return Call("SetRecoveryCodes",
                 [&] { return target_.SetRecoveryCodes(name, recovery_digests); });
   }
-  Status ClearMfa(std::string_view name) override {
+  Status DoClearMfa(std::string_view name) override {
     return Call("ClearMfa", [&] { return target_.ClearMfa(name); });
   }
-  Status SetMfaRequired(std::string_view name, bool required, int64_t now) override {
+  Status DoSetMfaRequired(std::string_view name, bool required, int64_t now) override {
     return Call("SetMfaRequired", [&] { return target_.SetMfaRequired(name, required, now); });
   }
-  Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) override {
+  Result<int64_t> DoBeginMfaGrace(std::string_view name, int64_t now) override {
     return Call("BeginMfaGrace", [&] { return target_.BeginMfaGrace(name, now); });
   }
-  Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override {
+  Status DoSetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override {
     return Call("SetMfaRequiredGroup",
                 [&] { return target_.SetMfaRequiredGroup(group, required, now); });
   }
-  Result<std::vector<std::string>> MfaRequiredGroups() override {
+  Result<std::vector<std::string>> DoMfaRequiredGroups() override {
     return Call("MfaRequiredGroups", [&] { return target_.MfaRequiredGroups(); });
   }
-  Result<CodeUse> UseTotpStep(std::string_view name, int64_t step,
-                              const LockGuard& guard) override {
+  Result<CodeUse> DoUseTotpStep(std::string_view name, int64_t step,
+                                const LockGuard& guard) override {
     return Call("UseTotpStep", [&] { return target_.UseTotpStep(name, step, guard); });
   }
-  Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
-                                  const LockGuard& guard) override {
+  Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
+                                    const LockGuard& guard) override {
     return Call("UseRecoveryCode", [&] { return target_.UseRecoveryCode(name, digest, guard); });
   }
-  Result<int> CountRecoveryCodes(std::string_view name) override {
+  Result<int> DoCountRecoveryCodes(std::string_view name) override {
     return Call("CountRecoveryCodes", [&] { return target_.CountRecoveryCodes(name); });
   }
-  using Store::RecordEvent;
-  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override {
+  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override {
     return Call("RecordEvent", [&] { return target_.RecordEvent(event, coalesce_seconds); });
   }
-  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override {
+  Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override {
     return Call("ListEvents", [&] { return target_.ListEvents(filter); });
   }
-  Result<int> SchemaVersion() override {
+  Result<int> DoSchemaVersion() override {
     return Call("SchemaVersion", [&] { return target_.SchemaVersion(); });
   }
-  Status StillUsable() override {
+  Status DoStillUsable() override {
     return Call("StillUsable", [&] { return target_.StillUsable(); });
   }
 
- protected:
   // Before each call, with the method's name ("ReserveAttempt"). A non-OK
   // status is returned to the caller instead of calling the target.
   virtual Status Before(const char* method) {

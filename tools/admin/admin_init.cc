@@ -12,7 +12,7 @@
 #include "core/base/safe_file.h"
 #include "core/config/config.h"
 #include "core/crypto/key_file.h"
-#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/open_store.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 
@@ -72,12 +72,11 @@ int RunInit(const Invocation& inv) {
   // Store.
   dir = MakeDirs(DirName(c.store_path), 0700);
   if (!dir.ok()) return Fail(dir);
-  SqliteOptions options;
-  options.busy_timeout_ms = c.store_busy_timeout_ms;
   struct stat st {};
   bool exists = lstat(c.store_path.c_str(), &st) == 0;
+  StoreOptions options;
   options.create = !exists;
-  Result<std::unique_ptr<Store>> store = OpenSqliteStore(c.store_path, options);
+  Result<std::unique_ptr<Store>> store = OpenStore(c, options);
   if (!store.ok()) return Fail(store.status());
   Result<int> version = (*store)->SchemaVersion();
   if (!version.ok()) return Fail(version.status());

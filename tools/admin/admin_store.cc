@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "core/flows/services.h"
-#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/open_store.h"
 #include "tools/admin/admin_cli.h"
 
 namespace sesame::admin {
@@ -18,9 +18,7 @@ Result<std::unique_ptr<AdminEnv>> OpenAdminEnv(const std::string& config_path, b
   Result<Config> config = LoadConfigFile(config_path);
   if (!config.ok()) return ConfigProblem(config.status());
   env->config = std::move(config.value());
-  SqliteOptions options;
-  options.busy_timeout_ms = env->config.store_busy_timeout_ms;
-  Result<std::unique_ptr<Store>> store = OpenSqliteStore(env->config.store_path, options);
+  Result<std::unique_ptr<Store>> store = OpenStore(env->config, StoreOptions{});
   if (!store.ok()) {
     Status s = store.status();
     // A missing store is a setup problem (exit 1), not "no such user".

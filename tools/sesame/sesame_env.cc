@@ -4,7 +4,7 @@
 
 #include "core/crypto/key_file.h"
 #include "core/flows/services.h"
-#include "core/store/sqlite/sqlite_store.h"
+#include "core/store/open_store.h"
 #include "core/store/store_wrapper.h"
 #include "tools/sesame/sesame_cli.h"
 
@@ -75,9 +75,7 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
     return Status(code, s.message() + kAskAdmin);
   }
   env->config = std::move(config.value());
-  SqliteOptions options;
-  options.busy_timeout_ms = env->config.store_busy_timeout_ms;
-  Result<std::unique_ptr<Store>> store = OpenSqliteStore(env->config.store_path, options);
+  Result<std::unique_ptr<Store>> store = OpenStore(env->config, StoreOptions{});
   if (!store.ok()) {
     const Status& s = store.status();
     // A missing store is a setup problem (exit 1), not "no such user".

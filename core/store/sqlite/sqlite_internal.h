@@ -126,48 +126,48 @@ class SqliteStore final : public Store {
   Status Init(const SqliteOptions& options);
 
   // sqlite_store.cc
-  Result<std::optional<UserRecord>> GetUser(std::string_view name) override;
-  Result<std::vector<UserRecord>> ListUsers() override;
-  Status AddUser(const UserRecord& user) override;
-  Status RemoveUser(std::string_view name) override;
-  Status SetDisabled(std::string_view name, bool disabled) override;
-  Result<bool> ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
-                                   std::string_view new_hash, int64_t changed_at) override;
-  using Store::RecordEvent;
-  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override;
-  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) override;
-  Result<int> SchemaVersion() override;
-  Status StillUsable() override;
+  Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override;
+  Result<std::vector<UserRecord>> DoListUsers() override;
+  Status DoAddUser(const UserRecord& user) override;
+  Status DoRemoveUser(std::string_view name) override;
+  Status DoSetDisabled(std::string_view name, bool disabled) override;
+  Result<bool> DoReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                     std::string_view new_hash, int64_t changed_at) override;
+  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override;
+  Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override;
+  Result<int> DoSchemaVersion() override;
+  Status DoStillUsable() override;
 
   // sqlite_users.cc: lockout counters and password history.
-  Result<Reservation> ReserveAttempt(std::string_view name, int64_t now,
-                                     const LockoutPolicy& policy,
-                                     std::string_view attempt) override;
-  Result<SettleOutcome> SettleAttempt(std::string_view name, const Settlement& settlement,
-                                      const SignInEvent* event) override;
-  Status ClearFailures(std::string_view name) override;
-  Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                     bool must_change, int history_keep) override;
-  Result<std::vector<std::string>> PasswordHistory(std::string_view name) override;
-  Status SetMustChange(std::string_view name, bool must_change) override;
+  Result<Reservation> DoReserveAttempt(std::string_view name, int64_t now,
+                                       const LockoutPolicy& policy,
+                                       std::string_view attempt) override;
+  Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
+                                        const SignInEvent* event) override;
+  Status DoClearFailures(std::string_view name) override;
+  Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                       bool must_change, int history_keep) override;
+  Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) override;
+  Status DoSetMustChange(std::string_view name, bool must_change) override;
 
   // sqlite_mfa.cc: authenticator secret, last time step, recovery codes.
-  Status SetTotp(std::string_view name, std::string_view sealed,
-                 const std::vector<std::string>& recovery_digests) override;
-  Status EnrollTotp(std::string_view name, std::string_view expected_sealed,
-                    std::string_view sealed, const std::vector<std::string>& recovery_digests,
-                    int64_t confirmed_step) override;
-  Status SetRecoveryCodes(std::string_view name,
-                          const std::vector<std::string>& recovery_digests) override;
-  Status ClearMfa(std::string_view name) override;
-  Status SetMfaRequired(std::string_view name, bool required, int64_t now) override;
-  Result<int64_t> BeginMfaGrace(std::string_view name, int64_t now) override;
-  Status SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override;
-  Result<std::vector<std::string>> MfaRequiredGroups() override;
-  Result<CodeUse> UseTotpStep(std::string_view name, int64_t step, const LockGuard& guard) override;
-  Result<CodeUse> UseRecoveryCode(std::string_view name, std::string_view digest,
-                                  const LockGuard& guard) override;
-  Result<int> CountRecoveryCodes(std::string_view name) override;
+  Status DoSetTotp(std::string_view name, std::string_view sealed,
+                   const std::vector<std::string>& recovery_digests) override;
+  Status DoEnrollTotp(std::string_view name, std::string_view expected_sealed,
+                      std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                      int64_t confirmed_step) override;
+  Status DoSetRecoveryCodes(std::string_view name,
+                            const std::vector<std::string>& recovery_digests) override;
+  Status DoClearMfa(std::string_view name) override;
+  Status DoSetMfaRequired(std::string_view name, bool required, int64_t now) override;
+  Result<int64_t> DoBeginMfaGrace(std::string_view name, int64_t now) override;
+  Status DoSetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override;
+  Result<std::vector<std::string>> DoMfaRequiredGroups() override;
+  Result<CodeUse> DoUseTotpStep(std::string_view name, int64_t step,
+                                const LockGuard& guard) override;
+  Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
+                                    const LockGuard& guard) override;
+  Result<int> DoCountRecoveryCodes(std::string_view name) override;
 
  private:
   Status Error(int rc, std::string_view doing) const;
@@ -207,8 +207,6 @@ class SqliteStore final : public Store {
   // Version in schema_version; 0 for a database with no tables at all.
   Result<int> ReadVersion();
   Status Migrate();
-  // kInvalidArgument for a malformed wrong-attempt digest or policy.
-  Status CheckAttemptArgs(std::string_view attempt, const LockoutPolicy& policy) const;
   // Inside a Write: inserts `event` (or coalesces it, see Store::RecordEvent).
   Status InsertEvent(const SignInEvent& event, int64_t coalesce_seconds);
   // Inside a Write, after a code use changed no row: kLocked, kAlreadyUsed

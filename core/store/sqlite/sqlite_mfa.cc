@@ -18,22 +18,6 @@
 namespace sesame {
 namespace sqlite_internal {
 
-namespace {
-
-Status CheckDigests(std::string_view name, const std::string& path,
-                    const std::vector<std::string>& digests) {
-  for (const std::string& digest : digests) {
-    if (digest.empty()) {
-      return Status(Code::kInvalidArgument, "empty recovery code digest for user " +
-                                                std::string(name) + " in store " + path +
-                                                "; nothing was written");
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status SqliteStore::ReplaceRecoveryCodes(std::string_view name,
                                          const std::vector<std::string>& digests) {
   Stmt clear;
@@ -63,9 +47,8 @@ Status SqliteStore::ReplaceRecoveryCodes(std::string_view name,
   return Status::Ok();
 }
 
-Status SqliteStore::SetTotp(std::string_view name, std::string_view sealed,
-                            const std::vector<std::string>& recovery_digests) {
-  SESAME_RETURN_IF_ERROR(CheckDigests(name, path_, recovery_digests));
+Status SqliteStore::DoSetTotp(std::string_view name, std::string_view sealed,
+                              const std::vector<std::string>& recovery_digests) {
   return Write("enrolling an authenticator", [&]() -> Status {
     Stmt set;
     SESAME_RETURN_IF_ERROR(
@@ -81,15 +64,10 @@ Status SqliteStore::SetTotp(std::string_view name, std::string_view sealed,
   });
 }
 
-Status SqliteStore::EnrollTotp(std::string_view name, std::string_view expected_sealed,
-                               std::string_view sealed,
-                               const std::vector<std::string>& recovery_digests,
-                               int64_t confirmed_step) {
-  SESAME_RETURN_IF_ERROR(CheckDigests(name, path_, recovery_digests));
-  if (sealed.empty()) {
-    return Status(Code::kInvalidArgument, "empty authenticator secret for user " +
-                                              std::string(name) + "; nothing was written");
-  }
+Status SqliteStore::DoEnrollTotp(std::string_view name, std::string_view expected_sealed,
+                                 std::string_view sealed,
+                                 const std::vector<std::string>& recovery_digests,
+                                 int64_t confirmed_step) {
   return Write(
       "enrolling an authenticator",
       [&]() -> Status {
@@ -117,9 +95,8 @@ Status SqliteStore::EnrollTotp(std::string_view name, std::string_view expected_
       Sync::kDurable);
 }
 
-Status SqliteStore::SetRecoveryCodes(std::string_view name,
-                                     const std::vector<std::string>& recovery_digests) {
-  SESAME_RETURN_IF_ERROR(CheckDigests(name, path_, recovery_digests));
+Status SqliteStore::DoSetRecoveryCodes(std::string_view name,
+                                       const std::vector<std::string>& recovery_digests) {
   return Write("replacing recovery codes", [&]() -> Status {
     Stmt check;
     SESAME_RETURN_IF_ERROR(Prepare("SELECT totp_sealed <> '' FROM users WHERE name = ?1", &check,
@@ -138,7 +115,7 @@ Status SqliteStore::SetRecoveryCodes(std::string_view name,
   });
 }
 
-Status SqliteStore::SetMfaRequired(std::string_view name, bool required, int64_t now) {
+Status SqliteStore::DoSetMfaRequired(std::string_view name, bool required, int64_t now) {
   return UpdateUser(
       "UPDATE users SET mfa_required = ?2, mfa_required_since = CASE WHEN ?2 = 1 AND "
       "mfa_required_since = 0 THEN ?3 ELSE mfa_required_since END WHERE name = ?1",
@@ -148,7 +125,7 @@ Status SqliteStore::SetMfaRequired(std::string_view name, bool required, int64_t
       });
 }
 
-Result<int64_t> SqliteStore::BeginMfaGrace(std::string_view name, int64_t now) {
+Result<int64_t> SqliteStore::DoBeginMfaGrace(std::string_view name, int64_t now) {
   int64_t since = 0;
   Status st = Write("beginning the MFA grace period", [&]() -> Status {
     Stmt begin;
@@ -173,7 +150,7 @@ Result<int64_t> SqliteStore::BeginMfaGrace(std::string_view name, int64_t now) {
   return since;
 }
 
-Status SqliteStore::SetMfaRequiredGroup(std::string_view group, bool required, int64_t now) {
+Status SqliteStore::DoSetMfaRequiredGroup(std::string_view group, bool required, int64_t now) {
   return Write("requiring MFA of a group", [&]() -> Status {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(
@@ -187,7 +164,7 @@ Status SqliteStore::SetMfaRequiredGroup(std::string_view group, bool required, i
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::MfaRequiredGroups() {
+Result<std::vector<std::string>> SqliteStore::DoMfaRequiredGroups() {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(Prepare("SELECT name FROM mfa_required_groups ORDER BY name", &stmt,
                                  "listing groups that must use MFA"));
@@ -201,7 +178,7 @@ Result<std::vector<std::string>> SqliteStore::MfaRequiredGroups() {
   return groups;
 }
 
-Status SqliteStore::ClearMfa(std::string_view name) {
+Status SqliteStore::DoClearMfa(std::string_view name) {
   return Write("removing an authenticator", [&]() -> Status {
     Stmt set;
     SESAME_RETURN_IF_ERROR(
@@ -239,8 +216,8 @@ Result<CodeUse> SqliteStore::WhyCodeUnused(std::string_view name, const LockGuar
   return why.Int(0) != 0 ? CodeUse::kLocked : CodeUse::kAlreadyUsed;
 }
 
-Result<CodeUse> SqliteStore::UseTotpStep(std::string_view name, int64_t step,
-                                         const LockGuard& guard) {
+Result<CodeUse> SqliteStore::DoUseTotpStep(std::string_view name, int64_t step,
+                                           const LockGuard& guard) {
   const char* kDoing = "using an authenticator code";
   CodeUse use = CodeUse::kAlreadyUsed;
   Status st = Write(kDoing, [&]() -> Status {
@@ -273,8 +250,8 @@ Result<CodeUse> SqliteStore::UseTotpStep(std::string_view name, int64_t step,
   return use;
 }
 
-Result<CodeUse> SqliteStore::UseRecoveryCode(std::string_view name, std::string_view digest,
-                                             const LockGuard& guard) {
+Result<CodeUse> SqliteStore::DoUseRecoveryCode(std::string_view name, std::string_view digest,
+                                               const LockGuard& guard) {
   const char* kDoing = "using a recovery code";
   CodeUse use = CodeUse::kAlreadyUsed;
   Status st = Write(
@@ -307,7 +284,7 @@ Result<CodeUse> SqliteStore::UseRecoveryCode(std::string_view name, std::string_
 
 #undef SESAME_GUARD_REFUSES
 
-Result<int> SqliteStore::CountRecoveryCodes(std::string_view name) {
+Result<int> SqliteStore::DoCountRecoveryCodes(std::string_view name) {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(Prepare("SELECT count(*) FROM recovery_codes WHERE user = ?1", &stmt,
                                  "counting recovery codes"));

@@ -330,7 +330,7 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   return Migrate();
 }
 
-Status SqliteStore::StillUsable() {
+Status SqliteStore::DoStillUsable() {
   int moved = 0;
   if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
       moved != 0) {
@@ -339,7 +339,7 @@ Status SqliteStore::StillUsable() {
   return CheckTrustedPath(path_, "store", trust_);
 }
 
-Result<std::optional<UserRecord>> SqliteStore::GetUser(std::string_view name) {
+Result<std::optional<UserRecord>> SqliteStore::DoGetUser(std::string_view name) {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(Prepare("SELECT " SESAME_USER_COLUMNS " FROM users WHERE name = ?1", &stmt,
                                  "reading a user"));
@@ -350,7 +350,7 @@ Result<std::optional<UserRecord>> SqliteStore::GetUser(std::string_view name) {
   return std::optional<UserRecord>(ReadUser(stmt));
 }
 
-Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
+Result<std::vector<UserRecord>> SqliteStore::DoListUsers() {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(
       Prepare("SELECT " SESAME_USER_COLUMNS " FROM users ORDER BY name", &stmt, "listing users"));
@@ -361,7 +361,7 @@ Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
   return users;
 }
 
-Status SqliteStore::AddUser(const UserRecord& user) {
+Status SqliteStore::DoAddUser(const UserRecord& user) {
   return Write("adding a user", [&]() -> Status {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(
@@ -396,7 +396,7 @@ Status SqliteStore::AddUser(const UserRecord& user) {
 
 // The user's password_history and recovery_codes rows go with it: ON DELETE CASCADE (Init sets
 // foreign_keys=ON on every connection). Events are kept.
-Status SqliteStore::RemoveUser(std::string_view name) {
+Status SqliteStore::DoRemoveUser(std::string_view name) {
   return Write("removing a user", [&]() -> Status {
     Stmt stmt;
     SESAME_RETURN_IF_ERROR(Prepare("DELETE FROM users WHERE name = ?1", &stmt, "removing a user"));
@@ -408,13 +408,14 @@ Status SqliteStore::RemoveUser(std::string_view name) {
   });
 }
 
-Status SqliteStore::SetDisabled(std::string_view name, bool disabled) {
+Status SqliteStore::DoSetDisabled(std::string_view name, bool disabled) {
   return UpdateUser("UPDATE users SET disabled = ?2 WHERE name = ?1", name, "changing a user",
                     [&](Stmt& stmt) { stmt.BindInt(2, disabled ? 1 : 0); });
 }
 
-Result<bool> SqliteStore::ReplacePasswordHash(std::string_view name, std::string_view expected_hash,
-                                              std::string_view new_hash, int64_t changed_at) {
+Result<bool> SqliteStore::DoReplacePasswordHash(std::string_view name,
+                                                std::string_view expected_hash,
+                                                std::string_view new_hash, int64_t changed_at) {
   bool replaced = false;
   Status st = Write("replacing a password hash", [&]() -> Status {
     Stmt stmt;
@@ -480,12 +481,12 @@ Status SqliteStore::InsertEvent(const SignInEvent& event, int64_t coalesce_secon
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, kDoing);
 }
 
-Status SqliteStore::RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+Status SqliteStore::DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
   return Write("recording a sign-in event",
                [&]() -> Status { return InsertEvent(event, coalesce_seconds); });
 }
 
-Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filter) {
+Result<std::vector<SignInEvent>> SqliteStore::DoListEvents(const EventFilter& filter) {
   // Two constant texts rather than "?1 IS NULL OR user = ?1", so the user
   // query can use index events_user_time. Newest first, reversed below.
   static constexpr char kByUser[] =
@@ -523,7 +524,7 @@ Result<std::vector<SignInEvent>> SqliteStore::ListEvents(const EventFilter& filt
   return events;
 }
 
-Result<int> SqliteStore::SchemaVersion() { return ReadVersion(); }
+Result<int> SqliteStore::DoSchemaVersion() { return ReadVersion(); }
 
 }  // namespace sqlite_internal
 

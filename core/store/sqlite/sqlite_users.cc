@@ -41,50 +41,12 @@ bool Remembered(std::string_view recent, std::string_view attempt) {
   return found;
 }
 
-bool IsDigest(std::string_view attempt) {
-  if (attempt.size() != kWrongAttemptDigestChars) return false;
-  for (char c : attempt) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
-namespace {
-
-// When a lock set at `now` runs out. A timed lock is clamped below
-// kLockedUntilUnlocked (so it never turns into an administrator's lock)
-// and above 0 (which would read as "not locked").
-int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
-  if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
-  int64_t until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1
-                                                                      : now + policy.unlock_time;
-  return until < 1 ? 1 : until;
-}
-
-}  // namespace
-
-Status SqliteStore::CheckAttemptArgs(std::string_view attempt, const LockoutPolicy& policy) const {
-  if (!attempt.empty() && !IsDigest(attempt)) {
-    return Status(Code::kInvalidArgument, "wrong-attempt digest for store " + path_ + " is not " +
-                                              std::to_string(kWrongAttemptDigestChars) +
-                                              " lower-case hex characters");
-  }
-  if (policy.fail_interval < 0 || policy.unlock_time < 0) {
-    return Status(Code::kInvalidArgument,
-                  "lockout policy for store " + path_ + " has a negative fail_interval (" +
-                      std::to_string(policy.fail_interval) + ") or unlock_time (" +
-                      std::to_string(policy.unlock_time) + ")");
-  }
-  return Status::Ok();
-}
-
-Result<Reservation> SqliteStore::ReserveAttempt(std::string_view name, int64_t now,
-                                                const LockoutPolicy& policy,
-                                                std::string_view attempt) {
+Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t now,
+                                                  const LockoutPolicy& policy,
+                                                  std::string_view attempt) {
   const char* kDoing = "reserving a sign-in attempt";
-  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(attempt, policy));
 
   // All in one BEGIN IMMEDIATE transaction: the write lock is taken at
   // BEGIN, so no other connection writes between the statements and each
@@ -176,15 +138,12 @@ Result<Reservation> SqliteStore::ReserveAttempt(std::string_view name, int64_t n
   return result;
 }
 
-Result<SettleOutcome> SqliteStore::SettleAttempt(std::string_view name,
-                                                 const Settlement& settlement,
-                                                 const SignInEvent* event) {
+Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
+                                                   const Settlement& settlement,
+                                                   const SignInEvent* event) {
   const char* kDoing = "settling a sign-in attempt";
   const Reservation& r = settlement.reservation;
   const bool reserved = r.verdict == Reservation::Verdict::kReserved;
-  SESAME_RETURN_IF_ERROR(CheckAttemptArgs(
-      settlement.kind == Settlement::Kind::kWrong ? settlement.attempt : std::string_view(),
-      settlement.policy));
   SettleOutcome outcome;
   Status st = Write(kDoing, [&]() -> Status {
     if (reserved) {
@@ -282,25 +241,20 @@ Result<SettleOutcome> SqliteStore::SettleAttempt(std::string_view name,
 
 #undef SESAME_NEW_WINDOW
 
-Status SqliteStore::ClearFailures(std::string_view name) {
+Status SqliteStore::DoClearFailures(std::string_view name) {
   return UpdateUser(
       "UPDATE users SET failures = 0, pending_attempts = 0, first_failure = 0, locked_until = 0, "
       "recent_failures = '' WHERE name = ?1",
       name, "clearing failed sign-ins", [](Stmt&) {});
 }
 
-Status SqliteStore::SetMustChange(std::string_view name, bool must_change) {
+Status SqliteStore::DoSetMustChange(std::string_view name, bool must_change) {
   return UpdateUser("UPDATE users SET must_change = ?2 WHERE name = ?1", name, "changing a user",
                     [&](Stmt& stmt) { stmt.BindInt(2, must_change ? 1 : 0); });
 }
 
-Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash,
-                                int64_t changed_at, bool must_change, int history_keep) {
-  if (history_keep < 0) {
-    return Status(Code::kInvalidArgument, "password history length for store " + path_ +
-                                              " is negative (" + std::to_string(history_keep) +
-                                              ")");
-  }
+Status SqliteStore::DoSetPassword(std::string_view name, std::string_view new_hash,
+                                  int64_t changed_at, bool must_change, int history_keep) {
   return Write(
       "changing a password",
       [&]() -> Status {
@@ -354,7 +308,7 @@ Status SqliteStore::SetPassword(std::string_view name, std::string_view new_hash
       Sync::kDurable);
 }
 
-Result<std::vector<std::string>> SqliteStore::PasswordHistory(std::string_view name) {
+Result<std::vector<std::string>> SqliteStore::DoPasswordHistory(std::string_view name) {
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(
       Prepare("SELECT hash FROM password_history WHERE user = ?1 ORDER BY id DESC", &stmt,

@@ -1,0 +1,102 @@
+// The checks every backend gets in front of it (store.h): written once, so
+// two backends refuse bad arguments the same way, with the same message.
+#include "core/store/store.h"
+
+#include <set>
+#include <string>
+
+namespace sesame {
+
+int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
+  if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
+  int64_t until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1
+                                                                      : now + policy.unlock_time;
+  return until < 1 ? 1 : until;
+}
+
+Status CheckWrongAttemptDigest(std::string_view attempt) {
+  if (attempt.empty()) return Status::Ok();
+  bool hex = attempt.size() == kWrongAttemptDigestChars;
+  for (char c : attempt) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!hex) {
+    return Status(Code::kInvalidArgument, "a wrong-attempt digest is not " +
+                                              std::to_string(kWrongAttemptDigestChars) +
+                                              " lower-case hex characters; nothing was written");
+  }
+  return Status::Ok();
+}
+
+Status CheckLockoutPolicy(const LockoutPolicy& policy) {
+  if (policy.fail_interval < 0 || policy.unlock_time < 0) {
+    return Status(Code::kInvalidArgument,
+                  "the lockout policy has a negative fail_interval (" +
+                      std::to_string(policy.fail_interval) + ") or unlock_time (" +
+                      std::to_string(policy.unlock_time) + "); nothing was written");
+  }
+  return Status::Ok();
+}
+
+Status CheckRecoveryDigests(std::string_view user, const std::vector<std::string>& digests) {
+  std::set<std::string_view> seen;
+  for (const std::string& digest : digests) {
+    if (digest.empty()) {
+      return Status(Code::kInvalidArgument, "empty recovery code digest for user " +
+                                                std::string(user) + "; nothing was written");
+    }
+    if (!seen.insert(digest).second) {
+      return Status(Code::kInvalidArgument, "duplicate recovery code digest for user " +
+                                                std::string(user) + "; nothing was written");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Reservation> Store::ReserveAttempt(std::string_view name, int64_t now,
+                                          const LockoutPolicy& policy, std::string_view attempt) {
+  SESAME_RETURN_IF_ERROR(CheckWrongAttemptDigest(attempt));
+  SESAME_RETURN_IF_ERROR(CheckLockoutPolicy(policy));
+  return DoReserveAttempt(name, now, policy, attempt);
+}
+
+Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settlement& settlement,
+                                           const SignInEvent* event) {
+  if (settlement.kind == Settlement::Kind::kWrong)
+    SESAME_RETURN_IF_ERROR(CheckWrongAttemptDigest(settlement.attempt));
+  SESAME_RETURN_IF_ERROR(CheckLockoutPolicy(settlement.policy));
+  return DoSettleAttempt(name, settlement, event);
+}
+
+Status Store::SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                          bool must_change, int history_keep) {
+  if (history_keep < 0) {
+    return Status(Code::kInvalidArgument, "password history length is negative (" +
+                                              std::to_string(history_keep) +
+                                              "); nothing was written");
+  }
+  return DoSetPassword(name, new_hash, changed_at, must_change, history_keep);
+}
+
+Status Store::SetTotp(std::string_view name, std::string_view sealed,
+                      const std::vector<std::string>& recovery_digests) {
+  SESAME_RETURN_IF_ERROR(CheckRecoveryDigests(name, recovery_digests));
+  return DoSetTotp(name, sealed, recovery_digests);
+}
+
+Status Store::EnrollTotp(std::string_view name, std::string_view expected_sealed,
+                         std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                         int64_t confirmed_step) {
+  SESAME_RETURN_IF_ERROR(CheckRecoveryDigests(name, recovery_digests));
+  if (sealed.empty()) {
+    return Status(Code::kInvalidArgument, "empty authenticator secret for user " +
+                                              std::string(name) + "; nothing was written");
+  }
+  return DoEnrollTotp(name, expected_sealed, sealed, recovery_digests, confirmed_step);
+}
+
+Status Store::SetRecoveryCodes(std::string_view name,
+                               const std::vector<std::string>& recovery_digests) {
+  SESAME_RETURN_IF_ERROR(CheckRecoveryDigests(name, recovery_digests));
+  return DoSetRecoveryCodes(name, recovery_digests);
+}
+
+}  // namespace sesame
