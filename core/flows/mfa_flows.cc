@@ -28,17 +28,14 @@ namespace {
 constexpr int kConfirmTries = 3;
 constexpr const char* kSavedPrompt = "Press Enter once you have saved the recovery codes: ";
 
-// A new secret, sealed for the store, and what to show for it.
-struct NewAuthenticator {
-  SecretBuffer secret;
-  std::string sealed;
-  AuthenticatorOffer offer;
-};
+}  // namespace
 
-Status MakeAuthenticator(Services& s, const std::string& user, NewAuthenticator* out) {
+Status MakeAuthenticator(Services& s, const std::string& user, NewAuthenticator* out,
+                         const SecretBuffer* given) {
   if (s.host_key == nullptr)
     return Status(Code::kUnavailable, "the key file was not loaded; cannot seal a new secret");
-  Result<SecretBuffer> secret = NewTotpSecret(s.random);
+  Result<SecretBuffer> secret = given != nullptr ? Result<SecretBuffer>(SecretBuffer(given->view()))
+                                                 : NewTotpSecret(s.random);
   if (!secret.ok()) return secret.status();
   Result<std::string> sealed = Seal(*s.host_key, secret.value(), user, s.random);
   if (!sealed.ok()) return sealed.status();
@@ -52,7 +49,6 @@ Status MakeAuthenticator(Services& s, const std::string& user, NewAuthenticator*
   return Status::Ok();
 }
 
-// New recovery codes and their digests.
 Status MakeRecoveryCodes(Services& s, std::vector<SecretBuffer>* codes,
                          std::vector<std::string>* digests) {
   if (s.host_key == nullptr)
@@ -70,6 +66,8 @@ Status MakeRecoveryCodes(Services& s, std::vector<SecretBuffer>* codes,
   *codes = std::move(made.value());
   return Status::Ok();
 }
+
+namespace {
 
 void ShowRecoveryCodes(Prompter& prompter, const std::vector<SecretBuffer>& codes) {
   std::string text =
@@ -180,6 +178,14 @@ FlowResult VerifyIdentity(Services& s, Prompter& prompter, const RequestInfo& r,
           : SecondFactor(s, prompter, r, found, attempt, spec.what, "password+");
   if (result.decision == Decision::kSuccess) *user = std::move(found);
   return result;
+}
+
+Status ProvisionAuthenticator(Services& s, const std::string& user, const SecretBuffer* given,
+                              ProvisionedAuthenticator* out) {
+  SESAME_RETURN_IF_ERROR(MakeAuthenticator(s, user, &out->authenticator, given));
+  std::vector<std::string> digests;
+  SESAME_RETURN_IF_ERROR(MakeRecoveryCodes(s, &out->recovery_codes, &digests));
+  return s.store.SetTotp(user, out->authenticator.sealed, digests);
 }
 
 FlowResult EnrollAuthenticator(Services& s, Prompter& prompter, const RequestInfo& r,

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/base/prompter.h"
 #include "core/flows/services.h"
@@ -41,6 +42,37 @@ using ShowOffer = std::function<Status(const AuthenticatorOffer&)>;
 
 // The issuer in new otpauth:// URIs: totp_issuer, or the host name.
 std::string TotpIssuer(const Config& config);
+
+// A new authenticator: the secret, sealed for the store (under the host key,
+// bound to the user), and what to show for it.
+struct NewAuthenticator {
+  SecretBuffer secret;
+  std::string sealed;
+  AuthenticatorOffer offer;
+};
+
+// Makes one for `user`: a new secret from Random, or `given` (an
+// administrator's --secret-stdin). kUnavailable without the host key.
+Status MakeAuthenticator(Services& s, const std::string& user, NewAuthenticator* out,
+                         const SecretBuffer* given = nullptr);
+
+// config.recovery_codes new codes and their digests (each checked not
+// empty); kUnavailable without the host key.
+Status MakeRecoveryCodes(Services& s, std::vector<SecretBuffer>* codes,
+                         std::vector<std::string>* digests);
+
+struct ProvisionedAuthenticator {
+  NewAuthenticator authenticator;
+  std::vector<SecretBuffer> recovery_codes;
+};
+
+// sesame-admin mfa enroll: an authenticator set up by an administrator,
+// with no first code to confirm it (the administrator hands it over): made
+// as the user's own enrollment makes it (MakeAuthenticator,
+// MakeRecoveryCodes) and stored with Store::SetTotp, replacing any earlier
+// one and its recovery codes. `*out` holds what to show, once.
+Status ProvisionAuthenticator(Services& s, const std::string& user, const SecretBuffer* given,
+                              ProvisionedAuthenticator* out);
 
 // The password ("Password: "), then a code from the current authenticator
 // when there is one. Records the check as an event ("identity check").

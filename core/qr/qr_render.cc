@@ -33,6 +33,25 @@ bool DarkAt(const QrCode& qr, int x, int y) { return QrDarkAt(qr, x, y); }
 
 }  // namespace
 
+QrDrawing ChooseQrDrawing(bool stdout_is_terminal, bool utf8_locale, std::string_view term) {
+  if (!stdout_is_terminal || !utf8_locale || term == "dumb") return QrDrawing::kAscii;
+  return QrDrawing::kHalfBlocks;
+}
+
+bool LocaleNamesUtf8(std::string_view locale) {
+  std::string lower;
+  for (char c : locale.substr(0, 64))
+    lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return lower.find("utf-8") != std::string::npos || lower.find("utf8") != std::string::npos;
+}
+
+bool LocaleIsUtf8(const char* lc_all, const char* lc_ctype, const char* lang) {
+  for (const char* v : {lc_all, lc_ctype, lang}) {
+    if (v != nullptr && *v != '\0') return LocaleNamesUtf8(v);
+  }
+  return false;
+}
+
 bool ColorFgBgNamesLightBackground(std::string_view colorfgbg) {
   if (colorfgbg.size() > 32) return false;
   const size_t semicolon = colorfgbg.rfind(';');

@@ -49,6 +49,21 @@ std::string RenderQrTerminal(const QrCode& qr, bool invert = false);
 // the usual dark-background drawing.
 bool ColorFgBgNamesLightBackground(std::string_view colorfgbg);
 
+// How to draw a QR code on a terminal, for every tool (core/qr/qr_render.h's
+// rules above): half blocks when stdout is a terminal, the locale's
+// character set is UTF-8 and TERM is not "dumb"; ASCII otherwise.
+enum class QrDrawing { kHalfBlocks, kAscii };
+QrDrawing ChooseQrDrawing(bool stdout_is_terminal, bool utf8_locale, std::string_view term);
+
+// Whether a locale name ("en_US.UTF-8", "C.utf8", a bare "UTF-8") names the
+// UTF-8 character set. Of LC_ALL, LC_CTYPE and LANG, the first set and not
+// empty is the one that counts (as setlocale(3) picks LC_CTYPE): see
+// LocaleIsUtf8.
+bool LocaleNamesUtf8(std::string_view locale);
+// LocaleNamesUtf8 of the first of `lc_all`, `lc_ctype`, `lang` that is not
+// null and not empty; false when none is.
+bool LocaleIsUtf8(const char* lc_all, const char* lc_ctype, const char* lang);
+
 // Plain ASCII: "##" per dark module, two spaces per light module, one line
 // per module row, each line ending in '\n'. Dark modules are ink: it scans
 // where text is darker than the background (light terminals, paper).

@@ -297,5 +297,36 @@ TEST_F(MfaFlowsTest, InSessionEnrollmentNeedsTheKeyFile) {
   EXPECT_NE(r.reason.find("key file"), std::string::npos) << r.reason;
 }
 
+// sesame-admin mfa enroll provisions through the same core code as the
+// user's enrollment: a working authenticator (a code from the shown key
+// signs in), recovery codes stored as digests (one signs in once), and a
+// given secret used as it is.
+TEST_F(MfaFlowsTest, ProvisionedAuthenticatorWorksLikeAnEnrolledOne) {
+  ProvisionedAuthenticator made;
+  ASSERT_TRUE(ProvisionAuthenticator(*services_, "alice", nullptr, &made).ok());
+  EXPECT_EQ(made.recovery_codes.size(), 4u);
+  EXPECT_FALSE(Alice().totp_sealed.empty());
+  EXPECT_EQ(store_->CountRecoveryCodes("alice").value(), 4);
+  prompter_ = ScriptedPrompter();
+  prompter_.answers = {kPassword, CodeFor(made.authenticator.offer.key, clock_.Now())};
+  EXPECT_EQ(PasswordSignIn(*services_, prompter_, Request()).decision, Decision::kSuccess);
+  prompter_ = ScriptedPrompter();
+  prompter_.answers = {kPassword, std::string(made.recovery_codes[0].view())};
+  clock_.Advance(60);
+  EXPECT_EQ(PasswordSignIn(*services_, prompter_, Request()).decision, Decision::kSuccess);
+  EXPECT_EQ(store_->CountRecoveryCodes("alice").value(), 3);
+
+  // A given secret is the one stored.
+  Result<SecretBuffer> given = Base32Decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+  ASSERT_TRUE(given.ok());
+  ProvisionedAuthenticator from_given;
+  ASSERT_TRUE(ProvisionAuthenticator(*services_, "alice", &given.value(), &from_given).ok());
+  EXPECT_EQ(from_given.authenticator.offer.key, "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP");
+  prompter_ = ScriptedPrompter();
+  clock_.Advance(60);
+  prompter_.answers = {kPassword, TotpAt(given.value(), clock_.Now(), TotpParams{})};
+  EXPECT_EQ(PasswordSignIn(*services_, prompter_, Request()).decision, Decision::kSuccess);
+}
+
 }  // namespace
 }  // namespace sesame

@@ -520,5 +520,24 @@ TEST(ColorFgBgTest, LightOnlyForALightGreyOrWhiteBackground) {
                                                 5)));
 }
 
+// The one rule both tools draw by (sesame mfa enroll, sesame-admin mfa
+// enroll): half blocks only on a UTF-8 terminal that is not TERM=dumb.
+TEST(QrDrawingTest, HalfBlocksOnlyOnAUtf8TerminalThatIsNotDumb) {
+  EXPECT_EQ(ChooseQrDrawing(true, true, "xterm-256color"), QrDrawing::kHalfBlocks);
+  EXPECT_EQ(ChooseQrDrawing(true, true, ""), QrDrawing::kHalfBlocks);
+  EXPECT_EQ(ChooseQrDrawing(false, true, "xterm"), QrDrawing::kAscii);
+  EXPECT_EQ(ChooseQrDrawing(true, false, "xterm"), QrDrawing::kAscii);
+  EXPECT_EQ(ChooseQrDrawing(true, true, "dumb"), QrDrawing::kAscii);
+}
+
+TEST(QrDrawingTest, TheLocaleIsTheFirstOfLcAllLcCtypeLang) {
+  EXPECT_TRUE(LocaleIsUtf8(nullptr, nullptr, "en_US.UTF-8"));
+  EXPECT_TRUE(LocaleIsUtf8(nullptr, "C.utf8", "POSIX"));
+  EXPECT_FALSE(LocaleIsUtf8("C", "en_US.UTF-8", "en_US.UTF-8")) << "LC_ALL wins";
+  EXPECT_TRUE(LocaleIsUtf8("", "", "UTF-8")) << "empty ones are skipped";
+  EXPECT_FALSE(LocaleIsUtf8(nullptr, nullptr, nullptr));
+  EXPECT_FALSE(LocaleIsUtf8(nullptr, nullptr, "de_DE.ISO-8859-1"));
+}
+
 }  // namespace
 }  // namespace sesame

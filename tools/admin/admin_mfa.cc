@@ -6,7 +6,10 @@
 // terminal), or one is read from stdin, as base32 or an otpauth:// URI.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,43 +76,50 @@ int RunMfaEnroll(const Invocation& inv) {
   Result<SecretBuffer> host_key = LoadHostKey(env.config.key_file);
   if (!host_key.ok()) return Fail(host_key.status());
 
+  std::optional<SecretBuffer> given;
+  if (inv.secret_stdin) {
+    Result<SecretBuffer> read = SecretFromStdin();
+    if (!read.ok()) return Fail(read.status());
+    given = std::move(read.value());
+  }
+  // Made and stored by the same core code as the user's own enrollment.
   SystemRandom random;
-  Result<SecretBuffer> secret = inv.secret_stdin ? SecretFromStdin() : NewTotpSecret(random);
-  if (!secret.ok()) return Fail(secret.status());
-  Result<std::string> sealed = Seal(host_key.value(), secret.value(), name, random);
-  if (!sealed.ok()) return Fail(sealed.status());
-
-  Result<std::vector<SecretBuffer>> codes = NewRecoveryCodes(random, env.config.recovery_codes);
-  if (!codes.ok()) return Fail(codes.status());
-  Result<SecretBuffer> pepper = DeriveSubkey(host_key.value(), kRecoveryCodePurpose);
-  if (!pepper.ok()) return Fail(pepper.status());
-  std::vector<std::string> digests;
-  for (const SecretBuffer& code : codes.value())
-    digests.push_back(RecoveryCodeDigest(pepper.value(), NormalizeRecoveryCode(code.view())));
-
-  Status stored = env.store->SetTotp(name, sealed.value(), digests);
+  Services services{env.config, *env.store,  *env.hasher,      env.clock,
+                    random,     *env.logger, &host_key.value()};
+  ProvisionedAuthenticator made;
+  Status stored =
+      ProvisionAuthenticator(services, name, given.has_value() ? &*given : nullptr, &made);
   if (!stored.ok()) return Fail(stored);
   RecordAdminEvent(
       env, name, "mfa-enrolled",
       inv.secret_stdin ? "authenticator from a provided secret" : "new authenticator secret");
 
-  const TotpParams params = TotpParamsOf(env.config);
   std::printf("%s now signs in with a password and a verification code.\n", name.c_str());
   if (!inv.secret_stdin) {
-    SecretBuffer b32 = Base32Encode(secret->view());
-    std::string uri = OtpauthUri(TotpIssuer(env.config), name, b32.view(), params);
+    const AuthenticatorOffer& offer = made.authenticator.offer;
     std::printf("\nScan this with the authenticator app, or type the key:\n\n");
-    Result<QrCode> qr = EncodeQr(uri);
-    if (qr.ok() && isatty(STDOUT_FILENO)) {
-      std::printf("%s\n", RenderQrTerminal(qr.value(), false).c_str());
+    Result<QrCode> qr = EncodeQr(offer.uri);
+    // The same rule as `sesame mfa enroll` (core/qr/qr_render.h): half
+    // blocks on a UTF-8 terminal, ASCII elsewhere; none into a pipe.
+    const bool terminal = isatty(STDOUT_FILENO) != 0;
+    if (qr.ok() && terminal) {
+      const char* term = std::getenv("TERM");
+      const bool utf8 =
+          LocaleIsUtf8(std::getenv("LC_ALL"), std::getenv("LC_CTYPE"), std::getenv("LANG"));
+      std::string drawn =
+          ChooseQrDrawing(terminal, utf8, term != nullptr ? term : "") == QrDrawing::kHalfBlocks
+              ? RenderQrTerminal(qr.value(), false)
+              : RenderQrAscii(qr.value());
+      std::printf("%s\n", drawn.c_str());
+      WipeMemory(drawn.data(), drawn.size());
+      std::fill(qr->modules.begin(), qr->modules.end(), false);
     }
-    std::printf("key:  %s\n", GroupForReading(b32.view()).c_str());
-    std::printf("uri:  %s\n", uri.c_str());
-    WipeMemory(uri.data(), uri.size());
+    std::printf("key:  %s\n", offer.key.c_str());
+    std::printf("uri:  %s\n", offer.uri.c_str());
   }
   std::printf("\nRecovery codes (each works once; give them to %s and keep them safe):\n",
               name.c_str());
-  for (const SecretBuffer& code : codes.value()) std::printf("  %s\n", code.data());
+  for (const SecretBuffer& code : made.recovery_codes) std::printf("  %s\n", code.data());
   return kExitOk;
 }
 

@@ -54,12 +54,11 @@ Result<std::unique_ptr<ToolEnv>> OpenForMfa(const Invocation& inv, UserRecord* a
   return env;
 }
 
-// As core/qr/qr_render.h says: half blocks on a terminal with a UTF-8 locale,
-// ASCII otherwise (not a terminal, TERM=dumb, another character set).
+// As core/qr/qr_render.h says (ChooseQrDrawing, the same for every tool).
 bool UseHalfBlocks(const Invocation& inv) {
-  if (!isatty(STDOUT_FILENO) || !inv.utf8_locale) return false;
   const char* term = std::getenv("TERM");  // the sanitised one
-  return term == nullptr || std::strcmp(term, "dumb") != 0;
+  return ChooseQrDrawing(isatty(STDOUT_FILENO) != 0, inv.utf8_locale,
+                         term != nullptr ? term : "") == QrDrawing::kHalfBlocks;
 }
 
 // Most apps use SHA1, 6 digits and 30 s whatever the URI says.

@@ -83,24 +83,6 @@ bool PrintableAscii(std::string_view v) {
   return true;
 }
 
-// "en_US.UTF-8", "C.utf8", "UTF-8" (a bare codeset, as macOS sends it).
-bool NamesUtf8(std::string_view locale) {
-  std::string lower;
-  for (char c : locale.substr(0, kMaxKeptValueBytes))
-    lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return lower.find("utf-8") != std::string::npos || lower.find("utf8") != std::string::npos;
-}
-
-// The locale category LC_CTYPE as setlocale(3) would pick it: LC_ALL, then
-// LC_CTYPE, then LANG, the first that is set and not empty.
-bool CallerLocaleIsUtf8() {
-  for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
-    const char* v = std::getenv(name);
-    if (v != nullptr && *v != '\0') return NamesUtf8(v);
-  }
-  return false;
-}
-
 std::optional<std::string> Take(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr) return std::nullopt;
@@ -133,7 +115,8 @@ Result<CallerSettings> ResetEnvironment(bool raised_at_start) {
   std::optional<std::string> config = Take("SESAME_CONFIG");
   std::optional<std::string> term = Take("TERM");
   std::optional<std::string> no_color = Take("NO_COLOR");
-  settings.utf8_locale = CallerLocaleIsUtf8();
+  settings.utf8_locale =
+      LocaleIsUtf8(std::getenv("LC_ALL"), std::getenv("LC_CTYPE"), std::getenv("LANG"));
   const char* colorfgbg = std::getenv("COLORFGBG");
   settings.light_background = colorfgbg != nullptr && ColorFgBgNamesLightBackground(colorfgbg);
 
