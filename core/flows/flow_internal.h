@@ -4,6 +4,7 @@
 #define SESAME_CORE_FLOWS_FLOW_INTERNAL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,44 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
 
 // The lockout applies to this user: deny > 0 and not an exempt root.
 bool LockoutApplies(const Services& s, const UserRecord& user);
+
+// ---- attempt.cc ----
+
+// The lockout policy a user's attempts are reserved under: deny 0 (count,
+// never lock, ignore a recorded lock) when the lockout does not apply.
+LockoutPolicy PolicyFor(const Services& s, const UserRecord& user);
+
+// "1 minute", "N minutes" (rounded up).
+std::string TimeLeft(int64_t seconds);
+
+// "N of DENY failures".
+std::string FailuresOf(const Services& s, int failures);
+
+// Tells the person the account is locked (and for how long) and finishes
+// with kLocked (coalesced); `what_not` says what was not checked.
+FlowResult RefuseLocked(Services& s, Prompter& prompter, const RequestInfo& r, const char* what,
+                        const char* method, int64_t locked_until, const std::string& what_not);
+
+// Tells the person that other attempts locked the account meanwhile.
+void RefuseLockedMeanwhile(Prompter& prompter);
+
+// Reserves an attempt for `user` (Store::ReserveAttempt) before its secret
+// is checked, waiting (argon2_max_wait_ms at most) while the window is full
+// of attempts being checked. Returns the refusal when there is one: the
+// store cannot count it (then nothing is checked, so the answer never
+// depends on the secret), a lock in force, or a repeat of a remembered
+// wrong secret (then a dummy hash for a password, so a known user costs
+// what an unknown one does). Otherwise `*attempt` is open.
+std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const RequestInfo& r,
+                                  const UserRecord& user, const char* what, const char* method,
+                                  std::string_view secret, std::string_view digest,
+                                  const char* secret_name, Attempt* attempt);
+
+// ---- sign_in.cc ----
+
+// Replaces a hash made with other parameters after a success; failures
+// are logged only.
+void Rehash(Services& s, const RequestInfo& r, const UserRecord& user, const SecretBuffer& pw);
 
 struct CheckSpec {
   SecretKind kind;

@@ -1,0 +1,114 @@
+// The account check (pam_acct_mgmt) and the password change, for every
+// front end (sign_in.h).
+#include <string>
+#include <vector>
+
+#include "core/base/input_check.h"
+#include "core/flows/flow_internal.h"
+#include "core/flows/sign_in.h"
+#include "core/policy/account_state.h"
+#include "core/policy/password_policy.h"
+
+namespace sesame {
+
+using namespace flow_internal;  // NOLINT(google-build-using-namespace): core's own helpers
+
+FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r) {
+  const char* kWhat = "account check";
+  if (!CheckUserName(r.user).ok()) {
+    s.logger.Log(LogLevel::kNotice, std::string(kWhat) + " unknown-user for " + Describe(r) +
+                                        ": not a valid user name");
+    return FlowResult{Decision::kUnknownUser, "not a valid user name"};
+  }
+  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  if (!found.ok()) {
+    s.logger.Log(LogLevel::kError, std::string(kWhat) + " error for " + Describe(r) + ": " +
+                                       found.status().message());
+    return FlowResult{Decision::kUnavailable, found.status().message()};
+  }
+  if (!found.value().has_value()) {
+    // Not ours: let the stack fall through (pam_unix for system accounts).
+    if (s.logger.debug_enabled())
+      s.logger.Log(LogLevel::kDebug, std::string(kWhat) + ": no such user " + Describe(r));
+    return FlowResult{Decision::kUnknownUser, "no such user in the store"};
+  }
+  const UserRecord& user = **found;
+  if (user.disabled) {
+    prompter.Error("Your account is disabled. Ask your administrator to enable it.");
+    return Finish(s, r, kWhat, "account", Decision::kDisabled, "account is disabled");
+  }
+  const AccountState state = StateOf(s.config, user, s.clock.Now());
+  switch (state.change) {
+    case AccountState::Change::kAdminReset:
+      prompter.Error(
+          "You are required to change your password immediately (administrator enforced).");
+      return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
+                    "password change required (administrator reset)");
+    case AccountState::Change::kExpired: {
+      const int days = s.config.password_max_days;
+      prompter.Error("Your password has expired (it is older than " + std::to_string(days) +
+                     (days == 1 ? " day" : " days") + "). You are required to change it now.");
+      return Finish(s, r, kWhat, "account", Decision::kNewPasswordRequired,
+                    "password older than password_max_days = " + std::to_string(days));
+    }
+    case AccountState::Change::kNone:
+      break;
+  }
+  s.logger.Log(LogLevel::kInfo, std::string(kWhat) + " success for " + Describe(r));
+  return FlowResult{Decision::kSuccess, "account usable"};
+}
+
+FlowResult ChangePassword(Services& s, Prompter& prompter, const RequestInfo& r,
+                          const SecretBuffer* current, int tries) {
+  const char* kWhat = "password change";
+  const char* kMethod = "password-change";
+  if (!CheckUserName(r.user).ok())
+    return FlowResult{Decision::kUnknownUser, "not a valid user name"};
+  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  if (!found.ok())
+    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, found.status().message());
+  if (!found->has_value()) return FlowResult{Decision::kUnknownUser, "no such user in the store"};
+  const UserRecord user = **found;
+  Result<std::vector<std::string>> history = s.store.PasswordHistory(r.user);
+  if (!history.ok())
+    return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, history.status().message());
+
+  std::string last_refusal = "no attempt";
+  for (int attempt = 0; attempt < (tries < 1 ? 1 : tries); ++attempt) {
+    Result<SecretBuffer> fresh = prompter.AskNewPassword();
+    if (!fresh.ok()) {
+      if (fresh.status().code() == Code::kInvalidArgument) {  // entries differ; already said
+        last_refusal = fresh.status().message();
+        continue;
+      }
+      return Finish(
+          s, r, kWhat, kMethod,
+          fresh.status().code() == Code::kAuthFailed ? Decision::kFailure : Decision::kAborted,
+          "no new password: " + fresh.status().message());
+    }
+    PolicySubject subject{r.user, fresh->view(), current, user.password_hash, &history.value()};
+    Status policy = CheckPasswordPolicy(s.config, s.hasher, subject);
+    if (!policy.ok()) {
+      if (policy.code() != Code::kInvalidArgument) {
+        prompter.Error("The password cannot be checked now; nothing was changed.");
+        return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, policy.message());
+      }
+      last_refusal = policy.message();
+      prompter.Error(last_refusal);
+      continue;
+    }
+    Result<std::string> hash = s.hasher.Hash(fresh->view(), s.random);
+    if (!hash.ok())
+      return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, hash.status().message());
+    Status stored =
+        s.store.SetPassword(r.user, hash.value(), s.clock.Now(), false, s.config.password_history);
+    if (!stored.ok()) {
+      prompter.Error("The new password could not be stored; nothing was changed.");
+      return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, stored.message());
+    }
+    return Finish(s, r, kWhat, kMethod, Decision::kSuccess, "password changed");
+  }
+  return Finish(s, r, kWhat, kMethod, Decision::kFailure, "refused: " + last_refusal);
+}
+
+}  // namespace sesame
