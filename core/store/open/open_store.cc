@@ -1,4 +1,4 @@
-#include "core/store/open_store.h"
+#include "core/store/open/open_store.h"
 
 #include "core/store/sqlite/sqlite_store.h"
 
