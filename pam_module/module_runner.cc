@@ -12,6 +12,7 @@
 #include "core/crypto/argon2_limiter.h"
 #include "core/crypto/password_hash.h"
 #include "core/flows/sign_in.h"
+#include "pam_module/decision_codes.h"
 #include "pam_module/handle_state.h"
 #include "pam_module/module_args.h"
 #include "pam_module/pam_adapters.h"
@@ -24,85 +25,6 @@ const char* GetStringItem(pam_handle_t* pamh, int item) {
   const void* value = nullptr;
   if (pam_get_item(pamh, item, &value) != PAM_SUCCESS || value == nullptr) return "";
   return static_cast<const char*>(value);
-}
-
-int AuthCode(Decision d) {
-  switch (d) {
-    case Decision::kSuccess:
-      return PAM_SUCCESS;
-    case Decision::kFailure:
-    case Decision::kDisabled:
-    case Decision::kLocked:
-    case Decision::kNewPasswordRequired:
-    case Decision::kMfaRequired:
-      return PAM_AUTH_ERR;
-    case Decision::kUnknownUser:
-      return PAM_USER_UNKNOWN;
-    case Decision::kUnavailable:
-      return PAM_AUTHINFO_UNAVAIL;
-    case Decision::kAborted:
-      return PAM_CONV_ERR;
-  }
-  return PAM_SERVICE_ERR;
-}
-
-int AccountCode(Decision d) {
-  switch (d) {
-    case Decision::kSuccess:
-      return PAM_SUCCESS;
-    case Decision::kFailure:
-    case Decision::kLocked:
-    case Decision::kMfaRequired:
-      return PAM_PERM_DENIED;
-    case Decision::kUnknownUser:
-      return PAM_USER_UNKNOWN;
-    case Decision::kDisabled:
-      return PAM_ACCT_EXPIRED;
-    case Decision::kNewPasswordRequired:
-      return PAM_NEW_AUTHTOK_REQD;
-    case Decision::kUnavailable:
-      return PAM_AUTHINFO_UNAVAIL;
-    case Decision::kAborted:
-      return PAM_CONV_ERR;
-  }
-  return PAM_SERVICE_ERR;
-}
-
-// PAM_PRELIM_CHECK: the current password.
-int PrelimCode(Decision d) {
-  switch (d) {
-    case Decision::kSuccess:
-      return PAM_SUCCESS;
-    case Decision::kFailure:
-    case Decision::kLocked:
-    case Decision::kMfaRequired:
-      return PAM_AUTH_ERR;
-    case Decision::kDisabled:
-      return PAM_PERM_DENIED;
-    case Decision::kUnknownUser:
-      return PAM_USER_UNKNOWN;
-    case Decision::kNewPasswordRequired:
-      return PAM_SUCCESS;  // not a result of this step
-    case Decision::kUnavailable:
-      return PAM_AUTHINFO_UNAVAIL;
-    case Decision::kAborted:
-      return PAM_CONV_ERR;
-  }
-  return PAM_SERVICE_ERR;
-}
-
-// PAM_UPDATE_AUTHTOK: the new password.
-int UpdateCode(Decision d) {
-  switch (d) {
-    case Decision::kSuccess:
-      return PAM_SUCCESS;
-    case Decision::kUnknownUser:
-      return PAM_USER_UNKNOWN;
-    case Decision::kAborted:
-      return PAM_CONV_ERR;
-    default:
-      return PAM_AUTHTOK_ERR;
-  }
 }
 
 // pam_chauthtok: libpam calls the stack twice. The current password is
@@ -125,14 +47,15 @@ int RunChauthtok(Services& services, PamPrompter& prompter, const RequestInfo& r
   if (ask_current) {
     FlowResult verified = VerifyCurrentPassword(services, prompter, request, &current);
     if (verified.decision != Decision::kSuccess) {
-      int code = PrelimCode(verified.decision);
-      return (flags & PAM_UPDATE_AUTHTOK) && code == PAM_AUTH_ERR ? PAM_AUTHTOK_RECOVERY_ERR : code;
+      return PamCodeFor(verified.decision, (flags & PAM_UPDATE_AUTHTOK)
+                                               ? PamStep::kChauthtokUpdateOld
+                                               : PamStep::kChauthtokPrelim);
     }
   }
   if (flags & PAM_PRELIM_CHECK) return PAM_SUCCESS;
   FlowResult changed = ChangePassword(services, prompter, request, ask_current ? &current : nullptr,
                                       use_authtok ? 1 : 3);
-  return UpdateCode(changed.decision);
+  return PamCodeFor(changed.decision, PamStep::kChauthtokUpdate);
 }
 
 }  // namespace
@@ -191,10 +114,11 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
 
   switch (group) {
     case PamGroup::kAuthenticate:
-      return AuthCode(args->mfa_only ? SecondFactorOnly(services, prompter, request).decision
-                                     : PasswordSignIn(services, prompter, request).decision);
+      return PamCodeFor(args->mfa_only ? SecondFactorOnly(services, prompter, request).decision
+                                       : PasswordSignIn(services, prompter, request).decision,
+                        PamStep::kAuthenticate);
     case PamGroup::kAccount:
-      return AccountCode(CheckAccount(services, prompter, request).decision);
+      return PamCodeFor(CheckAccount(services, prompter, request).decision, PamStep::kAccount);
     case PamGroup::kChauthtok:
       return RunChauthtok(services, prompter, request, flags, args->use_authtok);
     case PamGroup::kSetcred:
