@@ -1,0 +1,213 @@
+// The Store backends the conformance suite (tests/unit/store_contract_test.cc)
+// runs against, and what the store tests share (records, events, one wrong
+// attempt). A new backend is one more entry in StoreBackends(): a way to
+// make a fresh, empty store for one test and to open connections to it.
+#ifndef SESAME_TESTS_FAKES_STORE_BACKENDS_H_
+#define SESAME_TESTS_FAKES_STORE_BACKENDS_H_
+
+#include <ftw.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/config/config.h"
+#include "core/crypto/wrong_attempt.h"
+#include "core/store/open/open_store.h"
+#include "core/store/store.h"
+
+namespace sesame::testing {
+
+// Something held on a store until destroyed (BackendStore::BlockWrites).
+class StoreHold {
+ public:
+  virtual ~StoreHold() = default;
+};
+
+// One test's store: fresh and empty when made, gone when destroyed.
+class BackendStore {
+ public:
+  virtual ~BackendStore() = default;
+  // A new connection to this test's store. A write waits up to `wait_ms`
+  // for a busy store, then fails with kBusy. A connection must not cross
+  // fork(): a child process calls Connect itself (the object is only data).
+  virtual Result<std::unique_ptr<Store>> Connect(int wait_ms) = 0;
+  Result<std::unique_ptr<Store>> Connect() { return Connect(5000); }
+  // Makes the store busy for writers, from outside any connection Connect
+  // gives (another process holding the write lock), until the hold is
+  // destroyed. Readers are not blocked.
+  virtual Result<std::unique_ptr<StoreHold>> BlockWrites() = 0;
+};
+
+struct StoreBackend {
+  const char* name;  // the suffix of the tests' names: "Sqlite"
+  std::function<Result<std::unique_ptr<BackendStore>>()> make;
+};
+
+// gtest prints the parameter with this.
+inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
+
+// ---- SQLite: a file in a new private directory ----
+
+inline int RemoveTreeEntry(const char* path, const struct stat*, int, struct FTW*) {
+  return remove(path);
+}
+
+class SqliteBackendStore final : public BackendStore {
+ public:
+  // A new directory (0700) under SESAME_TEST_TMPDIR (or /tmp) with an
+  // empty store in it, made through OpenStore as the tools make it.
+  static Result<std::unique_ptr<BackendStore>> Make() {
+    const char* env = std::getenv("SESAME_TEST_TMPDIR");
+    const std::string base = env != nullptr && *env != '\0' ? env : "/tmp";
+    if (mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status(Code::kUnavailable, "cannot make " + base + ": " + std::strerror(errno));
+    std::string tmpl = base + "/store_contract_XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return Status(Code::kUnavailable, "mkdtemp " + tmpl + ": " + std::strerror(errno));
+    std::unique_ptr<SqliteBackendStore> made(new SqliteBackendStore(tmpl));
+    Result<std::unique_ptr<Store>> created = made->Open(5000, /*create=*/true);
+    if (!created.ok()) return created.status();
+    return std::unique_ptr<BackendStore>(std::move(made));
+  }
+
+  ~SqliteBackendStore() override { nftw(dir_.c_str(), RemoveTreeEntry, 16, FTW_DEPTH | FTW_PHYS); }
+
+  Result<std::unique_ptr<Store>> Connect(int wait_ms) override { return Open(wait_ms, false); }
+
+  Result<std::unique_ptr<StoreHold>> BlockWrites() override {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Status failed(Code::kUnavailable, "cannot hold " + path_ + ": " + sqlite3_errmsg(db));
+      sqlite3_close(db);
+      return failed;
+    }
+    return std::unique_ptr<StoreHold>(new Holder(db));
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  class Holder final : public StoreHold {
+   public:
+    explicit Holder(sqlite3* db) : db_(db) {}
+    ~Holder() override {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(db_);
+    }
+
+   private:
+    sqlite3* db_;
+  };
+
+  explicit SqliteBackendStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/sesame.db") {}
+
+  Result<std::unique_ptr<Store>> Open(int wait_ms, bool create) const {
+    Config config;
+    config.store = "sqlite";
+    config.store_path = path_;
+    config.store_busy_timeout_ms = wait_ms;
+    StoreOptions options;
+    options.create = create;
+    options.owner = geteuid();
+    return OpenStore(config, options);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+// Every backend this build tests. The next one is one more line.
+inline std::vector<StoreBackend> StoreBackends() {
+  return {
+      StoreBackend{"Sqlite", &SqliteBackendStore::Make},
+  };
+}
+
+// ---- What the store tests share ----
+
+inline UserRecord User(const std::string& name, int64_t created = 1000) {
+  UserRecord user;
+  user.name = name;
+  user.password_hash = "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA";
+  user.created = created;
+  user.password_changed = created;
+  return user;
+}
+
+inline SignInEvent Event(const std::string& user, int64_t time, const std::string& outcome) {
+  SignInEvent event;
+  event.time = time;
+  event.user = user;
+  event.service = "sshd";
+  event.remote_host = "192.0.2.7";
+  event.method = "password";
+  event.outcome = outcome;
+  event.detail = "";
+  return event;
+}
+
+// A digest of a wrong secret, as WrongAttemptDigest makes them.
+inline std::string Digest(char c) { return std::string(kWrongAttemptDigestChars, c); }
+
+// What one wrong attempt does: reserved, then settled as wrong with its
+// digest (the flows in core/flows/ do exactly this). A reserved attempt's
+// locked_until is the lock its settlement set. A call that fails is a test
+// failure and returns failures = -1.
+inline Reservation Wrong(Store& store, const std::string& name, int64_t now,
+                         const LockoutPolicy& policy, const std::string& digest = "") {
+  auto r = store.ReserveAttempt(name, now, policy, digest);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  if (!r.ok()) return Reservation{Reservation::Verdict::kLocked, -1, -1, -1, false};
+  Reservation result = *r;
+  if (r->verdict == Reservation::Verdict::kReserved) {
+    Settlement wrong;
+    wrong.kind = Settlement::Kind::kWrong;
+    wrong.reservation = *r;
+    wrong.attempt = digest;
+    wrong.now = now;
+    wrong.policy = policy;
+    auto settled = store.SettleAttempt(name, wrong, nullptr);
+    EXPECT_TRUE(settled.ok()) << settled.status().message();
+    if (settled.ok()) result.locked_until = settled->locked_until;
+  }
+  return result;
+}
+
+// A record's lockout counters and must-change flag as a new user has them.
+inline void ExpectNoFailures(const UserRecord& user) {
+  EXPECT_FALSE(user.must_change);
+  EXPECT_EQ(user.failures, 0);
+  EXPECT_EQ(user.first_failure, 0);
+  EXPECT_EQ(user.locked_until, 0);
+}
+
+// No authenticator, no time step used.
+inline void ExpectNoAuthenticator(const UserRecord& user) {
+  EXPECT_EQ(user.totp_sealed, "");
+  EXPECT_EQ(user.totp_last_step, -1);
+}
+
+// MFA not required by an administrator, no grace period begun.
+inline void ExpectNoMfaRequirement(const UserRecord& user) {
+  EXPECT_FALSE(user.mfa_required);
+  EXPECT_EQ(user.mfa_required_since, 0);
+}
+
+}  // namespace sesame::testing
+
+#endif  // SESAME_TESTS_FAKES_STORE_BACKENDS_H_

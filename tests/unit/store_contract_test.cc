@@ -1,0 +1,1411 @@
+// The Store contract (core/store/store.h), written once and run against
+// every backend in tests/fakes/store_backends.h: users, events and their
+// coalescing, attempts reserved and settled, password history, must-change,
+// authenticators and recovery codes (with the lock guard), MFA
+// requirements, the compare-and-set methods, and writers in several
+// processes at once. What only one backend has (SQLite's files, modes, WAL
+// and migrations) is tested apart (tests/unit/sqlite_store_test.cc).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/store/store.h"
+#include "tests/fakes/store_backends.h"
+
+namespace sesame {
+namespace {
+
+using testing::BackendStore;
+using testing::Digest;
+using testing::Event;
+using testing::ExpectNoAuthenticator;
+using testing::ExpectNoFailures;
+using testing::ExpectNoMfaRequirement;
+using testing::StoreBackend;
+using testing::StoreBackends;
+using testing::User;
+using testing::Wrong;
+using Verdict = Reservation::Verdict;
+
+class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    auto made = GetParam().make();
+    ASSERT_TRUE(made.ok()) << made.status().message();
+    backend_ = std::move(made).value();
+  }
+
+  // A new connection to this test's store (nullptr, and a test failure,
+  // when it cannot be opened).
+  std::unique_ptr<Store> MustConnect(int wait_ms = 5000) {
+    auto store = backend_->Connect(wait_ms);
+    EXPECT_TRUE(store.ok()) << store.status().message();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  std::unique_ptr<BackendStore> backend_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(StoreBackends()),
+                         [](const ::testing::TestParamInfo<StoreBackend>& backend) {
+                           return std::string(backend.param.name);
+                         });
+
+TEST_P(StoreContractTest, UserLifecycle) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  UserRecord carol = User("carol", 30);
+  carol.password_hash = "";  // no password set: empty, not NULL
+  ASSERT_TRUE(store->AddUser(User("bob", 20)).ok());
+  ASSERT_TRUE(store->AddUser(carol).ok());
+  ASSERT_TRUE(store->AddUser(User("alice", 10)).ok());
+
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 3u);
+  EXPECT_EQ((*users)[0].name, "alice");
+  EXPECT_EQ((*users)[1].name, "bob");
+  EXPECT_EQ((*users)[2].name, "carol");
+  EXPECT_EQ((*users)[2].password_hash, "");
+  EXPECT_EQ((*users)[0].created, 10);
+  EXPECT_EQ((*users)[0].password_changed, 10);
+
+  ASSERT_TRUE(store->SetDisabled("bob", true).ok());
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_TRUE((*bob)->disabled);
+  ASSERT_TRUE(store->SetDisabled("bob", false).ok());
+  bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_FALSE((*bob)->disabled);
+
+  ASSERT_TRUE(store->RemoveUser("bob").ok());
+  bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_FALSE(bob->has_value());
+  // Names are compared byte for byte.
+  auto upper = store->GetUser("ALICE");
+  ASSERT_TRUE(upper.ok());
+  EXPECT_FALSE(upper->has_value());
+}
+
+TEST_P(StoreContractTest, DuplicateAddAndNotFound) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  Status dup = store->AddUser(User("alice"));
+  EXPECT_EQ(dup.code(), Code::kAlreadyExists);
+  EXPECT_NE(dup.message().find("alice"), std::string::npos) << dup.message();
+
+  auto missing = store->GetUser("nobody");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  Status removed = store->RemoveUser("nobody");
+  EXPECT_EQ(removed.code(), Code::kNotFound);
+  EXPECT_NE(removed.message().find("nobody"), std::string::npos);
+  EXPECT_EQ(store->SetDisabled("nobody", true).code(), Code::kNotFound);
+}
+
+TEST_P(StoreContractTest, ReplacePasswordHashIsCompareAndSet) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  const UserRecord alice = User("alice", 100);
+  ASSERT_TRUE(store->AddUser(alice).ok());
+
+  auto replaced = store->ReplacePasswordHash("alice", "stale", "new1", 0);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_FALSE(*replaced);
+  auto got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, alice.password_hash);
+
+  // A rehash (changed_at == 0) keeps password_changed.
+  replaced = store->ReplacePasswordHash("alice", alice.password_hash, "new1", 0);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(*replaced);
+  got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "new1");
+  EXPECT_EQ((*got)->password_changed, 100);
+
+  // A real change records when.
+  replaced = store->ReplacePasswordHash("alice", "new1", "new2", 555);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(*replaced);
+  got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "new2");
+  EXPECT_EQ((*got)->password_changed, 555);
+
+  replaced = store->ReplacePasswordHash("nobody", "x", "y", 1);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_FALSE(*replaced);
+}
+
+TEST_P(StoreContractTest, EventsFilterAndLimit) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 100, "success")).ok());
+  ASSERT_TRUE(store->RecordEvent(Event("bob", 110, "failure")).ok());
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 120, "failure")).ok());
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 130, "success")).ok());
+  ASSERT_TRUE(store->RecordEvent(Event("bob", 140, "success")).ok());
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());  // events are kept
+
+  auto all = store->ListEvents({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].time, 100);
+  EXPECT_EQ((*all)[4].time, 140);
+  EXPECT_LT((*all)[0].id, (*all)[1].id);
+  EXPECT_EQ((*all)[1].service, "sshd");
+  EXPECT_EQ((*all)[1].remote_host, "192.0.2.7");
+  EXPECT_EQ((*all)[1].method, "password");
+  EXPECT_EQ((*all)[1].outcome, "failure");
+  EXPECT_EQ((*all)[1].detail, "");
+
+  EventFilter filter;
+  filter.user = "alice";
+  auto alice = store->ListEvents(filter);
+  ASSERT_TRUE(alice.ok());
+  ASSERT_EQ(alice->size(), 3u);
+  EXPECT_EQ((*alice)[0].time, 100);
+  EXPECT_EQ((*alice)[2].time, 130);
+
+  filter.limit = 2;  // newest two, oldest first
+  alice = store->ListEvents(filter);
+  ASSERT_TRUE(alice.ok());
+  ASSERT_EQ(alice->size(), 2u);
+  EXPECT_EQ((*alice)[0].time, 120);
+  EXPECT_EQ((*alice)[1].time, 130);
+
+  EventFilter since;
+  since.since = 120;  // inclusive
+  auto recent = store->ListEvents(since);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 3u);
+  EXPECT_EQ((*recent)[0].time, 120);
+  since.limit = 1;
+  recent = store->ListEvents(since);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ((*recent)[0].user, "bob");
+  EXPECT_EQ((*recent)[0].time, 140);
+}
+
+// Coalescing: equal events within the window share a row; any field that
+// differs, or a gap longer than the window, starts a new one.
+TEST_P(StoreContractTest, RecordEventCoalescesEqualEventsWithinTheWindow) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  SignInEvent e;
+  e.user = "alice";
+  e.service = "sshd";
+  e.remote_host = "192.0.2.1";
+  e.method = "password";
+  e.outcome = "failure";
+  e.detail = "empty password";
+  for (int64_t t = 1000; t < 1100; t += 10) {
+    e.time = t;
+    ASSERT_TRUE(store->RecordEvent(e, 60).ok());
+  }
+  SignInEvent other = e;
+  other.remote_host = "192.0.2.2";
+  ASSERT_TRUE(store->RecordEvent(other, 60).ok());
+  e.time = 1090 + 61;  // the window has passed since the last one
+  ASSERT_TRUE(store->RecordEvent(e, 60).ok());
+  e.time = 1152;
+  ASSERT_TRUE(store->RecordEvent(e, 0).ok());  // not coalesced when not asked
+  auto events = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].count, 10);
+  EXPECT_EQ((*events)[0].time, 1090);
+  EXPECT_EQ((*events)[1].remote_host, "192.0.2.2");
+  EXPECT_EQ((*events)[1].count, 1);
+  EXPECT_EQ((*events)[2].count, 1);
+  EXPECT_EQ((*events)[3].count, 1);
+}
+
+// Four processes write events while this one changes users: all writes land,
+// none fails with kBusy.
+TEST_P(StoreContractTest, ConcurrentWritersQueue) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  }  // closed before fork: a connection must not cross fork()
+  constexpr int kChildren = 4;
+  constexpr int kEventsEach = 200;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int code = 0;
+      {
+        auto store = backend_->Connect();  // its own connection, after fork
+        if (!store.ok()) _exit(10);
+        for (int i = 0; i < kEventsEach && code == 0; ++i) {
+          if (!(*store)->RecordEvent(Event("alice", 1000 + i, "success")).ok()) code = 11;
+          auto user = (*store)->GetUser("alice");
+          if (!user.ok() || !user->has_value()) code = 12;
+        }
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 40; ++i) {
+      const std::string name = "user" + std::to_string(i);
+      EXPECT_TRUE(store->AddUser(User(name)).ok());
+      EXPECT_TRUE(store->SetDisabled(name, true).ok());
+      EXPECT_TRUE(store->SetDisabled("alice", i % 2 == 0).ok());
+    }
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto events = store->ListEvents({});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), static_cast<size_t>(kChildren * kEventsEach));
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  EXPECT_EQ(users->size(), 41u);
+}
+
+// A store busy for longer than a writer waits (MUST: waited for, bounded,
+// then kBusy with a message, never a half-applied change): every write is
+// kBusy, nothing of it is applied, and it goes through once the store is
+// free again. Readers are not blocked.
+TEST_P(StoreContractTest, ABusyStoreRefusesWritesWholeWithKBusy) {
+  auto store = MustConnect(/*wait_ms=*/50);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  {
+    auto hold = backend_->BlockWrites();
+    ASSERT_TRUE(hold.ok()) << hold.status().message();
+    auto read = store->GetUser("alice");
+    EXPECT_TRUE(read.ok()) << read.status().message();
+    Status added = store->AddUser(User("bob"));
+    EXPECT_EQ(added.code(), Code::kBusy) << added.message();
+    EXPECT_FALSE(added.message().empty());
+    Status changed = store->SetPassword("alice", "h-new", 2000, false, 5);
+    EXPECT_EQ(changed.code(), Code::kBusy) << changed.message();
+    auto reserved = store->ReserveAttempt("alice", 2000, LockoutPolicy{}, "");
+    EXPECT_EQ(reserved.status().code(), Code::kBusy) << reserved.status().message();
+    Status recorded = store->RecordEvent(Event("alice", 2000, "success"));
+    EXPECT_EQ(recorded.code(), Code::kBusy) << recorded.message();
+  }
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
+  EXPECT_EQ((*alice)->password_changed, User("alice").password_changed);
+  EXPECT_EQ((*alice)->failures, 0);
+  EXPECT_EQ((*alice)->pending_attempts, 0);
+  EXPECT_TRUE(store->PasswordHistory("alice").value().empty());
+  EXPECT_FALSE(store->GetUser("bob").value().has_value());
+  EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
+  // Free again: the same calls go through.
+  EXPECT_TRUE(store->AddUser(User("bob")).ok());
+  EXPECT_TRUE(store->SetPassword("alice", "h-new", 2000, false, 5).ok());
+  EXPECT_EQ(store->PasswordHistory("alice").value(),
+            std::vector<std::string>{User("alice").password_hash});
+}
+
+TEST_P(StoreContractTest, NewFieldsRoundTrip) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  UserRecord dave = User("dave", 77);
+  dave.must_change = true;
+  dave.failures = 3;
+  dave.first_failure = 70;
+  dave.locked_until = kLockedUntilUnlocked;
+  ASSERT_TRUE(store->AddUser(dave).ok());
+  ASSERT_TRUE(store->AddUser(User("erin", 78)).ok());
+  auto got = store->GetUser("dave");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->must_change);
+  EXPECT_EQ((*got)->failures, 3);
+  EXPECT_EQ((*got)->first_failure, 70);
+  EXPECT_EQ((*got)->locked_until, kLockedUntilUnlocked);
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].locked_until, kLockedUntilUnlocked);
+  ExpectNoFailures((*users)[1]);
+  ExpectNoAuthenticator((*users)[1]);
+  ExpectNoMfaRequirement((*users)[1]);
+}
+
+TEST_P(StoreContractTest, ReserveAttemptWindowLockAndExpiry) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{3, 100, 50};
+  auto fail = [&](int64_t now) { return Wrong(*store, "alice", now, policy); };
+  auto stored = [&]() {
+    auto u = store->GetUser("alice");
+    EXPECT_TRUE(u.ok() && u->has_value());
+    return u.ok() && u->has_value() ? **u : UserRecord{};
+  };
+
+  // First failure opens the window.
+  Reservation r = fail(1000);
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.window, 1000);
+  EXPECT_EQ(r.locked_until, 0);
+  EXPECT_EQ(stored().first_failure, 1000);
+  // Counted within the window.
+  r = fail(1099);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_EQ(r.window, 1000);
+  // now == first_failure + fail_interval: the window has passed, back to 1.
+  r = fail(1100);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.window, 1100);
+  r = fail(1150);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_EQ(r.locked_until, 0);
+  // deny reached: the reservation that reaches it sets the lock.
+  r = fail(1160);
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 3);
+  EXPECT_EQ(r.locked_until, 1210);
+  // While it is in force nothing more is reserved, nor counted.
+  r = fail(1170);
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.failures, 3);
+  EXPECT_EQ(r.locked_until, 1210);
+  UserRecord u = stored();
+  EXPECT_EQ(u.failures, 3);
+  EXPECT_EQ(u.first_failure, 1100);
+  EXPECT_EQ(u.locked_until, 1210);
+  // Lock run out (locked_until <= now), though still inside the window:
+  // a new window, the lock gone, and that is reported.
+  r = fail(1210);
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.locked_until, 0);
+  EXPECT_TRUE(r.lock_expired);
+  u = stored();
+  EXPECT_EQ(u.first_failure, 1210);
+  EXPECT_EQ(u.locked_until, 0);
+  // And it can lock again.
+  EXPECT_FALSE(fail(1211).lock_expired);
+  r = fail(1212);
+  EXPECT_EQ(r.locked_until, 1262);
+}
+
+TEST_P(StoreContractTest, ReserveAttemptAdminLockDenyZeroAndEdges) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  for (const char* name : {"alice", "bob", "carol", "dave"}) {
+    ASSERT_TRUE(store->AddUser(User(name)).ok());
+  }
+
+  // unlock_time 0: until an administrator unlocks.
+  const LockoutPolicy admin{2, 900, 0};
+  EXPECT_EQ(Wrong(*store, "alice", 5000, admin).locked_until, 0);
+  Reservation r = Wrong(*store, "alice", 5001, admin);
+  EXPECT_EQ(r.locked_until, kLockedUntilUnlocked);
+  r = Wrong(*store, "alice", 5002, admin);
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_EQ(r.locked_until, kLockedUntilUnlocked);
+  // Long after the window a lock in force still stands.
+  r = Wrong(*store, "alice", 5000 + 10 * 900, admin);
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.locked_until, kLockedUntilUnlocked);
+  const LockoutPolicy timed{2, 60, 600};
+  Wrong(*store, "dave", 100, timed);
+  r = Wrong(*store, "dave", 101, timed);
+  ASSERT_EQ(r.locked_until, 701);
+  r = Wrong(*store, "dave", 300, timed);  // window (60 s) over, lock (600 s) is not
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.locked_until, 701);
+  r = Wrong(*store, "dave", 701, timed);  // the lock ran out: a new window
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.locked_until, 0);
+
+  // deny 0 counts but never locks, and ignores a lock recorded earlier.
+  const LockoutPolicy never{0, 900, 600};
+  for (int i = 1; i <= 20; ++i) {
+    r = Wrong(*store, "bob", 5000 + i, never);
+    EXPECT_EQ(r.verdict, Verdict::kReserved);
+    EXPECT_EQ(r.failures, i);
+    EXPECT_EQ(r.locked_until, 0);
+  }
+  r = Wrong(*store, "alice", 5003, never);
+  EXPECT_EQ(r.verdict, Verdict::kReserved) << "deny 0: the recorded lock does not refuse";
+
+  // deny 1: the first failure locks.
+  r = Wrong(*store, "carol", 5000, LockoutPolicy{1, 900, 600});
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.locked_until, 5600);
+
+  // now + unlock_time near the top of int64 is clamped below the admin lock.
+  const int64_t late = kLockedUntilUnlocked - 10;
+  ASSERT_TRUE(store->ClearFailures("dave").ok());
+  r = Wrong(*store, "dave", late, LockoutPolicy{1, 900, 31536000});
+  EXPECT_EQ(r.locked_until, kLockedUntilUnlocked - 1);
+
+  // Bad policy, unknown user.
+  EXPECT_EQ(store->ReserveAttempt("bob", 6000, LockoutPolicy{5, 900, -1}, "").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store->ReserveAttempt("bob", 6000, LockoutPolicy{5, -1, 600}, "").status().code(),
+            Code::kInvalidArgument);
+  auto missing = store->ReserveAttempt("nobody", 6000, LockoutPolicy{}, "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nobody"), std::string::npos);
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_EQ((*bob)->failures, 20);  // the refused calls changed nothing
+}
+
+// Reservations in flight: pending ones count toward deny, so no more than
+// deny secrets are checked at once; when the window is full of pending
+// ones the next waits (kFull); the lock comes only from failures settled
+// as wrong; a success clears all but what is still pending.
+TEST_P(StoreContractTest, PendingAttemptsFillTheWindowAndSettle) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{3, 900, 600};
+  auto reserve = [&](int64_t now, const std::string& digest = "") {
+    auto r = store->ReserveAttempt("alice", now, policy, digest);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : Reservation{};
+  };
+  auto settle = [&](Settlement::Kind kind, const Reservation& r, int64_t now,
+                    const std::string& digest = "") {
+    Settlement s;
+    s.kind = kind;
+    s.reservation = r;
+    s.attempt = digest;
+    s.now = now;
+    s.policy = policy;
+    auto settled = store->SettleAttempt("alice", s, nullptr);
+    EXPECT_TRUE(settled.ok()) << settled.status().message();
+    return settled.ok() ? *settled : SettleOutcome{};
+  };
+  auto stored = [&]() {
+    auto u = store->GetUser("alice");
+    return u.ok() && u->has_value() ? **u : UserRecord{};
+  };
+
+  Reservation a = reserve(100);
+  Reservation b = reserve(101);
+  Reservation c = reserve(102);
+  EXPECT_EQ(c.verdict, Verdict::kReserved);
+  EXPECT_EQ(c.failures, 3);
+  EXPECT_EQ(stored().pending_attempts, 3);
+  EXPECT_EQ(stored().locked_until, 0) << "nothing is locked by attempts still in flight";
+  Reservation d = reserve(103);
+  EXPECT_EQ(d.verdict, Verdict::kFull) << "a fourth waits: three are being checked";
+  EXPECT_EQ(stored().failures, 3) << "and is not counted";
+
+  // a was right: a success. b and c are still pending and stay counted.
+  SettleOutcome done = settle(Settlement::Kind::kSuccess, a, 104);
+  EXPECT_EQ(done.failures, 2);
+  EXPECT_EQ(stored().pending_attempts, 2);
+  EXPECT_EQ(stored().first_failure, 100);
+  EXPECT_EQ(reserve(105).verdict, Verdict::kReserved) << "room again";
+  // b gave up (released), c was wrong: counted, no lock (2 of 3).
+  settle(Settlement::Kind::kRelease, b, 106);
+  SettleOutcome wrong = settle(Settlement::Kind::kWrong, c, 107, Digest('c'));
+  EXPECT_EQ(wrong.locked_until, 0);
+  EXPECT_FALSE(wrong.repeated);
+  UserRecord u = stored();
+  EXPECT_EQ(u.failures, 2);
+  EXPECT_EQ(u.pending_attempts, 1);
+  // One more wrong completes the count: that settlement sets the lock.
+  Reservation e = reserve(108);
+  EXPECT_EQ(e.failures, 3);
+  // The pending one from 105 ends wrong too, the same secret as c: not
+  // counted again.
+  Reservation f{Verdict::kReserved, 3, 100, 0, false};
+  SettleOutcome again = settle(Settlement::Kind::kWrong, f, 109, Digest('c'));
+  EXPECT_TRUE(again.repeated);
+  EXPECT_EQ(again.failures, 2);
+  wrong = settle(Settlement::Kind::kWrong, e, 110, Digest('e'));
+  EXPECT_EQ(wrong.locked_until, 0) << "2 of 3 after the repeat was taken back";
+  Reservation g = reserve(111);
+  wrong = settle(Settlement::Kind::kWrong, g, 112, Digest('9'));
+  EXPECT_EQ(wrong.locked_until, 712);
+  EXPECT_EQ(wrong.failures, 3);
+  EXPECT_EQ(reserve(113).verdict, Verdict::kLocked);
+  EXPECT_EQ(stored().pending_attempts, 0);
+
+  // A success clears the lock, the count and the window.
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  Reservation h = reserve(200);
+  settle(Settlement::Kind::kSuccess, h, 201);
+  u = stored();
+  EXPECT_EQ(u.failures, 0);
+  EXPECT_EQ(u.pending_attempts, 0);
+  EXPECT_EQ(u.first_failure, 0);
+  EXPECT_EQ(u.locked_until, 0);
+
+  // A settlement from a window that is gone changes no counter.
+  Reservation old = reserve(300);
+  Reservation fresh = reserve(300 + 900);  // the window has passed: a new one
+  EXPECT_EQ(fresh.failures, 1);
+  settle(Settlement::Kind::kRelease, old, 1201);
+  settle(Settlement::Kind::kWrong, old, 1201, Digest('0'));
+  u = stored();
+  EXPECT_EQ(u.failures, 1);
+  EXPECT_EQ(u.pending_attempts, 1);
+  EXPECT_EQ(reserve(1202, Digest('0')).verdict, Verdict::kReserved)
+      << "the old window's digest was not remembered in the new one";
+  // A reservation that was refused settles no counter.
+  Reservation refused{Verdict::kLocked, 3, 0, 999, false};
+  settle(Settlement::Kind::kRelease, refused, 1203);
+  EXPECT_EQ(stored().failures, 2);
+
+  // deny lowered below a count with nothing pending: locked at once.
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  for (int i = 0; i < 2; ++i) Wrong(*store, "alice", 1300 + i, policy);
+  Reservation lowered =
+      store->ReserveAttempt("alice", 1310, LockoutPolicy{2, 900, 600}, "").value();
+  EXPECT_EQ(lowered.verdict, Verdict::kLocked);
+  EXPECT_EQ(lowered.locked_until, 1910);
+}
+
+TEST_P(StoreContractTest, SettleAttemptRecordsTheEventInTheSameTransaction) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{3, 900, 600};
+  SignInEvent event;
+  event.time = 300;
+  event.user = "alice";
+  event.method = "password";
+  event.outcome = "success";
+  Settlement ok;
+  ok.kind = Settlement::Kind::kSuccess;
+  ok.reservation = store->ReserveAttempt("alice", 300, policy, "").value();
+  ASSERT_TRUE(store->SettleAttempt("alice", ok, &event).ok());
+  auto events = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->back().outcome, "success");
+  EXPECT_EQ(store->GetUser("alice").value()->failures, 0);
+  // A user removed meanwhile: no counter, but the event is kept.
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  ASSERT_TRUE(store->SettleAttempt("alice", ok, &event).ok());
+  events = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 2u);
+}
+
+TEST_P(StoreContractTest, ClearFailures) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{2, 900, 0};
+  Wrong(*store, "alice", 100, policy);
+  Reservation r = Wrong(*store, "alice", 101, policy);
+  ASSERT_EQ(r.locked_until, kLockedUntilUnlocked);
+
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectNoFailures(**alice);
+  // A fresh window afterwards.
+  r = Wrong(*store, "alice", 102, policy);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.locked_until, 0);
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->first_failure, 102);
+
+  Status missing = store->ClearFailures("nobody");
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+}
+
+TEST_P(StoreContractTest, ARepeatedWrongDigestCountsOnce) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{10, 900, 600};
+  auto count = [&](int64_t now, const std::string& digest) {
+    return Wrong(*store, "alice", now, policy, digest);
+  };
+  auto repeated = [](const Reservation& r) { return r.verdict == Verdict::kRepeated; };
+
+  Reservation r = count(1000, Digest('a'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(repeated(r));
+  r = count(1001, Digest('a'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_TRUE(repeated(r));
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, 1);
+  EXPECT_EQ((*alice)->first_failure, 1000) << "a repeat changes nothing";
+
+  // b, c, d, e: the last four are remembered, so a is forgotten and counts again.
+  int expected = 1;
+  for (char c : {'b', 'c', 'd', 'e'}) {
+    r = count(1002, Digest(c));
+    EXPECT_EQ(r.failures, ++expected);
+    EXPECT_FALSE(repeated(r));
+  }
+  EXPECT_TRUE(repeated(count(1003, Digest('b'))));
+  r = count(1003, Digest('a'));
+  EXPECT_FALSE(repeated(r)) << "only the last " << kRememberedWrongAttempts << " are remembered";
+  EXPECT_EQ(r.failures, 6);
+  EXPECT_FALSE(repeated(count(1003, Digest('b')))) << "a pushed b out";
+  EXPECT_EQ(count(1003, Digest('e')).failures, 7);  // e is still remembered: 7 stays
+  // No digest (no key file): counted every time.
+  EXPECT_EQ(count(1004, "").failures, 8);
+  EXPECT_EQ(count(1004, "").failures, 9);
+
+  // A new window forgets them all.
+  r = count(1000 + 900, Digest('e'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(repeated(r));
+  EXPECT_TRUE(repeated(count(1901, Digest('e'))));
+  EXPECT_FALSE(repeated(count(1901, Digest('a'))));
+
+  // So does ClearFailures (an unlock), a success, and a new password (one
+  // of the remembered wrong ones may be the new password).
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  r = count(1902, Digest('e'));
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_FALSE(repeated(r));
+  ASSERT_TRUE(store->SetPassword("alice", "h-new", 1903, false, 5).ok());
+  EXPECT_FALSE(repeated(count(1904, Digest('e'))));
+  ASSERT_TRUE(store->SetTotp("alice", "sealed", {}).ok());
+  EXPECT_FALSE(repeated(count(1905, Digest('e')))) << "a new authenticator forgets them too";
+  count(1906, Digest('f'));
+  Settlement ok;
+  ok.kind = Settlement::Kind::kSuccess;
+  ok.reservation = store->ReserveAttempt("alice", 1906, policy, "").value();
+  ASSERT_TRUE(store->SettleAttempt("alice", ok, nullptr).ok());
+  EXPECT_FALSE(repeated(count(1907, Digest('f'))));
+  count(1907, Digest('f'));
+
+  // A wrong code settled with a digest remembered already (typed again in
+  // the same time step after a right password): the reservation is taken
+  // back and the settlement says so.
+  Reservation again = store->ReserveAttempt("alice", 1908, policy, "").value();
+  const int before = again.failures;
+  Settlement wrong;
+  wrong.kind = Settlement::Kind::kWrong;
+  wrong.reservation = again;
+  const std::string f = Digest('f');
+  wrong.attempt = f;
+  wrong.now = 1908;
+  wrong.policy = policy;
+  auto settled = store->SettleAttempt("alice", wrong, nullptr);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_TRUE(settled->repeated);
+  EXPECT_EQ(store->GetUser("alice").value()->failures, before - 1);
+}
+
+TEST_P(StoreContractTest, ALockIsReportedBeforeARepeat) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{2, 900, 600};
+  Wrong(*store, "alice", 100, policy, Digest('1'));
+  Reservation r = Wrong(*store, "alice", 101, policy, Digest('2'));
+  ASSERT_EQ(r.locked_until, 701);
+  r = Wrong(*store, "alice", 102, policy, Digest('1'));
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.failures, 2);
+  EXPECT_EQ(r.locked_until, 701);
+}
+
+TEST_P(StoreContractTest, MalformedDigestsAreRefusedAndChangeNothing) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{5, 900, 600};
+  Reservation held = store->ReserveAttempt("alice", 100, policy, "").value();
+  for (const std::string& bad :
+       {Digest('a').substr(1), Digest('a') + "a", Digest('A'), Digest('g'),
+        std::string(kWrongAttemptDigestChars, '\0'), std::string(1 << 20, 'a')}) {
+    auto r = store->ReserveAttempt("alice", 100, policy, bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().message();
+    Settlement wrong;
+    wrong.kind = Settlement::Kind::kWrong;
+    wrong.reservation = held;
+    wrong.attempt = bad;
+    auto settled = store->SettleAttempt("alice", wrong, nullptr);
+    ASSERT_FALSE(settled.ok());
+    EXPECT_EQ(settled.status().code(), Code::kInvalidArgument);
+  }
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, 1);
+  EXPECT_EQ((*alice)->first_failure, 100);
+  auto missing = store->ReserveAttempt("nobody", 100, policy, Digest('a'));
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreContractTest, SetPasswordKeepsNewestHistory) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  UserRecord alice = User("alice", 100);
+  alice.password_hash = "h0";
+  alice.must_change = true;
+  ASSERT_TRUE(store->AddUser(alice).ok());
+
+  // Four changes keeping 2: h0 and h1 fall out.
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(store
+                    ->SetPassword("alice", "h" + std::to_string(i), 100 + 100 * i,
+                                  /*must_change=*/i == 4, /*history_keep=*/2)
+                    .ok());
+  }
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, (std::vector<std::string>{"h3", "h2"}));
+  auto got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "h4");
+  EXPECT_EQ((*got)->password_changed, 500);
+  EXPECT_TRUE((*got)->must_change);
+  // (Each entry is dated when that hash was set: no Store method reads the
+  // dates, so SqliteStoreTest.PasswordHistoryRowsAreDated checks the rows.)
+
+  // A larger keep keeps more from then on; 0 keeps none.
+  ASSERT_TRUE(store->SetPassword("alice", "h5", 600, false, 10).ok());
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, (std::vector<std::string>{"h4", "h3", "h2"}));
+  got = store->GetUser("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_FALSE((*got)->must_change);
+  ASSERT_TRUE(store->SetPassword("alice", "h6", 700, false, 0).ok());
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+
+  // No password set: nothing goes into the history.
+  UserRecord bob = User("bob");
+  bob.password_hash = "";
+  ASSERT_TRUE(store->AddUser(bob).ok());
+  ASSERT_TRUE(store->SetPassword("bob", "b1", 800, false, 5).ok());
+  history = store->PasswordHistory("bob");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+  // Other users' history is separate.
+  ASSERT_TRUE(store->SetPassword("bob", "b2", 900, false, 5).ok());
+  history = store->PasswordHistory("bob");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(*history, std::vector<std::string>{"b1"});
+  history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+
+  // Missing user: kNotFound and nothing written; bad keep refused.
+  Status missing = store->SetPassword("nobody", "x", 1, false, 5);
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+  EXPECT_EQ(store->SetPassword("bob", "b3", 1000, false, -1).code(), Code::kInvalidArgument);
+  got = store->GetUser("bob");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "b2");
+  auto none = store->PasswordHistory("nobody");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreContractTest, HistoryRemovedWithUser) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetPassword("alice", "a1", 2000, false, 5).ok());
+  ASSERT_TRUE(store->SetPassword("alice", "a2", 3000, false, 5).ok());
+  ASSERT_TRUE(store->SetPassword("bob", "b1", 2000, false, 5).ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  auto bobs = store->PasswordHistory("bob");  // bob's is kept
+  ASSERT_TRUE(bobs.ok());
+  EXPECT_EQ(*bobs, std::vector<std::string>{User("bob").password_hash});
+
+  // A new account with the old name starts with no history.
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  auto history = store->PasswordHistory("alice");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+}
+
+TEST_P(StoreContractTest, SetMustChange) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetMustChange("alice", true).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_TRUE((*alice)->must_change);
+  ASSERT_TRUE(store->SetMustChange("alice", true).ok());  // unchanged is still found
+  ASSERT_TRUE(store->SetMustChange("alice", false).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_FALSE((*alice)->must_change);
+  EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
+  Status missing = store->SetMustChange("nobody", true);
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+}
+
+// Forks kFailingChildren processes that each make kFailuresEach wrong
+// attempts (reserve, then settle as wrong) on `user` at the same moment
+// (released together through a pipe), each on its own connection opened
+// after fork. Returns how many reservations set the lock, or -1 when a
+// child failed.
+constexpr int kFailingChildren = 8;
+constexpr int kFailuresEach = 25;
+// How long a racing writer may wait for the others.
+constexpr int kRaceWaitMs = 30000;
+
+int ConcurrentFailures(BackendStore& backend, const LockoutPolicy& policy) {
+  int gate[2];
+  if (pipe(gate) != 0) return -1;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kFailingChildren; ++c) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      close(gate[1]);
+      int code = 0;
+      {
+        auto store = backend.Connect(kRaceWaitMs);
+        if (!store.ok()) _exit(100);
+        char byte;
+        if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
+        for (int i = 0; i < kFailuresEach; ++i) {
+          Reservation r = Wrong(**store, "alice", 5000, policy);
+          if (r.failures < 0) _exit(102);
+          if (r.verdict == Reservation::Verdict::kReserved && r.locked_until != 0) ++code;
+        }
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  int locked = 0;
+  bool failed = false;
+  for (pid_t pid : children) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) > kFailuresEach) {
+      failed = true;
+      continue;
+    }
+    locked += WEXITSTATUS(status);
+  }
+  return failed ? -1 : locked;
+}
+
+TEST_P(StoreContractTest, ConcurrentFailuresAreNotLost) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  }  // closed before fork
+  EXPECT_EQ(ConcurrentFailures(*backend_, LockoutPolicy{1000, 900, 600}), 0);
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->failures, kFailingChildren * kFailuresEach);
+  EXPECT_EQ((*alice)->first_failure, 5000);
+  EXPECT_EQ((*alice)->locked_until, 0);
+}
+
+TEST_P(StoreContractTest, ConcurrentFailuresLockOnce) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  }
+  EXPECT_EQ(ConcurrentFailures(*backend_, LockoutPolicy{5, 900, 600}), 1);
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  // Exactly `deny` attempts were reserved (and so could be checked) however
+  // many came at once; the rest were refused by the lock.
+  EXPECT_EQ((*alice)->failures, 5);
+  EXPECT_EQ((*alice)->locked_until, 5600);
+}
+
+TEST_P(StoreContractTest, SetTotpRoundTripAndReplace) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectNoAuthenticator(**alice);
+  ExpectNoMfaRequirement(**alice);
+
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2", "d3"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());  // same digest, other user
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, -1);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+
+  // Replacing: new secret, last step back to -1, only the new codes.
+  auto used = store->UseTotpStep("alice", 50, LockGuard{});
+  ASSERT_TRUE(used.ok() && *used == CodeUse::kUsed);
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-2", {"e1", "e2"}).ok());
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].totp_sealed, "sealed-2");
+  EXPECT_EQ((*users)[0].totp_last_step, -1);
+  EXPECT_EQ((*users)[1].totp_sealed, "sealed-b");
+  count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 2);
+  used = store->UseRecoveryCode("alice", "d1", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);  // an old code is gone
+  used = store->UseRecoveryCode("alice", "e1", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kUsed);
+  count = store->CountRecoveryCodes("bob");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);  // bob's untouched
+
+  // No codes at all is allowed.
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-3", {}).ok());
+  count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+
+  // AddUser writes the columns too.
+  UserRecord carol = User("carol");
+  carol.totp_sealed = "sealed-c";
+  carol.totp_last_step = 123;
+  ASSERT_TRUE(store->AddUser(carol).ok());
+  auto got = store->GetUser("carol");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->totp_sealed, "sealed-c");
+  EXPECT_EQ((*got)->totp_last_step, 123);
+}
+
+TEST_P(StoreContractTest, SetTotpRefusesBadDigestsWhole) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 9, LockGuard{}).ok());
+
+  Status empty = store->SetTotp("alice", "sealed-2", {"e1", ""});
+  EXPECT_EQ(empty.code(), Code::kInvalidArgument);
+  // Refused in front of the backend (store.cc), naming the user.
+  EXPECT_NE(empty.message().find("empty recovery code digest for user alice"), std::string::npos)
+      << empty.message();
+  Status dup = store->SetTotp("alice", "sealed-2", {"e1", "e2", "e1"});
+  EXPECT_EQ(dup.code(), Code::kInvalidArgument);
+  EXPECT_NE(dup.message().find("duplicate recovery code digest for user alice"), std::string::npos)
+      << dup.message();
+
+  // Nothing of either call was written.
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, 9);
+  EXPECT_EQ(store->CountRecoveryCodes("alice").value(), 2);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "e1", LockGuard{}).value(), CodeUse::kAlreadyUsed);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "d1", LockGuard{}).value(), CodeUse::kUsed);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "d2", LockGuard{}).value(), CodeUse::kUsed);
+}
+
+TEST_P(StoreContractTest, ClearMfa) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 77, LockGuard{}).ok());
+
+  ASSERT_TRUE(store->ClearMfa("alice").ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectNoAuthenticator(**alice);
+  ExpectNoMfaRequirement(**alice);
+  EXPECT_EQ((*alice)->password_hash, User("alice").password_hash);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+  count = store->CountRecoveryCodes("bob");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
+  ASSERT_TRUE(store->ClearMfa("alice").ok());  // not enrolled is still found
+
+  Status missing = store->ClearMfa("nobody");
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+}
+
+TEST_P(StoreContractTest, UseTotpStepIsMonotonic) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed", {}).ok());
+  auto use = [&](int64_t step) {
+    auto r = store->UseTotpStep("alice", step, LockGuard{});
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() && *r == CodeUse::kUsed;
+  };
+  EXPECT_TRUE(use(5));
+  EXPECT_FALSE(use(5));  // replay
+  EXPECT_FALSE(use(4));  // older
+  EXPECT_TRUE(use(6));
+  EXPECT_TRUE(use(0x7fffffffffffffffLL - 1));
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_last_step, 0x7fffffffffffffffLL - 1);
+  EXPECT_EQ((*alice)->totp_sealed, "sealed");
+
+  // Step 0 is accepted on a fresh enrollment (last step -1).
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-2", {}).ok());
+  EXPECT_TRUE(use(0));
+  EXPECT_FALSE(use(0));
+
+  auto missing = store->UseTotpStep("nobody", 5, LockGuard{});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nobody"), std::string::npos);
+}
+
+// A lock in force refuses a code in the same statement that would use it;
+// nothing is used. With the lockout off for the user the lock is ignored.
+TEST_P(StoreContractTest, CodesAreNotUsedWhileLocked) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed", {"d1"}).ok());
+  const LockoutPolicy policy{2, 900, 600};
+  Wrong(*store, "alice", 1000, policy);
+  ASSERT_EQ(Wrong(*store, "alice", 1001, policy).locked_until, 1601);
+
+  const LockGuard guard{true, 1002};
+  EXPECT_EQ(store->UseTotpStep("alice", 50, guard).value(), CodeUse::kLocked);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "d1", guard).value(), CodeUse::kLocked);
+  EXPECT_EQ(store->GetUser("alice").value()->totp_last_step, -1) << "nothing used";
+  EXPECT_EQ(store->CountRecoveryCodes("alice").value(), 1);
+  // A replay while locked is reported as locked (nothing to tell apart).
+  // After the lock has run out, or with the lockout off, the codes work.
+  EXPECT_EQ(store->UseTotpStep("alice", 50, LockGuard{true, 1601}).value(), CodeUse::kUsed);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "d1", LockGuard{false, 1002}).value(), CodeUse::kUsed);
+  EXPECT_EQ(store->UseTotpStep("alice", 50, LockGuard{true, 1601}).value(), CodeUse::kAlreadyUsed);
+  EXPECT_EQ(store->UseTotpStep("nobody", 50, guard).status().code(), Code::kNotFound);
+  EXPECT_EQ(store->UseRecoveryCode("nobody", "d1", guard).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreContractTest, UseRecoveryCodeOnce) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2", "d3"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  auto count = [&](const char* name) {
+    auto r = store->CountRecoveryCodes(name);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : -1;
+  };
+  EXPECT_EQ(count("alice"), 3);
+
+  auto used = store->UseRecoveryCode("alice", "d2", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kUsed);
+  EXPECT_EQ(count("alice"), 2);
+  used = store->UseRecoveryCode("alice", "d2", LockGuard{});  // once only
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);
+  used = store->UseRecoveryCode("alice", "unknown", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);
+  used = store->UseRecoveryCode("alice", "", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);
+  used = store->UseRecoveryCode("alice", "D1", LockGuard{});  // byte for byte
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);
+  EXPECT_EQ(count("alice"), 2);
+  used = store->UseRecoveryCode("alice", "d1", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kUsed);
+  EXPECT_EQ(count("alice"), 1);
+  EXPECT_EQ(count("bob"), 1);  // bob's d1 is his own
+
+  // Using a code leaves the authenticator alone.
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-a");
+
+  auto missing = store->UseRecoveryCode("nobody", "d1", LockGuard{});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_EQ(count("nobody"), 0);  // counting a missing user is just 0
+  Status set_missing = store->SetTotp("nobody", "sealed", {"d1"});
+  EXPECT_EQ(set_missing.code(), Code::kNotFound);
+  EXPECT_NE(set_missing.message().find("nobody"), std::string::npos);
+  EXPECT_EQ(count("nobody"), 0);  // nothing was written for nobody
+}
+
+TEST_P(StoreContractTest, RecoveryCodesRemovedWithUser) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-a", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {"d1"}).ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  EXPECT_EQ(store->CountRecoveryCodes("bob").value(), 1);  // bob's are kept
+
+  // A new account with the old name starts with no authenticator or codes.
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectNoAuthenticator(**alice);
+  ExpectNoMfaRequirement(**alice);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+}
+
+// Forks kRacingChildren processes that each open their own connection and,
+// released together through a pipe, call `use` once. Returns how many
+// calls returned kUsed, or -1 when a child failed.
+constexpr int kRacingChildren = 8;
+
+template <typename Use>
+int RaceOnce(BackendStore& backend, Use use) {
+  int gate[2];
+  if (pipe(gate) != 0) return -1;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kRacingChildren; ++c) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      close(gate[1]);
+      int code = 0;
+      {
+        auto store = backend.Connect(kRaceWaitMs);
+        if (!store.ok()) _exit(100);
+        char byte;
+        if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
+        Result<CodeUse> r = use(**store);
+        if (!r.ok()) _exit(102);
+        code = *r == CodeUse::kUsed ? 1 : 0;
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  int wins = 0;
+  bool failed = false;
+  for (pid_t pid : children) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      failed = true;
+      continue;
+    }
+    wins += WEXITSTATUS(status);
+  }
+  return failed ? -1 : wins;
+}
+
+TEST_P(StoreContractTest, ConcurrentTotpStepUsedOnce) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+    ASSERT_TRUE(store->SetTotp("alice", "sealed", {}).ok());
+  }  // closed before fork
+  EXPECT_EQ(RaceOnce(*backend_, [](Store& s) { return s.UseTotpStep("alice", 1000, LockGuard{}); }),
+            1);
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_last_step, 1000);
+}
+
+TEST_P(StoreContractTest, ConcurrentRecoveryCodeUsedOnce) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+    ASSERT_TRUE(store->SetTotp("alice", "sealed", {"d1", "d2"}).ok());
+  }
+  EXPECT_EQ(
+      RaceOnce(*backend_, [](Store& s) { return s.UseRecoveryCode("alice", "d1", LockGuard{}); }),
+      1);
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
+}
+
+TEST_P(StoreContractTest, EnrollTotpIsCompareAndSet) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+
+  // First enrollment: expected "" (none yet); the confirming step is used.
+  ASSERT_TRUE(store->EnrollTotp("alice", "", "sealed-1", {"d1", "d2"}, 100).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ((*alice)->totp_last_step, 100);
+  auto used = store->UseTotpStep("alice", 100, LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);  // the confirming code cannot sign in again
+
+  // A second session that also saw "no authenticator" loses, and writes nothing.
+  Status late = store->EnrollTotp("alice", "", "sealed-x", {"x1"}, 101);
+  EXPECT_EQ(late.code(), Code::kAlreadyExists) << late.message();
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");
+  EXPECT_EQ(store->CountRecoveryCodes("alice").value(), 2);
+  EXPECT_EQ(store->UseRecoveryCode("alice", "x1", LockGuard{}).value(), CodeUse::kAlreadyUsed);
+
+  // Replacing the one seen: new secret, new codes only.
+  ASSERT_TRUE(store->EnrollTotp("alice", "sealed-1", "sealed-2", {"e1"}, 200).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-2");
+  EXPECT_EQ((*alice)->totp_last_step, 200);
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1);
+
+  EXPECT_EQ(store->EnrollTotp("nobody", "", "s", {}, 1).code(), Code::kNotFound);
+  EXPECT_EQ(store->EnrollTotp("alice", "sealed-2", "", {}, 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->EnrollTotp("alice", "sealed-2", "s", {"a", "a"}, 1).code(),
+            Code::kInvalidArgument);
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-2");  // the refused calls changed nothing
+}
+
+TEST_P(StoreContractTest, SetRecoveryCodesNeedsAnAuthenticator) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  Status none = store->SetRecoveryCodes("alice", {"d1"});
+  EXPECT_EQ(none.code(), Code::kNotFound) << none.message();
+  EXPECT_NE(none.message().find("no authenticator"), std::string::npos) << none.message();
+  EXPECT_EQ(store->CountRecoveryCodes("alice").value(), 0);
+
+  ASSERT_TRUE(store->SetTotp("alice", "sealed-1", {"d1", "d2"}).ok());
+  ASSERT_TRUE(store->UseTotpStep("alice", 5, LockGuard{}).ok());
+  ASSERT_TRUE(store->SetRecoveryCodes("alice", {"n1", "n2", "n3"}).ok());
+  auto count = store->CountRecoveryCodes("alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+  auto used = store->UseRecoveryCode("alice", "d1", LockGuard{});
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, CodeUse::kAlreadyUsed);  // the old ones are gone
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->totp_sealed, "sealed-1");  // the authenticator stays
+  EXPECT_EQ((*alice)->totp_last_step, 5);
+  EXPECT_EQ(store->SetRecoveryCodes("nobody", {"x"}).code(), Code::kNotFound);
+  EXPECT_EQ(store->SetRecoveryCodes("alice", {"x", ""}).code(), Code::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, MfaRequiredAndGrace) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+
+  // Requiring begins the grace once; requiring again keeps the start.
+  ASSERT_TRUE(store->SetMfaRequired("alice", true, 1000).ok());
+  ASSERT_TRUE(store->SetMfaRequired("alice", true, 2000).ok());
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_TRUE((*alice)->mfa_required);
+  EXPECT_EQ((*alice)->mfa_required_since, 1000);
+  ASSERT_TRUE(store->SetMfaRequired("alice", false, 3000).ok());
+  alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_FALSE((*alice)->mfa_required);
+  EXPECT_EQ(store->SetMfaRequired("nobody", true, 1).code(), Code::kNotFound);
+
+  // BeginMfaGrace: the first call sets it, later calls return the first.
+  auto since = store->BeginMfaGrace("bob", 5000);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(*since, 5000);
+  since = store->BeginMfaGrace("bob", 6000);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(*since, 5000);
+  EXPECT_EQ(store->BeginMfaGrace("nobody", 1).status().code(), Code::kNotFound);
+
+  // ClearMfa (an administrator's reset) restarts the grace.
+  ASSERT_TRUE(store->SetTotp("bob", "sealed-b", {}).ok());
+  ASSERT_TRUE(store->ClearMfa("bob").ok());
+  auto bob = store->GetUser("bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_EQ((*bob)->mfa_required_since, 0);
+
+  // Groups: set, idempotent, removed; listed in name order.
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 10).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("staff", true, 11).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 12).ok());
+  auto groups = store->MfaRequiredGroups();
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(*groups, (std::vector<std::string>{"staff", "wheel"}));
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", false, 13).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("absent", false, 13).ok());
+  groups = store->MfaRequiredGroups();
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(*groups, std::vector<std::string>{"staff"});
+
+  // AddUser writes the columns too.
+  UserRecord carol = User("carol");
+  carol.mfa_required = true;
+  carol.mfa_required_since = 777;
+  ASSERT_TRUE(store->AddUser(carol).ok());
+  auto got = store->GetUser("carol");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->mfa_required);
+  EXPECT_EQ((*got)->mfa_required_since, 777);
+}
+
+}  // namespace
+}  // namespace sesame
