@@ -15,6 +15,8 @@
 #      --list build`;
 #  (d) README.md's Layout: every folder it names exists, and every top-level
 #      folder and every folder under core/ is named;
+#  (e) every repository path the docs name exists, and every test that
+#      docs/security.md cites is in the file it cites;
 #  and, where groff is installed, every man page renders without a warning.
 #
 # Why: the docs drifted once (MFA called "not in this version" after it
@@ -301,6 +303,47 @@ while read -r dir; do
   [ -n "$dir" ] || continue
   grep -qx "$dir" <<<"$named" || err "README.md Layout does not name $dir/"
 done <<<"$actual"
+
+# ---- (e) references ----
+# Every repository path the docs name exists, and every test that
+# docs/security.md names as the proof of a claim is in the test file it
+# cites (the nearest file named before it in the same bullet).
+reference_problems() {
+  cd "$src" && python3 - <<'PY'
+import glob, os, re
+
+docs = (["README.md"] + sorted(glob.glob("docs/*.md")) + sorted(glob.glob("docs/man/*"))
+        + ["conf/sesame.conf"] + sorted(glob.glob("conf/pam.d/*")))
+path = re.compile(r"(?<![\w/.\-])((?:core|pam_module|tools|tests|scripts|conf|docs|bench)/"
+                  r"[\w./{},*\-]*[\w}*/])")
+for doc in docs:
+    for m in path.finditer(open(doc, encoding="utf-8").read()):
+        named = m.group(1).replace("\\-", "-")
+        brace = re.search(r"\{([^}]*)\}", named)
+        for p in ([named[:brace.start()] + x + named[brace.end():] for x in brace.group(1).split(",")]
+                  if brace else [named]):
+            if not (glob.glob(p) if "*" in p else os.path.exists(p)):
+                print(f"{doc} names {p}, which does not exist")
+
+test_files = [t for t in glob.glob("tests/**/*", recursive=True) if os.path.isfile(t)]
+current = None
+for line in open("docs/security.md", encoding="utf-8").read().split("\n"):
+    if re.match(r"\s*- ", line) or line.startswith("#"):
+        current = None
+    for token in re.findall(r"`([^`]+)`", line):
+        if re.fullmatch(r"[\w/]*\w+_test\.cc|[\w/]*\w+\.sh", token):
+            found = [t for t in test_files if t == token or t.endswith("/" + token)]
+            current = found[0] if len(found) == 1 else None
+        elif re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]*){2,}", token):
+            if current is None:
+                print(f"docs/security.md names test {token} without a test file before it")
+            elif token not in open(current, encoding="utf-8").read():
+                print(f"docs/security.md names test {token}, which is not in {current}")
+PY
+}
+while IFS= read -r problem; do
+  [ -n "$problem" ] && err "$problem"
+done < <(reference_problems || echo "the reference check (python3) failed")
 
 # ---- the man pages render cleanly ----
 if command -v groff >/dev/null; then
