@@ -1,9 +1,11 @@
 // The built module as libpam sees it: it loads, its entry points resolve and
-// fail closed when called badly, and it exports nothing but pam_sm_*.
+// fail closed when called badly, it exports nothing but pam_sm_*, and its
+// version script names nothing it does not define.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <security/pam_modules.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -14,6 +16,8 @@ namespace sesame::pam_testing {
 namespace {
 
 using PamSmFn = int (*)(pam_handle_t*, int, int, const char**);
+
+const std::string kMapPath = SESAME_PAM_MODULE_MAP;  // pam_module/pam_sesame.map
 
 const std::set<std::string> kEntryPoints = {"pam_sm_acct_mgmt", "pam_sm_authenticate",
                                             "pam_sm_chauthtok", "pam_sm_setcred"};
@@ -55,9 +59,10 @@ TEST_F(ModuleSymbolsTest, DlopenResolvesEveryEntryPoint) {
   EXPECT_EQ(dlclose(module), 0);
 }
 
-TEST(ModuleExportsTest, ExportsOnlyPamSmFunctions) {
+// The dynamic symbols the module defines (nm -D --defined-only).
+std::set<std::string> DefinedSymbols() {
   CommandResult nm = RunCommand({"/usr/bin/nm", "-D", "--defined-only", kModulePath});
-  ASSERT_EQ(nm.exit_code, 0) << nm.err;
+  EXPECT_EQ(nm.exit_code, 0) << nm.err;
   std::set<std::string> defined;
   std::istringstream lines(nm.out);
   std::string line;
@@ -66,10 +71,47 @@ TEST(ModuleExportsTest, ExportsOnlyPamSmFunctions) {
     std::istringstream fields(line);
     std::string address, type, name;
     fields >> address >> type >> name;
-    EXPECT_EQ(name.rfind("pam_sm_", 0), 0u) << "exported: " << line;
     defined.insert(name);
   }
-  EXPECT_EQ(defined, kEntryPoints) << nm.out;
+  return defined;
+}
+
+// The names of the version script's "global:" part.
+std::set<std::string> MapGlobals() {
+  std::ifstream in(kMapPath);
+  EXPECT_TRUE(in) << "cannot read " << kMapPath;
+  std::set<std::string> names;
+  bool global = false;
+  std::string word;
+  while (in >> word) {
+    if (word == "global:") {
+      global = true;
+    } else if (word == "local:") {
+      global = false;
+    } else if (global && word.size() > 1 && word.back() == ';') {
+      names.insert(word.substr(0, word.size() - 1));
+    }
+  }
+  return names;
+}
+
+TEST(ModuleExportsTest, ExportsOnlyPamSmFunctions) {
+  const std::set<std::string> defined = DefinedSymbols();
+  for (const std::string& name : defined)
+    EXPECT_EQ(name.rfind("pam_sm_", 0), 0u) << "exported: " << name;
+  EXPECT_EQ(defined, kEntryPoints);
+}
+
+// The version script names only what the module defines: an entry for a
+// function that does not exist (pam_sm_open_session once) promises libpam
+// a group the module does not implement.
+TEST(ModuleExportsTest, VersionScriptNamesOnlyDefinedSymbols) {
+  const std::set<std::string> defined = DefinedSymbols();
+  const std::set<std::string> exported = MapGlobals();
+  EXPECT_FALSE(exported.empty()) << kMapPath;
+  for (const std::string& name : exported)
+    EXPECT_EQ(defined.count(name), 1u) << kMapPath << " names " << name << ", which is not defined";
+  EXPECT_EQ(exported, kEntryPoints) << kMapPath;
 }
 
 }  // namespace
