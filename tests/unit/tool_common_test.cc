@@ -2,8 +2,11 @@
 #include <unistd.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "pam_module/module_args.h"
+#include "tools/common/command_table.h"
 #include "tools/common/json.h"
 #include "tools/common/terminal.h"
 
@@ -76,6 +79,157 @@ TEST(ModuleArgsTest, Refused) {
   const char* esc[] = {"evil\narg"};
   auto e = ParseModuleArgs(1, esc);
   EXPECT_EQ(e.status().message().find('\n'), std::string::npos);
+}
+
+// ---- the command table (command_table.h) ----
+
+struct FakeInvocation {};
+int RunNothing(const FakeInvocation&) { return 0; }
+
+// A table with the shapes both tools use: one and two words, operands,
+// switches, a flag with a value, a group ("key ...").
+CommandTable<FakeInvocation> MakeTable(const char* no_operands_note = "") {
+  ToolSpec tool;
+  tool.name = "tool";
+  tool.version = "1.2";
+  tool.global_flags = "--config=FILE --verbose";
+  tool.anywhere_flags = "--verbose";
+  tool.no_operands_note = no_operands_note;
+  tool.help_head = "Usage: tool COMMAND\n";
+  tool.help_width = 16;
+  tool.help_tail = "End.\n";
+  return CommandTable<FakeInvocation>(
+      tool, {
+                {"status", "show the state", "--json", {"", 0, 0}, RunNothing},
+                {"user add", "add a user", "--temporary", {"NAME", 1, 1}, RunNothing},
+                {"user", "a one-word prefix of a two-word command", "", {"", 0, 0}, RunNothing},
+                {"key enroll", "enroll a key", "--out=FILE --invert", {"", 0, 0}, RunNothing},
+                {"key remove", "remove the key", "", {"", 0, 0}, RunNothing},
+                {"reset", "reset some", "", {"NAME...", 1, -1}, RunNothing},
+            });
+}
+
+CommandLine Parse(const CommandTable<FakeInvocation>& table, std::vector<std::string_view> args) {
+  return table.Parse(args);
+}
+
+std::string ErrorOf(const CommandTable<FakeInvocation>& table, std::vector<std::string_view> args) {
+  CommandLine line = table.Parse(args);
+  EXPECT_EQ(line.action, CommandLine::Action::kUsageError);
+  return line.error;
+}
+
+TEST(CommandTableTest, FindsTheLongestCommandAndTakesItsArguments) {
+  auto table = MakeTable();
+  CommandLine line =
+      Parse(table, {"--config", "/c", "--verbose", "user", "add", "--temporary", "alice"});
+  ASSERT_EQ(line.action, CommandLine::Action::kRun) << line.error;
+  EXPECT_STREQ(table.commands()[line.command].name, "user add");
+  EXPECT_EQ(line.operands, std::vector<std::string>{"alice"});
+  EXPECT_TRUE(line.Has("--temporary"));
+  EXPECT_TRUE(line.Has("--verbose"));
+  EXPECT_FALSE(line.Has("--json"));
+  ASSERT_NE(line.Value("--config"), nullptr);
+  EXPECT_EQ(*line.Value("--config"), "/c");
+  EXPECT_EQ(line.Value("--out"), nullptr);
+
+  line = Parse(table, {"user"});
+  ASSERT_EQ(line.action, CommandLine::Action::kRun) << line.error;
+  EXPECT_STREQ(table.commands()[line.command].name, "user");
+
+  line = Parse(table, {"--config=/d", "reset", "a", "--", "--b", "-c"});
+  ASSERT_EQ(line.action, CommandLine::Action::kRun) << line.error;
+  EXPECT_EQ(*line.Value("--config"), "/d");
+  EXPECT_EQ(line.operands, (std::vector<std::string>{"a", "--b", "-c"}));
+
+  line = Parse(table, {"key", "enroll", "--out", "a.png", "--invert", "--verbose"});
+  ASSERT_EQ(line.action, CommandLine::Action::kRun) << line.error;
+  EXPECT_EQ(*line.Value("--out"), "a.png");
+  EXPECT_TRUE(line.Has("--invert"));
+  line = Parse(table, {"key", "enroll", "--out=--invert"});
+  ASSERT_EQ(line.action, CommandLine::Action::kRun) << line.error;
+  EXPECT_EQ(*line.Value("--out"), "--invert");
+  EXPECT_FALSE(line.Has("--invert"));
+}
+
+TEST(CommandTableTest, HelpVersionAndNoCommand) {
+  auto table = MakeTable();
+  EXPECT_EQ(Parse(table, {}).action, CommandLine::Action::kNoCommand);
+  EXPECT_EQ(Parse(table, {"--verbose"}).action, CommandLine::Action::kNoCommand);
+  EXPECT_EQ(Parse(table, {"help"}).action, CommandLine::Action::kHelp);
+  EXPECT_EQ(Parse(table, {"help", "status"}).action, CommandLine::Action::kHelp);
+  EXPECT_EQ(Parse(table, {"-h"}).action, CommandLine::Action::kHelp);
+  EXPECT_EQ(Parse(table, {"status", "--help"}).action, CommandLine::Action::kHelp);
+  EXPECT_EQ(Parse(table, {"--version", "status"}).action, CommandLine::Action::kVersion);
+  // After "--" nothing is an option.
+  EXPECT_EQ(ErrorOf(table, {"user", "add", "a", "--", "--help"}),
+            "usage: tool user add NAME [--temporary]");
+}
+
+TEST(CommandTableTest, UnknownCommandsSuggestACloseOne) {
+  auto table = MakeTable();
+  EXPECT_EQ(ErrorOf(table, {"stauts"}), "unknown command 'stauts' (did you mean 'status'?)");
+  EXPECT_EQ(ErrorOf(table, {"usr", "add", "bob"}),
+            "unknown command 'usr add' (did you mean 'user add'?)");
+  EXPECT_EQ(ErrorOf(table, {"frobnicate"}), "unknown command 'frobnicate'");
+  // A group's first word alone lists the group; a far second word too.
+  EXPECT_EQ(ErrorOf(table, {"key"}), "'key' needs a subcommand: 'key enroll' or 'key remove'");
+  EXPECT_EQ(ErrorOf(table, {"key", "--invert"}),
+            "'key' needs a subcommand: 'key enroll' or 'key remove'");
+  EXPECT_EQ(ErrorOf(table, {"key", "enrol"}),
+            "unknown command 'key enrol' (did you mean 'key enroll'?)");
+  EXPECT_EQ(ErrorOf(table, {"key", "xyzzyxyzzy"}),
+            "unknown command 'key xyzzyxyzzy' ('key' takes 'key enroll' or 'key remove')");
+  // What the caller typed is printed sanitised and cut.
+  EXPECT_EQ(ErrorOf(table, {"\x1b[31m"}), "unknown command '\\x1b[31m'");
+  std::string error = ErrorOf(table, {std::string(300, 'x')});
+  EXPECT_LT(error.size(), 100u) << error;
+}
+
+TEST(CommandTableTest, RefusesBadOptions) {
+  auto table = MakeTable();
+  EXPECT_EQ(ErrorOf(table, {"--bogus", "status"}), "unknown option '--bogus'");
+  EXPECT_EQ(ErrorOf(table, {"-", "status"}), "unknown option '-'");
+  EXPECT_EQ(ErrorOf(table, {"--verbose=1", "status"}), "unknown option '--verbose=1'");
+  EXPECT_EQ(ErrorOf(table, {"--config"}), "--config needs a file name (--config FILE)");
+  EXPECT_EQ(ErrorOf(table, {"--config=a", "--config", "b", "status"}), "--config is given twice");
+  // Global options with a value come before the command only.
+  EXPECT_EQ(ErrorOf(table, {"status", "--config", "a"}),
+            "'status' does not take option '--config'");
+  EXPECT_EQ(ErrorOf(table, {"status", "--temporary"}),
+            "'status' does not take option '--temporary'");
+  EXPECT_EQ(ErrorOf(table, {"status", "-x"}), "'status' does not take option '-x'");
+  EXPECT_EQ(ErrorOf(table, {"status", "--json=yes"}), "--json takes no value");
+  EXPECT_EQ(ErrorOf(table, {"key", "enroll", "--out"}), "--out needs a file name (--out FILE)");
+  EXPECT_EQ(ErrorOf(table, {"key", "enroll", "--out=a", "--out", "b"}), "--out is given twice");
+}
+
+TEST(CommandTableTest, OperandCounts) {
+  auto table = MakeTable();
+  EXPECT_EQ(ErrorOf(table, {"user", "add"}), "usage: tool user add NAME [--temporary]");
+  EXPECT_EQ(ErrorOf(table, {"user", "add", "a", "b"}), "usage: tool user add NAME [--temporary]");
+  EXPECT_EQ(ErrorOf(table, {"status", "x"}), "usage: tool status [--json]");
+  EXPECT_EQ(ErrorOf(table, {"reset"}), "usage: tool reset NAME...");
+  // With a note, the first operand of a command that takes none is refused.
+  auto noted = MakeTable(": only yours");
+  EXPECT_EQ(ErrorOf(noted, {"status", "bob", "--help"}),
+            "'status' takes no arguments ('bob'): only yours");
+  EXPECT_EQ(Parse(noted, {"status", "-"}).error, "'status' takes no arguments ('-'): only yours");
+}
+
+TEST(CommandTableTest, HelpListsEveryCommandWithItsArguments) {
+  auto table = MakeTable();
+  EXPECT_EQ(table.HelpText(),
+            "Usage: tool COMMAND\n"
+            "  status [--json]  show the state\n"
+            "  user add NAME [--temporary]\n"
+            "                   add a user\n"
+            "  user             a one-word prefix of a two-word command\n"
+            "  key enroll [--out FILE] [--invert]\n"
+            "                   enroll a key\n"
+            "  key remove       remove the key\n"
+            "  reset NAME...    reset some\n"
+            "End.\n");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// sesame-admin's command line: global options, the subcommand table, and the
-// shared state each subcommand gets.
+// sesame-admin's command line: the shared state each subcommand gets, and
+// the subcommand table (tools/common/command_table.h).
 #ifndef SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
 #define SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "tools/common/command_table.h"
 
 namespace sesame::admin {
 
@@ -23,18 +24,9 @@ struct Invocation {
   std::vector<std::string> operands;  // what follows the command words
 };
 
-struct Command {
-  const char* name;      // "user add"
-  const char* operands;  // "NAME"
-  const char* flags;     // accepted flags, space separated: "--json --password-stdin"
-  const char* summary;
-  int min_operands;
-  int max_operands;  // -1: any number
-  int (*run)(const Invocation&);
-};
-
-// The table, in the order `help` lists it.
-const std::vector<Command>& Commands();
+// The subcommands, in the order `help` lists them, with the global options
+// and the help text (admin_commands.cc).
+const CommandTable<Invocation>& Table();
 
 // Prints "sesame-admin: error: MESSAGE" to stderr and returns the exit code
 // for the status.

@@ -1,5 +1,5 @@
-// sesame's command line: what a subcommand is given, the subcommand table,
-// and the commands themselves.
+// sesame's command line: what a subcommand is given, the subcommand table
+// (tools/common/command_table.h), and the commands themselves.
 //
 // Every command acts on `Invocation::user`, the account of the caller (the
 // real uid the tool was started with -> getpwuid), and on no other: no
@@ -17,6 +17,7 @@
 
 #include "core/base/status.h"
 #include "core/flows/sign_in.h"
+#include "tools/common/command_table.h"
 
 namespace sesame::self {
 
@@ -39,15 +40,9 @@ struct Invocation {
   bool light_background = false;     // COLORFGBG names a light background (CallerSettings)
 };
 
-struct Command {
-  const char* name;     // "passwd", or two words: "mfa enroll"
-  const char* flags;    // accepted flags, space separated; "--qr-png=FILE" takes a value
-  const char* summary;  // one line for `help`
-  int (*run)(const Invocation&);
-};
-
-// The table, in the order `help` lists it.
-const std::vector<Command>& Commands();
+// The subcommands, in the order `help` lists them, with the options and
+// the help text (sesame_main.cc).
+const CommandTable<Invocation>& Table();
 
 // Prints "sesame: error: MESSAGE" to stderr and returns the exit code for the
 // status (tools/common/exit_codes.h).
