@@ -22,7 +22,7 @@
 namespace sesame {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/security/sesame.conf";
-inline constexpr size_t kMaxConfigBytes = 64 * 1024;
+inline constexpr size_t kMaxConfigBytes = size_t{64} * 1024;
 
 struct Config {
   std::string source = "(defaults)";  // file the values came from, for messages

@@ -84,7 +84,7 @@ Status CheckHostKey(const SecretBuffer& host_key) {
 Result<SecretBuffer> HkdfSha256(const SecretBuffer& ikm, std::string_view salt,
                                 std::string_view info, size_t length) {
   if (ikm.empty()) return Status(Code::kInvalidArgument, "HKDF input key is empty");
-  if (length == 0 || length > 255 * 32)
+  if (length == 0 || length > size_t{255} * 32)
     return Status(Code::kInvalidArgument, "HKDF output length must be 1..8160 bytes");
   if (salt.size() > kMaxRawBytes || info.size() > kMaxRawBytes)
     return Status(Code::kInvalidArgument, "HKDF input too large");

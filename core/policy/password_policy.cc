@@ -12,7 +12,7 @@
 namespace sesame {
 namespace {
 
-constexpr size_t kMaxBannedFileBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxBannedFileBytes = size_t{16} * 1024 * 1024;
 constexpr size_t kMinSubstringWord = 4;
 
 std::string Lower(std::string_view s) {

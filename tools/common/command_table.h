@@ -124,6 +124,7 @@ class CommandTable : public CommandLineParser {
  public:
   CommandTable(ToolSpec tool, const std::vector<Command<Invocation>>& commands)
       : CommandLineParser(std::move(tool), InfoOf(commands)) {
+    handlers_.reserve(commands.size());
     for (const Command<Invocation>& c : commands) handlers_.push_back(c.run);
   }
 
@@ -135,6 +136,7 @@ class CommandTable : public CommandLineParser {
  private:
   static std::vector<CommandInfo> InfoOf(const std::vector<Command<Invocation>>& commands) {
     std::vector<CommandInfo> info;
+    info.reserve(commands.size());
     for (const Command<Invocation>& c : commands)
       info.push_back(CommandInfo{c.name, c.summary, c.flags, c.operands});
     return info;
