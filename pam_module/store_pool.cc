@@ -8,7 +8,7 @@
 #include <mutex>
 #include <utility>
 
-#include "core/store/open_store.h"
+#include "core/store/open/open_store.h"
 #include "pam_module/per_process.h"
 
 namespace sesame {

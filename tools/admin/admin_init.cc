@@ -12,7 +12,7 @@
 #include "core/base/safe_file.h"
 #include "core/config/config.h"
 #include "core/crypto/key_file.h"
-#include "core/store/open_store.h"
+#include "core/store/open/open_store.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
 

@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "core/flows/services.h"
-#include "core/store/open_store.h"
+#include "core/store/open/open_store.h"
 #include "tools/admin/admin_cli.h"
 
 namespace sesame::admin {

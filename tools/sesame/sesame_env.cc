@@ -4,7 +4,7 @@
 
 #include "core/crypto/key_file.h"
 #include "core/flows/services.h"
-#include "core/store/open_store.h"
+#include "core/store/open/open_store.h"
 #include "core/store/store_wrapper.h"
 #include "tools/sesame/sesame_cli.h"
 
