@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "core/crypto/app_password.h"
+
 namespace sesame {
 
 int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
@@ -51,6 +53,55 @@ Status CheckRecoveryDigests(std::string_view user, const std::vector<std::string
   return Status::Ok();
 }
 
+namespace {
+
+bool IsLowerHex(std::string_view text, size_t size) {
+  bool hex = text.size() == size;
+  for (char c : text) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  return hex;
+}
+
+}  // namespace
+
+Status CheckAppPasswordDigest(std::string_view digest) {
+  if (!IsLowerHex(digest, kAppPasswordDigestChars)) {
+    return Status(Code::kInvalidArgument, "an app-password digest is not " +
+                                              std::to_string(kAppPasswordDigestChars) +
+                                              " lower-case hex characters");
+  }
+  return Status::Ok();
+}
+
+Status CheckAppPasswordRecord(const AppPasswordRecord& record) {
+  SESAME_RETURN_IF_ERROR(CheckAppPasswordName(record.name));
+  SESAME_RETURN_IF_ERROR(CheckAppPasswordDigest(record.digest));
+  std::string joined;
+  for (const std::string& service : record.services) {
+    if (!joined.empty()) joined += ",";
+    joined += service;
+  }
+  Result<std::vector<std::string>> services = ParseAppPasswordServices(joined);
+  if (!services.ok()) return services.status();
+  if (services->size() != record.services.size())
+    return Status(Code::kInvalidArgument, "an empty service name in the services list");
+  if (record.expires < 0) return Status(Code::kInvalidArgument, "a negative expiry time");
+  return Status::Ok();
+}
+
+Status Store::AddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) {
+  SESAME_RETURN_IF_ERROR(CheckAppPasswordRecord(record));
+  if (max_live < 1) {
+    return Status(Code::kPermissionDenied, "app passwords are not allowed (app_password_max = " +
+                                               std::to_string(max_live) + ")");
+  }
+  return DoAddAppPassword(record, max_live, now);
+}
+
+Result<std::optional<AppPasswordRecord>> Store::FindAppPassword(std::string_view digest) {
+  SESAME_RETURN_IF_ERROR(CheckAppPasswordDigest(digest));
+  return DoFindAppPassword(digest);
+}
+
 Result<Reservation> Store::ReserveAttempt(std::string_view name, int64_t now,
                                           const LockoutPolicy& policy, std::string_view attempt) {
   SESAME_RETURN_IF_ERROR(CheckWrongAttemptDigest(attempt));
@@ -63,6 +114,12 @@ Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settleme
   if (settlement.kind == Settlement::Kind::kWrong)
     SESAME_RETURN_IF_ERROR(CheckWrongAttemptDigest(settlement.attempt));
   SESAME_RETURN_IF_ERROR(CheckLockoutPolicy(settlement.policy));
+  if (settlement.app_password_id != 0 &&
+      (settlement.kind != Settlement::Kind::kSuccess || event == nullptr)) {
+    return Status(Code::kInvalidArgument,
+                  "an app password is marked used only by a success with its event; nothing "
+                  "was written");
+  }
   return DoSettleAttempt(name, settlement, event);
 }
 

@@ -54,10 +54,42 @@ struct UserRecord {
 
 // As pam_faillock: `deny` failures within `fail_interval` seconds lock the
 // account for `unlock_time` seconds (0: until an administrator unlocks).
+// Which counters an attempt counts toward. Interactive sign-ins (password,
+// code) and app-password sign-ins (mode=app_password, a mail client) have
+// one each, so a client hammering with a revoked app password never locks
+// the user out of ssh.
+enum class LockBucket { kInteractive, kAppPassword };
+
 struct LockoutPolicy {
   int deny = 5;
   int64_t fail_interval = 900;
   int64_t unlock_time = 600;
+  LockBucket bucket = LockBucket::kInteractive;
+};
+
+// One app password (core/crypto/app_password.h). Never the secret: only its
+// digest, which no reader shows.
+struct AppPasswordRecord {
+  int64_t id = 0;  // assigned by the store
+  std::string user;
+  std::string name;                   // unique among the user's live ones
+  std::string digest;                 // kAppPasswordDigestChars hex; unique in the store
+  std::vector<std::string> services;  // empty: every mode=app_password service
+  int64_t created = 0;
+  int64_t expires = 0;  // 0: never
+  int64_t last_used = 0;
+  std::string last_used_from;  // PAM_RHOST of the last sign-in
+  int64_t revoked = 0;         // when it was revoked (0: not)
+  // Live at `now`: not revoked and not expired.
+  bool LiveAt(int64_t now) const { return revoked == 0 && (expires == 0 || expires > now); }
+};
+
+// An app-password bucket's counters (the interactive ones are UserRecord's).
+struct LockoutRecord {
+  int failures = 0;
+  int pending_attempts = 0;
+  int64_t first_failure = 0;
+  int64_t locked_until = 0;
 };
 
 // What ReserveAttempt found and did. An attempt (a sign-in, or the proof of
@@ -97,7 +129,15 @@ struct Settlement {
   Reservation reservation;   // as ReserveAttempt returned it
   std::string_view attempt;  // kWrong: digest of the wrong secret, or empty
   int64_t now = 0;           // kWrong: when a lock set now begins
-  LockoutPolicy policy;      // kWrong: deny and unlock_time of a lock set now
+  LockoutPolicy policy;      // the bucket; kWrong: deny and unlock_time of a lock set now
+  // kSuccess of a sign-in with an app password: its id, and `event` must
+  // be given. There is no reservation (an app password is not guessable,
+  // so it is not counted, and a right one neither clears nor waits for the
+  // bucket's count): `reservation` is ignored. The transaction marks it
+  // used (last_used = now, last_used_from = the event's remote host) and
+  // records the event, only while it is still live; otherwise nothing is
+  // written (not even the event) and the outcome says so.
+  int64_t app_password_id = 0;
 };
 
 struct SettleOutcome {
@@ -107,6 +147,9 @@ struct SettleOutcome {
   bool repeated = false;
   int failures = 0;          // failures in the window after settling
   int64_t locked_until = 0;  // the lock this settlement set (0: none)
+  // kSuccess with app_password_id: it was revoked or expired meanwhile, so
+  // nothing was written and the sign-in is not a success.
+  bool app_password_gone = false;
 };
 
 // The lock a use of a one-time code (a TOTP step, a recovery code) must
@@ -300,6 +343,32 @@ class Store {
     return DoListEvents(filter);
   }
 
+  // App passwords. AddAppPassword stores `record` (its id is assigned) in
+  // one transaction that also refuses: no such user (kNotFound), a live
+  // app password of the user with the same name (kAlreadyExists; an expired
+  // one of that name is revoked to make room), `max_live` live ones already
+  // (kPermissionDenied naming app_password_max). The name, the digest and
+  // the services are checked in front (kInvalidArgument).
+  Status AddAppPassword(AppPasswordRecord& record, int max_live, int64_t now);
+  // The user's app passwords, live or not, oldest first.
+  Result<std::vector<AppPasswordRecord>> ListAppPasswords(std::string_view user) {
+    return DoListAppPasswords(user);
+  }
+  // The app password whose digest this is, whoever's and whatever its
+  // state: one indexed lookup. nullopt when none.
+  Result<std::optional<AppPasswordRecord>> FindAppPassword(std::string_view digest);
+  // Revokes the user's live app password `name`, or all of them when
+  // `name` is empty (revoked = now), in one statement; returns how many.
+  // kNotFound for a name that names no live one.
+  Result<int> RevokeAppPasswords(std::string_view user, std::string_view name, int64_t now) {
+    return DoRevokeAppPasswords(user, name, now);
+  }
+  // The counters of the app-password bucket (all zero when it never
+  // counted anything). kNotFound for no such user.
+  Result<LockoutRecord> AppPasswordLockout(std::string_view user) {
+    return DoAppPasswordLockout(user);
+  }
+
   Result<int> SchemaVersion() { return DoSchemaVersion(); }
 
   // For a connection kept open between uses (the PAM module keeps idle ones
@@ -352,6 +421,12 @@ class Store {
   virtual Result<int> DoCountRecoveryCodes(std::string_view name) = 0;
   virtual Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
   virtual Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) = 0;
+  virtual Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) = 0;
+  virtual Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) = 0;
+  virtual Result<std::optional<AppPasswordRecord>> DoFindAppPassword(std::string_view digest) = 0;
+  virtual Result<int> DoRevokeAppPasswords(std::string_view user, std::string_view name,
+                                           int64_t now) = 0;
+  virtual Result<LockoutRecord> DoAppPasswordLockout(std::string_view user) = 0;
   virtual Result<int> DoSchemaVersion() = 0;
   virtual Status DoStillUsable() = 0;
 };
@@ -369,6 +444,11 @@ int64_t LockUntil(int64_t now, const LockoutPolicy& policy);
 Status CheckWrongAttemptDigest(std::string_view attempt);
 // No negative fail_interval or unlock_time.
 Status CheckLockoutPolicy(const LockoutPolicy& policy);
+// An app password about to be stored: a valid name and services, a digest of
+// kAppPasswordDigestChars lower-case hex characters.
+Status CheckAppPasswordRecord(const AppPasswordRecord& record);
+// A digest to look up: kAppPasswordDigestChars lower-case hex characters.
+Status CheckAppPasswordDigest(std::string_view digest);
 // Recovery code digests: none empty, none twice (the digests are secrets'
 // hashes: never named in the message).
 Status CheckRecoveryDigests(std::string_view user, const std::vector<std::string>& digests);

@@ -128,6 +128,22 @@ class StoreWrapper : public Store {
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override {
     return Call("ListEvents", [&] { return target_.ListEvents(filter); });
   }
+  Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) override {
+    return Call("AddAppPassword", [&] { return target_.AddAppPassword(record, max_live, now); });
+  }
+  Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) override {
+    return Call("ListAppPasswords", [&] { return target_.ListAppPasswords(user); });
+  }
+  Result<std::optional<AppPasswordRecord>> DoFindAppPassword(std::string_view digest) override {
+    return Call("FindAppPassword", [&] { return target_.FindAppPassword(digest); });
+  }
+  Result<int> DoRevokeAppPasswords(std::string_view user, std::string_view name,
+                                   int64_t now) override {
+    return Call("RevokeAppPasswords", [&] { return target_.RevokeAppPasswords(user, name, now); });
+  }
+  Result<LockoutRecord> DoAppPasswordLockout(std::string_view user) override {
+    return Call("AppPasswordLockout", [&] { return target_.AppPasswordLockout(user); });
+  }
   Result<int> DoSchemaVersion() override {
     return Call("SchemaVersion", [&] { return target_.SchemaVersion(); });
   }

@@ -1,5 +1,6 @@
 // Private to the SQLite backend (core/store/sqlite/sqlite_store.cc,
-// core/store/sqlite/sqlite_users.cc, core/store/sqlite/sqlite_mfa.cc): statement and transaction
+// core/store/sqlite/sqlite_users.cc, core/store/sqlite/sqlite_mfa.cc,
+// core/store/sqlite/sqlite_app_passwords.cc): statement and transaction
 // helpers and the SqliteStore class. Not part of any API; include only from those files.
 #ifndef SESAME_CORE_STORE_SQLITE_SQLITE_INTERNAL_H_
 #define SESAME_CORE_STORE_SQLITE_SQLITE_INTERNAL_H_
@@ -168,6 +169,14 @@ class SqliteStore final : public Store {
   Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
                                     const LockGuard& guard) override;
   Result<int> DoCountRecoveryCodes(std::string_view name) override;
+
+  // sqlite_app_passwords.cc: app passwords and their lockout bucket.
+  Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) override;
+  Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) override;
+  Result<std::optional<AppPasswordRecord>> DoFindAppPassword(std::string_view digest) override;
+  Result<int> DoRevokeAppPasswords(std::string_view user, std::string_view name,
+                                   int64_t now) override;
+  Result<LockoutRecord> DoAppPasswordLockout(std::string_view user) override;
 
  private:
   Status Error(int rc, std::string_view doing) const;

@@ -95,6 +95,32 @@ constexpr Migration kMigrations[] = {
     {6,
      "ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
      "ALTER TABLE users ADD COLUMN pending_attempts INTEGER NOT NULL DEFAULT 0;"},
+    // App passwords (core/store/sqlite/sqlite_app_passwords.cc): a unique
+    // index on the digest (a sign-in is one indexed lookup), live names
+    // unique per user, and the app-password lockout bucket.
+    {7,
+     "CREATE TABLE app_passwords("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+     "  name TEXT NOT NULL,"
+     "  digest TEXT NOT NULL,"
+     "  services TEXT NOT NULL DEFAULT '',"
+     "  created INTEGER NOT NULL,"
+     "  expires INTEGER NOT NULL DEFAULT 0,"
+     "  last_used INTEGER NOT NULL DEFAULT 0,"
+     "  last_used_from TEXT NOT NULL DEFAULT '',"
+     "  revoked INTEGER NOT NULL DEFAULT 0);"
+     "CREATE UNIQUE INDEX app_passwords_digest ON app_passwords(digest);"
+     "CREATE UNIQUE INDEX app_passwords_live_name ON app_passwords(user, name) "
+     "  WHERE revoked = 0;"
+     "CREATE INDEX app_passwords_user ON app_passwords(user, id);"
+     "CREATE TABLE app_password_lockout("
+     "  user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
+     "  failures INTEGER NOT NULL DEFAULT 0,"
+     "  pending_attempts INTEGER NOT NULL DEFAULT 0,"
+     "  first_failure INTEGER NOT NULL DEFAULT 0,"
+     "  locked_until INTEGER NOT NULL DEFAULT 0,"
+     "  recent_failures TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");

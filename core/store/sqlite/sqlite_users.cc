@@ -43,10 +43,84 @@ bool Remembered(std::string_view recent, std::string_view attempt) {
 
 }  // namespace
 
+namespace {
+
+// The statements of ReserveAttempt and SettleAttempt, once per bucket: the
+// interactive counters are columns of `users` (keyed by name), the
+// app-password ones a row of `app_password_lockout` (keyed by user). Every
+// text is a compile-time constant (the MUST rules of sqlite_store.cc).
+struct BucketSql {
+  const char* ensure_row;  // null: the row is the user's own
+  const char* seen;
+  const char* lock_now;
+  const char* count;
+  const char* outcome;
+  const char* settle_seen;
+  const char* success;
+  const char* wrong;
+  const char* lock;
+  const char* release;
+  const char* after;
+};
+
+#define SESAME_BUCKET_SQL(T, K)                                                          \
+  "SELECT ?4 > 0 AND locked_until > ?2, " SESAME_NEW_WINDOW                              \
+  ", recent_failures, failures, locked_until, locked_until > 0 AND locked_until <= ?2, " \
+  "?4 > 0 AND failures >= ?4, pending_attempts > 0 FROM " T " WHERE " K " = ?1",         \
+      "UPDATE " T " SET locked_until = ?2 WHERE " K " = ?1",                             \
+      "UPDATE " T                                                                        \
+      " SET "                                                                            \
+      "failures = CASE WHEN " SESAME_NEW_WINDOW                                          \
+      " THEN 1 ELSE failures + 1 END, "                                                  \
+      "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW                                  \
+      " THEN 1 ELSE pending_attempts + 1 END, "                                          \
+      "first_failure = CASE WHEN " SESAME_NEW_WINDOW                                     \
+      " THEN ?2 ELSE first_failure END, "                                                \
+      "locked_until = CASE WHEN " SESAME_NEW_WINDOW                                      \
+      " THEN 0 ELSE locked_until END, "                                                  \
+      "recent_failures = CASE WHEN " SESAME_NEW_WINDOW                                   \
+      " THEN '' ELSE recent_failures END "                                               \
+      "WHERE " K " = ?1",                                                                \
+      "SELECT failures, first_failure FROM " T " WHERE " K " = ?1",                      \
+      "SELECT recent_failures FROM " T " WHERE " K " = ?1 AND first_failure = ?2",       \
+      "UPDATE " T                                                                        \
+      " SET "                                                                            \
+      "pending_attempts = max(pending_attempts - (first_failure = ?2), 0), "             \
+      "failures = max(pending_attempts - (first_failure = ?2), 0), "                     \
+      "first_failure = CASE WHEN pending_attempts - (first_failure = ?2) > 0 "           \
+      "THEN first_failure ELSE 0 END, locked_until = 0, recent_failures = '' "           \
+      "WHERE " K                                                                         \
+      " = ?1 AND (failures <> 0 OR pending_attempts <> 0 OR "                            \
+      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '')",               \
+      "UPDATE " T                                                                        \
+      " SET pending_attempts = max(pending_attempts - 1, 0), "                           \
+      "recent_failures = CASE WHEN ?2 = '' THEN recent_failures "                        \
+      "ELSE substr(recent_failures || ?2, -?3) END WHERE " K " = ?1",                    \
+      "UPDATE " T " SET locked_until = ?3 WHERE " K                                      \
+      " = ?1 AND ?2 > 0 AND "                                                            \
+      "failures >= ?2 AND NOT locked_until > ?4",                                        \
+      "UPDATE " T                                                                        \
+      " SET failures = max(failures - 1, 0), "                                           \
+      "pending_attempts = max(pending_attempts - 1, 0) WHERE " K " = ?1",                \
+      "SELECT failures FROM " T " WHERE " K " = ?1"
+
+const BucketSql& SqlFor(LockBucket bucket) {
+  static constexpr BucketSql kInteractive = {nullptr, SESAME_BUCKET_SQL("users", "name")};
+  static constexpr BucketSql kAppPassword = {
+      "INSERT OR IGNORE INTO app_password_lockout(user) SELECT name FROM users WHERE name = ?1",
+      SESAME_BUCKET_SQL("app_password_lockout", "user")};
+  return bucket == LockBucket::kAppPassword ? kAppPassword : kInteractive;
+}
+
+#undef SESAME_BUCKET_SQL
+
+}  // namespace
+
 Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t now,
                                                   const LockoutPolicy& policy,
                                                   std::string_view attempt) {
   const char* kDoing = "reserving a sign-in attempt";
+  const BucketSql& sql = SqlFor(policy.bucket);
 
   // All in one BEGIN IMMEDIATE transaction: the write lock is taken at
   // BEGIN, so no other connection writes between the statements and each
@@ -55,20 +129,24 @@ Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t
   // this process.
   Reservation result;
   Status st = Write(kDoing, [&]() -> Status {
+    int rc;
+    if (sql.ensure_row != nullptr) {
+      // The bucket's row, made at its first attempt (none for no such user).
+      Stmt ensure;
+      SESAME_RETURN_IF_ERROR(Prepare(sql.ensure_row, &ensure, kDoing));
+      ensure.BindText(1, name);
+      rc = ensure.Step();
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    }
     // 1. What the row says now. ?4 = deny: with the lockout off a recorded
     // lock is ignored, and nothing fills.
     Stmt seen;
-    SESAME_RETURN_IF_ERROR(Prepare("SELECT ?4 > 0 AND locked_until > ?2, " SESAME_NEW_WINDOW
-                                   ", recent_failures, failures, locked_until, "
-                                   "locked_until > 0 AND locked_until <= ?2, "
-                                   "?4 > 0 AND failures >= ?4, pending_attempts > 0 "
-                                   "FROM users WHERE name = ?1",
-                                   &seen, kDoing));
+    SESAME_RETURN_IF_ERROR(Prepare(sql.seen, &seen, kDoing));
     seen.BindText(1, name);
     seen.BindInt(2, now);
     seen.BindInt(3, policy.fail_interval);
     seen.BindInt(4, policy.deny);
-    int rc = seen.Step();
+    rc = seen.Step();
     if (rc == SQLITE_DONE) return NoSuchUser(name);
     if (rc != SQLITE_ROW) return Error(rc, kDoing);
     result.failures = ClampToInt(seen.Int(3));
@@ -91,8 +169,7 @@ Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t
       // Full with nothing pending: deny was lowered since these failures
       // were counted. Lock now.
       Stmt lock;
-      SESAME_RETURN_IF_ERROR(
-          Prepare("UPDATE users SET locked_until = ?2 WHERE name = ?1", &lock, kDoing));
+      SESAME_RETURN_IF_ERROR(Prepare(sql.lock_now, &lock, kDoing));
       lock.BindText(1, name);
       lock.BindInt(2, LockUntil(now, policy));
       rc = lock.Step();
@@ -105,17 +182,7 @@ Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t
     // 2. Start a new window or count one more in the current one. Every SET
     // expression reads the row as it was before this UPDATE.
     Stmt count;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("UPDATE users SET "
-                "failures = CASE WHEN " SESAME_NEW_WINDOW " THEN 1 ELSE failures + 1 END, "
-                "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW
-                " THEN 1 ELSE pending_attempts + 1 END, "
-                "first_failure = CASE WHEN " SESAME_NEW_WINDOW " THEN ?2 ELSE first_failure END, "
-                "locked_until = CASE WHEN " SESAME_NEW_WINDOW " THEN 0 ELSE locked_until END, "
-                "recent_failures = CASE WHEN " SESAME_NEW_WINDOW
-                " THEN '' ELSE recent_failures END "
-                "WHERE name = ?1",
-                &count, kDoing));
+    SESAME_RETURN_IF_ERROR(Prepare(sql.count, &count, kDoing));
     count.BindText(1, name);
     count.BindInt(2, now);
     count.BindInt(3, policy.fail_interval);
@@ -125,8 +192,7 @@ Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t
 
     // 3. The outcome, read under the same write lock.
     Stmt outcome;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("SELECT failures, first_failure FROM users WHERE name = ?1", &outcome, kDoing));
+    SESAME_RETURN_IF_ERROR(Prepare(sql.outcome, &outcome, kDoing));
     outcome.BindText(1, name);
     rc = outcome.Step();
     if (rc != SQLITE_ROW) return Error(rc, kDoing);
@@ -143,15 +209,35 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
                                                    const SignInEvent* event) {
   const char* kDoing = "settling a sign-in attempt";
   const Reservation& r = settlement.reservation;
-  const bool reserved = r.verdict == Reservation::Verdict::kReserved;
+  // An app password's success has no reservation (Settlement).
+  const bool reserved =
+      r.verdict == Reservation::Verdict::kReserved && settlement.app_password_id == 0;
+  const BucketSql& sql = SqlFor(settlement.policy.bucket);
   SettleOutcome outcome;
   Status st = Write(kDoing, [&]() -> Status {
+    if (settlement.kind == Settlement::Kind::kSuccess && settlement.app_password_id != 0) {
+      // A sign-in with an app password: marked used only while it is still
+      // live, in this transaction; revoked or expired meanwhile, nothing is
+      // written and the sign-in is not a success.
+      Stmt use;
+      SESAME_RETURN_IF_ERROR(
+          Prepare("UPDATE app_passwords SET last_used = ?2, last_used_from = ?3 WHERE id = ?1 AND "
+                  "revoked = 0 AND (expires = 0 OR expires > ?2)",
+                  &use, kDoing));
+      use.BindInt(1, settlement.app_password_id);
+      use.BindInt(2, settlement.now);
+      use.BindText(3, event != nullptr ? std::string_view(event->remote_host) : std::string_view());
+      int rc = use.Step();
+      if (rc != SQLITE_DONE) return Error(rc, kDoing);
+      if (sqlite3_changes(db_.get()) == 0) {
+        outcome.app_password_gone = true;
+        return Status::Ok();
+      }
+    }
     if (reserved) {
       // Still the reservation's window? (?2 = its first_failure)
       Stmt seen;
-      SESAME_RETURN_IF_ERROR(
-          Prepare("SELECT recent_failures FROM users WHERE name = ?1 AND first_failure = ?2", &seen,
-                  kDoing));
+      SESAME_RETURN_IF_ERROR(Prepare(sql.settle_seen, &seen, kDoing));
       seen.BindText(1, name);
       seen.BindInt(2, r.window);
       int rc = seen.Step();
@@ -170,27 +256,14 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
           // Attempts of others still pending stay counted. Only a row with
           // something to change is written (most sign-ins have nothing to
           // clear, and an unchanged row costs no page).
-          SESAME_RETURN_IF_ERROR(
-              Prepare("UPDATE users SET "
-                      "pending_attempts = max(pending_attempts - (first_failure = ?2), 0), "
-                      "failures = max(pending_attempts - (first_failure = ?2), 0), "
-                      "first_failure = CASE WHEN pending_attempts - (first_failure = ?2) > 0 "
-                      "THEN first_failure ELSE 0 END, "
-                      "locked_until = 0, recent_failures = '' "
-                      "WHERE name = ?1 AND (failures <> 0 OR pending_attempts <> 0 OR "
-                      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '')",
-                      &stmt, kDoing));
+          SESAME_RETURN_IF_ERROR(Prepare(sql.success, &stmt, kDoing));
           stmt.BindText(1, name);
           stmt.BindInt(2, r.window);
           rc = stmt.Step();
           break;
         case Settlement::Kind::kWrong:
           if (!mine) break;
-          SESAME_RETURN_IF_ERROR(
-              Prepare("UPDATE users SET pending_attempts = max(pending_attempts - 1, 0), "
-                      "recent_failures = CASE WHEN ?2 = '' THEN recent_failures "
-                      "ELSE substr(recent_failures || ?2, -?3) END WHERE name = ?1",
-                      &stmt, kDoing));
+          SESAME_RETURN_IF_ERROR(Prepare(sql.wrong, &stmt, kDoing));
           stmt.BindText(1, name);
           stmt.BindText(2, settlement.attempt);
           stmt.BindInt(3,
@@ -201,10 +274,7 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
             // The lock, when this failure completes the count and none is in
             // force. Only the settlement that sets it changes a row here.
             Stmt lock;
-            SESAME_RETURN_IF_ERROR(
-                Prepare("UPDATE users SET locked_until = ?3 WHERE name = ?1 AND ?2 > 0 AND "
-                        "failures >= ?2 AND NOT locked_until > ?4",
-                        &lock, "locking an account"));
+            SESAME_RETURN_IF_ERROR(Prepare(sql.lock, &lock, "locking an account"));
             lock.BindText(1, name);
             lock.BindInt(2, settlement.policy.deny);
             lock.BindInt(3, LockUntil(settlement.now, settlement.policy));
@@ -216,17 +286,14 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
           break;
         case Settlement::Kind::kRelease:
           if (!mine) break;
-          SESAME_RETURN_IF_ERROR(
-              Prepare("UPDATE users SET failures = max(failures - 1, 0), "
-                      "pending_attempts = max(pending_attempts - 1, 0) WHERE name = ?1",
-                      &stmt, kDoing));
+          SESAME_RETURN_IF_ERROR(Prepare(sql.release, &stmt, kDoing));
           stmt.BindText(1, name);
           rc = stmt.Step();
           break;
       }
       if (rc != SQLITE_DONE) return Error(rc, kDoing);
       Stmt after;
-      SESAME_RETURN_IF_ERROR(Prepare("SELECT failures FROM users WHERE name = ?1", &after, kDoing));
+      SESAME_RETURN_IF_ERROR(Prepare(sql.after, &after, kDoing));
       after.BindText(1, name);
       rc = after.Step();
       if (rc == SQLITE_ROW) outcome.failures = ClampToInt(after.Int(0));
@@ -242,10 +309,25 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
 #undef SESAME_NEW_WINDOW
 
 Status SqliteStore::DoClearFailures(std::string_view name) {
-  return UpdateUser(
-      "UPDATE users SET failures = 0, pending_attempts = 0, first_failure = 0, locked_until = 0, "
-      "recent_failures = '' WHERE name = ?1",
-      name, "clearing failed sign-ins", [](Stmt&) {});
+  const char* kDoing = "clearing failed sign-ins";
+  return Write(kDoing, [&]() -> Status {
+    Stmt clear;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("UPDATE users SET failures = 0, pending_attempts = 0, first_failure = 0, "
+                "locked_until = 0, recent_failures = '' WHERE name = ?1",
+                &clear, kDoing));
+    clear.BindText(1, name);
+    int rc = clear.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    if (sqlite3_changes(db_.get()) == 0) return NoSuchUser(name);
+    // And the app-password bucket: an administrator's unlock lifts both.
+    Stmt app;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("DELETE FROM app_password_lockout WHERE user = ?1", &app, kDoing));
+    app.BindText(1, name);
+    rc = app.Step();
+    return rc == SQLITE_DONE ? Status::Ok() : Error(rc, kDoing);
+  });
 }
 
 Status SqliteStore::DoSetMustChange(std::string_view name, bool must_change) {
