@@ -23,6 +23,18 @@ namespace {
 // equally likely.
 constexpr unsigned kUnbiasedLimit = 256 - 256 % 26;
 
+// A C1 control character (U+0080-U+009F; U+009B is a terminal's CSI),
+// in text that is valid UTF-8: there they are exactly the two-byte
+// sequences C2 80 - C2 9F. HasControlChars sees only C0 and DEL.
+bool HasC1Controls(std::string_view utf8) {
+  for (size_t i = 0; i + 1 < utf8.size(); ++i) {
+    const auto lead = static_cast<unsigned char>(utf8[i]);
+    const auto next = static_cast<unsigned char>(utf8[i + 1]);
+    if (lead == 0xc2 && next >= 0x80 && next <= 0x9f) return true;
+  }
+  return false;
+}
+
 bool ServiceChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
@@ -94,7 +106,7 @@ Status CheckAppPasswordName(std::string_view name) {
                                               std::to_string(kMaxAppPasswordNameBytes) + " bytes");
   if (!IsValidUtf8(name))
     return Status(Code::kInvalidArgument, "the app password's name is not valid UTF-8");
-  if (HasControlChars(name))
+  if (HasControlChars(name) || HasC1Controls(name))
     return Status(Code::kInvalidArgument,
                   "the app password's name has a control character (a tab, a newline, ...)");
   if (name.find_first_not_of(' ') == std::string_view::npos)

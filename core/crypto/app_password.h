@@ -51,8 +51,9 @@ SecretBuffer NormalizeAppPassword(std::string_view typed);
 std::string AppPasswordDigest(const SecretBuffer& host_key, std::string_view normalized);
 
 // A name for an app password ("Thunderbird on the laptop"): 1 to
-// kMaxAppPasswordNameBytes bytes of printable UTF-8, no control characters,
-// not only spaces. kInvalidArgument saying what is wrong.
+// kMaxAppPasswordNameBytes bytes of printable UTF-8, no control characters
+// (C0, DEL, nor C1: U+0080-U+009F), not only spaces. kInvalidArgument
+// saying what is wrong.
 Status CheckAppPasswordName(std::string_view name);
 
 // The services an app password may sign in to: PAM service names ("imap",

@@ -124,13 +124,18 @@ Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settleme
 }
 
 Status Store::SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                          bool must_change, int history_keep) {
+                          bool must_change, int history_keep, bool revoke_app_passwords) {
+  if (revoke_app_passwords && changed_at <= 0) {
+    return Status(Code::kInvalidArgument,
+                  "app passwords are revoked at a password change only with its time; nothing "
+                  "was written");
+  }
   if (history_keep < 0) {
     return Status(Code::kInvalidArgument, "password history length is negative (" +
                                               std::to_string(history_keep) +
                                               "); nothing was written");
   }
-  return DoSetPassword(name, new_hash, changed_at, must_change, history_keep);
+  return DoSetPassword(name, new_hash, changed_at, must_change, history_keep, revoke_app_passwords);
 }
 
 Status Store::SetTotp(std::string_view name, std::string_view sealed,

@@ -261,10 +261,13 @@ class Store {
   // A real password change, in one transaction: the current hash (if any)
   // goes into the history, the history keeps only the newest
   // `history_keep` entries (0: none kept), the hash becomes `new_hash`,
-  // password_changed = changed_at, must_change = `must_change`.
-  // kNotFound for no such user.
+  // password_changed = changed_at, must_change = `must_change`; with
+  // `revoke_app_passwords`, every live app password of the user is revoked
+  // (revoked = changed_at) in the same transaction. The remembered wrong
+  // secrets of both lockout buckets are forgotten (one may be the new
+  // password). kNotFound for no such user.
   Status SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                     bool must_change, int history_keep);
+                     bool must_change, int history_keep, bool revoke_app_passwords = false);
   // Earlier hashes, newest first.
   Result<std::vector<std::string>> PasswordHistory(std::string_view name) {
     return DoPasswordHistory(name);
@@ -398,7 +401,7 @@ class Store {
                                                 const SignInEvent* event) = 0;
   virtual Status DoClearFailures(std::string_view name) = 0;
   virtual Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                               bool must_change, int history_keep) = 0;
+                               bool must_change, int history_keep, bool revoke_app_passwords) = 0;
   virtual Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) = 0;
   virtual Status DoSetMustChange(std::string_view name, bool must_change) = 0;
   virtual Status DoSetTotp(std::string_view name, std::string_view sealed,

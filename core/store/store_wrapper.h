@@ -68,9 +68,10 @@ class StoreWrapper : public Store {
     return Call("ClearFailures", [&] { return target_.ClearFailures(name); });
   }
   Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                       bool must_change, int history_keep) override {
+                       bool must_change, int history_keep, bool revoke_app_passwords) override {
     return Call("SetPassword", [&] {
-      return target_.SetPassword(name, new_hash, changed_at, must_change, history_keep);
+      return target_.SetPassword(name, new_hash, changed_at, must_change, history_keep,
+                                 revoke_app_passwords);
     });
   }
   Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) override {

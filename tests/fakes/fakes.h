@@ -4,6 +4,7 @@
 #ifndef SESAME_TESTS_FAKES_FAKES_H_
 #define SESAME_TESTS_FAKES_FAKES_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "core/base/clock.h"
 #include "core/base/logger.h"
 #include "core/base/random.h"
+#include "core/base/status.h"
 
 namespace sesame::testing {
 
@@ -48,6 +50,34 @@ class FakeRandom final : public Random {
 
  private:
   uint64_t state_;
+};
+
+// Exactly the bytes a test scripts, in order, however the caller splits
+// its requests; after the script, `filler` bytes. A request that would go
+// past `limit` bytes in all fails (kUnavailable) and gives nothing, so a
+// caller that keeps drawing (a broken rejection loop) fails instead of
+// hanging, and a test can fail a chosen draw.
+class ScriptedRandom final : public Random {
+ public:
+  explicit ScriptedRandom(std::vector<uint8_t> script, uint8_t filler = 0xff,
+                          size_t limit = 1 << 20)
+      : script_(std::move(script)), filler_(filler), limit_(limit) {}
+  Status Fill(uint8_t* out, size_t n) override {
+    ++calls_;
+    if (n > limit_ - served_) return Status(Code::kUnavailable, "scripted random: no more bytes");
+    for (size_t i = 0; i < n; ++i, ++served_)
+      out[i] = served_ < script_.size() ? script_[served_] : filler_;
+    return Status::Ok();
+  }
+  size_t served() const { return served_; }  // bytes given so far
+  int calls() const { return calls_; }       // Fill calls, failed ones included
+
+ private:
+  std::vector<uint8_t> script_;
+  uint8_t filler_;
+  size_t limit_;
+  size_t served_ = 0;
+  int calls_ = 0;
 };
 
 class RecordingLogger final : public Logger {

@@ -25,6 +25,7 @@
 
 #include "core/base/status.h"
 #include "core/config/config.h"
+#include "core/crypto/app_password.h"
 #include "core/crypto/wrong_attempt.h"
 #include "core/store/open/open_store.h"
 #include "core/store/store.h"
@@ -186,6 +187,28 @@ inline Reservation Wrong(Store& store, const std::string& name, int64_t now,
     if (settled.ok()) result.locked_until = settled->locked_until;
   }
   return result;
+}
+
+// A distinct, well-formed app-password digest for each `n` (the store
+// sees only digests; core/crypto/app_password.h makes the real ones).
+inline std::string AppDigest(uint32_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digest(kAppPasswordDigestChars, 'a');
+  for (size_t i = 0; i < 8; ++i) digest[digest.size() - 1 - i] = kHex[(n >> (4 * i)) & 15];
+  return digest;
+}
+
+// An app password of `user` named `name`, with digest AppDigest(n).
+inline AppPasswordRecord AppPassword(const std::string& user, const std::string& name, uint32_t n,
+                                     int64_t expires = 0,
+                                     std::vector<std::string> services = {}) {
+  AppPasswordRecord record;
+  record.user = user;
+  record.name = name;
+  record.digest = AppDigest(n);
+  record.services = std::move(services);
+  record.expires = expires;
+  return record;
 }
 
 // A record's lockout counters and must-change flag as a new user has them.

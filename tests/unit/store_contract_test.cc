@@ -2,8 +2,8 @@
 // every backend in tests/fakes/store_backends.h: users, events and their
 // coalescing, attempts reserved and settled, password history, must-change,
 // authenticators and recovery codes (with the lock guard), MFA
-// requirements, the compare-and-set methods, and writers in several
-// processes at once. What only one backend has (SQLite's files, modes, WAL
+// requirements, app passwords and their lockout bucket, the
+// compare-and-set methods, and writers in several processes at once. What only one backend has (SQLite's files, modes, WAL
 // and migrations) is tested apart (tests/unit/sqlite_store_test.cc).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -21,6 +21,8 @@
 namespace sesame {
 namespace {
 
+using testing::AppDigest;
+using testing::AppPassword;
 using testing::BackendStore;
 using testing::Digest;
 using testing::Event;
@@ -1405,6 +1407,710 @@ TEST_P(StoreContractTest, MfaRequiredAndGrace) {
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_TRUE((*got)->mfa_required);
   EXPECT_EQ((*got)->mfa_required_since, 777);
+}
+
+// ---- App passwords (AddAppPassword and friends) ----
+
+// The app-password bucket with deny 3, as mode=app_password counts.
+const LockoutPolicy kAppBucket{3, 900, 600, LockBucket::kAppPassword};
+
+// A sign-in with app password `id` at `now`, as the flow settles it.
+Settlement AppPasswordUsed(int64_t id, int64_t now) {
+  Settlement used;
+  used.kind = Settlement::Kind::kSuccess;
+  used.app_password_id = id;
+  used.now = now;
+  used.policy = kAppBucket;
+  return used;
+}
+
+SignInEvent AppPasswordEvent(const std::string& user, int64_t time) {
+  SignInEvent event = Event(user, time, "success");
+  event.service = "imap";
+  event.remote_host = "198.51.100.4";
+  event.method = "app-password:Phone";
+  return event;
+}
+
+// Stores `record` for its user with a cap of 25 at `now`; its id, or 0
+// (and a test failure) when refused.
+int64_t MustAdd(Store& store, AppPasswordRecord record, int64_t now = 1000) {
+  Status added = store.AddAppPassword(record, 25, now);
+  EXPECT_TRUE(added.ok()) << added.message();
+  return added.ok() ? record.id : 0;
+}
+
+AppPasswordRecord MustFind(Store& store, uint32_t n) {
+  auto found = store.FindAppPassword(AppDigest(n));
+  EXPECT_TRUE(found.ok()) << found.status().message();
+  EXPECT_TRUE(found.ok() && found->has_value()) << "no app password with digest " << n;
+  return found.ok() && found->has_value() ? **found : AppPasswordRecord{};
+}
+
+LockoutRecord MustLockout(Store& store, const std::string& user) {
+  auto lockout = store.AppPasswordLockout(user);
+  EXPECT_TRUE(lockout.ok()) << lockout.status().message();
+  return lockout.ok() ? *lockout : LockoutRecord{-1, -1, -1, -1};
+}
+
+void ExpectSameAppPassword(const AppPasswordRecord& got, const AppPasswordRecord& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.user, want.user);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.digest, want.digest);
+  EXPECT_EQ(got.services, want.services);
+  EXPECT_EQ(got.created, want.created);
+  EXPECT_EQ(got.expires, want.expires);
+  EXPECT_EQ(got.last_used, want.last_used);
+  EXPECT_EQ(got.last_used_from, want.last_used_from);
+  EXPECT_EQ(got.revoked, want.revoked);
+}
+
+TEST_P(StoreContractTest, AppPasswordsRoundTrip) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  EXPECT_TRUE(store->ListAppPasswords("alice").value().empty());
+
+  AppPasswordRecord mail = AppPassword("alice", "Thunderbird on the laptop", 1, 0,
+                                       {"imap", "submission"});
+  // What a caller puts in the fields the store owns is not taken.
+  mail.created = 5;
+  mail.last_used = 6;
+  mail.last_used_from = "203.0.113.9";
+  mail.revoked = 7;
+  ASSERT_TRUE(store->AddAppPassword(mail, 25, 1000).ok());
+  EXPECT_GT(mail.id, 0);
+  EXPECT_EQ(mail.created, 1000);
+  EXPECT_EQ(mail.last_used, 0);
+  EXPECT_EQ(mail.last_used_from, "");
+  EXPECT_EQ(mail.revoked, 0);
+  AppPasswordRecord phone = AppPassword("alice", "Téléphone 📱", 2, 90000);
+  ASSERT_TRUE(store->AddAppPassword(phone, 25, 1001).ok());
+  EXPECT_NE(phone.id, mail.id);
+  AppPasswordRecord bobs = AppPassword("bob", "Phone", 3, 0, {"pop3"});
+  ASSERT_TRUE(store->AddAppPassword(bobs, 25, 1002).ok());
+
+  // Listed oldest first, every field as stored; only the user's own.
+  auto list = store->ListAppPasswords("alice");
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  ASSERT_EQ(list->size(), 2u);
+  ExpectSameAppPassword((*list)[0], mail);
+  ExpectSameAppPassword((*list)[1], phone);
+  EXPECT_EQ((*list)[1].services, std::vector<std::string>{});
+  EXPECT_EQ((*list)[1].expires, 90000);
+  ASSERT_EQ(store->ListAppPasswords("bob").value().size(), 1u);
+
+  // Found by digest alone, whoever's it is.
+  ExpectSameAppPassword(MustFind(*store, 1), mail);
+  ExpectSameAppPassword(MustFind(*store, 3), bobs);
+  auto none = store->FindAppPassword(AppDigest(99));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  // A digest that is not one is refused, not looked up.
+  for (const std::string& bad : {std::string(), std::string(63, 'a'), std::string(65, 'a'),
+                                 std::string(64, 'A'), std::string(63, 'a') + "g"}) {
+    auto found = store->FindAppPassword(bad);
+    EXPECT_EQ(found.status().code(), Code::kInvalidArgument) << bad;
+  }
+  auto nobody = store->ListAppPasswords("nobody");
+  EXPECT_EQ(nobody.status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreContractTest, AppPasswordsRefusedWriteNothing) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  struct {
+    AppPasswordRecord record;
+    Code code;
+  } cases[] = {
+      {AppPassword("nobody", "Phone", 1), Code::kNotFound},
+      {AppPassword("alice", "", 2), Code::kInvalidArgument},
+      {AppPassword("alice", "   ", 3), Code::kInvalidArgument},
+      {AppPassword("alice", "a\nb", 4), Code::kInvalidArgument},
+      {AppPassword("alice", std::string(65, 'n'), 5), Code::kInvalidArgument},
+      {AppPassword("alice", "Phone", 6, 0, {"IMAP"}), Code::kInvalidArgument},
+      {AppPassword("alice", "Phone", 7, 0, {"imap", "imap"}), Code::kInvalidArgument},
+      {AppPassword("alice", "Phone", 8, 0, {""}), Code::kInvalidArgument},
+      {AppPassword("alice", "Phone", 9, 0, {"imap,pop3"}), Code::kInvalidArgument},
+      {AppPassword("alice", "Phone", 10, -1), Code::kInvalidArgument},
+  };
+  for (auto& c : cases) {
+    Status added = store->AddAppPassword(c.record, 25, 1000);
+    EXPECT_EQ(added.code(), c.code) << c.record.name << ": " << added.message();
+    EXPECT_EQ(c.record.id, 0);
+  }
+  AppPasswordRecord bad_digest = AppPassword("alice", "Phone", 11);
+  for (const std::string& digest : {std::string(), std::string(64, 'A'), std::string(32, 'a')}) {
+    bad_digest.digest = digest;
+    EXPECT_EQ(store->AddAppPassword(bad_digest, 25, 1000).code(), Code::kInvalidArgument);
+  }
+  // app_password_max = 0: none may be made.
+  AppPasswordRecord capped = AppPassword("alice", "Phone", 12);
+  Status none_allowed = store->AddAppPassword(capped, 0, 1000);
+  EXPECT_EQ(none_allowed.code(), Code::kPermissionDenied);
+  EXPECT_NE(none_allowed.message().find("app_password_max"), std::string::npos);
+  EXPECT_TRUE(store->ListAppPasswords("alice").value().empty());
+  for (uint32_t n = 1; n <= 12; ++n) EXPECT_FALSE(store->FindAppPassword(AppDigest(n))->has_value());
+}
+
+// The digest is what a sign-in looks up: one row per digest in the whole
+// store, whoever's and whatever its state (112 random bits do not collide;
+// a broken Random does, and must not make two users' secrets one).
+TEST_P(StoreContractTest, AppPasswordDigestsAreUniqueInTheStore) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  const int64_t id = MustAdd(*store, AppPassword("alice", "Phone", 1));
+  AppPasswordRecord same = AppPassword("bob", "Phone", 1);
+  Status taken = store->AddAppPassword(same, 25, 1001);
+  EXPECT_EQ(taken.code(), Code::kInternal) << taken.message();
+  EXPECT_EQ(same.id, 0);
+  AppPasswordRecord mine = AppPassword("alice", "Laptop", 1);
+  EXPECT_EQ(store->AddAppPassword(mine, 25, 1001).code(), Code::kInternal);
+  // A revoked one keeps its digest.
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Phone", 1002).value(), 1);
+  AppPasswordRecord again = AppPassword("bob", "Tablet", 1);
+  EXPECT_EQ(store->AddAppPassword(again, 25, 1003).code(), Code::kInternal);
+  EXPECT_EQ(MustFind(*store, 1).id, id);
+  EXPECT_EQ(MustFind(*store, 1).user, "alice");
+  EXPECT_TRUE(store->ListAppPasswords("bob").value().empty());
+  EXPECT_EQ(store->ListAppPasswords("alice").value().size(), 1u);
+}
+
+TEST_P(StoreContractTest, AppPasswordNamesAreUniqueAmongAUsersLiveOnes) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  MustAdd(*store, AppPassword("alice", "Phone", 1));
+  AppPasswordRecord twice = AppPassword("alice", "Phone", 2);
+  Status taken = store->AddAppPassword(twice, 25, 1001);
+  EXPECT_EQ(taken.code(), Code::kAlreadyExists);
+  EXPECT_NE(taken.message().find("Phone"), std::string::npos) << taken.message();
+  // Another user's, and another spelling (compared byte for byte), are others.
+  MustAdd(*store, AppPassword("bob", "Phone", 3));
+  MustAdd(*store, AppPassword("alice", "phone", 4));
+
+  // A revoked one gives its name up.
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Phone", 1100).value(), 1);
+  MustAdd(*store, AppPassword("alice", "Phone", 5), 1101);
+
+  // An expired one too, once it has expired (expires <= now), and is
+  // revoked then to make room.
+  const int64_t tablet = MustAdd(*store, AppPassword("alice", "Tablet", 6, 2000), 1200);
+  AppPasswordRecord early = AppPassword("alice", "Tablet", 7);
+  EXPECT_EQ(store->AddAppPassword(early, 25, 1999).code(), Code::kAlreadyExists);
+  MustAdd(*store, AppPassword("alice", "Tablet", 8), 2000);
+  AppPasswordRecord old = MustFind(*store, 6);
+  EXPECT_EQ(old.id, tablet);
+  EXPECT_EQ(old.revoked, 2000);
+  EXPECT_EQ(old.expires, 2000);
+
+  auto list = store->ListAppPasswords("alice");
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> names;
+  for (const AppPasswordRecord& r : *list)
+    names.push_back(r.name + (r.LiveAt(2000) ? "" : " (ended)"));
+  EXPECT_EQ(names, (std::vector<std::string>{"Phone (ended)", "phone", "Phone", "Tablet (ended)",
+                                             "Tablet"}));
+  EXPECT_EQ(store->ListAppPasswords("bob").value().size(), 1u);
+}
+
+// At most max_live live app passwords per user: revoked and expired ones,
+// and other users' ones, do not count.
+TEST_P(StoreContractTest, AppPasswordCapCountsTheUsersLiveOnes) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  auto add = [&](const std::string& user, const std::string& name, uint32_t n, int64_t now,
+                 int64_t expires = 0) {
+    AppPasswordRecord record = AppPassword(user, name, n, expires);
+    return store->AddAppPassword(record, 3, now);
+  };
+  ASSERT_TRUE(add("alice", "one", 1, 1000).ok());
+  ASSERT_TRUE(add("alice", "two", 2, 1000).ok());
+  ASSERT_TRUE(add("alice", "three", 3, 1000, 5000).ok());
+  Status full = add("alice", "four", 4, 1000);
+  EXPECT_EQ(full.code(), Code::kPermissionDenied);
+  EXPECT_NE(full.message().find("app_password_max = 3"), std::string::npos) << full.message();
+  EXPECT_FALSE(store->FindAppPassword(AppDigest(4))->has_value());
+  ASSERT_TRUE(add("bob", "one", 5, 1000).ok());  // bob's own count
+
+  // Once one expires (at 5000) there is room again.
+  EXPECT_EQ(add("alice", "four", 4, 4999).code(), Code::kPermissionDenied);
+  ASSERT_TRUE(add("alice", "four", 4, 5000).ok());
+  EXPECT_EQ(add("alice", "five", 6, 5000).code(), Code::kPermissionDenied);
+  // And once one is revoked.
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "one", 5001).value(), 1);
+  ASSERT_TRUE(add("alice", "five", 6, 5002).ok());
+  // A lower cap than the live count: no more.
+  AppPasswordRecord six = AppPassword("alice", "six", 7);
+  EXPECT_EQ(store->AddAppPassword(six, 1, 5003).code(), Code::kPermissionDenied);
+  EXPECT_EQ(store->ListAppPasswords("alice").value().size(), 5u);
+}
+
+// Forks kRacingChildren processes that each add one app password for alice
+// (their own name and digest) with a cap of `max_live`, released together,
+// each on its own connection. Returns how many were stored, or -1 when a
+// child failed otherwise than by the cap.
+int ConcurrentAppPasswordAdds(BackendStore& backend, int max_live);
+
+TEST_P(StoreContractTest, ConcurrentAppPasswordAddsStopAtTheCap) {
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddUser(User("alice")).ok());
+    MustAdd(*store, AppPassword("alice", "already", 1000));
+  }  // closed before fork
+  EXPECT_EQ(ConcurrentAppPasswordAdds(*backend_, 4), 3);
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto list = store->ListAppPasswords("alice");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 4u);
+}
+
+TEST_P(StoreContractTest, RevokeAppPasswordsByNameOrAll) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  MustAdd(*store, AppPassword("alice", "Phone", 1));
+  MustAdd(*store, AppPassword("alice", "Laptop", 2));
+  MustAdd(*store, AppPassword("alice", "Tablet", 3));
+  MustAdd(*store, AppPassword("alice", "Old", 4, 1500));  // expired at 1500
+  MustAdd(*store, AppPassword("bob", "Phone", 5));
+
+  auto one = store->RevokeAppPasswords("alice", "Phone", 2000);
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(*one, 1);
+  EXPECT_EQ(MustFind(*store, 1).revoked, 2000);
+  EXPECT_EQ(MustFind(*store, 5).revoked, 0);  // bob's Phone stays
+  EXPECT_EQ(MustFind(*store, 2).revoked, 0);
+
+  // A name that names no live one: kNotFound, nothing written.
+  for (const char* name : {"Phone", "phone", "Nothing", "Old"}) {
+    auto missing = store->RevokeAppPasswords("alice", name, 2100);
+    EXPECT_EQ(missing.status().code(), Code::kNotFound) << name;
+    EXPECT_NE(missing.status().message().find(name), std::string::npos)
+        << missing.status().message();
+  }
+  EXPECT_EQ(MustFind(*store, 1).revoked, 2000);
+  EXPECT_EQ(MustFind(*store, 4).revoked, 0);
+
+  // All: the live ones, counted.
+  auto all = store->RevokeAppPasswords("alice", "", 2200);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 2);
+  EXPECT_EQ(MustFind(*store, 2).revoked, 2200);
+  EXPECT_EQ(MustFind(*store, 3).revoked, 2200);
+  EXPECT_EQ(MustFind(*store, 1).revoked, 2000);  // its own time kept
+  EXPECT_EQ(MustFind(*store, 5).revoked, 0);
+  // None left: nothing to do, not an error.
+  all = store->RevokeAppPasswords("alice", "", 2300);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 0);
+
+  EXPECT_EQ(store->RevokeAppPasswords("nobody", "", 2400).status().code(), Code::kNotFound);
+  EXPECT_EQ(store->RevokeAppPasswords("nobody", "Phone", 2400).status().code(), Code::kNotFound);
+}
+
+// Find is a lookup, not a decision: revoked and expired rows come back as
+// they are (the flow says no), so a sign-in can tell why.
+TEST_P(StoreContractTest, FindAppPasswordReturnsEndedOnesToo) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  MustAdd(*store, AppPassword("alice", "Revoked", 1));
+  MustAdd(*store, AppPassword("alice", "Expired", 2, 1500));
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Revoked", 1200).value(), 1);
+  AppPasswordRecord revoked = MustFind(*store, 1);
+  EXPECT_EQ(revoked.revoked, 1200);
+  EXPECT_FALSE(revoked.LiveAt(1300));
+  AppPasswordRecord expired = MustFind(*store, 2);
+  EXPECT_EQ(expired.revoked, 0);
+  EXPECT_EQ(expired.expires, 1500);
+  EXPECT_TRUE(expired.LiveAt(1499));
+  EXPECT_FALSE(expired.LiveAt(1500));
+}
+
+TEST_P(StoreContractTest, AnAppPasswordSignInMarksItUsedWithItsEvent) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const int64_t id = MustAdd(*store, AppPassword("alice", "Phone", 1, 9000));
+  // Counters in both buckets, which a right app password leaves alone.
+  Wrong(*store, "alice", 4000, kAppBucket, Digest('a'));
+  Wrong(*store, "alice", 4000, LockoutPolicy{}, Digest('b'));
+
+  const SignInEvent event = AppPasswordEvent("alice", 5000);
+  auto settled = store->SettleAttempt("alice", AppPasswordUsed(id, 5000), &event);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  EXPECT_FALSE(settled->app_password_gone);
+  AppPasswordRecord used = MustFind(*store, 1);
+  EXPECT_EQ(used.last_used, 5000);
+  EXPECT_EQ(used.last_used_from, "198.51.100.4");
+  EXPECT_EQ(used.revoked, 0);
+  auto events = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().method, "app-password:Phone");
+  EXPECT_EQ(events->front().service, "imap");
+  EXPECT_EQ(events->front().time, 5000);
+  EXPECT_EQ(MustLockout(*store, "alice").failures, 1);
+  EXPECT_EQ(store->GetUser("alice").value()->failures, 1);
+
+  // The next sign-in, from elsewhere, the last second before it expires.
+  SignInEvent later = AppPasswordEvent("alice", 8999);
+  later.remote_host = "";
+  settled = store->SettleAttempt("alice", AppPasswordUsed(id, 8999), &later);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_FALSE(settled->app_password_gone);
+  used = MustFind(*store, 1);
+  EXPECT_EQ(used.last_used, 8999);
+  EXPECT_EQ(used.last_used_from, "");
+  EXPECT_EQ(store->ListEvents(EventFilter{}).value().size(), 2u);
+}
+
+// Revoked or expired between the lookup and the settlement (or never
+// this user's): the revoke wins, nothing is written, not even the event.
+TEST_P(StoreContractTest, AnEndedAppPasswordSignsInNothing) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  const int64_t revoked = MustAdd(*store, AppPassword("alice", "Revoked", 1));
+  const int64_t expired = MustAdd(*store, AppPassword("alice", "Expired", 2, 6000));
+  const int64_t bobs = MustAdd(*store, AppPassword("bob", "Phone", 3));
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Revoked", 5000).value(), 1);
+
+  struct {
+    int64_t id;
+    int64_t now;
+    uint32_t n;
+  } cases[] = {
+      {revoked, 5000, 1},  // revoked at that very second
+      {revoked, 5500, 1},
+      {expired, 6000, 2},  // expires <= now
+      {expired, 7000, 2},
+      {bobs, 5500, 3},        // bob's, settled as alice's sign-in
+      {bobs + 1000, 5500, 0},  // no such app password
+  };
+  for (const auto& c : cases) {
+    const SignInEvent event = AppPasswordEvent("alice", c.now);
+    auto settled = store->SettleAttempt("alice", AppPasswordUsed(c.id, c.now), &event);
+    ASSERT_TRUE(settled.ok()) << settled.status().message();
+    EXPECT_TRUE(settled->app_password_gone) << c.id << " at " << c.now;
+    if (c.n != 0) {
+      AppPasswordRecord row = MustFind(*store, c.n);
+      EXPECT_EQ(row.last_used, 0) << c.id;
+      EXPECT_EQ(row.last_used_from, "") << c.id;
+    }
+  }
+  EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
+  EXPECT_EQ(MustFind(*store, 1).revoked, 5000);
+}
+
+// An app password is marked used only by a success that records its
+// event: anything else is a caller's mistake, refused whole.
+TEST_P(StoreContractTest, AnAppPasswordIsMarkedUsedOnlyByASuccessWithItsEvent) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const int64_t id = MustAdd(*store, AppPassword("alice", "Phone", 1));
+  Reservation reserved = store->ReserveAttempt("alice", 5000, kAppBucket, "").value();
+  ASSERT_EQ(reserved.verdict, Verdict::kReserved);
+  const SignInEvent event = AppPasswordEvent("alice", 5000);
+
+  for (Settlement::Kind kind : {Settlement::Kind::kWrong, Settlement::Kind::kRelease}) {
+    Settlement odd = AppPasswordUsed(id, 5000);
+    odd.kind = kind;
+    odd.reservation = reserved;
+    auto settled = store->SettleAttempt("alice", odd, &event);
+    EXPECT_EQ(settled.status().code(), Code::kInvalidArgument);
+  }
+  auto no_event = store->SettleAttempt("alice", AppPasswordUsed(id, 5000), nullptr);
+  EXPECT_EQ(no_event.status().code(), Code::kInvalidArgument);
+
+  EXPECT_EQ(MustFind(*store, 1).last_used, 0);
+  EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
+  LockoutRecord lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 1);  // the reservation is still pending
+  EXPECT_EQ(lockout.pending_attempts, 1);
+}
+
+// mode=app_password counts in its own bucket: locking it leaves the
+// interactive sign-in (ssh) alone, and the other way round.
+TEST_P(StoreContractTest, TheAppPasswordBucketLocksOnlyItself) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  Reservation r = Wrong(*store, "alice", 1000, kAppBucket, Digest('1'));
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  LockoutRecord lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 1);
+  EXPECT_EQ(lockout.pending_attempts, 0);
+  EXPECT_EQ(lockout.first_failure, 1000);
+  EXPECT_EQ(lockout.locked_until, 0);
+  Wrong(*store, "alice", 1001, kAppBucket, Digest('2'));
+  r = Wrong(*store, "alice", 1002, kAppBucket, Digest('3'));
+  EXPECT_EQ(r.failures, 3);
+  EXPECT_EQ(r.locked_until, 1602);
+  lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 3);
+  EXPECT_EQ(lockout.locked_until, 1602);
+
+  // Locked there...
+  auto again = store->ReserveAttempt("alice", 1100, kAppBucket, Digest('4'));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->verdict, Verdict::kLocked);
+  EXPECT_EQ(again->locked_until, 1602);
+  // ...and nowhere else: the user's own counters never moved.
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  ExpectNoFailures(**alice);
+  EXPECT_EQ((*alice)->pending_attempts, 0);
+  const LockoutPolicy interactive{3, 900, 600};
+  auto ssh = store->ReserveAttempt("alice", 1100, interactive, Digest('1'));
+  ASSERT_TRUE(ssh.ok());
+  EXPECT_EQ(ssh->verdict, Verdict::kReserved);  // Digest('1') was the other bucket's
+  EXPECT_EQ(ssh->failures, 1);
+  Settlement ok;
+  ok.kind = Settlement::Kind::kSuccess;
+  ok.reservation = *ssh;
+  ok.policy = interactive;
+  ASSERT_TRUE(store->SettleAttempt("alice", ok, nullptr).ok());
+  // An interactive success clears its own bucket only.
+  EXPECT_EQ(MustLockout(*store, "alice").locked_until, 1602);
+  EXPECT_EQ(store->GetUser("alice").value()->failures, 0);
+
+  // The lock runs out at 1602: a new window there.
+  auto after = store->ReserveAttempt("alice", 1602, kAppBucket, "");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->verdict, Verdict::kReserved);
+  EXPECT_TRUE(after->lock_expired);
+  EXPECT_EQ(after->failures, 1);
+}
+
+TEST_P(StoreContractTest, TheInteractiveBucketLeavesTheAppPasswordOneAlone) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy interactive{2, 900, 0};
+  Wrong(*store, "alice", 1000, interactive, Digest('1'));
+  Reservation r = Wrong(*store, "alice", 1001, interactive, Digest('2'));
+  ASSERT_EQ(r.locked_until, kLockedUntilUnlocked);
+  EXPECT_EQ(store->GetUser("alice").value()->locked_until, kLockedUntilUnlocked);
+
+  LockoutRecord lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 0);
+  EXPECT_EQ(lockout.pending_attempts, 0);
+  EXPECT_EQ(lockout.first_failure, 0);
+  EXPECT_EQ(lockout.locked_until, 0);
+  auto mail = store->ReserveAttempt("alice", 1002, kAppBucket, Digest('2'));
+  ASSERT_TRUE(mail.ok());
+  EXPECT_EQ(mail->verdict, Verdict::kReserved);
+  EXPECT_EQ(mail->failures, 1);
+  // A success there clears that bucket and leaves the interactive lock.
+  Settlement ok;
+  ok.kind = Settlement::Kind::kSuccess;
+  ok.reservation = *mail;
+  ok.policy = kAppBucket;
+  ASSERT_TRUE(store->SettleAttempt("alice", ok, nullptr).ok());
+  lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 0);
+  EXPECT_EQ(lockout.pending_attempts, 0);
+  EXPECT_EQ(store->GetUser("alice").value()->locked_until, kLockedUntilUnlocked);
+  EXPECT_EQ(store->GetUser("alice").value()->failures, 2);
+}
+
+// A phone retrying the app password it has saved counts once in its
+// bucket; a release there takes the reservation back.
+TEST_P(StoreContractTest, TheAppPasswordBucketCountsARepeatOnce) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy bucket{5, 900, 600, LockBucket::kAppPassword};
+  Reservation r = Wrong(*store, "alice", 1000, bucket, Digest('a'));
+  EXPECT_EQ(r.failures, 1);
+  for (int i = 1; i <= 20; ++i) {
+    r = Wrong(*store, "alice", 1000 + i, bucket, Digest('a'));
+    EXPECT_EQ(r.verdict, Verdict::kRepeated);
+    EXPECT_EQ(r.failures, 1);
+  }
+  EXPECT_EQ(MustLockout(*store, "alice").failures, 1);
+  EXPECT_EQ(MustLockout(*store, "alice").locked_until, 0);
+
+  // Reserved, then released: as if never counted.
+  auto reserved = store->ReserveAttempt("alice", 1100, bucket, Digest('b'));
+  ASSERT_TRUE(reserved.ok());
+  EXPECT_EQ(reserved->failures, 2);
+  EXPECT_EQ(MustLockout(*store, "alice").pending_attempts, 1);
+  Settlement release;
+  release.kind = Settlement::Kind::kRelease;
+  release.reservation = *reserved;
+  release.policy = bucket;
+  auto released = store->SettleAttempt("alice", release, nullptr);
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(released->failures, 1);
+  LockoutRecord lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 1);
+  EXPECT_EQ(lockout.pending_attempts, 0);
+  // The interactive bucket remembers nothing of it.
+  r = Wrong(*store, "alice", 1200, LockoutPolicy{}, Digest('a'));
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+}
+
+TEST_P(StoreContractTest, ClearFailuresClearsBothBuckets) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  for (int i = 0; i < 3; ++i) {
+    Wrong(*store, "alice", 1000 + i, kAppBucket, Digest(static_cast<char>('a' + i)));
+    Wrong(*store, "alice", 1000 + i, LockoutPolicy{3, 900, 0}, Digest('f'));
+    Wrong(*store, "bob", 1000 + i, kAppBucket, Digest(static_cast<char>('a' + i)));
+  }
+  ASSERT_EQ(MustLockout(*store, "alice").locked_until, 1602);
+  ASSERT_EQ(store->GetUser("alice").value()->failures, 1);  // Digest('f') counted once
+
+  ASSERT_TRUE(store->ClearFailures("alice").ok());
+  LockoutRecord lockout = MustLockout(*store, "alice");
+  EXPECT_EQ(lockout.failures, 0);
+  EXPECT_EQ(lockout.pending_attempts, 0);
+  EXPECT_EQ(lockout.first_failure, 0);
+  EXPECT_EQ(lockout.locked_until, 0);
+  ExpectNoFailures(store->GetUser("alice").value().value());
+  // The remembered digests went too: the same wrong secret counts again.
+  Reservation r = Wrong(*store, "alice", 1100, kAppBucket, Digest('a'));
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  // bob's bucket is his.
+  EXPECT_EQ(MustLockout(*store, "bob").locked_until, 1602);
+}
+
+TEST_P(StoreContractTest, AppPasswordLockoutOfNewAndUnknownUsers) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  LockoutRecord fresh = MustLockout(*store, "alice");
+  EXPECT_EQ(fresh.failures, 0);
+  EXPECT_EQ(fresh.pending_attempts, 0);
+  EXPECT_EQ(fresh.first_failure, 0);
+  EXPECT_EQ(fresh.locked_until, 0);
+
+  Status missing = store->AppPasswordLockout("nobody").status();
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find("nobody"), std::string::npos);
+  // Counting for no such user makes no bucket for one.
+  auto reserved = store->ReserveAttempt("nobody", 1000, kAppBucket, "");
+  EXPECT_EQ(reserved.status().code(), Code::kNotFound);
+  ASSERT_TRUE(store->AddUser(User("nobody")).ok());
+  EXPECT_EQ(MustLockout(*store, "nobody").failures, 0);
+}
+
+// Removing a user removes its app passwords and its bucket: none can sign
+// in, and a new user of that name starts with none.
+TEST_P(StoreContractTest, RemoveUserRemovesItsAppPasswords) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  ASSERT_TRUE(store->AddUser(User("bob")).ok());
+  MustAdd(*store, AppPassword("alice", "Phone", 1));
+  MustAdd(*store, AppPassword("alice", "Laptop", 2));
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Laptop", 1100).value(), 1);
+  MustAdd(*store, AppPassword("bob", "Phone", 3));
+  Wrong(*store, "alice", 1000, kAppBucket, Digest('a'));
+
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  EXPECT_FALSE(store->FindAppPassword(AppDigest(1)).value().has_value());
+  EXPECT_FALSE(store->FindAppPassword(AppDigest(2)).value().has_value());
+  EXPECT_EQ(MustFind(*store, 3).user, "bob");
+  EXPECT_EQ(store->ListAppPasswords("alice").status().code(), Code::kNotFound);
+
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  EXPECT_TRUE(store->ListAppPasswords("alice").value().empty());
+  EXPECT_EQ(MustLockout(*store, "alice").failures, 0);
+  MustAdd(*store, AppPassword("alice", "Phone", 4));
+}
+
+// A busy store refuses each app-password write whole (kBusy), and lookups
+// still answer.
+TEST_P(StoreContractTest, ABusyStoreRefusesAppPasswordWritesWhole) {
+  auto store = MustConnect(/*wait_ms=*/50);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const int64_t id = MustAdd(*store, AppPassword("alice", "Phone", 1));
+  {
+    auto hold = backend_->BlockWrites();
+    ASSERT_TRUE(hold.ok()) << hold.status().message();
+    EXPECT_EQ(MustFind(*store, 1).id, id);
+    EXPECT_EQ(store->ListAppPasswords("alice").value().size(), 1u);
+    AppPasswordRecord laptop = AppPassword("alice", "Laptop", 2);
+    EXPECT_EQ(store->AddAppPassword(laptop, 25, 2000).code(), Code::kBusy);
+    EXPECT_EQ(store->RevokeAppPasswords("alice", "Phone", 2000).status().code(), Code::kBusy);
+    const SignInEvent event = AppPasswordEvent("alice", 2000);
+    EXPECT_EQ(store->SettleAttempt("alice", AppPasswordUsed(id, 2000), &event).status().code(),
+              Code::kBusy);
+    EXPECT_EQ(store->ReserveAttempt("alice", 2000, kAppBucket, "").status().code(), Code::kBusy);
+  }
+  EXPECT_FALSE(store->FindAppPassword(AppDigest(2)).value().has_value());
+  AppPasswordRecord phone = MustFind(*store, 1);
+  EXPECT_EQ(phone.revoked, 0);
+  EXPECT_EQ(phone.last_used, 0);
+  EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
+  EXPECT_EQ(MustLockout(*store, "alice").failures, 0);
+}
+
+int ConcurrentAppPasswordAdds(BackendStore& backend, int max_live) {
+  int gate[2];
+  if (pipe(gate) != 0) return -1;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kRacingChildren; ++c) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      close(gate[1]);
+      int code = 0;
+      {
+        auto store = backend.Connect(kRaceWaitMs);
+        if (!store.ok()) _exit(100);
+        char byte;
+        if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
+        AppPasswordRecord record =
+            AppPassword("alice", "client " + std::to_string(c), static_cast<uint32_t>(c + 1));
+        Status added = (*store)->AddAppPassword(record, max_live, 2000);
+        if (added.ok()) {
+          code = 1;
+        } else if (added.code() != Code::kPermissionDenied) {
+          _exit(102);
+        }
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  int stored = 0;
+  bool failed = false;
+  for (pid_t pid : children) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      failed = true;
+      continue;
+    }
+    stored += WEXITSTATUS(status);
+  }
+  return failed ? -1 : stored;
 }
 
 }  // namespace

@@ -200,12 +200,14 @@ Result<int> SqliteStore::DoRevokeAppPasswords(std::string_view user, std::string
       kDoing,
       [&]() -> Status {
         SESAME_RETURN_IF_ERROR(CheckUserExists(user, kDoing));
+        // Live ones only (?3 = now): an expired one is over already, so it
+        // is neither counted nor named here.
         Stmt revoke;
         SESAME_RETURN_IF_ERROR(Prepare(
-            name.empty()
-                ? "UPDATE app_passwords SET revoked = ?3 WHERE user = ?1 AND revoked = 0"
-                : "UPDATE app_passwords SET revoked = ?3 WHERE user = ?1 AND revoked = 0 AND "
-                  "name = ?2",
+            name.empty() ? "UPDATE app_passwords SET revoked = ?3 WHERE user = ?1 AND revoked = 0 "
+                           "AND (expires = 0 OR expires > ?3)"
+                         : "UPDATE app_passwords SET revoked = ?3 WHERE user = ?1 AND revoked = 0 "
+                           "AND (expires = 0 OR expires > ?3) AND name = ?2",
             &revoke, kDoing));
         revoke.BindText(1, user);
         if (!name.empty()) revoke.BindText(2, name);

@@ -147,7 +147,7 @@ class SqliteStore final : public Store {
                                         const SignInEvent* event) override;
   Status DoClearFailures(std::string_view name) override;
   Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
-                       bool must_change, int history_keep) override;
+                       bool must_change, int history_keep, bool revoke_app_passwords) override;
   Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) override;
   Status DoSetMustChange(std::string_view name, bool must_change) override;
 

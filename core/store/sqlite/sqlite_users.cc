@@ -217,16 +217,18 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
   Status st = Write(kDoing, [&]() -> Status {
     if (settlement.kind == Settlement::Kind::kSuccess && settlement.app_password_id != 0) {
       // A sign-in with an app password: marked used only while it is still
-      // live, in this transaction; revoked or expired meanwhile, nothing is
-      // written and the sign-in is not a success.
+      // live and still this user's, in this transaction; revoked or expired
+      // meanwhile (or never theirs), nothing is written and the sign-in is
+      // not a success.
       Stmt use;
       SESAME_RETURN_IF_ERROR(
           Prepare("UPDATE app_passwords SET last_used = ?2, last_used_from = ?3 WHERE id = ?1 AND "
-                  "revoked = 0 AND (expires = 0 OR expires > ?2)",
+                  "user = ?4 AND revoked = 0 AND (expires = 0 OR expires > ?2)",
                   &use, kDoing));
       use.BindInt(1, settlement.app_password_id);
       use.BindInt(2, settlement.now);
       use.BindText(3, event != nullptr ? std::string_view(event->remote_host) : std::string_view());
+      use.BindText(4, name);
       int rc = use.Step();
       if (rc != SQLITE_DONE) return Error(rc, kDoing);
       if (sqlite3_changes(db_.get()) == 0) {
@@ -336,7 +338,8 @@ Status SqliteStore::DoSetMustChange(std::string_view name, bool must_change) {
 }
 
 Status SqliteStore::DoSetPassword(std::string_view name, std::string_view new_hash,
-                                  int64_t changed_at, bool must_change, int history_keep) {
+                                  int64_t changed_at, bool must_change, int history_keep,
+                                  bool revoke_app_passwords) {
   return Write(
       "changing a password",
       [&]() -> Status {
@@ -385,6 +388,25 @@ Status SqliteStore::DoSetPassword(std::string_view name, std::string_view new_ha
         set.BindInt(4, must_change ? 1 : 0);
         rc = set.Step();
         if (rc != SQLITE_DONE) return Error(rc, "changing a password");
+
+        Stmt forget;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("UPDATE app_password_lockout SET recent_failures = '' WHERE user = ?1", &forget,
+                    "changing a password"));
+        forget.BindText(1, name);
+        rc = forget.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "changing a password");
+
+        if (revoke_app_passwords) {
+          Stmt revoke;
+          SESAME_RETURN_IF_ERROR(
+              Prepare("UPDATE app_passwords SET revoked = ?2 WHERE user = ?1 AND revoked = 0",
+                      &revoke, "revoking app passwords"));
+          revoke.BindText(1, name);
+          revoke.BindInt(2, changed_at);
+          rc = revoke.Step();
+          if (rc != SQLITE_DONE) return Error(rc, "revoking app passwords");
+        }
         return Status::Ok();
       },
       Sync::kDurable);
