@@ -129,6 +129,64 @@ std::string SetStore(std::string_view value, Config& config) {
   return "use 'sqlite'";
 }
 
+std::string SetAppPasswordsFor(std::string_view value, Config& config) {
+  if (value != "mfa_users" && value != "all")
+    return "use 'mfa_users' (users with an authenticator, or who must use MFA) or 'all'";
+  config.app_passwords_for = std::string(value);
+  return "";
+}
+
+std::string SetMainPasswordRule(std::string_view value, Config& config) {
+  if (value != "allow" && value != "deny_if_mfa" && value != "deny")
+    return "use 'allow', 'deny_if_mfa' or 'deny'";
+  config.app_password_main_password = std::string(value);
+  return "";
+}
+
+constexpr size_t kMaxCommandWords = 32;
+
+// on_revoke_command: words separated by blanks, no shell and no quoting,
+// the program an absolute path, % only in %u and %%.
+std::string SetRevokeCommand(std::string_view value, Config& config) {
+  if (value.size() > kMaxPathBytes)
+    return "use a command of at most " + std::to_string(kMaxPathBytes) + " bytes";
+  std::string untabbed(value);
+  std::replace(untabbed.begin(), untabbed.end(), '\t', ' ');
+  if (!IsValidUtf8(value) || HasControlChars(untabbed))
+    return "use UTF-8 text without control characters";
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
+    if (i == value.size()) break;
+    size_t end = i;
+    while (end < value.size() && value[end] != ' ' && value[end] != '\t') ++end;
+    std::string word(value.substr(i, end - i));
+    for (size_t k = 0; k < word.size(); ++k) {
+      char c = word[k];
+      if (c == '"' || c == '\'' || c == '\\' || c == '`' || c == '$')
+        return "the command is run without a shell: no quotes, backslashes, ` or $ (words are "
+               "separated by spaces; put anything more in a script and name the script)";
+      if (c == '%') {
+        char next = k + 1 < word.size() ? word[k + 1] : '\0';
+        if (next != 'u' && next != '%')
+          return "use %u for the user name and %% for a '%'; no other % sequence";
+        ++k;
+      }
+    }
+    words.push_back(std::move(word));
+    i = end;
+  }
+  if (words.empty()) return "name a program by its absolute path";
+  if (words.size() > kMaxCommandWords)
+    return "use at most " + std::to_string(kMaxCommandWords) + " words";
+  if (words[0].front() != '/' || words[0].find('%') != std::string::npos)
+    return "start with the program's absolute path (e.g. /usr/bin/doveadm auth cache flush %u)";
+  config.on_revoke_command = std::string(value);
+  config.on_revoke_argv = std::move(words);
+  return "";
+}
+
 constexpr KeySpec kKeys[] = {
     {"store", &SetStore, &ShowString<&Config::store>},
     {"store_path", &SetPath<&Config::store_path, true>, &ShowString<&Config::store_path>},
@@ -175,6 +233,22 @@ constexpr KeySpec kKeys[] = {
     {"mfa_required", &SetMfaRequired, &ShowString<&Config::mfa_required>},
     {"mfa_grace_days", &SetNumber<int, &Config::mfa_grace_days, 0, 3650>,
      &ShowNumber<int, &Config::mfa_grace_days>},
+    {"app_password_max", &SetNumber<int, &Config::app_password_max, 0, 1000>,
+     &ShowNumber<int, &Config::app_password_max>},
+    {"app_passwords_for", &SetAppPasswordsFor, &ShowString<&Config::app_passwords_for>},
+    {"app_password_main_password", &SetMainPasswordRule,
+     &ShowString<&Config::app_password_main_password>},
+    {"revoke_app_passwords_on_password_change",
+     &SetBool<&Config::revoke_app_passwords_on_password_change>,
+     &ShowBool<&Config::revoke_app_passwords_on_password_change>},
+    {"on_revoke_command", &SetRevokeCommand, &ShowString<&Config::on_revoke_command>},
+    {"app_password_deny", &SetNumber<int, &Config::app_password_deny, 0, 1000>,
+     &ShowNumber<int, &Config::app_password_deny>},
+    {"app_password_fail_interval",
+     &SetNumber<int, &Config::app_password_fail_interval, 1, 31536000>,
+     &ShowNumber<int, &Config::app_password_fail_interval>},
+    {"app_password_unlock_time", &SetNumber<int, &Config::app_password_unlock_time, 0, 31536000>,
+     &ShowNumber<int, &Config::app_password_unlock_time>},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 
@@ -313,8 +387,14 @@ class Parser {
     return 0;
   }
 
-  // Rules between keys, checked once every line is read.
-  Status CheckWhole() const {
+  // Rules between keys, checked once every line is read; the
+  // app-password bucket's keys not set follow the interactive ones.
+  Status CheckWhole() {
+    if (LineOf("app_password_deny") == 0) config_.app_password_deny = config_.deny;
+    if (LineOf("app_password_fail_interval") == 0)
+      config_.app_password_fail_interval = config_.fail_interval;
+    if (LineOf("app_password_unlock_time") == 0)
+      config_.app_password_unlock_time = config_.unlock_time;
     uint64_t min_memory = uint64_t{8} * config_.argon2_parallelism;
     if (config_.argon2_memory_kib < min_memory) {
       size_t line = LineOf("argon2_memory_kib");
@@ -357,6 +437,24 @@ Result<Config> LoadConfigFile(const std::string& path) {
   if (!config.ok()) return config.status();
   config->source = path;
   return config;
+}
+
+std::vector<std::string> RevokeCommandFor(const Config& config, std::string_view user) {
+  std::vector<std::string> argv;
+  argv.reserve(config.on_revoke_argv.size());
+  for (const std::string& word : config.on_revoke_argv) {
+    std::string out;
+    for (size_t k = 0; k < word.size(); ++k) {
+      if (word[k] == '%' && k + 1 < word.size()) {
+        out += word[k + 1] == 'u' ? std::string(user) : std::string("%");
+        ++k;
+      } else {
+        out += word[k];
+      }
+    }
+    argv.push_back(std::move(out));
+  }
+  return argv;
 }
 
 std::string DescribeConfig(const Config& config) {

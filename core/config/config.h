@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/status.h"
 
@@ -65,7 +66,28 @@ struct Config {
   // (sesame-admin mfa require): "no", "all", or "group:NAME".
   std::string mfa_required = "no";
   int mfa_grace_days = 7;  // days to enroll in-session once required; 0: none
+
+  // App passwords (mode=app_password, sesame app-password).
+  int app_password_max = 25;                    // live ones per user; 0: none may be made
+  std::string app_passwords_for = "mfa_users";  // who may make them: "mfa_users" or "all"
+  // In mode=app_password, whose main password is accepted: "allow" (all),
+  // "deny_if_mfa" (users without MFA only) or "deny" (nobody's).
+  std::string app_password_main_password = "deny_if_mfa";
+  bool revoke_app_passwords_on_password_change = true;
+  // Run after app passwords are revoked: as written, and split into words
+  // at load (no shell; %u is the user name, %% a '%').
+  std::string on_revoke_command;
+  std::vector<std::string> on_revoke_argv;
+  // The app-password lockout bucket; each one not set takes the value of
+  // deny, fail_interval or unlock_time.
+  int app_password_deny = 5;
+  int app_password_fail_interval = 900;
+  int app_password_unlock_time = 600;
 };
+
+// on_revoke_command's words with %u replaced by `user` (a name already
+// checked by CheckUserName) and %% by '%'.
+std::vector<std::string> RevokeCommandFor(const Config& config, std::string_view user);
 
 // Parses config text. `filename` is used in messages only.
 Result<Config> ParseConfig(std::string_view text, std::string_view filename);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace sesame {
 namespace {
@@ -84,7 +85,15 @@ TEST(ConfigTest, EveryKeySet) {
       "totp_issuer = Example Mail\n"
       "recovery_codes = 100\n"
       "mfa_required = group:mfa-users\n"
-      "mfa_grace_days = 3650\n";
+      "mfa_grace_days = 3650\n"
+      "app_password_max = 1000\n"
+      "app_passwords_for = all\n"
+      "app_password_main_password = deny\n"
+      "revoke_app_passwords_on_password_change = no\n"
+      "on_revoke_command = /usr/bin/doveadm auth cache flush %u\n"
+      "app_password_deny = 20\n"
+      "app_password_fail_interval = 60\n"
+      "app_password_unlock_time = 0\n";
   Result<Config> r = ParseConfig(text, kFile);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->store, "sqlite");
@@ -114,6 +123,16 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->recovery_codes, 100);
   EXPECT_EQ(r->mfa_required, "group:mfa-users");
   EXPECT_EQ(r->mfa_grace_days, 3650);
+  EXPECT_EQ(r->app_password_max, 1000);
+  EXPECT_EQ(r->app_passwords_for, "all");
+  EXPECT_EQ(r->app_password_main_password, "deny");
+  EXPECT_FALSE(r->revoke_app_passwords_on_password_change);
+  EXPECT_EQ(r->on_revoke_command, "/usr/bin/doveadm auth cache flush %u");
+  EXPECT_EQ(r->on_revoke_argv,
+            (std::vector<std::string>{"/usr/bin/doveadm", "auth", "cache", "flush", "%u"}));
+  EXPECT_EQ(r->app_password_deny, 20);
+  EXPECT_EQ(r->app_password_fail_interval, 60);
+  EXPECT_EQ(r->app_password_unlock_time, 0);
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
   EXPECT_EQ(r->source, "(defaults)");
   // DescribeConfig lists every key and parses back to the same values.
@@ -244,7 +263,11 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "password_min_length, password_history, password_max_days, "
                               "password_quality, banned_passwords_file, totp_algorithm, "
                               "totp_digits, totp_period, totp_window, totp_issuer, "
-                              "recovery_codes, mfa_required, mfa_grace_days)"),
+                              "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
+                              "app_passwords_for, app_password_main_password, "
+                              "revoke_app_passwords_on_password_change, on_revoke_command, "
+                              "app_password_deny, app_password_fail_interval, "
+                              "app_password_unlock_time)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.
@@ -411,6 +434,87 @@ TEST_F(ConfigFileTest, TooLargeRefused) {
   Result<Config> r = LoadConfigFile(path_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+}
+
+TEST(ConfigTest, AppPasswordDefaults) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->app_password_max, 25);
+  EXPECT_EQ(r->app_passwords_for, "mfa_users");
+  EXPECT_EQ(r->app_password_main_password, "deny_if_mfa");
+  EXPECT_TRUE(r->revoke_app_passwords_on_password_change);
+  EXPECT_TRUE(r->on_revoke_command.empty());
+  EXPECT_TRUE(r->on_revoke_argv.empty());
+  EXPECT_EQ(r->app_password_deny, 5);
+  EXPECT_EQ(r->app_password_fail_interval, 900);
+  EXPECT_EQ(r->app_password_unlock_time, 600);
+}
+
+// The app-password bucket's keys not set follow the interactive ones; set,
+// they are their own.
+TEST(ConfigTest, AppPasswordBucketFollowsTheLockoutUnlessSet) {
+  Result<Config> follows = ParseConfig("deny = 3\nfail_interval = 60\nunlock_time = 0\n", kFile);
+  ASSERT_TRUE(follows.ok()) << follows.status().message();
+  EXPECT_EQ(follows->app_password_deny, 3);
+  EXPECT_EQ(follows->app_password_fail_interval, 60);
+  EXPECT_EQ(follows->app_password_unlock_time, 0);
+  // Keys after or before: the order of the lines does not matter.
+  Result<Config> own =
+      ParseConfig("app_password_deny = 20\ndeny = 3\napp_password_unlock_time = 30\n", kFile);
+  ASSERT_TRUE(own.ok()) << own.status().message();
+  EXPECT_EQ(own->deny, 3);
+  EXPECT_EQ(own->app_password_deny, 20);
+  EXPECT_EQ(own->app_password_fail_interval, 900);
+  EXPECT_EQ(own->app_password_unlock_time, 30);
+}
+
+TEST(ConfigTest, AppPasswordValuesRefused) {
+  const char* bad[] = {
+      "app_passwords_for = everyone\n",
+      "app_passwords_for = MFA_USERS\n",
+      "app_password_main_password = maybe\n",
+      "app_password_max = 1001\n",
+      "app_password_max = -1\n",
+      "revoke_app_passwords_on_password_change = true\n",
+      "app_password_deny = 1001\n",
+      "app_password_fail_interval = 0\n",
+      "on_revoke_command = doveadm auth cache flush %u\n",   // not an absolute path
+      "on_revoke_command = /bin/sh -c \"echo %u\"\n",        // quotes: no shell here
+      "on_revoke_command = /usr/bin/doveadm flush $USER\n",  // no variables
+      "on_revoke_command = /usr/bin/doveadm flush `id`\n",   // no command substitution
+      "on_revoke_command = /usr/bin/doveadm flush %s\n",     // only %u and %%
+      "on_revoke_command = /usr/bin/doveadm flush 100%\n",   // a lone %
+      "on_revoke_command = %u\n",                            // the program is not a user
+      "on_revoke_command = /usr/bin/x \\%u\n",               // no backslashes
+  };
+  for (const char* text : bad) {
+    Result<Config> r = ParseConfig(text, kFile);
+    EXPECT_FALSE(r.ok()) << text;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find(":1: "), std::string::npos) << r.status().message();
+    }
+  }
+  std::string many = "on_revoke_command = /bin/true";
+  for (int i = 0; i < 32; ++i) many += " w";
+  EXPECT_FALSE(ParseConfig(many + "\n", kFile).ok());
+  std::string long_one = "on_revoke_command = /bin/" + std::string(5000, 'x') + "\n";
+  EXPECT_FALSE(ParseConfig(long_one, kFile).ok());
+}
+
+TEST(ConfigTest, RevokeCommandSplitsWordsAndFillsInTheUser) {
+  Result<Config> r =
+      ParseConfig("on_revoke_command = /usr/local/bin/flush\t--user=%u   100%%  %u%u\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(
+      RevokeCommandFor(*r, "alice"),
+      (std::vector<std::string>{"/usr/local/bin/flush", "--user=alice", "100%", "alicealice"}));
+  // The text is kept as written (for DescribeConfig), and parses back.
+  Result<Config> again = ParseConfig(DescribeConfig(*r), kFile);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->on_revoke_argv, r->on_revoke_argv);
+  Result<Config> none = ParseConfig("", kFile);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(RevokeCommandFor(*none, "alice").empty());
 }
 
 }  // namespace
