@@ -29,6 +29,7 @@ Row RowOf(Decision d) {
     case Decision::kUnavailable:         return {PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL,       PAM_AUTHTOK_ERR};
     case Decision::kAborted:             return {PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,               PAM_CONV_ERR};
     case Decision::kMfaRequired:         return {PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR,   PAM_AUTHTOK_ERR};
+    case Decision::kAppPasswordRequired: return {PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR,   PAM_AUTHTOK_ERR};
   }
   return {PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR};
 }

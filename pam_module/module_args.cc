@@ -42,18 +42,18 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
         continue;
       }
       if (mode == "app_password") {
-        return Status(Code::kInvalidArgument,
-                      "module argument mode=" + std::string(mode) +
-                          " is not available in this version of pam_sesame; use "
-                          "mode=interactive or mode=mfa_only");
+        args.app_password = true;
+        continue;
       }
       if (mode != "interactive")
-        return Status(Code::kInvalidArgument, "unknown mode '" + SanitizeForLog(mode) +
-                                                  "' (accepted: mode=interactive, mode=mfa_only)");
+        return Status(Code::kInvalidArgument,
+                      "unknown mode '" + SanitizeForLog(mode) +
+                          "' (accepted: mode=interactive, mode=app_password, mode=mfa_only)");
     } else {
       return Status(Code::kInvalidArgument,
                     "unknown module argument '" + SanitizeForLog(arg) +
-                        "' (accepted: config=FILE, mode=interactive, use_first_pass, "
+                        "' (accepted: config=FILE, mode=interactive, mode=app_password, "
+                        "mode=mfa_only, use_first_pass, "
                         "try_first_pass, use_authtok, debug)");
     }
   }

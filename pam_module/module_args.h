@@ -1,8 +1,12 @@
 // Module arguments from the PAM service file.
 //
 //   config=FILE        config file (default /etc/security/sesame.conf)
-//   mode=interactive   the only mode in this version (app_password and
-//                      mfa_only are refused until they exist)
+//   mode=interactive   the default: password, then a verification code
+//                      for a user with an authenticator
+//   mode=app_password  one secret: an app password, or the main password
+//                      where app_password_main_password allows it (IMAP,
+//                      SMTP: services that prompt once)
+//   mode=mfa_only      the second factor alone, after pam_unix
 //   use_first_pass     } handled by pam_get_authtok, accepted here
 //   try_first_pass     }
 //   use_authtok        } (password group: take the new password an earlier
@@ -25,7 +29,8 @@ struct ModuleArgs {
   bool use_first_pass = false;
   bool try_first_pass = false;
   bool use_authtok = false;
-  bool mfa_only = false;  // mode=mfa_only
+  bool mfa_only = false;      // mode=mfa_only
+  bool app_password = false;  // mode=app_password
 };
 
 Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv);

@@ -11,6 +11,7 @@
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
 #include "core/crypto/password_hash.h"
+#include "core/flows/app_passwords.h"
 #include "core/flows/sign_in.h"
 #include "pam_module/decision_codes.h"
 #include "pam_module/handle_state.h"
@@ -113,10 +114,15 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   PamPrompter prompter(pamh, flags, args->use_authtok);
 
   switch (group) {
-    case PamGroup::kAuthenticate:
-      return PamCodeFor(args->mfa_only ? SecondFactorOnly(services, prompter, request).decision
-                                       : PasswordSignIn(services, prompter, request).decision,
-                        PamStep::kAuthenticate);
+    case PamGroup::kAuthenticate: {
+      // No mode calls pam_fail_delay: in a mail server's auth worker the
+      // delay would stall every other login (Dovecot has its own).
+      const Decision decision =
+          args->mfa_only       ? SecondFactorOnly(services, prompter, request).decision
+          : args->app_password ? AppPasswordSignIn(services, prompter, request).decision
+                               : PasswordSignIn(services, prompter, request).decision;
+      return PamCodeFor(decision, PamStep::kAuthenticate);
+    }
     case PamGroup::kAccount:
       return PamCodeFor(CheckAccount(services, prompter, request).decision, PamStep::kAccount);
     case PamGroup::kChauthtok:

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/base/input_check.h"
+#include "core/flows/app_passwords.h"
 #include "core/flows/flow_internal.h"
 #include "core/flows/sign_in.h"
 #include "core/policy/account_state.h"
@@ -100,11 +101,22 @@ FlowResult ChangePassword(Services& s, Prompter& prompter, const RequestInfo& r,
     Result<std::string> hash = s.hasher.Hash(fresh->view(), s.random);
     if (!hash.ok())
       return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, hash.status().message());
-    Status stored =
-        s.store.SetPassword(r.user, hash.value(), s.clock.Now(), false, s.config.password_history);
+    // A new password ends the app passwords made under the old one, in the
+    // same transaction (revoke_app_passwords_on_password_change).
+    const bool revoke = s.config.revoke_app_passwords_on_password_change;
+    const int live = revoke ? LiveAppPasswordCount(s, r) : 0;
+    Status stored = s.store.SetPassword(r.user, hash.value(), s.clock.Now(), false,
+                                        s.config.password_history, revoke);
     if (!stored.ok()) {
       prompter.Error("The new password could not be stored; nothing was changed.");
       return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, stored.message());
+    }
+    if (live > 0) {
+      prompter.Info("Your " + std::to_string(live) + " app password" +
+                    (live == 1 ? " was" : "s were") +
+                    " revoked with the old password. Make new ones for your mail apps with: "
+                    "sesame app-password create NAME");
+      NoteAppPasswordsRevoked(s, r, live, "by the password change");
     }
     return Finish(s, r, kWhat, kMethod, Decision::kSuccess, "password changed");
   }

@@ -15,11 +15,15 @@ bool LockoutApplies(const Services& s, const UserRecord& user) {
   return LockoutAppliesTo(s.config, user);
 }
 
-// The lockout policy a user's attempts are reserved under: deny 0 (count,
-// never lock, ignore a recorded lock) when the lockout does not apply.
-LockoutPolicy PolicyFor(const Services& s, const UserRecord& user) {
-  return LockoutPolicy{LockoutApplies(s, user) ? s.config.deny : 0, s.config.fail_interval,
-                       s.config.unlock_time};
+LockoutPolicy PolicyFor(const Services& s, const UserRecord& user, LockBucket bucket) {
+  const Config& c = s.config;
+  const bool exempt = c.lockout_exempt_root && user.name == "root";
+  if (bucket == LockBucket::kAppPassword) {
+    return LockoutPolicy{exempt ? 0 : c.app_password_deny, c.app_password_fail_interval,
+                         c.app_password_unlock_time, bucket};
+  }
+  return LockoutPolicy{LockoutApplies(s, user) ? c.deny : 0, c.fail_interval, c.unlock_time,
+                       bucket};
 }
 
 std::string TimeLeft(int64_t seconds) {
@@ -31,9 +35,23 @@ std::string TimeLeft(int64_t seconds) {
 // Tells the person the account is locked (and for how long) and finishes
 // with kLocked; `what_not` says what was not checked.
 FlowResult RefuseLocked(Services& s, Prompter& prompter, const RequestInfo& r, const char* what,
-                        const char* method, int64_t locked_until, const std::string& what_not) {
+                        const char* method, int64_t locked_until, const std::string& what_not,
+                        LockBucket bucket) {
   const int64_t now = s.clock.Now();
   const bool forever = locked_until == kLockedUntilUnlocked;
+  if (bucket == LockBucket::kAppPassword) {
+    // Only the main password is refused; app passwords still sign in.
+    prompter.Error(
+        std::string("Too many failed sign-ins to this service: it does not take your main "
+                    "password ") +
+        (forever ? "until an administrator unlocks it" : "for " + TimeLeft(locked_until - now)) +
+        ". App passwords still work.");
+    const std::string when = forever ? "until an administrator unlocks them"
+                                     : "for " + TimeLeft(locked_until - now) + " more";
+    return Finish(s, r, what, method, Decision::kLocked,
+                  "app-password sign-ins are locked " + when + "; " + what_not + " not checked",
+                  kCoalesceSeconds);
+  }
   prompter.Error(forever ? "Your account is locked after too many failed sign-ins. Ask your "
                            "administrator to unlock it."
                          : "Your account is locked after too many failed sign-ins. Try again in " +
@@ -60,9 +78,9 @@ void RefuseLockedMeanwhile(Prompter& prompter) {
 std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const RequestInfo& r,
                                   const UserRecord& user, const char* what, const char* method,
                                   std::string_view secret, std::string_view digest,
-                                  const char* secret_name, Attempt* attempt) {
-  attempt->lockout_applies = LockoutApplies(s, user);
-  attempt->policy = PolicyFor(s, user);
+                                  const char* secret_name, Attempt* attempt, LockBucket bucket) {
+  attempt->policy = PolicyFor(s, user, bucket);
+  attempt->lockout_applies = attempt->policy.deny > 0;
   // While the window is full of attempts still being checked, wait for
   // them (a success among them clears the count), polling, at most
   // argon2_max_wait_ms: the same bound as for an argon2 slot.
@@ -76,8 +94,9 @@ std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const Request
       return Finish(s, r, what, method, Decision::kUnavailable,
                     std::to_string(reserved->failures) +
                         " attempts for this account are being "
-                        "checked at once (deny = " +
-                        std::to_string(s.config.deny) + "); none settled within " +
+                        "checked at once (" +
+                        (bucket == LockBucket::kAppPassword ? "app_password_deny" : "deny") +
+                        " = " + std::to_string(attempt->policy.deny) + "); none settled within " +
                         std::to_string(s.config.argon2_max_wait_ms) +
                         " ms (argon2_max_wait_ms), so the " + secret_name + " was not checked");
     }
@@ -91,7 +110,8 @@ std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const Request
   }
   switch (reserved->verdict) {
     case Reservation::Verdict::kLocked:
-      return RefuseLocked(s, prompter, r, what, method, reserved->locked_until, secret_name);
+      return RefuseLocked(s, prompter, r, what, method, reserved->locked_until, secret_name,
+                          bucket);
     case Reservation::Verdict::kRepeated: {
       if (secret_name == std::string_view("password")) {
         Status dummy = s.hasher.DummyVerify(secret);
@@ -100,7 +120,9 @@ std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const Request
       return Finish(s, r, what, method, Decision::kFailure,
                     "wrong " + std::string(secret_name) +
                         " (the same as an earlier wrong attempt: not counted again; " +
-                        FailuresOf(s, reserved->failures) + ")");
+                        FailuresOf(attempt->policy, reserved->failures) + ")",
+                    // A client retrying what it saved costs nothing: one event a minute.
+                    bucket == LockBucket::kAppPassword ? kCoalesceSeconds : 0);
     }
     case Reservation::Verdict::kFull:
     case Reservation::Verdict::kReserved:

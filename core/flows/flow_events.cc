@@ -26,6 +26,7 @@ LogLevel LevelFor(Decision d) {
     case Decision::kNewPasswordRequired:
     case Decision::kAborted:
     case Decision::kMfaRequired:
+    case Decision::kAppPasswordRequired:
       return LogLevel::kNotice;
     case Decision::kLocked:
       return LogLevel::kWarning;
@@ -55,6 +56,8 @@ const char* OutcomeName(Decision d) {
       return "aborted";
     case Decision::kMfaRequired:
       return "mfa-required";
+    case Decision::kAppPasswordRequired:
+      return "app-password-required";
   }
   return "error";
 }
@@ -116,8 +119,9 @@ FlowResult Decided(Services& s, const RequestInfo& r, const char* what, Decision
 
 }  // namespace
 
-std::string FailuresOf(const Services& s, int failures) {
-  return std::to_string(failures) + " of " + std::to_string(s.config.deny) + " failures";
+std::string FailuresOf(const LockoutPolicy& policy, int failures) {
+  return std::to_string(failures) + " of " + std::to_string(policy.deny) +
+         (policy.bucket == LockBucket::kAppPassword ? " app-password failures" : " failures");
 }
 
 FlowResult Finish(Services& s, const RequestInfo& r, const char* what, const char* method,
@@ -134,9 +138,12 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
   attempt.open = false;
   Settlement settlement;
   settlement.reservation = attempt.reservation;
-  settlement.kind = decision == Decision::kSuccess   ? Settlement::Kind::kSuccess
-                    : decision == Decision::kFailure ? Settlement::Kind::kWrong
-                                                     : Settlement::Kind::kRelease;
+  // A main password refused by app_password_main_password counts as a
+  // failure in the app-password bucket, as a wrong one does.
+  settlement.kind = decision == Decision::kSuccess ? Settlement::Kind::kSuccess
+                    : decision == Decision::kFailure || decision == Decision::kAppPasswordRequired
+                        ? Settlement::Kind::kWrong
+                        : Settlement::Kind::kRelease;
   settlement.attempt = wrong_digest;
   settlement.now = s.clock.Now();
   settlement.policy = attempt.policy;
@@ -150,25 +157,57 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
   Status recorded = settled.ok() ? Status::Ok() : settled.status();
   if (counted) {
     if (settled.ok() && attempt.lockout_applies) {
-      reason += settled->repeated ? " (the same as an earlier wrong attempt: not counted again; " +
-                                        FailuresOf(s, settled->failures) + ")"
-                                  : " (" + FailuresOf(s, attempt.reservation.failures) + ")";
+      reason += settled->repeated
+                    ? " (the same as an earlier wrong attempt: not counted again; " +
+                          FailuresOf(attempt.policy, settled->failures) + ")"
+                    : " (" + FailuresOf(attempt.policy, attempt.reservation.failures) + ")";
     }
     event.detail = reason;
     Status written = s.store.RecordEvent(event);
     if (recorded.ok()) recorded = written;
     if (settled.ok() && settled->locked_until != 0) {
+      const bool app = attempt.policy.bucket == LockBucket::kAppPassword;
       const std::string until = settled->locked_until == kLockedUntilUnlocked
                                     ? "until an administrator unlocks it"
-                                    : "for " + std::to_string(s.config.unlock_time) + " s";
-      Note(s, r, "lockout", "locked",
-           std::to_string(settled->failures) + " failures; locked " + until);
-      s.logger.Log(LogLevel::kWarning, "account of " + Describe(r) + " locked after " +
-                                           std::to_string(settled->failures) + " failures " +
-                                           until);
+                                    : "for " + std::to_string(attempt.policy.unlock_time) + " s";
+      if (app) {
+        Note(s, r, "app-password-lockout", "locked",
+             std::to_string(settled->failures) +
+                 " app-password failures; the main password is refused in mode=app_password " +
+                 until + " (app passwords still work)");
+        s.logger.Log(LogLevel::kWarning, "app-password sign-ins of " + Describe(r) +
+                                             " locked after " + std::to_string(settled->failures) +
+                                             " failures " + until +
+                                             " (main password refused there; app passwords "
+                                             "and other services unaffected)");
+      } else {
+        Note(s, r, "lockout", "locked",
+             std::to_string(settled->failures) + " failures; locked " + until);
+        s.logger.Log(LogLevel::kWarning, "account of " + Describe(r) + " locked after " +
+                                             std::to_string(settled->failures) + " failures " +
+                                             until);
+      }
     }
   }
   return Decided(s, r, what, decision, std::move(reason), recorded);
+}
+
+FlowResult ConcludeAppPassword(Services& s, const RequestInfo& r, const char* what,
+                               const std::string& method, const LockoutPolicy& policy,
+                               int64_t app_password_id, std::string reason) {
+  Settlement settlement;
+  settlement.kind = Settlement::Kind::kSuccess;
+  settlement.now = s.clock.Now();
+  settlement.policy = policy;
+  settlement.app_password_id = app_password_id;
+  SignInEvent event = EventOf(s, r, method.c_str(), Decision::kSuccess, reason);
+  Result<SettleOutcome> settled = s.store.SettleAttempt(r.user, settlement, &event);
+  if (settled.ok() && settled->app_password_gone) {
+    return Finish(s, r, what, method.c_str(), Decision::kFailure,
+                  "the app password was revoked or expired while it was being checked");
+  }
+  return Decided(s, r, what, Decision::kSuccess, std::move(reason),
+                 settled.ok() ? Status::Ok() : settled.status());
 }
 
 }  // namespace flow_internal

@@ -55,6 +55,14 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
                     const char* method, Decision decision, std::string reason,
                     std::string_view wrong_digest = {});
 
+// The success of an app password (mode=app_password): marks it used and
+// records the event in one store transaction (Settlement::app_password_id);
+// kFailure when it was revoked or expired meanwhile, kUnavailable when that
+// cannot be written. `policy` is the user's app-password bucket.
+FlowResult ConcludeAppPassword(Services& s, const RequestInfo& r, const char* what,
+                               const std::string& method, const LockoutPolicy& policy,
+                               int64_t app_password_id, std::string reason);
+
 // The lockout applies to this user: deny > 0 and not an exempt root.
 bool LockoutApplies(const Services& s, const UserRecord& user);
 
@@ -62,18 +70,23 @@ bool LockoutApplies(const Services& s, const UserRecord& user);
 
 // The lockout policy a user's attempts are reserved under: deny 0 (count,
 // never lock, ignore a recorded lock) when the lockout does not apply.
-LockoutPolicy PolicyFor(const Services& s, const UserRecord& user);
+// In `bucket`: kAppPassword uses the app_password_deny, _fail_interval and
+// _unlock_time keys (mode=app_password).
+LockoutPolicy PolicyFor(const Services& s, const UserRecord& user,
+                        LockBucket bucket = LockBucket::kInteractive);
 
 // "1 minute", "N minutes" (rounded up).
 std::string TimeLeft(int64_t seconds);
 
-// "N of DENY failures".
-std::string FailuresOf(const Services& s, int failures);
+// "N of DENY failures" (the policy's deny).
+std::string FailuresOf(const LockoutPolicy& policy, int failures);
 
 // Tells the person the account is locked (and for how long) and finishes
 // with kLocked (coalesced); `what_not` says what was not checked.
+// In the app-password bucket it says that only the main password is refused.
 FlowResult RefuseLocked(Services& s, Prompter& prompter, const RequestInfo& r, const char* what,
-                        const char* method, int64_t locked_until, const std::string& what_not);
+                        const char* method, int64_t locked_until, const std::string& what_not,
+                        LockBucket bucket = LockBucket::kInteractive);
 
 // Tells the person that other attempts locked the account meanwhile.
 void RefuseLockedMeanwhile(Prompter& prompter);
@@ -88,7 +101,8 @@ void RefuseLockedMeanwhile(Prompter& prompter);
 std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const RequestInfo& r,
                                   const UserRecord& user, const char* what, const char* method,
                                   std::string_view secret, std::string_view digest,
-                                  const char* secret_name, Attempt* attempt);
+                                  const char* secret_name, Attempt* attempt,
+                                  LockBucket bucket = LockBucket::kInteractive);
 
 // ---- sign_in.cc ----
 

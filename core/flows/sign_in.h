@@ -30,6 +30,8 @@ enum class Decision {
   kUnavailable,          // store, key, hash or argon2 slot could not be used
   kAborted,              // the conversation failed or the person gave up
   kMfaRequired,          // must use MFA, not enrolled, and the grace period is over
+  kAppPasswordRequired,  // mode=app_password: the main password is not accepted for this
+                         // user (app_password_main_password); an app password is needed
 };
 
 const char* DecisionName(Decision decision);

@@ -193,17 +193,10 @@ TEST_F(UnsafeFilesTest, StoreGarbage) {
 TEST_F(UnsafeFilesTest, UnknownModuleArgument) {
   ExpectDenied(
       PAM_SERVICE_ERR,
-      {"unknown module argument 'bogus_option'", "accepted: config=FILE, mode=interactive"},
+      {"unknown module argument 'bogus_option'", "accepted: config=FILE, mode=interactive, mode=app_password"},
       "sesame-bad-arg");
   PamRun account = RunPam("sesame-bad-arg", "alice", {}, {{PAMTEST_ACCOUNT, PAM_SERVICE_ERR}});
   EXPECT_PAM_CODES(account, PAM_SERVICE_ERR);
-}
-
-TEST_F(UnsafeFilesTest, AppPasswordModeIsRefusedInThisVersion) {
-  ExpectDenied(PAM_SERVICE_ERR,
-               {"module argument mode=app_password is not available in this version of "
-                "pam_sesame; use mode=interactive"},
-               "sesame-app-mode");
 }
 
 }  // namespace

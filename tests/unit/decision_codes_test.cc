@@ -32,6 +32,7 @@ const Expected kExpected[] = {
   {Decision::kUnavailable,         PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL,     PAM_AUTHTOK_ERR},
   {Decision::kAborted,             PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,             PAM_CONV_ERR},
   {Decision::kMfaRequired,         PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR, PAM_AUTHTOK_ERR},
+  {Decision::kAppPasswordRequired, PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR, PAM_AUTHTOK_ERR},
 };
 // clang-format on
 
@@ -47,9 +48,9 @@ TEST(DecisionCodesTest, EveryCell) {
 }
 
 TEST(DecisionCodesTest, EveryDecisionHasARow) {
-  // The values of Decision are 0..kMfaRequired; the table above lists each
-  // once, in that order.
-  ASSERT_EQ(std::size(kExpected), static_cast<size_t>(Decision::kMfaRequired) + 1);
+  // The values of Decision are 0..kAppPasswordRequired; the table above
+  // lists each once, in that order.
+  ASSERT_EQ(std::size(kExpected), static_cast<size_t>(Decision::kAppPasswordRequired) + 1);
   for (size_t i = 0; i < std::size(kExpected); ++i)
     EXPECT_EQ(static_cast<size_t>(kExpected[i].decision), i) << DecisionName(kExpected[i].decision);
 }

@@ -58,6 +58,15 @@ TEST(ModuleArgsTest, Accepted) {
   auto m = ParseModuleArgs(1, mfa);
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE(m->mfa_only);
+  EXPECT_FALSE(m->app_password);
+  const char* app[] = {"mode=app_password", "use_first_pass"};
+  auto ap = ParseModuleArgs(2, app);
+  ASSERT_TRUE(ap.ok()) << ap.status().message();
+  EXPECT_TRUE(ap->app_password);
+  EXPECT_FALSE(ap->mfa_only);
+  EXPECT_TRUE(ap->use_first_pass);
+  const char* app_twice[] = {"mode=app_password", "mode=mfa_only"};
+  EXPECT_FALSE(ParseModuleArgs(2, app_twice).ok());
   const char* two_modes[] = {"mode=mfa_only", "mode=interactive"};
   EXPECT_FALSE(ParseModuleArgs(2, two_modes).ok());
   auto d = ParseModuleArgs(0, nullptr);
@@ -66,8 +75,8 @@ TEST(ModuleArgsTest, Accepted) {
 }
 
 TEST(ModuleArgsTest, Refused) {
-  for (const char* bad : {"nullok", "config=relative.conf", "config=", "mode=app_password",
-                          "mode=bogus", "debug=1"}) {
+  for (const char* bad : {"nullok", "config=relative.conf", "config=", "mode=app_passwords",
+                          "mode=bogus", "mode=", "debug=1"}) {
     const char* argv[] = {bad};
     auto a = ParseModuleArgs(1, argv);
     EXPECT_FALSE(a.ok()) << bad;

@@ -206,6 +206,7 @@ int Refused(const FlowResult& result, const std::string& user, const std::string
                                              "; nothing was changed"));
     case Decision::kNewPasswordRequired:
     case Decision::kMfaRequired:
+    case Decision::kAppPasswordRequired:
     case Decision::kUnavailable:
       break;
   }
