@@ -19,6 +19,7 @@
 #include "core/base/logger.h"
 #include "core/base/random.h"
 #include "core/config/config.h"
+#include "core/crypto/app_password.h"
 #include "core/crypto/key_file.h"
 #include "core/crypto/secret_box.h"
 #include "core/crypto/totp.h"
@@ -102,6 +103,93 @@ Status BulkInsert(const std::string& path, const std::vector<std::string>& names
   return Status::Ok();
 }
 
+// The measured user's app passwords: spec.app_passwords - 1 in one raw
+// transaction (digests computed first, outside it), then the last one
+// through Store::AddAppPassword with the cap. Its shown form goes into
+// stats->app_password.
+Status AddBenchAppPasswords(const StoreSpec& spec, const std::string& key_path,
+                            const std::string& store_path, int max_live, int64_t now,
+                            Random& random, StoreStats* stats) {
+  Result<SecretBuffer> host_key = LoadHostKey(key_path);
+  if (!host_key.ok()) return host_key.status();
+  const uint64_t bulk = spec.app_passwords - 1;
+  double t0 = NowSeconds();
+  if (bulk > 0) {
+    std::vector<std::string> digests;
+    digests.reserve(bulk);
+    for (uint64_t i = 0; i < bulk; ++i) {
+      Result<SecretBuffer> letters = NewAppPassword(random);
+      if (!letters.ok()) return letters.status();
+      std::string digest =
+          AppPasswordDigest(host_key.value(), NormalizeAppPassword(letters->view()).view());
+      if (digest.empty()) return Status(Code::kInternal, "bench: no app-password digest");
+      digests.push_back(std::move(digest));
+    }
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(store_path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+                             nullptr);
+    std::unique_ptr<sqlite3, DbCloser> db(raw);
+    if (rc != SQLITE_OK) return SqlError(raw, "opening " + store_path);
+    if (sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(db.get(), "BEGIN");
+    sqlite3_stmt* raw_stmt = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "INSERT INTO app_passwords(user, name, digest, services, created, "
+                           "expires) VALUES (?1, ?2, ?3, '', ?4, 0)",
+                           -1, &raw_stmt, nullptr) != SQLITE_OK)
+      return SqlError(db.get(), "preparing INSERT INTO app_passwords");
+    std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw_stmt);
+    sqlite3_bind_text(stmt.get(), 1, spec.user.data(), static_cast<int>(spec.user.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt.get(), 4, now);
+    for (uint64_t i = 0; i < bulk; ++i) {
+      const std::string name = "client " + std::to_string(i + 1);
+      sqlite3_bind_text(stmt.get(), 2, name.data(), static_cast<int>(name.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt.get(), 3, digests[i].data(), static_cast<int>(digests[i].size()),
+                        SQLITE_STATIC);
+      if (sqlite3_step(stmt.get()) != SQLITE_DONE)
+        return SqlError(db.get(), "INSERT app password " + name);
+      sqlite3_reset(stmt.get());
+    }
+    stmt.reset();
+    if (sqlite3_exec(db.get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(db.get(), "COMMIT");
+  }
+  stats->app_password_bulk_s = NowSeconds() - t0;
+
+  // The measured one, through the product's path.
+  SqliteOptions options;
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(store_path, options);
+  if (!store.ok()) return store.status();
+  Result<SecretBuffer> letters = NewAppPassword(random);
+  if (!letters.ok()) return letters.status();
+  AppPasswordRecord record;
+  record.user = spec.user;
+  record.name = "measured client";
+  record.digest = AppPasswordDigest(host_key.value(), NormalizeAppPassword(letters->view()).view());
+  t0 = NowSeconds();
+  SESAME_RETURN_IF_ERROR((*store)->AddAppPassword(record, max_live, now));
+  stats->app_password_add_ms = (NowSeconds() - t0) * 1e3;
+  stats->app_password = std::string(GroupAppPassword(letters->view()).view());
+
+  // Checked through the product's code: found by the digest of what a
+  // client sends, and the user has them all.
+  Result<std::optional<AppPasswordRecord>> found = (*store)->FindAppPassword(
+      AppPasswordDigest(host_key.value(), NormalizeAppPassword(stats->app_password).view()));
+  if (!found.ok()) return found.status();
+  if (!found->has_value() || (*found)->user != spec.user || !(*found)->LiveAt(now))
+    return Status(Code::kInternal, "bench store: the measured app password is not found");
+  Result<std::vector<AppPasswordRecord>> all = (*store)->ListAppPasswords(spec.user);
+  if (!all.ok()) return all.status();
+  stats->app_password_count = all->size();
+  if (stats->app_password_count != spec.app_passwords)
+    return Status(Code::kInternal, "bench store: expected " + std::to_string(spec.app_passwords) +
+                                       " app passwords, found " +
+                                       std::to_string(stats->app_password_count));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string FillerUserName(uint64_t i) {
@@ -172,6 +260,8 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
   conf += "argon2_time_cost = " + std::to_string(spec.params.time_cost) + "\n";
   conf += "argon2_memory_kib = " + std::to_string(spec.params.memory_kib) + "\n";
   conf += "argon2_parallelism = " + std::to_string(spec.params.parallelism) + "\n";
+  const int max_live = static_cast<int>(std::max<uint64_t>(spec.app_passwords, 25));
+  if (spec.app_passwords > 0) conf += "app_password_max = " + std::to_string(max_live) + "\n";
   SESAME_RETURN_IF_ERROR(WriteFile(stats.config_path, conf, 0644));
   Result<Config> config = LoadConfigFile(stats.config_path);
   if (!config.ok()) return config.status().WithContext("bench config");
@@ -247,6 +337,11 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
       stats.totp_count = totp_names.size();
       store->reset();
     }
+  }
+
+  if (spec.app_passwords > 0) {
+    SESAME_RETURN_IF_ERROR(AddBenchAppPasswords(spec, stats.key_path, stats.store_path, max_live,
+                                                now, random, &stats));
   }
 
   // Check the result through the product's own code path.

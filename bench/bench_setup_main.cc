@@ -5,10 +5,15 @@
 //       builds one sesame installation: reads the measured user's password
 //       as one line on stdin and prints `key=value` lines (paths and
 //       timings) on stdout. TOTP_USERS users named TOTP_PREFIX0, ... get the
-//       same password and an authenticator (bench_env.h).
+//       same password and an authenticator (bench_env.h). With
+//       --app-passwords N (last), the measured user gets N app passwords
+//       (1 to 1,000) and `app_password=` is the one to sign in with.
 //   sesame_bench_setup google-authenticator DIR PREFIX COUNT reuse|disallow-reuse
 //       writes pam_google_authenticator secret files DIR/PREFIX0, ... with
 //       the same secrets as the TOTP users above.
+//   sesame_bench_setup sha512crypt
+//       reads a password as one line on stdin and prints its sha512crypt
+//       hash ($6$, libxcrypt's default rounds), for pam_pwdfile.
 //   sesame_bench_setup codes
 //       answers lines "INDEX UNIX_TIME" on stdin with the 6-digit code of
 //       TOTP user INDEX at that time, one line each, until end of input.
@@ -16,6 +21,8 @@
 // A separate program so the PAM benchmark process itself links only libpam,
 // like a real PAM application: the module then loads SQLite, libargon2 and
 // libcrypto the way it does in sshd or a Dovecot auth worker.
+#include <crypt.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -39,10 +46,11 @@ bool ParseU64(const char* text, uint64_t* out) {
 int Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS "
-               "[TOTP_USERS TOTP_PREFIX] (password on stdin)\n"
+               "[TOTP_USERS TOTP_PREFIX] [--app-passwords N] (password on stdin)\n"
                "       %s google-authenticator DIR PREFIX COUNT reuse|disallow-reuse\n"
+               "       %s sha512crypt (password on stdin)\n"
                "       %s codes (lines \"INDEX UNIX_TIME\" on stdin)\n",
-               argv0, argv0, argv0);
+               argv0, argv0, argv0, argv0);
   return 2;
 }
 
@@ -61,6 +69,23 @@ int ServeCodes() {
     std::printf("%s\n", code.c_str());
     std::fflush(stdout);
   }
+  return 0;
+}
+
+int Sha512Crypt() {
+  std::string password;
+  if (!std::getline(std::cin, password) || password.empty()) {
+    std::fprintf(stderr, "sesame_bench_setup sha512crypt: no password on stdin\n");
+    return 2;
+  }
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  struct crypt_data data {};
+  if (crypt_gensalt_rn("$6$", 0, nullptr, 0, salt, sizeof salt) == nullptr ||
+      crypt_rn(password.c_str(), salt, &data, sizeof data) == nullptr || data.output[0] != '$') {
+    std::fprintf(stderr, "sesame_bench_setup sha512crypt: crypt failed\n");
+    return 1;
+  }
+  std::printf("%s\n", data.output);
   return 0;
 }
 
@@ -84,8 +109,17 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "codes") == 0) return ServeCodes();
   if (argc >= 2 && std::strcmp(argv[1], "google-authenticator") == 0)
     return WriteGoogleAuthenticator(argc, argv);
-  if (argc != 8 && argc != 10) return Usage(argv[0]);
+  if (argc == 2 && std::strcmp(argv[1], "sha512crypt") == 0) return Sha512Crypt();
   sesame::bench::StoreSpec spec;
+  if (argc >= 3 && std::strcmp(argv[argc - 2], "--app-passwords") == 0) {
+    if (!ParseU64(argv[argc - 1], &spec.app_passwords) || spec.app_passwords < 1 ||
+        spec.app_passwords > 1000) {
+      std::fprintf(stderr, "%s: --app-passwords takes 1 to 1000 (app_password_max)\n", argv[0]);
+      return 2;
+    }
+    argc -= 2;
+  }
+  if (argc != 8 && argc != 10) return Usage(argv[0]);
   spec.dir = argv[1];
   uint64_t t = 0, m = 0, p = 0;
   if (!ParseU64(argv[2], &t) || !ParseU64(argv[3], &m) || !ParseU64(argv[4], &p) ||
@@ -116,6 +150,11 @@ int main(int argc, char** argv) {
   std::printf("bulk_total_s=%.6f\n", stats->bulk_total_s);
   std::printf("totp_count=%llu\n", static_cast<unsigned long long>(stats->totp_count));
   std::printf("totp_total_s=%.6f\n", stats->totp_total_s);
+  std::printf("app_password_count=%llu\n",
+              static_cast<unsigned long long>(stats->app_password_count));
+  std::printf("app_password_bulk_s=%.6f\n", stats->app_password_bulk_s);
+  std::printf("app_password_add_ms=%.3f\n", stats->app_password_add_ms);
+  if (!stats->app_password.empty()) std::printf("app_password=%s\n", stats->app_password.c_str());
   std::printf("users_in_store=%llu\n", static_cast<unsigned long long>(stats->users_in_store));
   std::printf("store_bytes=%llu\n", static_cast<unsigned long long>(stats->store_bytes));
   return 0;
