@@ -143,6 +143,37 @@ std::string SetMainPasswordRule(std::string_view value, Config& config) {
   return "";
 }
 
+// reset_methods: a comma-separated, non-empty subset of totp and
+// recovery_code, each once; kept in the order a reset asks them (the code
+// first).
+std::string SetResetMethods(std::string_view value, Config& config) {
+  const char* kUse = "use 'totp', 'recovery_code' or 'totp,recovery_code'";
+  bool totp = false;
+  bool recovery = false;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view word = value.substr(start, comma - start);
+    while (!word.empty() && word.front() == ' ') word.remove_prefix(1);
+    while (!word.empty() && word.back() == ' ') word.remove_suffix(1);
+    bool* seen = word == "totp" ? &totp : word == "recovery_code" ? &recovery : nullptr;
+    if (seen == nullptr || *seen) return kUse;
+    *seen = true;
+    start = comma + 1;
+  }
+  config.reset_methods.clear();
+  if (totp) config.reset_methods.push_back("totp");
+  if (recovery) config.reset_methods.push_back("recovery_code");
+  return "";
+}
+
+std::string ShowResetMethods(const Config& config) {
+  std::string out;
+  for (const std::string& m : config.reset_methods) out += (out.empty() ? "" : ",") + m;
+  return out;
+}
+
 constexpr size_t kMaxCommandWords = 32;
 
 // on_revoke_command: words separated by blanks, no shell and no quoting,
@@ -249,6 +280,9 @@ constexpr KeySpec kKeys[] = {
      &ShowNumber<int, &Config::app_password_fail_interval>},
     {"app_password_unlock_time", &SetNumber<int, &Config::app_password_unlock_time, 0, 31536000>,
      &ShowNumber<int, &Config::app_password_unlock_time>},
+    {"self_service_reset", &SetBool<&Config::self_service_reset>,
+     &ShowBool<&Config::self_service_reset>},
+    {"reset_methods", &SetResetMethods, &ShowResetMethods},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 

@@ -83,6 +83,12 @@ struct Config {
   int app_password_deny = 5;
   int app_password_fail_interval = 900;
   int app_password_unlock_time = 600;
+
+  // Forgotten password (self-service reset at the sign-in prompt and
+  // sesame passwd --forgot): off by default. reset_methods is what a reset
+  // must prove, in this order: "totp", "recovery_code" (one or both).
+  bool self_service_reset = false;
+  std::vector<std::string> reset_methods = {"totp", "recovery_code"};
 };
 
 // on_revoke_command's words with %u replaced by `user` (a name already

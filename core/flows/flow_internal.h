@@ -115,6 +115,9 @@ struct CheckSpec {
   const char* prompt;
   const char* what;    // for logs: "password sign-in"
   const char* method;  // for events: "password"
+  // An empty answer offers the forgotten-password reset (self_service_reset;
+  // core/flows/reset.h): the sign-in prompt only.
+  bool offer_reset = false;
 };
 
 // Prompt, look up, reserve the attempt (refusing a locked account or a
@@ -122,9 +125,14 @@ struct CheckSpec {
 // `*attempt` is open (the caller concludes it), `*out` (if given) holds the
 // password and `*user_out` (if given) the record. Every other outcome is
 // concluded here.
+//
+// When the answer is empty, spec.offer_reset is set and self_service_reset
+// is on, the reset runs instead (ResetForgottenPassword) and `*reset` is
+// set: its result is final (kSuccess means the password was reset and the
+// person proved who they are; `*attempt` is closed).
 FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
                          const CheckSpec& spec, Attempt* attempt, SecretBuffer* out,
-                         UserRecord* user_out);
+                         UserRecord* user_out, bool* reset = nullptr);
 
 // The verification-code step for a user with an authenticator; concludes
 // every outcome. `attempt` is the one the password opened, or a closed one

@@ -11,6 +11,7 @@
 #include "core/crypto/totp.h"
 #include "core/crypto/wrong_attempt.h"
 #include "core/flows/flow_internal.h"
+#include "core/flows/reset.h"
 #include "core/policy/account_state.h"
 #include "core/policy/password_policy.h"
 
@@ -38,7 +39,7 @@ void Rehash(Services& s, const RequestInfo& r, const UserRecord& user, const Sec
 
 FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
                          const CheckSpec& spec, Attempt* attempt, SecretBuffer* out,
-                         UserRecord* user_out) {
+                         UserRecord* user_out, bool* reset) {
   const bool name_ok = CheckUserName(r.user).ok();
   Result<SecretBuffer> password = prompter.AskSecret(spec.kind, spec.prompt);
   if (!password.ok()) {
@@ -47,6 +48,10 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
     return Finish(s, r, spec.what, spec.method, d, "no password: " + password.status().message());
   }
   const SecretBuffer& pw = password.value();
+  if (pw.empty() && spec.offer_reset && s.config.self_service_reset && reset != nullptr) {
+    *reset = true;
+    return ResetForgottenPassword(s, prompter, r, ResetEntry::kSignIn);
+  }
   // Input that can never match is refused without hashing, whoever the
   // user is (the same cost for known and unknown users), and not counted.
   const bool hopeless = pw.empty() || pw.size() > kMaxPasswordBytes;
@@ -223,11 +228,13 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
 using namespace flow_internal;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r) {
-  const CheckSpec spec{SecretKind::kCurrentPassword, "Password: ", "password sign-in", "password"};
+  const CheckSpec spec{SecretKind::kCurrentPassword, "Password: ", "password sign-in", "password",
+                       /*offer_reset=*/true};
   UserRecord user;
   Attempt attempt;
-  FlowResult checked = CheckPassword(s, prompter, r, spec, &attempt, nullptr, &user);
-  if (checked.decision != Decision::kSuccess) return checked;
+  bool reset = false;
+  FlowResult checked = CheckPassword(s, prompter, r, spec, &attempt, nullptr, &user, &reset);
+  if (reset || checked.decision != Decision::kSuccess) return checked;
   if (user.totp_sealed.empty()) {
     return EnrollmentIfRequired(s, prompter, r, user, attempt, spec.what, FirstFactor::kPassword);
   }

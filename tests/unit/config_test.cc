@@ -93,7 +93,9 @@ TEST(ConfigTest, EveryKeySet) {
       "on_revoke_command = /usr/bin/doveadm auth cache flush %u\n"
       "app_password_deny = 20\n"
       "app_password_fail_interval = 60\n"
-      "app_password_unlock_time = 0\n";
+      "app_password_unlock_time = 0\n"
+      "self_service_reset = yes\n"
+      "reset_methods = recovery_code\n";
   Result<Config> r = ParseConfig(text, kFile);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->store, "sqlite");
@@ -131,6 +133,8 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->on_revoke_argv,
             (std::vector<std::string>{"/usr/bin/doveadm", "auth", "cache", "flush", "%u"}));
   EXPECT_EQ(r->app_password_deny, 20);
+  EXPECT_TRUE(r->self_service_reset);
+  EXPECT_EQ(r->reset_methods, std::vector<std::string>{"recovery_code"});
   EXPECT_EQ(r->app_password_fail_interval, 60);
   EXPECT_EQ(r->app_password_unlock_time, 0);
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
@@ -267,7 +271,7 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "app_passwords_for, app_password_main_password, "
                               "revoke_app_passwords_on_password_change, on_revoke_command, "
                               "app_password_deny, app_password_fail_interval, "
-                              "app_password_unlock_time)"),
+                              "app_password_unlock_time, self_service_reset, reset_methods)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.
@@ -448,6 +452,42 @@ TEST(ConfigTest, AppPasswordDefaults) {
   EXPECT_EQ(r->app_password_deny, 5);
   EXPECT_EQ(r->app_password_fail_interval, 900);
   EXPECT_EQ(r->app_password_unlock_time, 600);
+}
+
+TEST(ConfigTest, SelfServiceResetIsOffByDefaultAndAsksBothMethods) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->self_service_reset);
+  EXPECT_EQ(r->reset_methods, (std::vector<std::string>{"totp", "recovery_code"}));
+}
+
+// Any non-empty subset, each once, kept in the order a reset asks (the
+// code first), whatever order it is written in.
+TEST(ConfigTest, ResetMethodsAreASubsetInAskingOrder) {
+  struct Case {
+    const char* text;
+    std::vector<std::string> methods;
+  };
+  for (const Case& c : {Case{"totp", {"totp"}}, Case{"recovery_code", {"recovery_code"}},
+                        Case{"recovery_code, totp", {"totp", "recovery_code"}},
+                        Case{"totp,recovery_code", {"totp", "recovery_code"}}}) {
+    SCOPED_TRACE(c.text);
+    Result<Config> r = ParseConfig(std::string("reset_methods = ") + c.text + "\n", kFile);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->reset_methods, c.methods);
+  }
+  for (const char* bad : {"", "totp,", ",totp", "totp,totp", "password", "TOTP", "sms",
+                          "totp recovery_code"}) {
+    SCOPED_TRACE(bad);
+    Result<Config> r = ParseConfig(std::string("reset_methods = ") + bad + "\n", kFile);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("reset_methods"), std::string::npos)
+        << r.status().message();
+  }
+  Result<Config> shown = ParseConfig("reset_methods = recovery_code,totp\n", kFile);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_NE(DescribeConfig(*shown).find("reset_methods = totp,recovery_code\n"),
+            std::string::npos);
 }
 
 // The app-password bucket's keys not set follow the interactive ones; set,

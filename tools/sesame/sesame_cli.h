@@ -36,6 +36,7 @@ struct Invocation {
   std::string qr_png;                // --qr-png FILE (checked by CheckQrFileName); empty: none
   std::string qr_svg;                // --qr-svg FILE
   bool qr_invert = false;            // --qr-invert
+  bool forgot = false;               // passwd --forgot
   bool utf8_locale = false;          // the caller's locale is UTF-8 (CallerSettings)
   bool light_background = false;     // COLORFGBG names a light background (CallerSettings)
 };

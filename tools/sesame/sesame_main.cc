@@ -91,6 +91,8 @@ ToolSpec Spec() {
       "  --qr-png FILE          also write the QR code to a new PNG file, as you\n"
       "  --qr-svg FILE          also write the QR code to a new SVG file, as you\n"
       "  --qr-invert            draw the QR code for a light terminal background\n"
+      "  --forgot               passwd: reset a forgotten password with a code from\n"
+      "                         your authenticator app and a recovery code\n"
       "  --json                 one JSON object instead of the text\n"
       "  --verbose              also print notes\n"
       "  --help                 this text\n"
@@ -128,6 +130,7 @@ int Main(int argc, char** argv, Privileges& privileges) {
   inv.verbose = line.Has("--verbose");
   inv.json = line.Has("--json");
   inv.qr_invert = line.Has("--qr-invert");
+  inv.forgot = line.Has("--forgot");
   for (const auto& [option, value] : line.values) {  // --qr-png, --qr-svg
     int taken = TakeFile(option, value, &inv);
     if (taken != kExitOk) return taken;
@@ -154,7 +157,10 @@ const CommandTable<Invocation>& Table() {
   static const CommandTable<Invocation>* const kTable = new CommandTable<Invocation>(
       Spec(),
       {
-          {"passwd", "change your password (asks for the current one first)", "", kNone, RunPasswd},
+          {"passwd",
+           "change your password (asks for the current one first; --forgot: reset a forgotten "
+           "one with your codes)",
+           "--forgot", kNone, RunPasswd},
           {"status", "your account: password, lock, sign-in methods, MFA", "--json", kNone,
            RunStatus},
           {"mfa enroll", "set up an authenticator app (password, then a first code)",

@@ -1,4 +1,6 @@
 // sesame passwd: the calling user changes their own password.
+// sesame passwd --forgot: resets a forgotten one (self_service_reset) with
+// the registered codes, from a session that did not need the password.
 //
 // The current password is checked first (lockout applies, a wrong one
 // counts), then the new one is asked twice and checked against the policy,
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/flows/reset.h"
 #include "core/flows/sign_in.h"
 #include "tools/common/exit_codes.h"
 #include "tools/sesame/sesame_cli.h"
@@ -38,6 +41,19 @@ int RunPasswd(const Invocation& inv) {
   Services services = (*env)->services();
   ToolPrompter tty(*(*env)->logger);
   const RequestInfo request{inv.user, kService, ""};
+  if (inv.forgot) {
+    // The whole reset is core's (core/flows/reset.h): the codes, then the
+    // new password under the policy.
+    tty.Info("Resetting the forgotten Sesame password of " + inv.user + ".");
+    FlowResult reset = ResetForgottenPassword(services, tty, request, ResetEntry::kTool);
+    if (reset.decision == Decision::kSuccess) {
+      std::printf("%s: password reset.\n", kTool);
+      return kExitOk;
+    }
+    // Every refusal was told at the prompt.
+    return Refused(reset, inv.user, "reset your password", "your password was not reset",
+                   tty.gave_up());
+  }
   tty.Info("Changing the Sesame password of " + inv.user + ".");
 
   SecretBuffer current;
