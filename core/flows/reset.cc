@@ -212,14 +212,8 @@ FlowResult ResetForgottenPassword(Services& s, Prompter& prompter, const Request
     }
     user = std::move(found.value());
   }
-  if (user.has_value()) {
-    Note(s, r, kMethod, "reset-started",
-         entry == ResetEntry::kTool ? "self-service reset started (sesame passwd --forgot)"
-                                    : "self-service reset started at the sign-in prompt");
-    if (StateOf(s.config, *user, s.clock.Now()).locked()) {
-      return RefuseLocked(s, prompter, r, kWhat, kMethod, user->locked_until, "reset codes");
-    }
-  }
+  if (user.has_value() && StateOf(s.config, *user, s.clock.Now()).locked())
+    return RefuseLocked(s, prompter, r, kWhat, kMethod, user->locked_until, "reset codes");
 
   // Each method in turn; the first answer opens the one attempt that the
   // whole reset counts as.
@@ -229,6 +223,12 @@ FlowResult ResetForgottenPassword(Services& s, Prompter& prompter, const Request
     Result<SecretBuffer> typed =
         prompter.AskSecret(SecretKind::kCode, is_totp ? "Verification code: " : "Recovery code: ");
     if (!typed.ok()) {
+      // Before the first code is counted nothing was proven or reserved:
+      // coalesced, so hanging up there cannot grow the store.
+      if (!attempt.open) {
+        return Finish(s, r, kWhat, kMethod, Decision::kAborted,
+                      "no answer: " + typed.status().message(), kCoalesceSeconds);
+      }
       return Conclude(s, r, attempt, kWhat, kMethod, Decision::kAborted,
                       "no answer: " + typed.status().message());
     }
@@ -248,6 +248,11 @@ FlowResult ResetForgottenPassword(Services& s, Prompter& prompter, const Request
         if (refused->decision == Decision::kFailure) prompter.Error(kResetRefusedMessage);
         return *refused;
       }
+      // Recorded once the attempt is counted, so its events are bounded by
+      // the lockout like any sign-in's.
+      Note(s, r, kMethod, "reset-started",
+           entry == ResetEntry::kTool ? "self-service reset started (sesame passwd --forgot)"
+                                      : "self-service reset started at the sign-in prompt");
     }
     if (std::optional<FlowResult> refused =
             Prove(s, prompter, r, *user, attempt, method, typed.value(), digest)) {

@@ -192,6 +192,22 @@ TEST_F(ResetTest, UnknownUnregisteredAndWrongAreRefusedAlike) {
             (std::vector<std::string>{"reset:reset-started", "reset:failure"}));
 }
 
+// Hanging up at the first code, again and again, proves nothing and
+// counts nothing: it must not grow the store either (one coalesced event).
+TEST_F(ResetTest, HangingUpAtTheFirstCodeDoesNotGrowTheStore) {
+  for (int i = 0; i < 10; ++i) {
+    PamRun run = RunPam("sesame", "alice", {"", "yes"}, {{PAMTEST_AUTHENTICATE, PAM_CONV_ERR}});
+    EXPECT_PAM_CODES(run, PAM_CONV_ERR);
+  }
+  std::vector<SignInEvent> events;
+  for (const SignInEvent& e : Events())
+    if (e.user == "alice" && e.method == "reset") events.push_back(e);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].outcome, "aborted");
+  EXPECT_EQ(events[0].count, 10);
+  EXPECT_EQ(GetUser("alice")->failures, 0);
+}
+
 TEST_F(ResetTest, AWrongRecoveryCodeAfterARightCodeIsRefusedAndCountedOnce) {
   SafeNow();
   PamRun run =

@@ -3,25 +3,31 @@
 #ifndef SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
 #define SESAME_TOOLS_ADMIN_ADMIN_CLI_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/store/store.h"
 #include "tools/common/command_table.h"
+#include "tools/common/json.h"
 
 namespace sesame::admin {
 
 inline constexpr const char* kTool = "sesame-admin";
 
 struct Invocation {
-  std::string config_path;            // --config, default /etc/security/sesame.conf
-  bool verbose = false;               // --verbose
-  bool json = false;                  // --json
-  bool password_stdin = false;        // --password-stdin
-  bool temporary = false;             // --temporary
-  bool secret_stdin = false;          // --secret-stdin
-  bool require_mfa = false;           // --require-mfa
-  std::vector<std::string> operands;  // what follows the command words
+  std::string config_path;              // --config, default /etc/security/sesame.conf
+  bool verbose = false;                 // --verbose
+  bool json = false;                    // --json
+  bool password_stdin = false;          // --password-stdin
+  bool temporary = false;               // --temporary
+  bool secret_stdin = false;            // --secret-stdin
+  bool require_mfa = false;             // --require-mfa
+  bool all = false;                     // --all (app-password revoke)
+  std::optional<std::string> services;  // --services LIST (app-password create)
+  std::optional<std::string> expires;   // --expires WHEN (app-password create)
+  std::vector<std::string> operands;    // what follows the command words
 };
 
 // The subcommands, in the order `help` lists them, with the global options
@@ -47,6 +53,17 @@ int RunMfaEnroll(const Invocation& inv);
 int RunMfaReset(const Invocation& inv);
 int RunMfaRequire(const Invocation& inv);
 int RunMfaUnrequire(const Invocation& inv);
+int RunAppPasswordCreate(const Invocation& inv);  // admin_app_password.cc
+int RunAppPasswordList(const Invocation& inv);
+int RunAppPasswordRevoke(const Invocation& inv);
+
+// An app password's state word ("active", "expired", "revoked"), its JSON
+// object and a table of them, for app-password list and user show (never
+// the secret nor its digest).
+const char* AppPasswordState(const AppPasswordRecord& a, int64_t now);
+void WriteAppPasswordJson(JsonWriter& j, const AppPasswordRecord& a, int64_t now);
+void PrintAppPasswordTable(const std::vector<AppPasswordRecord>& list, int64_t now,
+                           const char* indent);
 
 }  // namespace sesame::admin
 

@@ -31,6 +31,9 @@ int Main(int argc, char** argv) {
   inv.temporary = line.Has("--temporary");
   inv.secret_stdin = line.Has("--secret-stdin");
   inv.require_mfa = line.Has("--require-mfa");
+  inv.all = line.Has("--all");
+  if (const std::string* v = line.Value("--services")) inv.services = *v;
+  if (const std::string* v = line.Value("--expires")) inv.expires = *v;
   inv.operands = std::move(line.operands);
   if (geteuid() != 0) {
     std::fprintf(stderr, "%s: error: must be run as root (the store and key are root's)\n", kTool);
