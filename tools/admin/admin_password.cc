@@ -8,6 +8,8 @@
 #include "core/base/input_check.h"
 #include "core/base/logger.h"
 #include "core/base/random.h"
+#include "core/flows/app_passwords.h"
+#include "core/flows/services.h"
 #include "core/policy/password_policy.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/admin_store.h"
@@ -90,8 +92,15 @@ int RunPasswordReset(const Invocation& inv) {
       password = std::move(made.value());
     }
     Result<std::string> hash = env.hasher->Hash(password.view(), random);
+    // The app passwords go with the old password, in the same transaction
+    // (revoke_app_passwords_on_password_change); counted first for the
+    // event and on_revoke_command.
+    Services services{env.config, *env.store, *env.hasher, env.clock, random, *env.logger, nullptr};
+    const RequestInfo request{name, kTool, ""};
+    const bool revoke = env.config.revoke_app_passwords_on_password_change;
+    const int live = revoke ? LiveAppPasswordCount(services, request) : 0;
     Status s = hash.ok() ? env.store->SetPassword(name, hash.value(), env.clock.Now(), true,
-                                                  env.config.password_history)
+                                                  env.config.password_history, revoke)
                          : hash.status();
     if (s.ok()) s = env.store->ClearFailures(name);
     if (!s.ok()) {
@@ -100,10 +109,11 @@ int RunPasswordReset(const Invocation& inv) {
       continue;
     }
     RecordAdminEvent(env, name, "password-reset", "temporary password; change required");
+    NoteAppPasswordsRevoked(services, request, live, "by an administrator's reset");
     if (inv.json) {
       json.BeginObject().Key("user").String(name);
       if (!inv.password_stdin) json.Key("temporary_password").String(password.view());
-      json.Key("must_change").Bool(true).EndObject();
+      json.Key("must_change").Bool(true).Key("app_passwords_revoked").Int(live).EndObject();
     } else if (inv.password_stdin) {
       std::printf("password of %s reset; a change is required at the next sign-in\n", name.c_str());
     } else {

@@ -1,6 +1,7 @@
 // sesame-admin user ...: add, list, show, remove, disable, enable.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -194,6 +195,8 @@ int RunUserShow(const Invocation& inv) {
   filter.limit = 5;
   Result<std::vector<SignInEvent>> events = (*env)->store->ListEvents(filter);
   if (!events.ok()) return Fail(events.status());
+  Result<std::vector<AppPasswordRecord>> app_passwords = (*env)->store->ListAppPasswords(name);
+  if (!app_passwords.ok()) return Fail(app_passwords.status());
 
   // The state the sign-in sees (core/policy/account_state.h): user show, status
   // and PAM agree.
@@ -271,6 +274,9 @@ int RunUserShow(const Invocation& inv) {
     j.Key("mfa_required_why").String(mfa->required ? mfa->why : "");
     j.Key("mfa_grace_over").Bool(mfa->grace_over);
     j.Key("mfa_error").String(mfa_error);
+    j.Key("app_passwords").BeginArray();
+    for (const AppPasswordRecord& a : app_passwords.value()) WriteAppPasswordJson(j, a, now);
+    j.EndArray();
     j.Key("recent_events").BeginArray();
     for (const SignInEvent& e : events.value()) {
       j.BeginObject();
@@ -301,6 +307,15 @@ int RunUserShow(const Invocation& inv) {
                 mfa->recovery_codes_left);
   }
   std::printf("MFA:              %s\n", mfa_text.c_str());
+  const long live = std::count_if(app_passwords->begin(), app_passwords->end(),
+                                  [now](const AppPasswordRecord& a) { return a.LiveAt(now); });
+  if (app_passwords->empty()) {
+    std::printf("app passwords:    none\n");
+  } else {
+    std::printf("app passwords:    %ld active of %zu (at most %d)\n", live, app_passwords->size(),
+                config.app_password_max);
+    PrintAppPasswordTable(app_passwords.value(), now, "  ");
+  }
   std::printf("recent sign-ins:%s\n", events->empty() ? " none" : "");
   for (const SignInEvent& e : events.value()) {
     std::printf("  %s  %-14s %-16s %-16s %s\n", FormatTime(e.time).c_str(), e.outcome.c_str(),
