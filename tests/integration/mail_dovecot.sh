@@ -38,13 +38,6 @@ for row in db.execute("SELECT service, method, outcome, remote_host, detail FROM
     print(" ".join(r if r else "-" for r in row))
 PYEOF
 }
-# swaks_auth PORT USER PASSWORD: AUTH PLAIN with swaks (the password
-# through the environment), quitting after AUTH; exit 0 signed in, 28 refused.
-swaks_auth() {
-  HOME="$IT_TMP" SWAKS_OPT_auth_password="$3" timeout 30 swaks --server "127.0.0.1:$1" \
-    --ehlo client.test --auth PLAIN --auth-user "$2" --to someone@example.test \
-    --quit-after AUTH </dev/null
-}
 # expect_login PROTO USER PASSWORD ok|refused WHAT
 expect_login() {
   local proto=$1 user=$2 pw=$3 want=$4 what=$5 out rc
@@ -79,7 +72,7 @@ done
 MAIL_PW="$PW_A" mail_client submission "$MAIL_SUBM" "$USER_A" --send >"$IT_TMP/send.out" 2>&1 ||
   fail_mail "a message sent through submission (relayed by Postfix): $(cat "$IT_TMP/send.out")"
 [ -d "$MAIL_D/home/$USER_A/Maildir" ] || fail_mail "no Maildir for $USER_A after SELECT INBOX"
-out=$(swaks_auth "$MAIL_SMTP" "$USER_A" "$PW_A" 2>&1) ||
+out=$(mail_swaks "$MAIL_SMTP" "$USER_A" "$PW_A" 2>&1) ||
   fail_mail "swaks AUTH PLAIN to Postfix with the right password: exit $?"$'\n'"$out"
 grep -qE '^<[-*~]* +235 ' <<<"$out" || fail_mail "swaks: no 235 from Postfix:"$'\n'"$out"
 pass "the right password signs in through IMAP (and SELECT INBOX), POP3, submission (and relays a message through Postfix) and Postfix AUTH PLAIN (smtplib and swaks)"
@@ -89,7 +82,7 @@ for p in imap pop3 submission smtp; do
   expect_login "$p" "$USER_A" "wrong-$PW_A" refused "a wrong password (mode=interactive)"
 done
 set +e
-out=$(swaks_auth "$MAIL_SMTP" "$USER_A" "wrong-$PW_A" 2>&1)
+out=$(mail_swaks "$MAIL_SMTP" "$USER_A" "wrong-$PW_A" 2>&1)
 rc=$?
 set -e
 [ "$rc" = 28 ] || fail_mail "swaks AUTH PLAIN to Postfix with a wrong password: exit $rc, not 28 (AUTH refused)"$'\n'"$out"

@@ -19,6 +19,12 @@
 #  mail_client PROTO USER PASSWORD
 #                     one login (mail_client.py): prints the server's answer,
 #                     exit 0 signed in, 1 refused, 2 anything else
+#  mail_swaks PORT USER PASSWORD
+#                     AUTH PLAIN with swaks (the password through the
+#                     environment), quitting after AUTH: exit 0 signed in,
+#                     28 refused
+#  mail_restart       mail_stop, then mail_start (new configs and ports): for
+#                     a setting such as MAIL_AUTH_CACHE
 #  mail_logs          the tail of Dovecot's and Postfix's logs (for failures)
 #
 # PAM: Dovecot's passdb is `pam` with `args = failure_show_msg=yes %s`, so
@@ -27,9 +33,13 @@
 # with pam_wrapper preloaded, its service dir $MAIL_D/pam.d. pam_wrapper
 # copies that dir once per worker start, so each file there only includes
 # $MAIL_W/stack-SVC by absolute path: mail_stack rewrites that one, and the
-# next login reads it. The auth cache is off (auth_cache_size = 0) and the
-# failure delays are off (auth_failure_delay = 0, and anvil's per-IP
-# penalty through its socket's mode 0): a refused login takes ~0.5 s
+# next login reads it. The auth cache is off (auth_cache_size = 0) unless
+# MAIL_AUTH_CACHE=1 when mail_start runs: then it is on, set as
+# conf/dovecot.example says (1 MB, `cache_key=%u%s` in the passdb args,
+# auth_cache_negative_ttl = 0, the default auth_cache_ttl), and
+# `doveadm -c $MAIL_D/dovecot.conf auth cache flush USER` reaches this
+# instance. The failure delays are off (auth_failure_delay = 0, and anvil's
+# per-IP penalty through its socket's mode 0): a refused login takes ~0.5 s
 # instead of 2 to 15 s.
 
 mail_init() {
@@ -58,6 +68,7 @@ mail_init() {
   done
   MAIL_DPID=""
   MAIL_PF_STARTED=0
+  MAIL_AUTH_CACHE=${MAIL_AUTH_CACHE:-0}
   MAIL_WORKERS=()
   trap mail_cleanup EXIT
   trap 'exit 1' INT TERM HUP  # the EXIT trap then stops the daemons
@@ -144,8 +155,19 @@ mail_start() {
   pass "Dovecot (imap $MAIL_IMAP, pop3 $MAIL_POP3, submission $MAIL_SUBM) and Postfix (smtp $MAIL_SMTP) run on 127.0.0.1"
 }
 
+mail_restart() {
+  mail_stop
+  mail_start
+}
+
 # (Not indented: the here-documents end at column 0.)
 mail_write_dovecot_conf() {
+local cache_size=0 negative_ttl="1 hour" passdb_args="failure_show_msg=yes %s"
+if [ "$MAIL_AUTH_CACHE" = 1 ]; then
+  cache_size=1M
+  negative_ttl=0
+  passdb_args="failure_show_msg=yes cache_key=%u%s %s"
+fi
 cat >"$MAIL_D/dovecot.conf" <<EOF
 # Written by Sesame's integration test $it_name (pid $$).
 instance_name = sesame-$it_name-$$
@@ -157,13 +179,14 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-auth_cache_size = 0
+auth_cache_size = $cache_size
+auth_cache_negative_ttl = $negative_ttl
 auth_failure_delay = 0
 auth_verbose = yes
 hostname = mail.test
 passdb {
   driver = pam
-  args = failure_show_msg=yes %s
+  args = $passdb_args
 }
 userdb {
   driver = static
@@ -281,6 +304,12 @@ mail_login() {
     *) fail "mail_login: unknown protocol $1" ;;
   esac
   MAIL_PW="$3" mail_client "$1" "$port" "$2"
+}
+
+mail_swaks() {
+  HOME="$IT_TMP" SWAKS_OPT_auth_password="$3" timeout 30 swaks --server "127.0.0.1:$1" \
+    --ehlo client.test --auth PLAIN --auth-user "$2" --to someone@example.test \
+    --quit-after AUTH </dev/null
 }
 
 # mail_wait_gone PID TRIES: waits up to TRIES/10 s for PID to exit.
