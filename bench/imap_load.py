@@ -31,7 +31,7 @@ def read_line(f):
 
 
 def one_login(port, login_cmd):
-    with socket.create_connection((HOST, port), timeout=10) as s:
+    with socket.create_connection((HOST, port), timeout=30) as s:
         f = s.makefile("rb")
         greeting = read_line(f)
         if not greeting.startswith("* OK"):
