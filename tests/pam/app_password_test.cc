@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -428,6 +429,13 @@ TEST_F(AppPasswordTest, ARevokedAppPasswordRetriedCountsOnce) {
   LockoutRecord bucket = AppBucket("alice");
   EXPECT_EQ(bucket.failures, 1);
   EXPECT_EQ(bucket.locked_until, 0);
+  // Nor does a phone retrying all day grow the store: the repeats are one
+  // coalesced event after the first.
+  std::vector<SignInEvent> mine;
+  for (const SignInEvent& e : Events())
+    if (e.user == "alice" && e.method == "app-password:old phone") mine.push_back(e);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].count + mine[1].count, 30);
 }
 
 TEST_F(AppPasswordTest, AnInteractiveLockDoesNotStopAppPasswords) {
@@ -466,6 +474,37 @@ TEST_F(AppPasswordTest, APasswordChangeRevokesThemAll) {
   change = RunPam("sesame-passwd", "bob", {last, last}, {{PAMTEST_CHAUTHTOK, PAM_SUCCESS}});
   EXPECT_PAM_CODES(change, PAM_SUCCESS);
   ExpectSignIn("imap", "bob", three, PAM_SUCCESS);
+}
+
+// on_revoke_command runs from inside the module after a change revoked
+// them (here: a script that records its argument), and its failure does not
+// undo the change.
+TEST_F(AppPasswordTest, APasswordChangeRunsTheRevokeCommand) {
+  const std::string script = state_dir_ + "/on-revoke.sh";
+  const std::string record = state_dir_ + "/revoked-users";
+  ASSERT_TRUE(WriteFile(
+      script,
+      "#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$(env | tr '\\n' ' ')\" >>" + record + "\nexit 3\n",
+      0755));
+  ASSERT_NO_FATAL_FAILURE(
+      WriteConfig({{"app_passwords_for", "all"}, {"on_revoke_command", script + " %u"}}));
+  Make("bob", "one");
+  const std::string next = "Violet tractor sings 42 loud";
+  PamRun change = RunPam("sesame-passwd", "bob", {next, next}, {{PAMTEST_CHAUTHTOK, PAM_SUCCESS}});
+  EXPECT_PAM_CODES(change, PAM_SUCCESS);
+  FILE* f = fopen(record.c_str(), "r");
+  ASSERT_NE(f, nullptr) << "on_revoke_command did not run";
+  char line[512] = {};
+  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
+  fclose(f);
+  const std::string got = line;
+  EXPECT_EQ(got.rfind("bob|", 0), 0u) << got;
+  EXPECT_NE(got.find("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), std::string::npos) << got;
+  EXPECT_EQ(got.find("PAM_WRAPPER"), std::string::npos) << "only PATH in its environment: " << got;
+  // It failed (exit 3); the change stands and the app password is revoked.
+  EXPECT_NE(AppPasswordsOf("bob")[0].revoked, 0);
+  PamRun signin = RunPam("sesame", "bob", {next}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  EXPECT_PAM_CODES(signin, PAM_SUCCESS);
 }
 
 // ---- no fail delay ----
