@@ -23,8 +23,8 @@
 #                     AUTH PLAIN with swaks (the password through the
 #                     environment), quitting after AUTH: exit 0 signed in,
 #                     28 refused
-#  mail_restart       mail_stop, then mail_start (new configs and ports): for
-#                     a setting such as MAIL_AUTH_CACHE
+#  mail_reload        Dovecot reads its config again, written anew (for a
+#                     setting such as MAIL_AUTH_CACHE), on the same ports
 #  mail_logs          the tail of Dovecot's and Postfix's logs (for failures)
 #
 # PAM: Dovecot's passdb is `pam` with `args = failure_show_msg=yes %s`, so
@@ -155,9 +155,24 @@ mail_start() {
   pass "Dovecot (imap $MAIL_IMAP, pop3 $MAIL_POP3, submission $MAIL_SUBM) and Postfix (smtp $MAIL_SMTP) run on 127.0.0.1"
 }
 
-mail_restart() {
-  mail_stop
-  mail_start
+# SIGHUP to Dovecot, then `postfix reload`: each smtpd keeps its connection
+# to Dovecot's auth process, and would go on being served by the auth
+# process of the old config. Returns once that process has exited, so every
+# login after it gets the new config.
+mail_reload() {
+  local old w out
+  old=$(pgrep -P "$MAIL_DPID" -f '/auth$' 2>/dev/null || true)
+  for w in $(pgrep -P "$MAIL_DPID" -f '^/usr/lib/dovecot/auth -w' 2>/dev/null); do
+    MAIL_WORKERS+=("$w")  # their pam_wrapper dirs, for mail_stop
+  done
+  mail_write_dovecot_conf
+  doveconf -c "$MAIL_D/dovecot.conf" -n >/dev/null 2>"$MAIL_D/doveconf.err" ||
+    fail "doveconf rejects the config: $(cat "$MAIL_D/doveconf.err")"
+  kill -HUP "$MAIL_DPID" || fail_mail "Dovecot ($MAIL_DPID) is gone"
+  out=$(script -qec "postfix -c $MAIL_P/etc reload" /dev/null 2>&1) || fail_mail "postfix reload: $out"
+  if [ -n "$old" ] && ! mail_wait_gone "$old" 100; then
+    fail_mail "Dovecot's auth process of the old config ($old) still runs 10 s after the reload"
+  fi
 }
 
 # (Not indented: the here-documents end at column 0.)
