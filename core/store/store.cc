@@ -138,6 +138,41 @@ Status Store::SetPassword(std::string_view name, std::string_view new_hash, int6
   return DoSetPassword(name, new_hash, changed_at, must_change, history_keep, revoke_app_passwords);
 }
 
+Status CheckEventFilter(const EventFilter& filter) {
+  for (const std::vector<std::string>* list : {&filter.outcomes, &filter.methods}) {
+    for (const std::string& value : *list) {
+      bool clean = !value.empty();
+      for (char c : value) clean = clean && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+      if (!clean) {
+        return Status(Code::kInvalidArgument,
+                      std::string("an event filter's ") +
+                          (list == &filter.outcomes ? "outcome" : "method") +
+                          " is empty or holds a control character");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<SignInEvent>> Store::ListEvents(const EventFilter& filter) {
+  SESAME_RETURN_IF_ERROR(CheckEventFilter(filter));
+  return DoListEvents(filter);
+}
+
+Result<int64_t> Store::CountEvents(const EventFilter& filter) {
+  SESAME_RETURN_IF_ERROR(CheckEventFilter(filter));
+  return DoCountEvents(filter);
+}
+
+Result<int64_t> Store::PruneEvents(int64_t older_than, int64_t batch) {
+  if (batch < 1 || batch > kMaxPruneBatch) {
+    return Status(Code::kInvalidArgument, "an event prune batch of " + std::to_string(batch) +
+                                              " (1 to " + std::to_string(kMaxPruneBatch) +
+                                              " are allowed); nothing was deleted");
+  }
+  return DoPruneEvents(older_than, batch);
+}
+
 Status Store::SetTotp(std::string_view name, std::string_view sealed,
                       const std::vector<std::string>& recovery_digests) {
   SESAME_RETURN_IF_ERROR(CheckRecoveryDigests(name, recovery_digests));

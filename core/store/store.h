@@ -166,6 +166,9 @@ enum class CodeUse {
   kLocked,       // a lock is in force (LockGuard): nothing used
 };
 
+// The most events one PruneEvents call deletes.
+inline constexpr int64_t kMaxPruneBatch = 10000;
+
 // How many digests of recent wrong secrets a user's row keeps (the "same
 // wrong secret counts once" rule); their form (kWrongAttemptDigestChars
 // lower-case hex characters) is core/crypto/wrong_attempt.h's.
@@ -183,12 +186,23 @@ struct SignInEvent {
   std::string outcome;  // "success", "failure", "unknown-user", "disabled", "error", ...
   std::string detail;   // short reason, never a secret
   int64_t count = 1;    // how many times it happened (coalesced, see RecordEvent); time is the last
+  // Set by ListEvents only when EventFilter::mark_new_hosts: remote_host is
+  // not empty and the user had no success from it in any earlier event
+  // (smaller id) the store still keeps.
+  bool new_host = false;
 };
 
+// Which events ListEvents and CountEvents take: all the conditions hold.
 struct EventFilter {
   std::optional<std::string> user;
-  int64_t since = 0;  // unix seconds, inclusive
-  size_t limit = 0;   // newest N; 0 = all
+  int64_t since = 0;                   // unix seconds, inclusive
+  std::optional<int64_t> until;        // unix seconds, exclusive; nullopt: no bound
+  std::optional<std::string> service;  // exactly this service
+  std::vector<std::string> outcomes;   // one of these outcomes; empty: any
+  std::vector<std::string> methods;    // one of these methods (exact); empty: any
+  size_t limit = 0;                    // ListEvents: the newest N; 0 = all
+  bool newest_first = false;           // ListEvents: newest first instead of oldest first
+  bool mark_new_hosts = false;         // ListEvents: fill SignInEvent::new_host
 };
 
 class Store {
@@ -341,10 +355,19 @@ class Store {
     return DoRecordEvent(event, coalesce_seconds);
   }
   Status RecordEvent(const SignInEvent& event) { return DoRecordEvent(event, 0); }
-  // Oldest first (within the newest `limit` when set).
-  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter) {
-    return DoListEvents(filter);
-  }
+  // The events the filter takes, by time then id: oldest first, or newest
+  // first with newest_first; within the newest `limit` when set.
+  // kInvalidArgument for an outcome or method that is empty or holds a
+  // control character.
+  Result<std::vector<SignInEvent>> ListEvents(const EventFilter& filter);
+  // How many times the events the filter takes happened: the sum of their
+  // counts (limit, newest_first and mark_new_hosts are ignored).
+  Result<int64_t> CountEvents(const EventFilter& filter);
+  // Deletes at most `batch` (1..kMaxPruneBatch) of the oldest events whose
+  // time is before `older_than`, in one transaction; returns how many. A
+  // caller that must delete all of them calls it until it returns less
+  // than `batch`: no transaction holds the store for long.
+  Result<int64_t> PruneEvents(int64_t older_than, int64_t batch);
 
   // App passwords. AddAppPassword stores `record` (its id is assigned) in
   // one transaction that also refuses: no such user (kNotFound), a live
@@ -424,6 +447,8 @@ class Store {
   virtual Result<int> DoCountRecoveryCodes(std::string_view name) = 0;
   virtual Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
   virtual Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) = 0;
+  virtual Result<int64_t> DoCountEvents(const EventFilter& filter) = 0;
+  virtual Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) = 0;
   virtual Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) = 0;
   virtual Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) = 0;
   virtual Result<std::optional<AppPasswordRecord>> DoFindAppPassword(std::string_view digest) = 0;
@@ -452,6 +477,9 @@ Status CheckLockoutPolicy(const LockoutPolicy& policy);
 Status CheckAppPasswordRecord(const AppPasswordRecord& record);
 // A digest to look up: kAppPasswordDigestChars lower-case hex characters.
 Status CheckAppPasswordDigest(std::string_view digest);
+// An event filter's outcomes and methods: none empty, none with a control
+// character.
+Status CheckEventFilter(const EventFilter& filter);
 // Recovery code digests: none empty, none twice (the digests are secrets'
 // hashes: never named in the message).
 Status CheckRecoveryDigests(std::string_view user, const std::vector<std::string>& digests);

@@ -129,6 +129,12 @@ class StoreWrapper : public Store {
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override {
     return Call("ListEvents", [&] { return target_.ListEvents(filter); });
   }
+  Result<int64_t> DoCountEvents(const EventFilter& filter) override {
+    return Call("CountEvents", [&] { return target_.CountEvents(filter); });
+  }
+  Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override {
+    return Call("PruneEvents", [&] { return target_.PruneEvents(older_than, batch); });
+  }
   Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) override {
     return Call("AddAppPassword", [&] { return target_.AddAppPassword(record, max_live, now); });
   }

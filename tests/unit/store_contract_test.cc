@@ -202,6 +202,173 @@ TEST_P(StoreContractTest, EventsFilterAndLimit) {
   EXPECT_EQ((*recent)[0].time, 140);
 }
 
+// The activity listings' filters: until (exclusive), service, outcomes,
+// methods, newest first; CountEvents sums the counts of what they take.
+TEST_P(StoreContractTest, EventsFilterByUntilServiceOutcomeMethodNewestFirst) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  SignInEvent e = Event("alice", 100, "success");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 110, "failure");
+  e.service = "imap";
+  e.method = "app-password";
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e.time = 115;  // coalesced into the row above: count 2
+  ASSERT_TRUE(store->RecordEvent(e, 60).ok());
+  e = Event("alice", 120, "locked");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("bob", 130, "failure");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 140, "success");
+  e.method = "password+totp";
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+
+  EventFilter filter;
+  filter.user = "alice";
+  filter.newest_first = true;
+  auto listed = store->ListEvents(filter);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_EQ((*listed)[0].time, 140);
+  EXPECT_EQ((*listed)[1].time, 120);
+  EXPECT_EQ((*listed)[2].time, 115);
+  EXPECT_EQ((*listed)[2].count, 2);
+  EXPECT_EQ((*listed)[3].time, 100);
+  filter.limit = 2;  // the newest two, newest first
+  listed = store->ListEvents(filter);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].time, 140);
+  EXPECT_EQ((*listed)[1].time, 120);
+
+  EventFilter until;
+  until.until = 120;  // exclusive
+  until.since = 110;  // inclusive
+  listed = store->ListEvents(until);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].service, "imap");
+
+  EventFilter service;
+  service.service = "imap";
+  listed = store->ListEvents(service);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].method, "app-password");
+
+  EventFilter failures;
+  failures.outcomes = {"failure", "locked"};
+  listed = store->ListEvents(failures);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].outcome, "failure");
+  EXPECT_EQ((*listed)[1].outcome, "locked");
+  EXPECT_EQ((*listed)[2].user, "bob");
+  auto counted = store->CountEvents(failures);
+  ASSERT_TRUE(counted.ok()) << counted.status().message();
+  EXPECT_EQ(*counted, 4);  // 2 + 1 + 1
+  failures.user = "alice";
+  failures.since = 111;
+  counted = store->CountEvents(failures);
+  ASSERT_TRUE(counted.ok());
+  EXPECT_EQ(*counted, 3);  // the coalesced row's time is its last (115)
+  failures.since = 116;
+  EXPECT_EQ(store->CountEvents(failures).value(), 1);
+  failures.user = "carol";
+  EXPECT_EQ(store->CountEvents(failures).value(), 0);
+
+  EventFilter methods;
+  methods.methods = {"password", "password+totp"};
+  methods.outcomes = {"success"};
+  listed = store->ListEvents(methods);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].time, 100);
+  EXPECT_EQ((*listed)[1].method, "password+totp");
+  methods.methods = {"password+"};  // exact, not a prefix
+  EXPECT_TRUE(store->ListEvents(methods).value().empty());
+
+  // Names that could break the matching are refused in front.
+  EventFilter bad;
+  bad.outcomes = {"failure\x1f"};
+  EXPECT_EQ(store->ListEvents(bad).status().code(), Code::kInvalidArgument);
+  bad.outcomes = {""};
+  EXPECT_EQ(store->CountEvents(bad).status().code(), Code::kInvalidArgument);
+}
+
+// The new-host mark: set on an event from a remote host the user had no
+// success from in an earlier event; never for an empty host; only when asked.
+TEST_P(StoreContractTest, EventsMarkRemoteHostsNewToTheUser) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  auto record = [&](const std::string& user, int64_t time, const std::string& host,
+                    const std::string& outcome) {
+    SignInEvent e = Event(user, time, outcome);
+    e.remote_host = host;
+    ASSERT_TRUE(store->RecordEvent(e).ok());
+  };
+  record("alice", 100, "192.0.2.1", "failure");  // new: no success from it yet
+  record("alice", 110, "192.0.2.1", "success");  // new: the first success
+  record("alice", 120, "192.0.2.1", "success");  // known
+  record("alice", 130, "192.0.2.1", "failure");  // known
+  record("alice", 140, "198.51.100.9", "failure");
+  record("bob", 150, "198.51.100.9", "success");  // another user's success
+  record("alice", 160, "198.51.100.9", "success");
+  record("alice", 170, "", "success");  // no host: never marked
+
+  EventFilter filter;
+  filter.user = "alice";
+  filter.mark_new_hosts = true;
+  auto listed = store->ListEvents(filter);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 7u);
+  const bool expected[] = {true, true, false, false, true, true, false};
+  for (size_t i = 0; i < 7; ++i) EXPECT_EQ((*listed)[i].new_host, expected[i]) << i;
+  filter.limit = 2;  // the mark looks at every earlier event, not only the listed ones
+  filter.newest_first = true;
+  listed = store->ListEvents(filter);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_FALSE((*listed)[0].new_host);
+  EXPECT_TRUE((*listed)[1].new_host);
+  EventFilter unmarked;
+  unmarked.user = "alice";
+  listed = store->ListEvents(unmarked);
+  ASSERT_TRUE(listed.ok());
+  for (const SignInEvent& e : *listed) EXPECT_FALSE(e.new_host);
+}
+
+// PruneEvents deletes exactly the events older than the limit, oldest
+// first, at most a batch at a time; what is left is untouched.
+TEST_P(StoreContractTest, PruneEventsDeletesExactlyTheOlderOnesInBatches) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  for (int64_t t = 1000; t < 1025; ++t)
+    ASSERT_TRUE(store->RecordEvent(Event(t % 2 == 0 ? "alice" : "bob", t, "success")).ok());
+  auto pruned = store->PruneEvents(1010, 4);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(*pruned, 4);
+  auto left = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 21u);
+  EXPECT_EQ(left->front().time, 1004);  // the oldest went first
+  EXPECT_EQ(store->PruneEvents(1010, 4).value(), 4);
+  EXPECT_EQ(store->PruneEvents(1010, 4).value(), 2);  // less than a batch: done
+  EXPECT_EQ(store->PruneEvents(1010, 4).value(), 0);
+  left = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 15u);
+  EXPECT_EQ(left->front().time, 1010);  // not older than the limit: kept
+  EXPECT_EQ(left->back().time, 1024);
+  EXPECT_EQ(store->PruneEvents(0, 100).value(), 0);
+
+  EXPECT_EQ(store->PruneEvents(2000, 0).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->PruneEvents(2000, kMaxPruneBatch + 1).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->ListEvents(EventFilter{}).value().size(), 15u);  // refused: nothing deleted
+  EXPECT_EQ(store->PruneEvents(2000, kMaxPruneBatch).value(), 15);
+  EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
+}
+
 // Coalescing: equal events within the window share a row; any field that
 // differs, or a gap longer than the window, starts a new one.
 TEST_P(StoreContractTest, RecordEventCoalescesEqualEventsWithinTheWindow) {

@@ -136,6 +136,8 @@ class SqliteStore final : public Store {
                                      std::string_view new_hash, int64_t changed_at) override;
   Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override;
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override;
+  Result<int64_t> DoCountEvents(const EventFilter& filter) override;
+  Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override;
   Result<int> DoSchemaVersion() override;
   Status DoStillUsable() override;
 

@@ -121,6 +121,13 @@ constexpr Migration kMigrations[] = {
      "  first_failure INTEGER NOT NULL DEFAULT 0,"
      "  locked_until INTEGER NOT NULL DEFAULT 0,"
      "  recent_failures TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"},
+    // Sign-in activity: pruning takes the oldest events by time, and the
+    // listings mark a remote host the user never signed in from before
+    // (only successes are indexed for that).
+    {8,
+     "CREATE INDEX events_time ON events(time);"
+     "CREATE INDEX events_user_host_success ON events(user, remote_host, id) "
+     "  WHERE outcome = 'success';"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -512,22 +519,66 @@ Status SqliteStore::DoRecordEvent(const SignInEvent& event, int64_t coalesce_sec
                [&]() -> Status { return InsertEvent(event, coalesce_seconds); });
 }
 
+namespace {
+
+// The conditions of an EventFilter but the user (bound by the caller as
+// ?1): ?2 since, ?3 until (NULL: none), ?4 service (NULL: any), ?5 and ?6
+// the outcomes and methods, each list joined as US name US name US (NULL:
+// any; CheckEventFilter keeps control characters out of the names).
+#define SESAME_EVENT_CONDITIONS                                           \
+  " e.time >= ?2 AND (?3 IS NULL OR e.time < ?3)"                         \
+  " AND (?4 IS NULL OR e.service = ?4)"                                   \
+  " AND (?5 IS NULL OR instr(?5, char(31) || e.outcome || char(31)) > 0)" \
+  " AND (?6 IS NULL OR instr(?6, char(31) || e.method || char(31)) > 0)"
+
+// ?7: fill new_host (the subquery runs only then; index
+// events_user_host_success answers it).
+#define SESAME_EVENT_COLUMNS                                                               \
+  "SELECT e.id, e.time, e.user, e.service, e.remote_host, e.method, e.outcome, e.detail, " \
+  "e.count, CASE WHEN ?7 AND e.remote_host <> '' THEN NOT EXISTS (SELECT 1 FROM events p " \
+  "WHERE p.user = e.user AND p.remote_host = e.remote_host AND p.outcome = 'success' AND " \
+  "p.id < e.id) ELSE 0 END FROM events e WHERE "
+
+std::string JoinForFilter(const std::vector<std::string>& names) {
+  std::string joined(1, '\x1f');
+  for (const std::string& name : names) joined += name + '\x1f';
+  return joined;
+}
+
+// Binds ?1 to ?6 for the texts above; `joined` keeps the lists alive
+// until the statement is done.
+void BindEventFilter(Stmt& stmt, const EventFilter& filter, std::string (&joined)[2]) {
+  if (filter.user.has_value()) stmt.BindText(1, *filter.user);
+  stmt.BindInt(2, filter.since);
+  if (filter.until.has_value()) stmt.BindInt(3, *filter.until);
+  if (filter.service.has_value()) stmt.BindText(4, *filter.service);
+  if (!filter.outcomes.empty()) {
+    joined[0] = JoinForFilter(filter.outcomes);
+    stmt.BindText(5, joined[0]);
+  }
+  if (!filter.methods.empty()) {
+    joined[1] = JoinForFilter(filter.methods);
+    stmt.BindText(6, joined[1]);
+  }
+}
+
+}  // namespace
+
 Result<std::vector<SignInEvent>> SqliteStore::DoListEvents(const EventFilter& filter) {
   // Two constant texts rather than "?1 IS NULL OR user = ?1", so the user
-  // query can use index events_user_time. Newest first, reversed below.
-  static constexpr char kByUser[] =
-      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
-      "WHERE user = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+  // query can use index events_user_time (the other: events_time).
+  static constexpr char kByUser[] = SESAME_EVENT_COLUMNS
+      "e.user = ?1 AND" SESAME_EVENT_CONDITIONS " ORDER BY e.time DESC, e.id DESC LIMIT ?8";
   static constexpr char kAll[] =
-      "SELECT id, time, user, service, remote_host, method, outcome, detail, count FROM events "
-      "WHERE time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3";
+      SESAME_EVENT_COLUMNS SESAME_EVENT_CONDITIONS " ORDER BY e.time DESC, e.id DESC LIMIT ?8";
   Stmt stmt;
   SESAME_RETURN_IF_ERROR(
       Prepare(filter.user.has_value() ? kByUser : kAll, &stmt, "listing sign-in events"));
-  if (filter.user.has_value()) stmt.BindText(1, *filter.user);
-  stmt.BindInt(2, filter.since);
+  std::string joined[2];
+  BindEventFilter(stmt, filter, joined);
+  stmt.BindInt(7, filter.mark_new_hosts ? 1 : 0);
   const uint64_t max_limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-  stmt.BindInt(3, filter.limit == 0
+  stmt.BindInt(8, filter.limit == 0
                       ? -1
                       : static_cast<int64_t>(std::min<uint64_t>(filter.limit, max_limit)));
   std::vector<SignInEvent> events;
@@ -543,11 +594,53 @@ Result<std::vector<SignInEvent>> SqliteStore::DoListEvents(const EventFilter& fi
     e.outcome = stmt.Text(6);
     e.detail = stmt.Text(7);
     e.count = stmt.Int(8);
+    e.new_host = stmt.Int(9) != 0;
     events.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return Error(rc, "listing sign-in events");
-  std::reverse(events.begin(), events.end());
+  if (!filter.newest_first) std::reverse(events.begin(), events.end());
   return events;
+}
+
+Result<int64_t> SqliteStore::DoCountEvents(const EventFilter& filter) {
+  static constexpr char kByUser[] =
+      "SELECT coalesce(sum(e.count), 0) FROM events e WHERE e.user = ?1 "
+      "AND" SESAME_EVENT_CONDITIONS;
+  static constexpr char kAll[] =
+      "SELECT coalesce(sum(e.count), 0) FROM events e WHERE" SESAME_EVENT_CONDITIONS;
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare(filter.user.has_value() ? kByUser : kAll, &stmt, "counting sign-in events"));
+  std::string joined[2];
+  BindEventFilter(stmt, filter, joined);
+  int rc = stmt.Step();
+  if (rc != SQLITE_ROW) return Error(rc, "counting sign-in events");
+  return stmt.Int(0);
+}
+
+#undef SESAME_EVENT_COLUMNS
+#undef SESAME_EVENT_CONDITIONS
+
+Result<int64_t> SqliteStore::DoPruneEvents(int64_t older_than, int64_t batch) {
+  const char* kDoing = "pruning old sign-in events";
+  int64_t deleted = 0;
+  Status st = Write(kDoing, [&]() -> Status {
+    // The oldest `batch` by index events_time: bounded work, whatever the
+    // size of the table.
+    Stmt stmt;
+    SESAME_RETURN_IF_ERROR(
+        Prepare("DELETE FROM events WHERE id IN (SELECT id FROM events "
+                "WHERE time < ?1 ORDER BY time LIMIT ?2)",
+                &stmt, kDoing));
+    stmt.BindInt(1, older_than);
+    stmt.BindInt(2, batch);
+    int rc = stmt.Step();
+    if (rc != SQLITE_DONE) return Error(rc, kDoing);
+    deleted = sqlite3_changes(db_.get());
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return deleted;
 }
 
 Result<int> SqliteStore::DoSchemaVersion() { return ReadVersion(); }
