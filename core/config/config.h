@@ -84,6 +84,11 @@ struct Config {
   int app_password_fail_interval = 900;
   int app_password_unlock_time = 600;
 
+  // Sign-in activity: the "Last sign-in" line after an interactive
+  // sign-in, and how many days events are kept (0: all of them).
+  bool show_last_sign_in = true;
+  int activity_retention_days = 90;
+
   // Forgotten password (self-service reset at the sign-in prompt and
   // sesame passwd --forgot): off by default. reset_methods is what a reset
   // must prove, in this order: "totp", "recovery_code" (one or both).

@@ -10,6 +10,7 @@
 #include "core/crypto/secret_box.h"
 #include "core/crypto/totp.h"
 #include "core/crypto/wrong_attempt.h"
+#include "core/flows/activity.h"
 #include "core/flows/flow_internal.h"
 #include "core/flows/reset.h"
 #include "core/policy/account_state.h"
@@ -235,10 +236,14 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
   bool reset = false;
   FlowResult checked = CheckPassword(s, prompter, r, spec, &attempt, nullptr, &user, &reset);
   if (reset || checked.decision != Decision::kSuccess) return checked;
-  if (user.totp_sealed.empty()) {
-    return EnrollmentIfRequired(s, prompter, r, user, attempt, spec.what, FirstFactor::kPassword);
-  }
-  return SecondFactor(s, prompter, r, user, attempt, "password sign-in", "password+");
+  FlowResult result =
+      user.totp_sealed.empty()
+          ? EnrollmentIfRequired(s, prompter, r, user, attempt, spec.what, FirstFactor::kPassword)
+          : SecondFactor(s, prompter, r, user, attempt, "password sign-in", "password+");
+  // The success is recorded: what follows only tells the person, and
+  // cannot undo it (activity.h).
+  if (result.decision == Decision::kSuccess) TellLastSignIn(s, prompter, r);
+  return result;
 }
 
 FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& r) {

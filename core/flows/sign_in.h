@@ -50,7 +50,8 @@ struct FlowResult {
 // A disabled account is refused here too (after the password check, so the
 // answer reveals nothing to someone who does not know the password).
 // Rehashes a hash made with other parameters (or imported from shadow)
-// after a success.
+// after a success. After a success, tells the previous sign-in and the
+// failed attempts since (show_last_sign_in; core/flows/activity.h).
 FlowResult PasswordSignIn(Services& services, Prompter& prompter, const RequestInfo& request);
 
 // mode=mfa_only: the second factor alone, for stacking after pam_unix. A

@@ -94,6 +94,8 @@ TEST(ConfigTest, EveryKeySet) {
       "app_password_deny = 20\n"
       "app_password_fail_interval = 60\n"
       "app_password_unlock_time = 0\n"
+      "show_last_sign_in = no\n"
+      "activity_retention_days = 0\n"
       "self_service_reset = yes\n"
       "reset_methods = recovery_code\n";
   Result<Config> r = ParseConfig(text, kFile);
@@ -137,6 +139,8 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->reset_methods, std::vector<std::string>{"recovery_code"});
   EXPECT_EQ(r->app_password_fail_interval, 60);
   EXPECT_EQ(r->app_password_unlock_time, 0);
+  EXPECT_FALSE(r->show_last_sign_in);
+  EXPECT_EQ(r->activity_retention_days, 0);
   // ParseConfig does not know the file it came from: only LoadConfigFile sets it.
   EXPECT_EQ(r->source, "(defaults)");
   // DescribeConfig lists every key and parses back to the same values.
@@ -271,7 +275,8 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "app_passwords_for, app_password_main_password, "
                               "revoke_app_passwords_on_password_change, on_revoke_command, "
                               "app_password_deny, app_password_fail_interval, "
-                              "app_password_unlock_time, self_service_reset, reset_methods)"),
+                              "app_password_unlock_time, show_last_sign_in, "
+                              "activity_retention_days, self_service_reset, reset_methods)"),
             std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.
@@ -452,6 +457,20 @@ TEST(ConfigTest, AppPasswordDefaults) {
   EXPECT_EQ(r->app_password_deny, 5);
   EXPECT_EQ(r->app_password_fail_interval, 900);
   EXPECT_EQ(r->app_password_unlock_time, 600);
+}
+
+TEST(ConfigTest, ActivityKeys) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->show_last_sign_in);
+  EXPECT_EQ(r->activity_retention_days, 90);
+  r = ParseConfig("show_last_sign_in = no\nactivity_retention_days = 36500\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->show_last_sign_in);
+  EXPECT_EQ(r->activity_retention_days, 36500);
+  ExpectError("activity_retention_days = -1", 1, "activity_retention_days");
+  ExpectError("activity_retention_days = 36501", 1, "activity_retention_days");
+  ExpectError("show_last_sign_in = maybe", 1, "show_last_sign_in");
 }
 
 TEST(ConfigTest, SelfServiceResetIsOffByDefaultAndAsksBothMethods) {

@@ -1,0 +1,125 @@
+// Sign-in activity: what `sesame activity`, `sesame-admin activity` and the
+// "Last sign-in" line after an interactive sign-in show, and the retention
+// of events (activity_retention_days). Written once here; the tools only
+// print what these return.
+//
+// MUST rules:
+//  - the last-sign-in line and pruning never change a sign-in's decision:
+//    they run after it is recorded, and a store that fails them is logged,
+//    not returned;
+//  - pruning in passing deletes at most kSignInPruneBatch events in one
+//    transaction, and only in one PAM call in kSignInPruneEvery: no sign-in
+//    waits on a large delete.
+#ifndef SESAME_CORE_FLOWS_ACTIVITY_H_
+#define SESAME_CORE_FLOWS_ACTIVITY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/prompter.h"
+#include "core/base/status.h"
+#include "core/config/config.h"
+#include "core/flows/services.h"
+#include "core/store/store.h"
+
+namespace sesame {
+
+// A TIME argument (--since, --until), as seconds since the epoch:
+//  - "Nd", "Nh", "Nw" (N days, hours or weeks before `now`; N from 0 to
+//    100000);
+//  - "YYYY-MM-DD" (the start of that day), "YYYY-MM-DDTHH:MM" or
+//    "YYYY-MM-DDTHH:MM:SS" (a space may stand for the T), in local time, or
+//    in UTC with a trailing "Z", or at an offset ("+01:00", "-0500").
+// kInvalidArgument naming what is accepted, for anything else.
+Result<int64_t> ParseActivityTime(std::string_view text, int64_t now);
+
+// "2026-12-02 09:14:05" in local time (the process's time zone).
+std::string LocalTimeText(int64_t unix_seconds);
+// "2026-12-02T09:14:05+01:00": ISO 8601 with the local offset, for --json.
+std::string LocalTimeIso(int64_t unix_seconds);
+
+// A method as the person reads it: "password", "password+code",
+// "password+recovery code", "code", "recovery code", "app password NAME",
+// "reset", "admin action", ... (an unknown method is shown as stored).
+std::string MethodWords(std::string_view method);
+
+// The outcomes that are a refused sign-in: "failure", "locked",
+// "disabled", "unknown-user", "mfa-required", "app-password-required".
+const std::vector<std::string>& FailureOutcomes();
+
+// The methods of an interactive sign-in (a password, a code, a recovery
+// code, or both): the "Last sign-in" line looks at these only, so a mail
+// client's app-password sign-ins neither hide it nor count as failures.
+const std::vector<std::string>& InteractiveSignInMethods();
+
+// The newest this many when a listing gives neither --limit nor --since.
+inline constexpr size_t kDefaultActivityLimit = 20;
+
+// What a listing asks for (both tools).
+struct ActivityQuery {
+  std::optional<std::string> user;     // nullopt: every user (sesame-admin)
+  std::optional<int64_t> since;        // inclusive
+  std::optional<int64_t> until;        // exclusive
+  std::optional<std::string> service;  // exactly this one
+  std::string outcome;                 // "", "success" or "failure"
+  size_t limit = 0;                    // the newest N; 0: all
+};
+
+// "success" or "failure" as --outcome takes it; kInvalidArgument otherwise.
+Status CheckOutcomeWord(std::string_view outcome);
+// A --limit value: 1 to 100000.
+Result<size_t> ParseLimit(std::string_view text);
+
+// The filter for a listing: newest first, new remote hosts marked.
+EventFilter ActivityFilter(const ActivityQuery& query);
+
+// The sign-in before the one that just succeeded, and the failed attempts
+// since it.
+struct LastSignIn {
+  bool found = false;  // false: no earlier interactive sign-in is kept
+  int64_t time = 0;
+  std::string service;
+  std::string remote_host;
+  int64_t failures_since = 0;  // refused interactive attempts after it (the counts summed)
+};
+
+// Reads it for `user`, whose newest interactive success is the sign-in
+// that just succeeded (it is skipped). Two reads, each bounded.
+Result<LastSignIn> ReadLastSignIn(Store& store, std::string_view user);
+
+// "Last sign-in: 2026-12-02 09:14 from 203.0.113.7 (sshd). 3 failed
+// attempts since." (the failures only when there were any; no "from" for
+// a local sign-in); "First sign-in." when none was found. Local time.
+std::string LastSignInLine(const LastSignIn& last);
+
+// After a success in mode=interactive: tells the person the last sign-in
+// (show_last_sign_in). A store that cannot be read is logged; the sign-in
+// stays a success.
+void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r);
+
+// ---- Retention (activity_retention_days) ----
+
+inline constexpr int64_t kSignInPruneBatch = 256;  // events one sign-in deletes at most
+inline constexpr int kSignInPruneEvery = 16;       // one PAM call in this many prunes
+inline constexpr int64_t kAdminPruneBatch = 1000;  // sesame-admin activity prune's batches
+
+// Events before this time are due for deletion; nullopt when the config
+// keeps every event (activity_retention_days = 0).
+std::optional<int64_t> RetentionCutoff(const Config& config, int64_t now);
+
+// In passing, after a PAM call's decision is recorded: in one call in
+// kSignInPruneEvery (chosen with s.random), deletes at most
+// kSignInPruneBatch events older than the retention. Failures are logged.
+void MaybePruneEvents(Services& s);
+
+// Every event older than the retention, in batches of `batch` (one
+// transaction each); returns how many were deleted. 0 when retention is 0.
+Result<int64_t> PruneAllEvents(Store& store, const Config& config, int64_t now,
+                               int64_t batch = kAdminPruneBatch);
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_FLOWS_ACTIVITY_H_
