@@ -282,12 +282,17 @@ Result<ResetReadiness> ResetReadinessOf(const Config& config, Store& store,
                                         const UserRecord& user) {
   ResetReadiness readiness;
   readiness.enabled = config.self_service_reset;
-  if (Wants(config, "totp") && user.totp_sealed.empty())
+  if (Wants(config, "totp") && user.totp_sealed.empty()) {
     readiness.missing.push_back("an authenticator app");
+    readiness.missing_methods.push_back("totp");
+  }
   if (Wants(config, "recovery_code")) {
     Result<int> left = store.CountRecoveryCodes(user.name);
     if (!left.ok()) return left.status();
-    if (left.value() == 0) readiness.missing.push_back("recovery codes");
+    if (left.value() == 0) {
+      readiness.missing.push_back("recovery codes");
+      readiness.missing_methods.push_back("recovery_code");
+    }
   }
   readiness.ready = readiness.enabled && readiness.missing.empty();
   return readiness;

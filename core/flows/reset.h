@@ -53,11 +53,14 @@ FlowResult ResetForgottenPassword(Services& s, Prompter& prompter, const Request
 // Can `user` reset a forgotten password: has what reset_methods needs (an
 // authenticator for totp, at least one unused recovery code for
 // recovery_code). `missing` names what is not there, in words
-// ("an authenticator app", "recovery codes").
+// ("an authenticator app", "recovery codes"); `missing_methods` as
+// reset_methods names them ("totp", "recovery_code"). Whether the reset is
+// enabled does not change what is missing.
 struct ResetReadiness {
   bool enabled = false;  // self_service_reset
   bool ready = false;    // enabled and nothing missing
   std::vector<std::string> missing;
+  std::vector<std::string> missing_methods;
 };
 Result<ResetReadiness> ResetReadinessOf(const Config& config, Store& store, const UserRecord& user);
 

@@ -277,5 +277,36 @@ TEST_F(ResetTest, ThreeRefusedNewPasswordsLeaveThePasswordAndCountNothing) {
   EXPECT_PAM_CODES(old, PAM_SUCCESS);
 }
 
+// An admin sees who could not reset (sesame-admin user list / show).
+TEST_F(ResetTest, UserListSaysWhoIsReadyToReset) {
+  CommandResult list = RunAdmin({"user", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(R"("name":"alice")"), std::string::npos);
+  const size_t alice = list.out.find(R"("name":"alice")");
+  const size_t bob = list.out.find(R"("name":"bob")");
+  ASSERT_NE(bob, std::string::npos) << list.out;
+  const std::string alice_json =
+      list.out.substr(alice, bob > alice ? bob - alice : std::string::npos);
+  const std::string bob_json = list.out.substr(bob, alice > bob ? alice - bob : std::string::npos);
+  EXPECT_NE(alice_json.find(R"("reset_ready":true,"reset_missing":[])"), std::string::npos)
+      << alice_json;
+  EXPECT_NE(bob_json.find(R"("reset_ready":false,"reset_missing":["totp","recovery_code"])"),
+            std::string::npos)
+      << bob_json;
+  CommandResult table = RunAdmin({"user", "list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("RESET"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("needs totp,recovery_code"), std::string::npos) << table.out;
+  CommandResult show = RunAdmin({"user", "show", "bob"});
+  EXPECT_NE(show.out.find("cannot reset it: needs an authenticator app and recovery codes"),
+            std::string::npos)
+      << show.out;
+  // Off: nobody is ready, and the list says so.
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({}));
+  table = RunAdmin({"user", "list"});
+  EXPECT_EQ(table.out.find("ready"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(" off"), std::string::npos) << table.out;
+}
+
 }  // namespace
 }  // namespace sesame::pam_testing

@@ -10,6 +10,7 @@
 #include "core/base/random.h"
 #include "core/crypto/crypt_hash.h"
 #include "core/crypto/password_hash.h"
+#include "core/flows/reset.h"
 #include "core/policy/account_state.h"
 #include "core/policy/mfa_requirement.h"
 #include "core/policy/password_policy.h"
@@ -79,7 +80,28 @@ const char* StatusWord(const AccountState& state) {
   return "active";
 }
 
-void WriteUserJson(JsonWriter& j, const UserRecord& u, const AccountState& state) {
+// "ready", "off" (self_service_reset = no) or "needs totp,recovery_code":
+// whether the user could reset a forgotten password now.
+std::string ResetColumn(const ResetReadiness& reset) {
+  if (!reset.enabled) return "off";
+  if (reset.ready) return "ready";
+  std::string needs;
+  for (const std::string& m : reset.missing_methods) needs += (needs.empty() ? "" : ",") + m;
+  return "needs " + needs;
+}
+
+// user show: "can reset it ...", "cannot reset it: needs an
+// authenticator app and recovery codes ...", or that it is off.
+std::string ResetText(const ResetReadiness& reset) {
+  if (!reset.enabled) return "no self-service reset (self_service_reset = no)";
+  if (reset.ready) return "can reset it with the registered methods (self_service_reset)";
+  std::string missing;
+  for (const std::string& m : reset.missing) missing += (missing.empty() ? "" : " and ") + m;
+  return "cannot reset it: needs " + missing + " (not registered)";
+}
+
+void WriteUserJson(JsonWriter& j, const UserRecord& u, const AccountState& state,
+                   const ResetReadiness* reset = nullptr) {
   j.BeginObject()
       .Key("name")
       .String(u.name)
@@ -100,8 +122,13 @@ void WriteUserJson(JsonWriter& j, const UserRecord& u, const AccountState& state
       .Key("failures")
       .Int(state.failures)
       .Key("mfa_enrolled")
-      .Bool(!u.totp_sealed.empty())
-      .EndObject();
+      .Bool(!u.totp_sealed.empty());
+  if (reset != nullptr) {
+    j.Key("reset_ready").Bool(reset->ready).Key("reset_missing").BeginArray();
+    for (const std::string& m : reset->missing_methods) j.String(m);
+    j.EndArray();
+  }
+  j.EndObject();
 }
 
 Status CheckName(const std::string& name) {
@@ -159,21 +186,33 @@ int RunUserList(const Invocation& inv) {
   Result<std::vector<UserRecord>> users = (*env)->store->ListUsers();
   if (!users.ok()) return Fail(users.status());
   const int64_t now = (*env)->clock.Now();
+  // Whether each could reset a forgotten password (self_service_reset): an
+  // admin sees who is not ready before they need it.
+  std::vector<ResetReadiness> resets;
+  for (const UserRecord& u : users.value()) {
+    Result<ResetReadiness> reset = ResetReadinessOf((*env)->config, *(*env)->store, u);
+    if (!reset.ok()) return Fail(reset.status());
+    resets.push_back(std::move(reset.value()));
+  }
   if (inv.json) {
     JsonWriter j;
     j.BeginArray();
-    for (const UserRecord& u : users.value()) WriteUserJson(j, u, StateOf((*env)->config, u, now));
+    for (size_t i = 0; i < users->size(); ++i) {
+      const UserRecord& u = (*users)[i];
+      WriteUserJson(j, u, StateOf((*env)->config, u, now), &resets[i]);
+    }
     j.EndArray();
     std::printf("%s\n", j.str().c_str());
     return kExitOk;
   }
-  std::printf("%-32s %-11s %-21s %-21s %s\n", "NAME", "STATUS", "CREATED", "PASSWORD CHANGED",
-              "MFA");
-  for (const UserRecord& u : users.value()) {
+  std::printf("%-32s %-11s %-21s %-21s %-5s %s\n", "NAME", "STATUS", "CREATED", "PASSWORD CHANGED",
+              "MFA", "RESET");
+  for (size_t i = 0; i < users->size(); ++i) {
+    const UserRecord& u = (*users)[i];
     const AccountState state = StateOf((*env)->config, u, now);
-    std::printf("%-32s %-11s %-21s %-21s %s\n", u.name.c_str(), StatusWord(state),
+    std::printf("%-32s %-11s %-21s %-21s %-5s %s\n", u.name.c_str(), StatusWord(state),
                 FormatTime(u.created).c_str(), FormatTime(u.password_changed).c_str(),
-                u.totp_sealed.empty() ? "-" : "totp");
+                u.totp_sealed.empty() ? "-" : "totp", ResetColumn(resets[i]).c_str());
   }
   return kExitOk;
 }
@@ -247,6 +286,8 @@ int RunUserShow(const Invocation& inv) {
       }
     }
   }
+  Result<ResetReadiness> reset = ResetReadinessOf(config, *(*env)->store, u);
+  if (!reset.ok()) return Fail(reset.status());
   std::string change_text =
       state.change == AccountState::Change::kAdminReset ? "required (administrator reset)"
       : state.change == AccountState::Change::kExpired  ? "required (older than password_max_days)"
@@ -274,6 +315,10 @@ int RunUserShow(const Invocation& inv) {
     j.Key("mfa_required_why").String(mfa->required ? mfa->why : "");
     j.Key("mfa_grace_over").Bool(mfa->grace_over);
     j.Key("mfa_error").String(mfa_error);
+    j.Key("reset_ready").Bool(reset->ready);
+    j.Key("reset_missing").BeginArray();
+    for (const std::string& m : reset->missing_methods) j.String(m);
+    j.EndArray();
     j.Key("app_passwords").BeginArray();
     for (const AppPasswordRecord& a : app_passwords.value()) WriteAppPasswordJson(j, a, now);
     j.EndArray();
@@ -307,6 +352,7 @@ int RunUserShow(const Invocation& inv) {
                 mfa->recovery_codes_left);
   }
   std::printf("MFA:              %s\n", mfa_text.c_str());
+  std::printf("forgotten pw:     %s\n", ResetText(*reset).c_str());
   const long live = std::count_if(app_passwords->begin(), app_passwords->end(),
                                   [now](const AppPasswordRecord& a) { return a.LiveAt(now); });
   if (app_passwords->empty()) {
