@@ -185,7 +185,7 @@ std::string MethodWords(std::string_view method) {
 
 const std::vector<std::string>& FailureOutcomes() {
   static const std::vector<std::string>* const kOutcomes = new std::vector<std::string>{
-      "failure", "locked", "disabled", "unknown-user", "mfa-required", "app-password-required"};
+      "failure", "locked", "disabled", "unknown-user", "app-password-required"};
   return *kOutcomes;
 }
 

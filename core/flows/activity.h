@@ -47,7 +47,10 @@ std::string LocalTimeIso(int64_t unix_seconds);
 std::string MethodWords(std::string_view method);
 
 // The outcomes that are a refused sign-in: "failure", "locked",
-// "disabled", "unknown-user", "mfa-required", "app-password-required".
+// "disabled", "unknown-user", "app-password-required". Not
+// "mfa-required": a right password refused because MFA was not set up in
+// time is no attempt by someone else, and administrators' events use that
+// word too.
 const std::vector<std::string>& FailureOutcomes();
 
 // The methods of an interactive sign-in (a password, a code, a recovery

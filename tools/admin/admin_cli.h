@@ -17,6 +17,14 @@ namespace sesame::admin {
 inline constexpr const char* kTool = "sesame-admin";
 
 struct Invocation {
+  // activity: its options as given (the command checks them).
+  std::optional<std::string> user;     // --user NAME
+  std::optional<std::string> since;    // --since TIME
+  std::optional<std::string> until;    // --until TIME
+  std::optional<std::string> outcome;  // --outcome failure|success
+  std::optional<std::string> service;  // --service S
+  std::optional<std::string> limit;    // --limit N
+
   std::string config_path;              // --config, default /etc/security/sesame.conf
   bool verbose = false;                 // --verbose
   bool json = false;                    // --json
@@ -53,6 +61,8 @@ int RunMfaEnroll(const Invocation& inv);
 int RunMfaReset(const Invocation& inv);
 int RunMfaRequire(const Invocation& inv);
 int RunMfaUnrequire(const Invocation& inv);
+int RunActivity(const Invocation& inv);  // admin_activity.cc
+int RunActivityPrune(const Invocation& inv);
 int RunAppPasswordCreate(const Invocation& inv);  // admin_app_password.cc
 int RunAppPasswordList(const Invocation& inv);
 int RunAppPasswordRevoke(const Invocation& inv);

@@ -113,6 +113,16 @@ const CommandTable<Invocation>& Table() {
            "",
            {"[NAME...]", 0, -1},
            RunImportShadow},
+          {"activity",
+           "sign-in events, newest first (default: the newest 20 without --since)",
+           "--user=NAME --since=TIME --until=TIME --outcome=WORD --service=NAME --limit=N --json",
+           {"", 0, 0},
+           RunActivity},
+          {"activity prune",
+           "delete the events older than activity_retention_days now",
+           "--json",
+           {"", 0, 0},
+           RunActivityPrune},
       });
   return *kTable;
 }

@@ -31,6 +31,12 @@ int Main(int argc, char** argv) {
   inv.temporary = line.Has("--temporary");
   inv.secret_stdin = line.Has("--secret-stdin");
   inv.require_mfa = line.Has("--require-mfa");
+  for (auto [flag, field] :
+       {std::pair{"--user", &inv.user}, std::pair{"--since", &inv.since},
+        std::pair{"--until", &inv.until}, std::pair{"--outcome", &inv.outcome},
+        std::pair{"--service", &inv.service}, std::pair{"--limit", &inv.limit}}) {
+    if (const std::string* value = line.Value(flag)) *field = *value;
+  }
   inv.all = line.Has("--all");
   if (const std::string* v = line.Value("--services")) inv.services = *v;
   if (const std::string* v = line.Value("--expires")) inv.expires = *v;

@@ -33,6 +33,9 @@ struct Invocation {
   std::string config_path;           // kDefaultConfigPath unless SESAME_CONFIG was honoured
   bool verbose = false;              // --verbose
   bool json = false;                 // --json
+  std::string limit;                 // activity --limit N (checked by the command); empty: none
+  std::string since;                 // activity --since TIME; empty: none
+  bool failures = false;             // activity --failures
   std::string qr_png;                // --qr-png FILE (checked by CheckQrFileName); empty: none
   std::string qr_svg;                // --qr-svg FILE
   bool qr_invert = false;            // --qr-invert
@@ -70,6 +73,7 @@ int RunStatus(const Invocation& inv);
 int RunMfaEnroll(const Invocation& inv);
 int RunMfaRemove(const Invocation& inv);
 int RunRecoveryCodesNew(const Invocation& inv);
+int RunActivity(const Invocation& inv);  // sesame_activity.cc
 
 }  // namespace sesame::self
 

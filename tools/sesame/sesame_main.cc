@@ -93,6 +93,10 @@ ToolSpec Spec() {
       "  --qr-invert            draw the QR code for a light terminal background\n"
       "  --forgot               passwd: reset a forgotten password with a code from\n"
       "                         your authenticator app and a recovery code\n"
+      "  --limit N              activity: the newest N (default 20 without --since)\n"
+      "  --since TIME           activity: since TIME: 7d, 12h, 2w, 2026-12-01 or\n"
+      "                         2026-12-01T09:00 (local time; Z or +01:00 for others)\n"
+      "  --failures             activity: refused sign-ins only\n"
       "  --json                 one JSON object instead of the text\n"
       "  --verbose              also print notes\n"
       "  --help                 this text\n"
@@ -131,7 +135,12 @@ int Main(int argc, char** argv, Privileges& privileges) {
   inv.json = line.Has("--json");
   inv.qr_invert = line.Has("--qr-invert");
   inv.forgot = line.Has("--forgot");
-  for (const auto& [option, value] : line.values) {  // --qr-png, --qr-svg
+  inv.failures = line.Has("--failures");
+  for (const auto& [option, value] : line.values) {  // --qr-png, --qr-svg, --limit, --since
+    if (option == "--limit" || option == "--since") {
+      (option == "--limit" ? inv.limit : inv.since) = value;  // checked by `activity`
+      continue;
+    }
     int taken = TakeFile(option, value, &inv);
     if (taken != kExitOk) return taken;
   }
@@ -169,6 +178,9 @@ const CommandTable<Invocation>& Table() {
            RunMfaRemove},
           {"recovery-codes new", "replace your recovery codes (password and a code)", "", kNone,
            RunRecoveryCodesNew},
+          {"activity",
+           "your sign-ins, newest first: when, from where (new hosts marked), how, failures too",
+           "--limit=N --since=TIME --failures --json", kNone, RunActivity},
       });
   return *kTable;
 }
