@@ -18,7 +18,8 @@ void Cleanup(pam_handle_t*, void* data, int) noexcept { delete static_cast<Handl
 }  // namespace
 
 HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, bool need_key,
-                            Logger& logger, int* pam_code, std::unique_ptr<HandleState>* unkept) {
+                            Logger& logger, std::string_view on_failure, int* pam_code,
+                            std::unique_ptr<HandleState>* unkept) {
   const void* data = nullptr;
   HandleState* state = nullptr;
   if (pam_get_data(pamh, kDataName, &data) == PAM_SUCCESS && data != nullptr) {
@@ -33,7 +34,8 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
     Result<Config> config = CachedConfig(config_path);
     if (!config.ok()) {
       logger.Log(LogLevel::kError,
-                 "cannot use the configuration: " + config.status().message() + "; denying");
+                 "cannot use the configuration: " + config.status().message() +
+                     std::string(on_failure));
       *pam_code = PAM_SERVICE_ERR;
       return nullptr;
     }
@@ -57,7 +59,8 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
     // missing or exposed key means the installation is not trustworthy.
     Result<SecretBuffer> key = CachedHostKey(state->config.key_file);
     if (!key.ok()) {
-      logger.Log(LogLevel::kError, "cannot use the key: " + key.status().message() + "; denying");
+      logger.Log(LogLevel::kError,
+                 "cannot use the key: " + key.status().message() + std::string(on_failure));
       *pam_code = PAM_AUTHINFO_UNAVAIL;
       return nullptr;
     }

@@ -20,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/base/logger.h"
 #include "core/base/secret.h"
@@ -38,12 +39,14 @@ struct HandleState {
 
 // The state for this handle, loaded (and logged, with `debug` the effective
 // config) if needed. `need_key`: also check the key file. On failure logs
-// the reason and returns null with *pam_code set (PAM_SERVICE_ERR for the
+// the reason, followed by `on_failure` (what happens now, e.g. "; denying"),
+// and returns null with *pam_code set (PAM_SERVICE_ERR for the
 // config, PAM_AUTHINFO_UNAVAIL for the key). When libpam will
 // not keep data (a module function called outside its dispatch), the state
 // is handed to *unkept instead and lives for this call only.
 HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, bool need_key,
-                            Logger& logger, int* pam_code, std::unique_ptr<HandleState>* unkept);
+                            Logger& logger, std::string_view on_failure, int* pam_code,
+                            std::unique_ptr<HandleState>* unkept);
 
 }  // namespace sesame
 

@@ -15,6 +15,7 @@
 #include "core/flows/app_passwords.h"
 #include "core/flows/sign_in.h"
 #include "pam_module/decision_codes.h"
+#include "pam_module/exempt_users.h"
 #include "pam_module/handle_state.h"
 #include "pam_module/module_args.h"
 #include "pam_module/pam_adapters.h"
@@ -65,9 +66,12 @@ int RunChauthtok(Services& services, PamPrompter& prompter, const RequestInfo& r
 int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const char** argv) {
   Result<ModuleArgs> args = ParseModuleArgs(argc, argv);
   if (!args.ok()) {
+    // No config to read exempt_users from: the fixed rule (exempt_users.h).
+    const bool exempt =
+        group != PamGroup::kSetcred && IsFallbackExempt(GetStringItem(pamh, PAM_USER));
     PamLogger early(pamh, false);
-    early.Log(LogLevel::kError, args.status().message() + "; denying");
-    return PAM_SERVICE_ERR;
+    early.Log(LogLevel::kError, args.status().message() + FailureOutcome(exempt));
+    return exempt ? kExemptPamCode : PAM_SERVICE_ERR;
   }
   PamLogger logger(pamh, args->debug);
   if (group == PamGroup::kSetcred) return PAM_SUCCESS;  // no credentials to set
@@ -88,8 +92,16 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   const bool need_key = group == PamGroup::kAuthenticate || group == PamGroup::kChauthtok;
   int failure_code = PAM_SERVICE_ERR;
   std::unique_ptr<HandleState> unkept;
-  HandleState* state =
-      GetHandleState(pamh, args->config_path, need_key, logger, &failure_code, &unkept);
+  // Exempt accounts are decided from the config alone, before the key and
+  // the store (exempt_users.h).
+  const bool fallback = IsFallbackExempt(request.user);
+  HandleState* state = GetHandleState(pamh, args->config_path, false, logger,
+                                       FailureOutcome(fallback), &failure_code, &unkept);
+  if (state == nullptr) return fallback ? kExemptPamCode : failure_code;
+  if (ConfiguredExempt(state->config, request.user, logger)) return kExemptPamCode;
+  if (need_key)
+    state = GetHandleState(pamh, args->config_path, true, logger, FailureOutcome(false),
+                           &failure_code, &unkept);
   if (state == nullptr) return failure_code;
   const Config* config = &state->config;
   // The store for this call only (store_pool.h): none is held between calls.

@@ -174,6 +174,43 @@ std::string ShowResetMethods(const Config& config) {
   return out;
 }
 
+constexpr size_t kMaxExemptUsers = 64;
+
+// exempt_users: user names separated by commas (blanks around them are
+// ignored), each once; "none" alone for no one.
+std::string SetExemptUsers(std::string_view value, Config& config) {
+  const char* kUse = "use user names separated by commas (e.g. 'root, backup'), or 'none'";
+  std::vector<std::string> names;
+  if (value != "none") {
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string_view::npos) comma = value.size();
+      std::string_view word = value.substr(start, comma - start);
+      while (!word.empty() && (word.front() == ' ' || word.front() == '\t')) word.remove_prefix(1);
+      while (!word.empty() && (word.back() == ' ' || word.back() == '\t')) word.remove_suffix(1);
+      Status name = CheckUserName(word);
+      if (!name.ok()) return std::string(kUse) + "; " + name.message();
+      if (word == "none") return std::string(kUse) + "; 'none' must stand alone";
+      if (std::find(names.begin(), names.end(), word) != names.end())
+        return std::string(kUse) + "; '" + std::string(word) + "' is named twice";
+      names.emplace_back(word);
+      start = comma + 1;
+    }
+    if (names.size() > kMaxExemptUsers)
+      return "name at most " + std::to_string(kMaxExemptUsers) + " users";
+  }
+  config.exempt_users = std::move(names);
+  return "";
+}
+
+std::string ShowExemptUsers(const Config& config) {
+  if (config.exempt_users.empty()) return "none";
+  std::string out;
+  for (const std::string& name : config.exempt_users) out += (out.empty() ? "" : ",") + name;
+  return out;
+}
+
 constexpr size_t kMaxCommandWords = 32;
 
 // on_revoke_command: words separated by blanks, no shell and no quoting,
@@ -242,6 +279,7 @@ constexpr KeySpec kKeys[] = {
      &ShowNumber<int, &Config::unlock_time>},
     {"lockout_exempt_root", &SetBool<&Config::lockout_exempt_root>,
      &ShowBool<&Config::lockout_exempt_root>},
+    {"exempt_users", &SetExemptUsers, &ShowExemptUsers},
     {"password_min_length", &SetNumber<int, &Config::password_min_length, 1, 1024>,
      &ShowNumber<int, &Config::password_min_length>},
     {"password_history", &SetNumber<int, &Config::password_history, 0, 100>,
@@ -475,6 +513,11 @@ Result<Config> LoadConfigFile(const std::string& path) {
   if (!config.ok()) return config.status();
   config->source = path;
   return config;
+}
+
+bool IsExemptUser(const Config& config, std::string_view user) {
+  return std::find(config.exempt_users.begin(), config.exempt_users.end(), user) !=
+         config.exempt_users.end();
 }
 
 std::vector<std::string> RevokeCommandFor(const Config& config, std::string_view user) {

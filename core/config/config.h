@@ -47,6 +47,12 @@ struct Config {
   int unlock_time = 600;
   bool lockout_exempt_root = false;
 
+  // Accounts pam_sesame leaves to the next module (PAM_USER_UNKNOWN, as for
+  // a user not in the store) before it opens the key or the store, so a
+  // broken store never locks them out: root by default. Empty: none
+  // ("exempt_users = none"). See IsExemptUser.
+  std::vector<std::string> exempt_users = {"root"};
+
   // Password policy for new passwords.
   int password_min_length = 12;       // characters (UTF-8 code points)
   int password_history = 5;           // earlier passwords that may not be reused
@@ -99,6 +105,14 @@ struct Config {
 // on_revoke_command's words with %u replaced by `user` (a name already
 // checked by CheckUserName) and %% by '%'.
 std::vector<std::string> RevokeCommandFor(const Config& config, std::string_view user);
+
+// The account exempt when no configuration can be used (a missing or
+// unsafe config file, a bad line, bad module arguments): pam_sesame cannot
+// read exempt_users then, and root must still reach pam_unix.
+inline constexpr const char* kFallbackExemptUser = "root";
+
+// Whether `user` is in config.exempt_users (names compared exactly).
+bool IsExemptUser(const Config& config, std::string_view user);
 
 // Parses config text. `filename` is used in messages only.
 Result<Config> ParseConfig(std::string_view text, std::string_view filename);

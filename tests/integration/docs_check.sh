@@ -116,7 +116,7 @@ def top_level_tags(body, stop_at_ss=False):
 if query == "keys":
     for tag in top_level_tags(section("KEYS")):
         key = tag.split()[0] if tag.split() else ""
-        m = re.search(r"\(default ([^,)\s]+)", tag)
+        m = re.search(r"\(default ((?:[^,)\s]|,(?=\S))+)", tag)  # "a,b" is one value
         print(key + "\t" + (m.group(1) if m else ""))
 elif query == "defaults":
     start = next(i for i, l in enumerate(lines) if "defaults, written out" in l)

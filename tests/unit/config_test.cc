@@ -73,6 +73,7 @@ TEST(ConfigTest, EveryKeySet) {
       "fail_interval = 31536000\n"
       "unlock_time = 0\n"
       "lockout_exempt_root = yes\n"
+      "exempt_users = root,backup\n"
       "password_min_length = 1024\n"
       "password_history = 100\n"
       "password_max_days = 36500\n"
@@ -114,6 +115,7 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->fail_interval, 31536000);
   EXPECT_EQ(r->unlock_time, 0);
   EXPECT_TRUE(r->lockout_exempt_root);
+  EXPECT_EQ(r->exempt_users, (std::vector<std::string>{"root", "backup"}));
   EXPECT_EQ(r->password_min_length, 1024);
   EXPECT_EQ(r->password_history, 100);
   EXPECT_EQ(r->password_max_days, 36500);
@@ -268,7 +270,7 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
                               "runtime_dir, argon2_time_cost, argon2_memory_kib, "
                               "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
                               "deny, fail_interval, unlock_time, lockout_exempt_root, "
-                              "password_min_length, password_history, password_max_days, "
+                              "exempt_users, password_min_length, password_history, password_max_days, "
                               "password_quality, banned_passwords_file, totp_algorithm, "
                               "totp_digits, totp_period, totp_window, totp_issuer, "
                               "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
@@ -574,6 +576,40 @@ TEST(ConfigTest, RevokeCommandSplitsWordsAndFillsInTheUser) {
   Result<Config> none = ParseConfig("", kFile);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(RevokeCommandFor(*none, "alice").empty());
+}
+
+TEST(ConfigTest, ExemptUsersDefaultToRootAndTakeAList) {
+  Result<Config> r = ParseConfig("", kFile);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exempt_users, (std::vector<std::string>{"root"}));
+  EXPECT_TRUE(IsExemptUser(*r, "root"));
+  EXPECT_FALSE(IsExemptUser(*r, "Root"));
+  EXPECT_FALSE(IsExemptUser(*r, "alice"));
+
+  r = ParseConfig("exempt_users = root, backup ,nagios\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->exempt_users, (std::vector<std::string>{"root", "backup", "nagios"}));
+  EXPECT_TRUE(IsExemptUser(*r, "nagios"));
+  EXPECT_NE(DescribeConfig(*r).find("exempt_users = root,backup,nagios\n"), std::string::npos);
+
+  r = ParseConfig("exempt_users = none\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->exempt_users.empty());
+  EXPECT_FALSE(IsExemptUser(*r, "root"));
+  // DescribeConfig's output parses back to the same list.
+  Result<Config> again = ParseConfig(DescribeConfig(*r), kFile);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(again->exempt_users.empty());
+}
+
+TEST(ConfigTest, ExemptUsersValuesRefused) {
+  const char* kUse = "use user names separated by commas (e.g. 'root, backup'), or 'none'";
+  ExpectError("exempt_users = root,,backup", 1, kUse);
+  ExpectError("exempt_users = root,", 1, kUse);
+  ExpectError("exempt_users = root backup", 1, kUse);
+  ExpectError("exempt_users = root, root", 1, "'root' is named twice");
+  ExpectError("exempt_users = root, none", 1, "'none' must stand alone");
+  ExpectError("exempt_users = -root", 1, kUse);
 }
 
 }  // namespace
