@@ -91,6 +91,14 @@ print(db.execute("SELECT count(*) FROM events WHERE user = ? AND outcome = 'succ
 PYEOF
 }
 
+# app_password_field USER NAME FIELD: FIELD of app password NAME in
+# sesame-admin app-password list USER --json.
+app_password_field() {
+  admin app-password list "$1" --json | "$PY" -c '
+import json, sys
+print([a for a in json.load(sys.stdin) if a["name"] == sys.argv[1]][0][sys.argv[2]])' "$2" "$3"
+}
+
 # expect_login PROTO USER PASSWORD ok|refused|expired WHAT: one login; for
 # refused, Dovecot's "Authentication failed"; for expired, its "Password
 # expired" (PAM_NEW_AUTHTOK_REQD).
@@ -157,7 +165,9 @@ MAIL_PW="$AP_LAPTOP" mail_client submission "$MAIL_SUBM" "$USER_M" --send >"$IT_
   fail_mail "a message sent through submission with an app password: $(cat "$IT_TMP/send.out")"
 expect_swaks "$USER_M" "$AP_LAPTOP" ok "an app password"
 [ -d "$MAIL_D/home/$USER_M/Maildir" ] || fail_mail "no Maildir for $USER_M after SELECT INBOX"
-pass "an app password signs in through IMAP (and SELECT INBOX), POP3, submission (and relays a message) and Postfix (smtplib, swaks); each event is app-password:laptop with its service and 127.0.0.1"
+from=$(app_password_field "$USER_M" laptop last_used_from) || fail "sesame-admin app-password list $USER_M --json"
+[ "$from" = 127.0.0.1 ] || fail "app-password list: laptop was last used from '$from', not 127.0.0.1"
+pass "an app password signs in through IMAP (and SELECT INBOX), POP3, submission (and relays a message) and Postfix (smtplib, swaks); each event is app-password:laptop with its service and 127.0.0.1; app-password list says it was last used from 127.0.0.1"
 
 # --- the same app password as people type it
 upper=${AP_LAPTOP^^}
@@ -194,6 +204,7 @@ pass "a user without MFA signs in with the main password through IMAP, POP3, sub
 
 # --- revoke, with the auth cache off: refused at the next login
 admin app-password revoke "$USER_M" laptop >/dev/null || fail "sesame-admin app-password revoke $USER_M laptop"
+[ "$(app_password_field "$USER_M" laptop state)" = revoked ] || fail "app-password list: laptop is not 'revoked'"
 for p in "${PROTOS[@]}"; do
   expect_login "$p" "$USER_M" "$AP_LAPTOP" refused "a revoked app password (auth cache off)"
   expect_event "$USER_M" "$p app-password:laptop failure 127.0.0.1" "a revoked app password through $p"
