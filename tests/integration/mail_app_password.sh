@@ -263,9 +263,11 @@ expect_login imap "$USER_M" "$AP_C" ok "a new app password right after a refusal
 expect_event "$USER_M" "imap app-password:cached-c success 127.0.0.1" "a new app password (auth cache on)"
 for p in pop3 smtp; do
   expect_login "$p" "$USER_M" "$AP_B" ok "an app password (auth cache on)"
+  n=$(success_count "$USER_M")
   expect_login "$p" "$USER_M" "$AP_B" ok "an app password again (auth cache on)"
+  [ "$(success_count "$USER_M")" = "$n" ] ||
+    fail_mail "the second $p login with the same app password reached PAM: it is not in the auth cache"
 done
-n=$(success_count "$USER_M")
 "$SESAME_ADMIN" --config "$FLUSH_CONF" app-password revoke "$USER_M" cached-b >/dev/null ||
   fail "sesame-admin app-password revoke $USER_M cached-b (with on_revoke_command)"
 for p in pop3 smtp; do
