@@ -3,8 +3,9 @@
 //
 // Every command acts on `Invocation::user`, the account of the caller (the
 // real uid the tool was started with -> getpwuid), and on no other: no
-// command takes a user name or any other operand. The only things a caller
-// names are the files of --qr-png / --qr-svg, written as the caller
+// command takes a user name; the only operand is the NAME of one of the
+// caller's app passwords (app-password create | revoke). The only files a
+// caller names are those of --qr-png / --qr-svg, written as the caller
 // (sesame_qr_files.h). Commands run as the caller and raise their
 // privileges only through ToolEnv (sesame_env.h).
 #ifndef SESAME_TOOLS_SESAME_SESAME_CLI_H_
@@ -12,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +42,15 @@ struct Invocation {
   std::string qr_svg;                // --qr-svg FILE
   bool qr_invert = false;            // --qr-invert
   bool forgot = false;               // passwd --forgot
+  bool copy = false;                 // app-password create --copy
+  bool all = false;                  // app-password revoke --all
   bool utf8_locale = false;          // the caller's locale is UTF-8 (CallerSettings)
   bool light_background = false;     // COLORFGBG names a light background (CallerSettings)
+  // app-password create | revoke: the NAME operand, and create's --services
+  // LIST and --expires WHEN, as typed (the command checks them).
+  std::optional<std::string> app_password_name;
+  std::optional<std::string> services;
+  std::optional<std::string> expires;
 };
 
 // The subcommands, in the order `help` lists them, with the options and
@@ -73,6 +82,9 @@ int RunStatus(const Invocation& inv);
 int RunMfaEnroll(const Invocation& inv);
 int RunMfaRemove(const Invocation& inv);
 int RunRecoveryCodesNew(const Invocation& inv);
+int RunAppPasswordCreate(const Invocation& inv);  // sesame_app_password.cc
+int RunAppPasswordList(const Invocation& inv);
+int RunAppPasswordRevoke(const Invocation& inv);
 int RunActivity(const Invocation& inv);  // sesame_activity.cc
 
 }  // namespace sesame::self

@@ -36,13 +36,16 @@
 //    always /etc/security/sesame.conf;
 //  - identity comes from the kernel (the real uid at start -> getpwuid),
 //    never from $USER or $LOGNAME; every command acts on that account only
-//    and no command accepts a user name (or any operand);
-//  - the tool never executes another program and reads no file the caller
-//    names;
-//  - the only files the caller names are those of `mfa enroll --qr-png FILE
-//    --qr-svg FILE`; each FILE is checked before anything is asked, and
-//    they are written only as the caller, by a child forked before any
-//    secret is read that gives up root for good first (sesame_qr_files.h);
+//    and no command accepts a user name (the only operand is the NAME of
+//    one of the caller's own app passwords);
+//  - the tool executes no program but on_revoke_command (root's config,
+//    after a revoke, as root: core/base/run_command.h) and reads no file
+//    the caller names;
+//  - the only files the caller names are those of `mfa enroll` and
+//    `app-password create` --qr-png FILE --qr-svg FILE; each FILE is
+//    checked before anything is asked, and they are written only as the
+//    caller, by a child forked before any secret is read that gives up
+//    root for good first (sesame_qr_files.h);
 //  - secrets are read from /dev/tty with echo off (TerminalPrompter), never
 //    from argv, the environment or stdin, and are wiped; a new key, its
 //    otpauth:// URI and recovery codes go to the terminal only, never to a
@@ -91,6 +94,13 @@ ToolSpec Spec() {
       "  --qr-png FILE          also write the QR code to a new PNG file, as you\n"
       "  --qr-svg FILE          also write the QR code to a new SVG file, as you\n"
       "  --qr-invert            draw the QR code for a light terminal background\n"
+      "  --services LIST        app-password create: only these services, e.g.\n"
+      "                         imap,pop3,submission,smtp (default: all)\n"
+      "  --expires WHEN         app-password create: 90d (days) or YYYY-MM-DD\n"
+      "                         (default: never)\n"
+      "  --copy                 app-password create: also put it on the terminal's\n"
+      "                         clipboard (OSC 52)\n"
+      "  --all                  app-password revoke: every one\n"
       "  --forgot               passwd: reset a forgotten password with a code from\n"
       "                         your authenticator app and a recovery code\n"
       "  --limit N              activity: the newest N (default 20 without --since)\n"
@@ -103,10 +113,11 @@ ToolSpec Spec() {
       "  --version              print the version\n\n"
       "Exit codes: 0 ok, 1 failure (config, key or store unusable, a QR code file\n"
       "not written), 2 usage or bad input (a refused new password, a FILE that cannot\n"
-      "be created), 3 no Sesame account, or no authenticator app to act on, 5 not\n"
-      "allowed (account disabled, MFA required, unsafe install), 6 wrong password or\n"
-      "code, or account locked, 7 gave up or interrupted at a prompt (Ctrl-D,\n"
-      "Ctrl-C, Ctrl-Z, no answer for 5 minutes), 8 busy (try again).\n"
+      "be created), 3 no Sesame account, or nothing to act on (no authenticator app,\n"
+      "no app password of that name), 4 an app password of that name exists, 5 not\n"
+      "allowed (account disabled, MFA required, unsafe install, app_password_max),\n"
+      "6 wrong password or code, or account locked, 7 gave up or interrupted at a\n"
+      "prompt (Ctrl-D, Ctrl-C, Ctrl-Z, no answer for 5 minutes), 8 busy (try again).\n"
       "See sesame(1).\n";
   return tool;
 }
@@ -135,12 +146,18 @@ int Main(int argc, char** argv, Privileges& privileges) {
   inv.json = line.Has("--json");
   inv.qr_invert = line.Has("--qr-invert");
   inv.forgot = line.Has("--forgot");
+  inv.copy = line.Has("--copy");
+  inv.all = line.Has("--all");
+  if (!line.operands.empty()) inv.app_password_name = line.operands[0];
+  if (const std::string* v = line.Value("--services")) inv.services = *v;
+  if (const std::string* v = line.Value("--expires")) inv.expires = *v;
   inv.failures = line.Has("--failures");
   for (const auto& [option, value] : line.values) {  // --qr-png, --qr-svg, --limit, --since
     if (option == "--limit" || option == "--since") {
       (option == "--limit" ? inv.limit : inv.since) = value;  // checked by `activity`
       continue;
     }
+    if (option == "--services" || option == "--expires") continue;  // taken above
     int taken = TakeFile(option, value, &inv);
     if (taken != kExitOk) return taken;
   }
@@ -178,6 +195,18 @@ const CommandTable<Invocation>& Table() {
            RunMfaRemove},
           {"recovery-codes new", "replace your recovery codes (password and a code)", "", kNone,
            RunRecoveryCodesNew},
+          {"app-password create",
+           "make an app password for a mail client (password and a code; shown once)",
+           "--services=LIST --expires=WHEN --copy --qr-png=FILE --qr-svg=FILE --qr-invert",
+           {"NAME", 1, 1},
+           RunAppPasswordCreate},
+          {"app-password list", "your app passwords: services, created, expires, last used",
+           "--json", kNone, RunAppPasswordList},
+          {"app-password revoke",
+           "revoke one of your app passwords, or all with --all",
+           "--all",
+           {"[NAME]", 0, 1},
+           RunAppPasswordRevoke},
           {"activity",
            "your sign-ins, newest first: when, from where (new hosts marked), how, failures too",
            "--limit=N --since=TIME --failures --json", kNone, RunActivity},

@@ -2,10 +2,12 @@
 // account: whether it is active, how old the password is, whether a change
 // is due, the lock state, the sign-in methods registered, the recovery
 // codes left, and whether MFA is required (and until when it can still be
-// set up). Read only: the grace period is not started here.
+// set up), and how many app passwords are live. Read only: the grace
+// period is not started here.
 #include <cstdio>
 #include <string>
 
+#include "core/flows/app_passwords.h"
 #include "core/policy/account_state.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
@@ -58,7 +60,8 @@ std::string ChangeText(const AccountState& p) {
   return "no (due " + FormatTime(p.password_expires) + ")";
 }
 
-void PrintJson(const std::string& user, const AccountState& p, const MfaState& m) {
+void PrintJson(const std::string& user, const AccountState& p, const MfaState& m,
+               int app_passwords) {
   const AccountState& l = p;
   JsonWriter j;
   j.BeginObject()
@@ -108,6 +111,8 @@ void PrintJson(const std::string& user, const AccountState& p, const MfaState& m
       .String(m.enroll_by > 0 ? FormatTime(m.enroll_by) : "")
       .Key("mfa_grace_over")
       .Bool(m.grace_over)
+      .Key("app_passwords")
+      .Int(app_passwords)
       .EndObject();
   std::printf("%s\n", j.str().c_str());
 }
@@ -127,9 +132,11 @@ int RunStatus(const Invocation& inv) {
   Result<MfaState> mfa = MfaStateOf(config, *(*env)->store, u, now);
   if (!mfa.ok()) return Fail(mfa.status());
   const MfaState& m = mfa.value();
+  Services services = (*env)->services();
+  const int app_passwords = LiveAppPasswordCount(services, RequestInfo{inv.user, kService, ""});
 
   if (inv.json) {
-    PrintJson(inv.user, state, m);
+    PrintJson(inv.user, state, m, app_passwords);
     return kExitOk;
   }
   std::printf("User: %s\n", inv.user.c_str());
@@ -149,6 +156,8 @@ int RunStatus(const Invocation& inv) {
                 m.recovery_codes_left < 3 ? " (make new ones: sesame recovery-codes new)" : "");
   }
   std::printf("MFA required: %s\n", MfaText(m).c_str());
+  std::printf("App passwords: %d%s\n", app_passwords,
+              app_passwords > 0 ? " (see sesame app-password list)" : "");
   return kExitOk;
 }
 
