@@ -247,6 +247,7 @@ Result<LastSignIn> ReadLastSignIn(Store& store, std::string_view user) {
     last.service = before.service;
     last.remote_host = before.remote_host;
     failures.since = before.time;
+    failures.after_id = before.id;  // a failure in the same second before it is not "since"
   }
   Result<int64_t> failed = store.CountEvents(failures);
   if (!failed.ok()) return failed.status();

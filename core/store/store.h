@@ -200,6 +200,7 @@ struct EventFilter {
   std::optional<std::string> service;  // exactly this service
   std::vector<std::string> outcomes;   // one of these outcomes; empty: any
   std::vector<std::string> methods;    // one of these methods (exact); empty: any
+  int64_t after_id = 0;                // only events with a larger id (recorded later)
   size_t limit = 0;                    // ListEvents: the newest N; 0 = all
   bool newest_first = false;           // ListEvents: newest first instead of oldest first
   bool mark_new_hosts = false;         // ListEvents: fill SignInEvent::new_host

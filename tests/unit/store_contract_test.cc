@@ -276,6 +276,20 @@ TEST_P(StoreContractTest, EventsFilterByUntilServiceOutcomeMethodNewestFirst) {
   EXPECT_EQ(store->CountEvents(failures).value(), 1);
   failures.user = "carol";
   EXPECT_EQ(store->CountEvents(failures).value(), 0);
+  // after_id: only events recorded after the one with that id.
+  EventFilter after;
+  after.user = "alice";
+  after.newest_first = true;
+  auto alice_all = store->ListEvents(after);
+  ASSERT_TRUE(alice_all.ok());
+  ASSERT_EQ(alice_all->size(), 4u);
+  after.after_id = (*alice_all)[2].id;  // the coalesced failure
+  listed = store->ListEvents(after);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].time, 140);
+  EXPECT_EQ((*listed)[1].time, 120);
+  EXPECT_EQ(store->CountEvents(after).value(), 2);
 
   EventFilter methods;
   methods.methods = {"password", "password+totp"};

@@ -529,9 +529,9 @@ namespace {
   " e.time >= ?2 AND (?3 IS NULL OR e.time < ?3)"                         \
   " AND (?4 IS NULL OR e.service = ?4)"                                   \
   " AND (?5 IS NULL OR instr(?5, char(31) || e.outcome || char(31)) > 0)" \
-  " AND (?6 IS NULL OR instr(?6, char(31) || e.method || char(31)) > 0)"
+  " AND (?6 IS NULL OR instr(?6, char(31) || e.method || char(31)) > 0) AND e.id > ?9"
 
-// ?7: fill new_host (the subquery runs only then; index
+// ?9 after_id. ?7: fill new_host (the subquery runs only then; index
 // events_user_host_success answers it).
 #define SESAME_EVENT_COLUMNS                                                               \
   "SELECT e.id, e.time, e.user, e.service, e.remote_host, e.method, e.outcome, e.detail, " \
@@ -545,7 +545,7 @@ std::string JoinForFilter(const std::vector<std::string>& names) {
   return joined;
 }
 
-// Binds ?1 to ?6 for the texts above; `joined` keeps the lists alive
+// Binds ?1 to ?6 and ?9 for the texts above; `joined` keeps the lists alive
 // until the statement is done.
 void BindEventFilter(Stmt& stmt, const EventFilter& filter, std::string (&joined)[2]) {
   if (filter.user.has_value()) stmt.BindText(1, *filter.user);
@@ -560,6 +560,7 @@ void BindEventFilter(Stmt& stmt, const EventFilter& filter, std::string (&joined
     joined[1] = JoinForFilter(filter.methods);
     stmt.BindText(6, joined[1]);
   }
+  stmt.BindInt(9, filter.after_id);
 }
 
 }  // namespace
