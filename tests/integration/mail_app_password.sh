@@ -34,7 +34,8 @@
 #    once; after a refusal, a new app password signs in at once.
 #
 # Why a login was refused is read from the sign-in events (sesame-admin user
-# show --json): Dovecot answers only "Authentication failed".
+# show --json, sesame-admin activity --json): Dovecot answers only
+# "Authentication failed".
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -80,17 +81,21 @@ expect_event() {
   got=$(last_event "$1") || fail "sesame-admin user show $1 --json failed"
   [ "$got" = "$2" ] || fail_mail "$3: the newest event of $1 is '$got', not '$2'"
 }
-# success_count USER: how many sign-in events of USER succeeded (read-only
-# from the store: an answer from Dovecot's auth cache records none).
+# success_count USER: how many of USER's sign-ins succeeded (sesame-admin
+# activity; a login answered from Dovecot's auth cache records none).
 success_count() {
-  "$PY" - "$IT_TMP/state/sesame.db" "$1" <<'PYEOF'
-import sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
-print(db.execute("SELECT count(*) FROM events WHERE user = ? AND outcome = 'success'",
-                 (sys.argv[2],)).fetchone()[0])
-PYEOF
+  admin activity --user "$1" --outcome success --limit 10000 --json |
+    "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["events"]))'
 }
-
+# expect_detail USER TEXT WHAT: the newest event's detail (sesame-admin
+# activity) says TEXT.
+expect_detail() {
+  local got
+  got=$(admin activity --user "$1" --limit 1 --json |
+    "$PY" -c 'import json, sys; print(json.load(sys.stdin)["events"][0]["detail"])') ||
+    fail "sesame-admin activity --user $1 --json failed"
+  [[ $got == *"$2"* ]] || fail_mail "$3: the newest event of $1 says '$got', not '$2'"
+}
 # app_password_field USER NAME FIELD: FIELD of app password NAME in
 # sesame-admin app-password list USER --json.
 app_password_field() {
@@ -183,6 +188,7 @@ for p in "${PROTOS[@]}"; do
   expect_event "$USER_M" "$p app-password app-password-required 127.0.0.1" \
     "the main password of an MFA user through $p"
 done
+expect_detail "$USER_M" "an app password is required" "the main password of an MFA user"
 expect_swaks "$USER_M" "$PW_M" refused "the main password of an MFA user"
 pass "the main password of a user with an authenticator is refused by IMAP, POP3, submission and Postfix; each event says app-password-required"
 
@@ -193,6 +199,7 @@ for p in pop3 submission smtp; do
   expect_login "$p" "$USER_M" "$AP_PHONE" refused "an app password for imap only"
   expect_event "$USER_M" "$p app-password:phone failure 127.0.0.1" "an app password for imap only, through $p"
 done
+expect_detail "$USER_M" "is not for service smtp" "an app password for imap only, through smtp"
 pass "an app password made with --services imap signs in to IMAP and is refused by POP3, submission and Postfix"
 
 # --- a user without MFA: the main password (deny_if_mfa lets it through)
@@ -209,6 +216,7 @@ for p in "${PROTOS[@]}"; do
   expect_login "$p" "$USER_M" "$AP_LAPTOP" refused "a revoked app password (auth cache off)"
   expect_event "$USER_M" "$p app-password:laptop failure 127.0.0.1" "a revoked app password through $p"
 done
+expect_detail "$USER_M" "was revoked" "a revoked app password"
 expect_login imap "$USER_M" "$AP_PHONE" ok "the app password not revoked"
 pass "after sesame-admin app-password revoke, the app password is refused at once by IMAP, POP3, submission and Postfix (auth cache off); the other one still works"
 

@@ -17,6 +17,12 @@ namespace sesame::admin {
 inline constexpr const char* kTool = "sesame-admin";
 
 struct Invocation {
+  // doctor, calibrate: their options as given (the command checks them).
+  std::optional<std::string> pam_dir;     // --pam-dir DIR (doctor)
+  std::optional<std::string> target_ms;   // --target-ms N (calibrate)
+  std::optional<std::string> max_memory;  // --max-memory SIZE (calibrate)
+  std::optional<std::string> concurrent;  // --concurrent N (calibrate)
+
   // activity: its options as given (the command checks them).
   std::optional<std::string> user;     // --user NAME
   std::optional<std::string> since;    // --since TIME
@@ -45,6 +51,13 @@ const CommandTable<Invocation>& Table();
 // Prints "sesame-admin: error: MESSAGE" to stderr and returns the exit code
 // for the status.
 int Fail(const Status& status);
+
+// Health checks and the store's upkeep (admin_doctor.cc, admin_db.cc,
+// admin_calibrate.cc).
+int RunDoctor(const Invocation& inv);
+int RunDbCheck(const Invocation& inv);
+int RunDbMigrate(const Invocation& inv);
+int RunCalibrate(const Invocation& inv);
 
 // Commands (admin_init.cc, admin_user.cc, admin_password.cc, admin_import.cc).
 int RunInit(const Invocation& inv);

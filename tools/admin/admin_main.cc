@@ -32,6 +32,11 @@ int Main(int argc, char** argv) {
   inv.secret_stdin = line.Has("--secret-stdin");
   inv.require_mfa = line.Has("--require-mfa");
   for (auto [flag, field] :
+       {std::pair{"--pam-dir", &inv.pam_dir}, std::pair{"--target-ms", &inv.target_ms},
+        std::pair{"--max-memory", &inv.max_memory}, std::pair{"--concurrent", &inv.concurrent}}) {
+    if (const std::string* value = line.Value(flag)) *field = *value;
+  }
+  for (auto [flag, field] :
        {std::pair{"--user", &inv.user}, std::pair{"--since", &inv.since},
         std::pair{"--until", &inv.until}, std::pair{"--outcome", &inv.outcome},
         std::pair{"--service", &inv.service}, std::pair{"--limit", &inv.limit}}) {

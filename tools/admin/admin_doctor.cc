@@ -1,0 +1,303 @@
+// sesame-admin doctor: is this host set up right? Checks the config, the
+// key, the store (trust, schema, integrity), the runtime directory, the
+// module file, and the PAM stacks that use pam_sesame, and warns about
+// stacks that are risky (pam_stack.h reads them). Changes nothing.
+//
+// Every finding is one line, "LEVEL: WHERE: what is wrong; what to do".
+// Exit: 0 no finding, 1 warnings only, 2 errors (sesame-admin(8)).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/crypto/key_file.h"
+#include "core/store/sqlite/sqlite_maintenance.h"
+#include "tools/admin/admin_cli.h"
+#include "tools/admin/pam_stack.h"
+#include "tools/common/exit_codes.h"
+#include "tools/common/json.h"
+
+namespace sesame::admin {
+namespace {
+
+constexpr const char* kDefaultPamDir = "/etc/pam.d";
+constexpr const char* kModuleName = "pam_sesame.so";
+
+// Services where a person gets a shell or root: only mode=interactive (or
+// mfa_only) belongs there.
+const std::set<std::string> kLoginServices = {
+    "sshd",  "login",        "su",       "su-l",         "sudo", "sudo-i",
+    "runuser", "runuser-l", "gdm-password", "lightdm", "sddm", "xrdp-sesman",
+    "cockpit", "polkit-1",  "passwd",   "chsh",         "chfn", "other",
+    "common-auth", "common-account", "common-password"};
+// Mail services (Dovecot with args = %s, Postfix SASL): they prompt once.
+const std::set<std::string> kMailServices = {"dovecot", "imap",       "imaps", "pop3",
+                                             "pop3s",   "submission", "smtp",  "smtps",
+                                             "sieve",   "managesieve", "pop", "mail"};
+// Modules that ask for a password (or check the one typed).
+const std::set<std::string> kPromptingModules = {
+    "pam_unix.so",  "pam_sss.so",    "pam_ldap.so",  "pam_krb5.so",    "pam_winbind.so",
+    "pam_pwdfile.so", "pam_userdb.so", "pam_radius_auth.so", "pam_google_authenticator.so",
+    "pam_oath.so", "pam_u2f.so", "pam_yubico.so", "pam_exec.so", "pam_ecryptfs.so"};
+
+struct Finding {
+  std::string level;  // "error", "warning", "info"
+  std::string where;
+  std::string message;
+};
+
+class Doctor {
+ public:
+  explicit Doctor(const Invocation& inv) : inv_(inv) {}
+
+  int Run() {
+    CheckFiles();
+    CheckStacks();
+    return Report();
+  }
+
+ private:
+  void Add(const char* level, const std::string& where, const std::string& message) {
+    for (const Finding& f : findings_)
+      if (f.level == level && f.where == where && f.message == message) return;
+    findings_.push_back({level, where, message});
+  }
+
+  void CheckFiles() {
+    Result<Config> config = LoadConfigFile(inv_.config_path);
+    if (!config.ok()) {
+      Add("error", inv_.config_path,
+          config.status().message() +
+              "; pam_sesame denies every user but root until it is fixed (key and store not "
+              "checked)");
+      config_ok_ = false;
+      return;
+    }
+    config_ = *config;
+    Add("info", inv_.config_path, "configuration parses; every key is valid");
+    if (!IsExemptUser(config_, kFallbackExemptUser))
+      Add("warning", inv_.config_path,
+          "exempt_users does not name root: a broken store or key would lock root out of every "
+          "service that stacks pam_sesame; add root to exempt_users (the default)");
+
+    Result<SecretBuffer> key = LoadHostKey(config_.key_file);
+    if (!key.ok()) {
+      Add("error", config_.key_file, key.status().message());
+    } else {
+      Add("info", config_.key_file, "key file present, 0400 root");
+    }
+
+    Result<SqliteFacts> facts =
+        InspectSqliteStore(config_.store_path, TrustRule{0, true}, config_.store_busy_timeout_ms);
+    if (!facts.ok()) {
+      Add("error", config_.store_path, facts.status().message());
+    } else if (facts->schema_version < facts->known_version) {
+      Add("error", config_.store_path,
+          "schema version " + std::to_string(facts->schema_version) + ", this sesame needs " +
+              std::to_string(facts->known_version) +
+              ": pam_sesame refuses it; run `sesame-admin db migrate`");
+    } else if (facts->schema_version > facts->known_version) {
+      Add("error", config_.store_path,
+          "schema version " + std::to_string(facts->schema_version) +
+              " is newer than this sesame knows (" + std::to_string(facts->known_version) +
+              "); install the sesame that made it");
+    } else if (!facts->integrity_ok) {
+      Add("error", config_.store_path,
+          "integrity check failed (" + facts->integrity +
+              "); restore the store from a backup");
+    } else {
+      Add("info", config_.store_path,
+          "store trusted, schema version " + std::to_string(facts->schema_version) +
+              " (current), integrity ok");
+    }
+
+    struct stat st;
+    if (lstat(config_.runtime_dir.c_str(), &st) != 0) {
+      Add("info", config_.runtime_dir, "runtime directory not there yet; made at first use");
+    } else {
+      Status dir = CheckTrustedPath(config_.runtime_dir, "runtime directory", TrustRule{0, false});
+      if (!dir.ok()) Add("error", config_.runtime_dir, dir.message());
+    }
+  }
+
+  // The module file a line loads: its absolute path, or the name in the
+  // directory this sesame installs it to.
+  static std::string ModulePath(const PamLine& line) {
+    if (!line.module.empty() && line.module[0] == '/') return line.module;
+    return std::string(SESAME_PAM_MODULE_INSTALL_DIR) + "/" + line.module;
+  }
+
+  void CheckModuleFile(const PamLine& line) {
+    const std::string path = ModulePath(line);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      Add("error", line.Where(),
+          "names " + path + ", which does not exist: libpam fails this line for everyone; "
+                            "install sesame or remove the line");
+    } else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      Add("error", path, "module file not owned by root or writable by others; chown root:root " +
+                             path + " && chmod 0644 " + path);
+    }
+  }
+
+  void CheckStacks() {
+    const std::string dir = inv_.pam_dir.value_or(kDefaultPamDir);
+    Result<std::vector<PamService>> services = ReadPamDir(dir);
+    if (!services.ok()) {
+      Add("warning", dir, services.status().message() + "; PAM stacks not checked");
+      return;
+    }
+    for (const PamService& service : *services) CheckService(service);
+    if (users_ == 0) Add("info", dir, "no service uses pam_sesame");
+  }
+
+  void CheckService(const PamService& service) {
+    std::vector<const PamLine*> ours;
+    for (const PamLine& line : service.lines)
+      if (line.ModuleName() == kModuleName) ours.push_back(&line);
+    if (ours.empty()) return;
+    ++users_;
+    for (const std::string& problem : service.problems)
+      Add("warning", service.name, problem);
+
+    const bool login = kLoginServices.count(service.name) != 0;
+    const bool mail = kMailServices.count(service.name) != 0;
+    bool has_auth = false;
+    bool has_account = false;
+    std::string summary;
+    for (const PamLine* line : ours) {
+      CheckModuleFile(*line);
+      const std::string mode = line->Arg("mode", "interactive");
+      if (line->type == "auth") has_auth = true;
+      if (line->type == "account") has_account = true;
+      if (line->type == "session") {
+        Add("error", line->Where(),
+            "pam_sesame has no session group: this line fails (PAM_MODULE_UNKNOWN); remove it");
+        continue;
+      }
+      summary += (summary.empty() ? "" : ", ") + line->type +
+                 (line->type == "auth" ? " (mode=" + mode + ")" : "");
+      if (line->type == "auth") CheckAuthLine(service, *line, mode, login, mail);
+      CheckAfterDeny(service, *line, mode);
+      CheckRootPath(service, *line, login);
+    }
+    Add("info", service.name, "uses Sesame: " + summary);
+    if (has_auth && !has_account)
+      Add("warning", service.name,
+          "pam_sesame is in the auth stack but not in the account stack: a disabled account or a "
+          "forced password change is not enforced here; add `account [success=ok "
+          "new_authtok_reqd=ok user_unknown=ignore default=die] pam_sesame.so`");
+  }
+
+  void CheckAuthLine(const PamService& service, const PamLine& line, const std::string& mode,
+                     bool login, bool mail) {
+    if (mode == "app_password" && login)
+      Add("warning", line.Where(),
+          "mode=app_password on " + service.name +
+              ": an app password would open a session here without the second factor; use "
+              "mode=interactive (the default)");
+    if (mode == "interactive" && mail)
+      Add("warning", line.Where(),
+          "mode=interactive on mail service " + service.name +
+              ": the mail server answers the verification-code prompt with the password, so "
+              "users with an authenticator cannot sign in and each try counts toward their "
+              "lockout; use mode=app_password");
+    const std::string on_failure = line.Action("auth_err");
+    if (on_failure == "ignore" || on_failure == "ok") {
+      for (const PamLine& later : service.lines) {
+        if (later.type != "auth" || &later <= &line) continue;
+        if (kPromptingModules.count(later.ModuleName()) == 0) continue;
+        Add("warning", line.Where(),
+            "pam_sesame is '" + line.control + "' before " + later.ModuleName() + " (" +
+                later.Where() +
+                "), which checks a password too: a Sesame user whom pam_sesame refuses (wrong "
+                "code, locked, disabled) can still sign in there; use [success=done "
+                "user_unknown=ignore default=die]");
+        break;
+      }
+    }
+  }
+
+  void CheckAfterDeny(const PamService& service, const PamLine& line, const std::string& mode) {
+    if (mode == "mfa_only") return;  // the Additional block after pam_deny is its place
+    for (const PamLine& earlier : service.lines) {
+      if (&earlier >= &line) break;
+      if (earlier.type != line.type || earlier.ModuleName() != "pam_deny.so") continue;
+      Add("warning", line.Where(),
+          "pam_sesame comes after pam_deny.so (" + earlier.Where() +
+              ") in the " + line.type +
+              " stack: the decision is made before it, so Sesame's password never lets anyone "
+              "in; put pam_sesame before the module that jumps over pam_deny");
+      return;
+    }
+  }
+
+  // An exempt root gets PAM_USER_UNKNOWN: the control must let it go on.
+  void CheckRootPath(const PamService& service, const PamLine& line, bool login) {
+    if (!login || line.type == "session") return;
+    const std::string unknown = line.Action("user_unknown");
+    if (unknown == "bad" || unknown == "die") {
+      Add("warning", line.Where(),
+          "in " + service.name + " this line turns PAM_USER_UNKNOWN into a failure ('" +
+              line.control + "'): root and every user not in the store (exempt_users) cannot " +
+              "sign in here" + (line.type == "account" ? ", key logins included" : "") +
+              "; use [success=... user_unknown=ignore default=die]");
+      return;
+    }
+    if (config_ok_ && IsExemptUser(config_, kFallbackExemptUser)) return;
+    const std::string unavailable = line.Action("authinfo_unavail");
+    if (unavailable == "bad" || unavailable == "die")
+      Add("warning", line.Where(),
+          "root is not in exempt_users and this line denies when the store or key is unusable: "
+          "a broken store would lock root out of " +
+              service.name + "; add root to exempt_users");
+  }
+
+  int Report() {
+    int errors = 0;
+    int warnings = 0;
+    for (const Finding& f : findings_) {
+      errors += f.level == "error";
+      warnings += f.level == "warning";
+    }
+    if (inv_.json) {
+      JsonWriter j;
+      j.BeginObject().Key("errors").Int(errors).Key("warnings").Int(warnings);
+      j.Key("findings").BeginArray();
+      for (const Finding& f : findings_) {
+        j.BeginObject().Key("level").String(f.level).Key("where").String(f.where);
+        j.Key("message").String(f.message).EndObject();
+      }
+      j.EndArray().EndObject();
+      std::printf("%s\n", j.str().c_str());
+    } else {
+      for (const Finding& f : findings_) {
+        if (f.level == "info" && !inv_.verbose && f.message.rfind("uses Sesame", 0) != 0) continue;
+        std::printf("%s: %s: %s\n", f.level.c_str(), f.where.c_str(), f.message.c_str());
+      }
+      std::printf("%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s", warnings,
+                  warnings == 1 ? "" : "s");
+    }
+    if (errors > 0) return kExitDoctorErrors;
+    return warnings > 0 ? kExitDoctorWarnings : kExitOk;
+  }
+
+  static constexpr int kExitDoctorWarnings = 1;
+  static constexpr int kExitDoctorErrors = 2;
+
+  const Invocation& inv_;
+  Config config_;
+  bool config_ok_ = true;
+  int users_ = 0;
+  std::vector<Finding> findings_;
+};
+
+}  // namespace
+
+int RunDoctor(const Invocation& inv) { return Doctor(inv).Run(); }
+
+}  // namespace sesame::admin
