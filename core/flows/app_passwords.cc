@@ -410,8 +410,11 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
                   hopeless || !name_ok ? kCoalesceSeconds : 0);
   }
 
-  const std::string wrong_digest =
-      WrongAttemptDigest(s.host_key, AttemptKind::kPassword, r.user, secret.view());
+  // Only a failure or a main password needs it: a right app password (the
+  // common case, a mail client polling) does not pay for it.
+  auto wrong_digest = [&] {
+    return WrongAttemptDigest(s.host_key, AttemptKind::kPassword, r.user, secret.view());
+  };
   if (found.has_value() && found->user == user->name) {
     const AppPasswordRecord& ap = *found;
     const std::string method = "app-password:" + ap.name;
@@ -436,7 +439,7 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
                                  ap.id, "app password \"" + ap.name + "\" accepted");
     }
     prompter.Error(told + " Make a new one with: sesame app-password create NAME");
-    return CountAppFailure(s, r, *user, kWhat, method, Decision::kFailure, refused, wrong_digest);
+    return CountAppFailure(s, r, *user, kWhat, method, Decision::kFailure, refused, wrong_digest());
   }
 
   // 2. Not an app password of this user: the main password, where the rule
@@ -467,16 +470,17 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
     return CountAppFailure(s, r, *user, kWhat, kMethod, Decision::kAppPasswordRequired,
                            std::string(what_it_is) + "; an app password is required: " + why +
                                "; the main password was not checked",
-                           wrong_digest);
+                           wrong_digest());
   }
 
   // The main password, counted in the app-password bucket before it is
   // checked; that bucket's lock refuses it.
+  const std::string password_digest = wrong_digest();
   const char* kPasswordMethod = "password";
   flow_internal::Attempt attempt;
   if (std::optional<FlowResult> refused =
           flow_internal::Reserve(s, prompter, r, *user, kWhat, kPasswordMethod, secret.view(),
-                                 wrong_digest, "password", &attempt, LockBucket::kAppPassword)) {
+                                 password_digest, "password", &attempt, LockBucket::kAppPassword)) {
     return *refused;
   }
   if (user->password_hash.empty()) {
@@ -485,7 +489,7 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
       return Conclude(s, r, attempt, kWhat, kPasswordMethod, Decision::kUnavailable,
                       dummy.message());
     return Conclude(s, r, attempt, kWhat, kPasswordMethod, Decision::kFailure,
-                    std::string(what_it_is) + "; account has no password set", wrong_digest);
+                    std::string(what_it_is) + "; account has no password set", password_digest);
   }
   Result<bool> match = s.hasher.Verify(user->password_hash, secret.view());
   if (!match.ok()) {
@@ -494,7 +498,7 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
   }
   if (!match.value()) {
     return Conclude(s, r, attempt, kWhat, kPasswordMethod, Decision::kFailure,
-                    std::string(what_it_is) + "; wrong password", wrong_digest);
+                    std::string(what_it_is) + "; wrong password", password_digest);
   }
   if (user->disabled) {
     return Conclude(s, r, attempt, kWhat, kPasswordMethod, Decision::kDisabled,
