@@ -139,7 +139,7 @@ elif scenario == "pam":
                         "PAM_WRAPPER_DISABLE_DEEPBIND": "1"})
     expect(child, ["Password: "])
     child.sendline(secret)
-    i = expect(child, ["successfully authenticated", "Authentication failure|failed|error",
+    i = expect(child, ["successfully authenticated", "Authentication failure|pamtester: [^\r\n]*(failed|error)",
                        "Password: |Verification code: "])
     if i == 2:
         sys.exit("pam: asked a second question:\n" + "".join(transcript))

@@ -242,7 +242,7 @@ elif scenario == "pam":
         sys.exit(0)
     expect(child, ["Verification code: "])
     child.sendline(code(os.environ["KEY"]) if second == "totp" else second)
-    i = expect(child, ["successfully authenticated", "Authentication failure|failed|error"])
+    i = expect(child, ["successfully authenticated", "Authentication failure|pamtester: [^\r\n]*(failed|error)"])
     finish(child, None)
     sys.exit(0 if i == 0 else 1)
 else:
