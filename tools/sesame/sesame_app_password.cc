@@ -108,7 +108,11 @@ bool UseHalfBlocks(const Invocation& inv) {
 std::string Osc52(std::string_view text) {
   std::string encoded = Base64Encode(text);
   while (encoded.size() % 4 != 0) encoded += '=';
-  std::string out = "\033]52;c;" + encoded + "\a";
+  std::string out;  // appended to, in room made first: no copy left behind
+  out.reserve(encoded.size() + 8);
+  out += "\033]52;c;";
+  out += encoded;
+  out += '\a';
   WipeMemory(encoded.data(), encoded.size());
   return out;
 }
