@@ -191,7 +191,7 @@ const std::vector<std::string>& FailureOutcomes() {
 
 const std::vector<std::string>& InteractiveSignInMethods() {
   static const std::vector<std::string>* const kMethods = new std::vector<std::string>{
-      "password", "password+totp", "password+recovery-code", "totp", "recovery-code"};
+      "password", "password+totp", "password+recovery-code", "totp", "recovery-code", "reset"};
   return *kMethods;
 }
 

@@ -54,8 +54,9 @@ std::string MethodWords(std::string_view method);
 const std::vector<std::string>& FailureOutcomes();
 
 // The methods of an interactive sign-in (a password, a code, a recovery
-// code, or both): the "Last sign-in" line looks at these only, so a mail
-// client's app-password sign-ins neither hide it nor count as failures.
+// code, or both; a forgotten-password reset at the prompt): the "Last
+// sign-in" line looks at these only, so a mail client's app-password
+// sign-ins neither hide it nor count as failures.
 const std::vector<std::string>& InteractiveSignInMethods();
 
 // The newest this many when a listing gives neither --limit nor --since.
