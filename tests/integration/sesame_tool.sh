@@ -212,7 +212,14 @@ assert s["account"] == "active", s
 assert s["methods"] == ["password"], s
 assert s["lock"]["state"] == "not-locked", s
 assert s["change_required"] is False, s
+# self_service_reset is off here: not ready, and the methods a reset needs
+# are named as missing (no authenticator, no recovery codes).
+assert s["reset_enabled"] is False and s["reset_ready"] is False, s
+assert s["reset_missing"] == ["totp", "recovery_code"], s
 PYEOF
+out=$(as_a "$TOOL" status) || fail "sesame status exited $?"
+grep -q "^Forgotten password: not offered on this host" <<<"$out" ||
+  fail "status does not say the reset is not offered: $out"
 pass "sesame status --json"
 
 # --- a locked account (5 wrong passwords through PAM): exit 6 with the lock message

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/flows/app_passwords.h"
+#include "core/flows/reset.h"
 #include "core/policy/account_state.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
@@ -60,8 +61,23 @@ std::string ChangeText(const AccountState& p) {
   return "no (due " + FormatTime(p.password_expires) + ")";
 }
 
-void PrintJson(const std::string& user, const AccountState& p, const MfaState& m,
-               int app_passwords) {
+// "yes (...)", "no: needs an authenticator app and recovery codes ...",
+// or that the host does not offer it.
+std::string ResetText(const ResetReadiness& reset) {
+  if (!reset.enabled)
+    return "not offered on this host (ask your administrator: sesame-admin password reset)";
+  if (reset.ready)
+    return "yes: leave the password empty at the sign-in prompt, or run sesame passwd --forgot";
+  std::string missing;
+  for (const std::string& m : reset.missing) missing += (missing.empty() ? "" : " and ") + m;
+  std::string fix = "sesame mfa enroll";
+  if (reset.missing_methods.size() == 1 && reset.missing_methods[0] == "recovery_code")
+    fix = "sesame recovery-codes new";
+  return "no: it needs " + missing + " (set them up: " + fix + ")";
+}
+
+void PrintJson(const std::string& user, const AccountState& p, const MfaState& m, int app_passwords,
+               const ResetReadiness& reset) {
   const AccountState& l = p;
   JsonWriter j;
   j.BeginObject()
@@ -113,7 +129,14 @@ void PrintJson(const std::string& user, const AccountState& p, const MfaState& m
       .Bool(m.grace_over)
       .Key("app_passwords")
       .Int(app_passwords)
-      .EndObject();
+      .Key("reset_enabled")
+      .Bool(reset.enabled)
+      .Key("reset_ready")
+      .Bool(reset.ready)
+      .Key("reset_missing")
+      .BeginArray();
+  for (const std::string& missing : reset.missing_methods) j.String(missing);
+  j.EndArray().EndObject();
   std::printf("%s\n", j.str().c_str());
 }
 
@@ -134,9 +157,11 @@ int RunStatus(const Invocation& inv) {
   const MfaState& m = mfa.value();
   Services services = (*env)->services();
   const int app_passwords = LiveAppPasswordCount(services, RequestInfo{inv.user, kService, ""});
+  Result<ResetReadiness> reset = ResetReadinessOf(config, *(*env)->store, u);
+  if (!reset.ok()) return Fail(reset.status());
 
   if (inv.json) {
-    PrintJson(inv.user, state, m, app_passwords);
+    PrintJson(inv.user, state, m, app_passwords, reset.value());
     return kExitOk;
   }
   std::printf("User: %s\n", inv.user.c_str());
@@ -158,6 +183,7 @@ int RunStatus(const Invocation& inv) {
   std::printf("MFA required: %s\n", MfaText(m).c_str());
   std::printf("App passwords: %d%s\n", app_passwords,
               app_passwords > 0 ? " (see sesame app-password list)" : "");
+  std::printf("Forgotten password: %s\n", ResetText(reset.value()).c_str());
   return kExitOk;
 }
 
