@@ -14,7 +14,7 @@ import pexpect
 
 class Session:
     def __init__(self, scenario, term="dumb", lc_all="C", codec_errors="replace",
-                 log_level="ERROR"):
+                 log_level="ERROR", tty=False, command="echo SIGNED-IN-OK"):
         self.scenario = scenario
         user, port = os.environ["SSH_USER"], os.environ["SSH_PORT"]
         env = {"PATH": "/usr/bin:/bin", "TERM": term, "LC_ALL": lc_all,
@@ -26,7 +26,13 @@ class Session:
                 "-o", "GSSAPIAuthentication=no", "-o", "IdentityAgent=none",
                 "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10",
                 "-o", "LogLevel=" + log_level,
-                user + "@127.0.0.1", "echo SIGNED-IN-OK"]
+                user + "@127.0.0.1"]
+        if command is not None:
+            args.append(command)
+        if tty:
+            # A pty: with no command (a login shell), sshd shows the login
+            # messages, among them PAM's that came after the last question.
+            args.insert(0, "-tt")
         self.child = pexpect.spawn("ssh", args, env=env, timeout=20, encoding="utf-8",
                                    codec_errors=codec_errors)
         if os.environ.get("IT_TRACE"):

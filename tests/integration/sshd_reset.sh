@@ -37,7 +37,10 @@ import ssh_client
 
 scenario = sys.argv[1]
 env = os.environ
-ssh = ssh_client.Session(scenario)
+# With LAST: a login shell on a pty (sshd shows login messages only then),
+# told to print the marker and leave.
+login = bool(env.get("LAST"))
+ssh = ssh_client.Session(scenario, tty=login, command=None if login else "echo SIGNED-IN-OK")
 child, expect, finish = ssh.child, ssh.expect, ssh.finish
 
 def want(patterns, what):
@@ -67,6 +70,10 @@ elif scenario == "ok":
     child.sendline(env["PW"])
     want(["Verification code: ", "Permission denied", "Password: "], "the code")
     child.sendline(env["CODE"])
+    if login:
+        # show_last_sign_in (default yes): the reset was the last sign-in.
+        want([env["LAST"], "Permission denied", "Password: "], "the last sign-in line")
+        child.sendline("echo SIGNED-IN-""OK; exit")
     want(["SIGNED-IN-OK", "Permission denied", "Password: "], "the command")
     finish(0)
 elif scenario == "refused":
@@ -114,8 +121,9 @@ reset success"
 [ "$ev" = "$expected" ] || fail "the reset's events:"$'\n'"$ev"$'\n'"want:"$'\n'"$expected"
 pass "empty password, yes, a code from oathtool, a recovery code, a new password: signed in"
 
-PW="$PW_NEW" CODE="${RECOVERY[1]}" drive ok || fail_log "the new password with a recovery code"
-pass "the new password signs in"
+PW="$PW_NEW" CODE="${RECOVERY[1]}" LAST="Last sign-in: [0-9-]+ [0-9:]+ from 127.0.0.1" \
+  drive ok || fail_log "the new password with a recovery code"
+pass "the new password signs in, and is told the last sign-in (the reset)"
 PW="$PW_OLD" drive refused || fail_log "the old password after the reset"
 pass "the old password is refused"
 
