@@ -100,6 +100,16 @@ tree no_account sshd "auth [success=done user_unknown=ignore default=die] $mod" 
 doctor no_account
 expect "no account line" 1 "warning: sshd: pam_sesame is in the auth stack but not in the account stack"
 
+tree fragment common-auth "auth [success=1 user_unknown=ignore default=die] $mod" \
+  "auth [success=1 default=ignore] pam_unix.so try_first_pass" "auth requisite pam_deny.so" \
+  "auth required pam_permit.so"
+tree fragment common-account "account [success=ok new_authtok_reqd=ok user_unknown=ignore default=die] $mod" \
+  "${common_account[@]}"
+tree fragment login "@include common-auth" "@include common-account"
+doctor fragment
+expect "common-auth holds only auth lines (a fragment)" 0 "info: common-auth: uses Sesame: auth (mode=interactive)" \
+  "info: login: uses Sesame: auth (mode=interactive), account" "0 errors, 0 warnings"
+
 tree after_deny common-auth "auth [success=1 default=ignore] pam_unix.so" "auth requisite pam_deny.so" \
   "auth required pam_permit.so" "auth [success=ok user_unknown=ignore default=die] $mod" \
   "account [success=ok user_unknown=ignore default=die] $mod"

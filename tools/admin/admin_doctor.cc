@@ -186,7 +186,10 @@ class Doctor {
       CheckRootPath(service, *line, login);
     }
     Add("info", service.name, "uses Sesame: " + summary);
-    if (has_auth && !has_account)
+    // common-auth and the like are fragments for @include (Debian): their
+    // account lines live in common-account.
+    const bool fragment = service.name.rfind("common-", 0) == 0;
+    if (has_auth && !has_account && !fragment)
       Add("warning", service.name,
           "pam_sesame is in the auth stack but not in the account stack: a disabled account or a "
           "forced password change is not enforced here; add `account [success=ok "
