@@ -33,9 +33,8 @@ HandleState* GetHandleState(pam_handle_t* pamh, const std::string& config_path, 
     fresh->config_path = config_path;
     Result<Config> config = CachedConfig(config_path);
     if (!config.ok()) {
-      logger.Log(LogLevel::kError,
-                 "cannot use the configuration: " + config.status().message() +
-                     std::string(on_failure));
+      logger.Log(LogLevel::kError, "cannot use the configuration: " + config.status().message() +
+                                       std::string(on_failure));
       *pam_code = PAM_SERVICE_ERR;
       return nullptr;
     }

@@ -96,7 +96,7 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   // the store (exempt_users.h).
   const bool fallback = IsFallbackExempt(request.user);
   HandleState* state = GetHandleState(pamh, args->config_path, false, logger,
-                                       FailureOutcome(fallback), &failure_code, &unkept);
+                                      FailureOutcome(fallback), &failure_code, &unkept);
   if (state == nullptr) return fallback ? kExemptPamCode : failure_code;
   if (ConfiguredExempt(state->config, request.user, logger)) return kExemptPamCode;
   if (need_key)

@@ -200,8 +200,7 @@ inline std::string AppDigest(uint32_t n) {
 
 // An app password of `user` named `name`, with digest AppDigest(n).
 inline AppPasswordRecord AppPassword(const std::string& user, const std::string& name, uint32_t n,
-                                     int64_t expires = 0,
-                                     std::vector<std::string> services = {}) {
+                                     int64_t expires = 0, std::vector<std::string> services = {}) {
   AppPasswordRecord record;
   record.user = user;
   record.name = name;

@@ -111,8 +111,9 @@ TEST_F(ExemptUsersTest, RootIsLeftToTheNextModuleWithoutPromptOrStore) {
   // No sign-in event: the store was not touched for root.
   for (const SignInEvent& e : Events()) EXPECT_NE(e.user, "root");
   SKIP_WITHOUT_LOGS();
-  EXPECT_TRUE(AnyContains(DevLog().Since(mark), "user root is in exempt_users: left to the next "
-                                                "module (PAM_USER_UNKNOWN)"))
+  EXPECT_TRUE(AnyContains(DevLog().Since(mark),
+                          "user root is in exempt_users: left to the next "
+                          "module (PAM_USER_UNKNOWN)"))
       << Dump(DevLog().Since(mark));
 }
 
@@ -151,13 +152,15 @@ TEST_F(ExemptUsersTest, BrokenConfigLogsTheFixedRuleForRoot) {
   size_t mark = DevLog().Mark();
   PamRun root = RunPam("sesame", "root", {}, {{PAMTEST_AUTHENTICATE, PAM_USER_UNKNOWN}});
   EXPECT_PAM_CODES(root, PAM_USER_UNKNOWN);
-  PamRun alice = RunPam("sesame", "alice", {kAlicePassword}, {{PAMTEST_AUTHENTICATE, PAM_SERVICE_ERR}});
+  PamRun alice =
+      RunPam("sesame", "alice", {kAlicePassword}, {{PAMTEST_AUTHENTICATE, PAM_SERVICE_ERR}});
   EXPECT_PAM_CODES(alice, PAM_SERVICE_ERR);
   SKIP_WITHOUT_LOGS();
   std::vector<LogLine> lines = DevLog().Since(mark);
   EXPECT_TRUE(AnyContains(lines, "unknown key 'argon2_memory_kb'")) << Dump(lines);
-  EXPECT_TRUE(AnyContains(lines, "; user root is left to the next module (PAM_USER_UNKNOWN) by the "
-                                 "fixed rule for an unusable configuration"))
+  EXPECT_TRUE(AnyContains(lines,
+                          "; user root is left to the next module (PAM_USER_UNKNOWN) by the "
+                          "fixed rule for an unusable configuration"))
       << Dump(lines);
 }
 
@@ -166,8 +169,8 @@ TEST_F(ExemptUsersTest, BadModuleArgumentsLeaveRootToTheNextModule) {
   EXPECT_PAM_CODES(root, PAM_USER_UNKNOWN);
   PamRun account = RunPam("sesame-bad-arg", "root", {}, {{PAMTEST_ACCOUNT, PAM_USER_UNKNOWN}});
   EXPECT_PAM_CODES(account, PAM_USER_UNKNOWN);
-  PamRun alice =
-      RunPam("sesame-bad-arg", "alice", {kAlicePassword}, {{PAMTEST_AUTHENTICATE, PAM_SERVICE_ERR}});
+  PamRun alice = RunPam("sesame-bad-arg", "alice", {kAlicePassword},
+                        {{PAMTEST_AUTHENTICATE, PAM_SERVICE_ERR}});
   EXPECT_PAM_CODES(alice, PAM_SERVICE_ERR);
 }
 
@@ -180,8 +183,8 @@ TEST_F(ExemptUsersTest, ListedAccountsAreExemptAndOnlyThey) {
   EXPECT_PAM_CODES(backup, PAM_SUCCESS, PAM_SUCCESS);
   PamRun root = SignIn("root", kRootUnixPassword, PAM_SUCCESS, PAM_SUCCESS);
   EXPECT_PAM_CODES(root, PAM_SUCCESS, PAM_SUCCESS);
-  PamRun alice = RunPam("sesame", "alice", {kAlicePassword},
-                        {{PAMTEST_AUTHENTICATE, PAM_AUTHINFO_UNAVAIL}});
+  PamRun alice =
+      RunPam("sesame", "alice", {kAlicePassword}, {{PAMTEST_AUTHENTICATE, PAM_AUTHINFO_UNAVAIL}});
   EXPECT_PAM_CODES(alice, PAM_AUTHINFO_UNAVAIL);
 }
 

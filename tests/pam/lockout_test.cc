@@ -304,8 +304,8 @@ TEST_F(LockoutTest, UnlockTimeZeroLocksUntilAnAdministratorUnlocks) {
 TEST_F(LockoutTest, LockoutExemptRootSparesOnlyAUserNamedRoot) {
   // exempt_users = none: root is a Sesame user here (by default pam_sesame
   // leaves root to pam_unix, see exempt_users_test.cc).
-  ASSERT_NO_FATAL_FAILURE(WriteConfig(
-      {{"deny", "3"}, {"lockout_exempt_root", "yes"}, {"exempt_users", "none"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      WriteConfig({{"deny", "3"}, {"lockout_exempt_root", "yes"}, {"exempt_users", "none"}}));
   ASSERT_NO_FATAL_FAILURE(AddUser("root", kPassword));
   ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
   for (int i = 1; i <= 5; ++i) {
@@ -327,8 +327,8 @@ TEST_F(LockoutTest, LockoutExemptRootSparesOnlyAUserNamedRoot) {
   for (int i = 1; i <= 3; ++i) Auth("alice", "wrong " + std::to_string(i), PAM_AUTH_ERR);
   Auth("alice", kPassword, PAM_AUTH_ERR);
 
-  ASSERT_NO_FATAL_FAILURE(WriteConfig(
-      {{"deny", "3"}, {"lockout_exempt_root", "no"}, {"exempt_users", "none"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      WriteConfig({{"deny", "3"}, {"lockout_exempt_root", "no"}, {"exempt_users", "none"}}));
   CommandResult unlocked = RunAdmin({"unlock", "root"});  // a fresh count
   EXPECT_EQ(unlocked.exit_code, 0) << unlocked.err;
   for (int i = 1; i <= 3; ++i) Auth("root", "wrong " + std::to_string(i), PAM_AUTH_ERR);

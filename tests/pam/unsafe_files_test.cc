@@ -191,10 +191,10 @@ TEST_F(UnsafeFilesTest, StoreGarbage) {
 // ---- module arguments ----
 
 TEST_F(UnsafeFilesTest, UnknownModuleArgument) {
-  ExpectDenied(
-      PAM_SERVICE_ERR,
-      {"unknown module argument 'bogus_option'", "accepted: config=FILE, mode=interactive, mode=app_password"},
-      "sesame-bad-arg");
+  ExpectDenied(PAM_SERVICE_ERR,
+               {"unknown module argument 'bogus_option'",
+                "accepted: config=FILE, mode=interactive, mode=app_password"},
+               "sesame-bad-arg");
   PamRun account = RunPam("sesame-bad-arg", "alice", {}, {{PAMTEST_ACCOUNT, PAM_SERVICE_ERR}});
   EXPECT_PAM_CODES(account, PAM_SERVICE_ERR);
 }

@@ -266,20 +266,21 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
   ExpectError("KEYFILE = /k", 1, "did you mean 'key_file'?");
   Status st = ParseError("colour = blue");
   EXPECT_EQ(st.message().find("did you mean"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("accepted keys: store, store_path, store_busy_timeout_ms, key_file, "
-                              "runtime_dir, argon2_time_cost, argon2_memory_kib, "
-                              "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
-                              "deny, fail_interval, unlock_time, lockout_exempt_root, "
-                              "exempt_users, password_min_length, password_history, password_max_days, "
-                              "password_quality, banned_passwords_file, totp_algorithm, "
-                              "totp_digits, totp_period, totp_window, totp_issuer, "
-                              "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
-                              "app_passwords_for, app_password_main_password, "
-                              "revoke_app_passwords_on_password_change, on_revoke_command, "
-                              "app_password_deny, app_password_fail_interval, "
-                              "app_password_unlock_time, show_last_sign_in, "
-                              "activity_retention_days, self_service_reset, reset_methods)"),
-            std::string::npos)
+  EXPECT_NE(
+      st.message().find("accepted keys: store, store_path, store_busy_timeout_ms, key_file, "
+                        "runtime_dir, argon2_time_cost, argon2_memory_kib, "
+                        "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
+                        "deny, fail_interval, unlock_time, lockout_exempt_root, "
+                        "exempt_users, password_min_length, password_history, password_max_days, "
+                        "password_quality, banned_passwords_file, totp_algorithm, "
+                        "totp_digits, totp_period, totp_window, totp_issuer, "
+                        "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
+                        "app_passwords_for, app_password_main_password, "
+                        "revoke_app_passwords_on_password_change, on_revoke_command, "
+                        "app_password_deny, app_password_fail_interval, "
+                        "app_password_unlock_time, show_last_sign_in, "
+                        "activity_retention_days, self_service_reset, reset_methods)"),
+      std::string::npos)
       << st.message();
   // postgres_dsn is not a key of this build.
   ExpectError("postgres_dsn = host=db", 1, "unknown key 'postgres_dsn'");
@@ -497,8 +498,8 @@ TEST(ConfigTest, ResetMethodsAreASubsetInAskingOrder) {
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_EQ(r->reset_methods, c.methods);
   }
-  for (const char* bad : {"", "totp,", ",totp", "totp,totp", "password", "TOTP", "sms",
-                          "totp recovery_code"}) {
+  for (const char* bad :
+       {"", "totp,", ",totp", "totp,totp", "password", "TOTP", "sms", "totp recovery_code"}) {
     SCOPED_TRACE(bad);
     Result<Config> r = ParseConfig(std::string("reset_methods = ") + bad + "\n", kFile);
     ASSERT_FALSE(r.ok());
@@ -507,8 +508,7 @@ TEST(ConfigTest, ResetMethodsAreASubsetInAskingOrder) {
   }
   Result<Config> shown = ParseConfig("reset_methods = recovery_code,totp\n", kFile);
   ASSERT_TRUE(shown.ok());
-  EXPECT_NE(DescribeConfig(*shown).find("reset_methods = totp,recovery_code\n"),
-            std::string::npos);
+  EXPECT_NE(DescribeConfig(*shown).find("reset_methods = totp,recovery_code\n"), std::string::npos);
 }
 
 // The app-password bucket's keys not set follow the interactive ones; set,

@@ -55,8 +55,7 @@ TEST(RunCommandTest, OutputIsCutAtTheLimitAndTheRestIsDrained) {
 TEST(RunCommandTest, AHungCommandIsKilledAtTheBound) {
   auto start = std::chrono::steady_clock::now();
   CommandResult r = Exec({"/bin/sleep", "30"}, 300);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.signal, SIGKILL);
@@ -70,9 +69,8 @@ TEST(RunCommandTest, ACommandThatClosesItsOutputButHangsIsKilledWithWhatItStarte
   const std::string pid_file = std::string(dir) + "/pid";
   // The shell starts a child that would outlive it, says its pid, and
   // hangs with its output closed.
-  CommandResult r = Exec({"/bin/sh", "-c",
-                          "exec >/dev/null 2>&1; sleep 30 & echo $! > " + pid_file + "; wait"},
-                         500);
+  CommandResult r = Exec(
+      {"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 30 & echo $! > " + pid_file + "; wait"}, 500);
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.signal, SIGKILL);
   FILE* f = fopen(pid_file.c_str(), "r");
@@ -96,7 +94,8 @@ TEST(RunCommandTest, ACommandThatClosesItsOutputButHangsIsKilledWithWhatItStarte
     fclose(s);
     stat.assign(buf, n);
     size_t paren = stat.rfind(')');
-    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') gone = true;
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z')
+      gone = true;
     if (!gone) usleep(10000);
   }
   EXPECT_TRUE(gone) << "the command's own child " << grandchild << " outlived the timeout";

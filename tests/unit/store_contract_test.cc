@@ -3,8 +3,8 @@
 // coalescing, attempts reserved and settled, password history, must-change,
 // authenticators and recovery codes (with the lock guard), MFA
 // requirements, app passwords and their lockout bucket, the
-// compare-and-set methods, and writers in several processes at once. What only one backend has (SQLite's files, modes, WAL
-// and migrations) is tested apart (tests/unit/sqlite_store_test.cc).
+// compare-and-set methods, and writers in several processes at once. What only one backend has
+// (SQLite's files, modes, WAL and migrations) is tested apart (tests/unit/sqlite_store_test.cc).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1654,8 +1654,8 @@ TEST_P(StoreContractTest, AppPasswordsRoundTrip) {
   ASSERT_TRUE(store->AddUser(User("bob")).ok());
   EXPECT_TRUE(store->ListAppPasswords("alice").value().empty());
 
-  AppPasswordRecord mail = AppPassword("alice", "Thunderbird on the laptop", 1, 0,
-                                       {"imap", "submission"});
+  AppPasswordRecord mail =
+      AppPassword("alice", "Thunderbird on the laptop", 1, 0, {"imap", "submission"});
   // What a caller puts in the fields the store owns is not taken.
   mail.created = 5;
   mail.last_used = 6;
@@ -1735,7 +1735,8 @@ TEST_P(StoreContractTest, AppPasswordsRefusedWriteNothing) {
   EXPECT_EQ(none_allowed.code(), Code::kPermissionDenied);
   EXPECT_NE(none_allowed.message().find("app_password_max"), std::string::npos);
   EXPECT_TRUE(store->ListAppPasswords("alice").value().empty());
-  for (uint32_t n = 1; n <= 12; ++n) EXPECT_FALSE(store->FindAppPassword(AppDigest(n))->has_value());
+  for (uint32_t n = 1; n <= 12; ++n)
+    EXPECT_FALSE(store->FindAppPassword(AppDigest(n))->has_value());
 }
 
 // The digest is what a sign-in looks up: one row per digest in the whole
@@ -1976,12 +1977,10 @@ TEST_P(StoreContractTest, AnEndedAppPasswordSignsInNothing) {
     int64_t now;
     uint32_t n;
   } cases[] = {
-      {revoked, 5000, 1},  // revoked at that very second
-      {revoked, 5500, 1},
-      {expired, 6000, 2},  // expires <= now
-      {expired, 7000, 2},
-      {bobs, 5500, 3},        // bob's, settled as alice's sign-in
-      {bobs + 1000, 5500, 0},  // no such app password
+      {revoked, 5000, 1},                          // revoked at that very second
+      {revoked, 5500, 1},     {expired, 6000, 2},  // expires <= now
+      {expired, 7000, 2},     {bobs, 5500, 3},     // bob's, settled as alice's sign-in
+      {bobs + 1000, 5500, 0},                      // no such app password
   };
   for (const auto& c : cases) {
     const SignInEvent event = AppPasswordEvent("alice", c.now);

@@ -190,10 +190,11 @@ int RunCalibrate(const Invocation& inv) {
                 params.memory_kib);
   if (weak)
     std::printf("note: below OWASP's minimum (m=19456 KiB, t=2): allow more time or memory\n");
-  std::printf("\n# for %s:\nargon2_time_cost = %u\nargon2_memory_kib = %u\n"
-              "argon2_parallelism = %u\nargon2_max_concurrent = %llu\n",
-              kDefaultConfigPath, params.time_cost, params.memory_kib, params.parallelism,
-              static_cast<unsigned long long>(concurrent));
+  std::printf(
+      "\n# for %s:\nargon2_time_cost = %u\nargon2_memory_kib = %u\n"
+      "argon2_parallelism = %u\nargon2_max_concurrent = %llu\n",
+      kDefaultConfigPath, params.time_cost, params.memory_kib, params.parallelism,
+      static_cast<unsigned long long>(concurrent));
   return kExitOk;
 }
 

@@ -77,8 +77,7 @@ int RunDbCheck(const Invocation& inv) {
                                            "backup"));
   if (f.schema_version < f.known_version)
     return Fail(Status(Code::kUnavailable, "schema version " + std::to_string(f.schema_version) +
-                                               " is older than " +
-                                               std::to_string(f.known_version) +
+                                               " is older than " + std::to_string(f.known_version) +
                                                ": run `sesame-admin db migrate`"));
   if (f.schema_version > f.known_version)
     return Fail(Status(Code::kUnavailable,
@@ -109,8 +108,8 @@ int RunDbMigrate(const Invocation& inv) {
     return kExitOk;
   }
   const std::string backup = BackupPath(l->config.store_path, f.schema_version);
-  Status copied = BackupSqliteStore(l->config.store_path, backup, kStoreTrust,
-                                    l->config.store_busy_timeout_ms);
+  Status copied =
+      BackupSqliteStore(l->config.store_path, backup, kStoreTrust, l->config.store_busy_timeout_ms);
   if (!copied.ok()) return Fail(Status(copied.code(), copied.message() + "; nothing migrated"));
   StoreOptions options;
   options.migrate = true;

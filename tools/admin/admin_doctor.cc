@@ -30,19 +30,22 @@ constexpr const char* kModuleName = "pam_sesame.so";
 // Services where a person gets a shell or root: only mode=interactive (or
 // mfa_only) belongs there.
 const std::set<std::string> kLoginServices = {
-    "sshd",  "login",        "su",       "su-l",         "sudo", "sudo-i",
-    "runuser", "runuser-l", "gdm-password", "lightdm", "sddm", "xrdp-sesman",
-    "cockpit", "polkit-1",  "passwd",   "chsh",         "chfn", "other",
-    "common-auth", "common-account", "common-password"};
+    "sshd",           "login",       "su",        "su-l",         "sudo",
+    "sudo-i",         "runuser",     "runuser-l", "gdm-password", "lightdm",
+    "sddm",           "xrdp-sesman", "cockpit",   "polkit-1",     "passwd",
+    "chsh",           "chfn",        "other",     "common-auth",  "common-account",
+    "common-password"};
 // Mail services (Dovecot with args = %s, Postfix SASL): they prompt once.
-const std::set<std::string> kMailServices = {"dovecot", "imap",       "imaps", "pop3",
-                                             "pop3s",   "submission", "smtp",  "smtps",
-                                             "sieve",   "managesieve", "pop", "mail"};
+const std::set<std::string> kMailServices = {"dovecot", "imap",        "imaps", "pop3",
+                                             "pop3s",   "submission",  "smtp",  "smtps",
+                                             "sieve",   "managesieve", "pop",   "mail"};
 // Modules that ask for a password (or check the one typed).
 const std::set<std::string> kPromptingModules = {
-    "pam_unix.so",  "pam_sss.so",    "pam_ldap.so",  "pam_krb5.so",    "pam_winbind.so",
-    "pam_pwdfile.so", "pam_userdb.so", "pam_radius_auth.so", "pam_google_authenticator.so",
-    "pam_oath.so", "pam_u2f.so", "pam_yubico.so", "pam_exec.so", "pam_ecryptfs.so"};
+    "pam_unix.so",   "pam_sss.so",         "pam_ldap.so",
+    "pam_krb5.so",   "pam_winbind.so",     "pam_pwdfile.so",
+    "pam_userdb.so", "pam_radius_auth.so", "pam_google_authenticator.so",
+    "pam_oath.so",   "pam_u2f.so",         "pam_yubico.so",
+    "pam_exec.so",   "pam_ecryptfs.so"};
 
 struct Finding {
   std::string level;  // "error", "warning", "info"
@@ -107,8 +110,7 @@ class Doctor {
               "); install the sesame that made it");
     } else if (!facts->integrity_ok) {
       Add("error", config_.store_path,
-          "integrity check failed (" + facts->integrity +
-              "); restore the store from a backup");
+          "integrity check failed (" + facts->integrity + "); restore the store from a backup");
     } else {
       Add("info", config_.store_path,
           "store trusted, schema version " + std::to_string(facts->schema_version) +
@@ -136,11 +138,13 @@ class Doctor {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) {
       Add("error", line.Where(),
-          "names " + path + ", which does not exist: libpam fails this line for everyone; "
-                            "install sesame or remove the line");
+          "names " + path +
+              ", which does not exist: libpam fails this line for everyone; "
+              "install sesame or remove the line");
     } else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-      Add("error", path, "module file not owned by root or writable by others; chown root:root " +
-                             path + " && chmod 0644 " + path);
+      Add("error", path,
+          "module file not owned by root or writable by others; chown root:root " + path +
+              " && chmod 0644 " + path);
     }
   }
 
@@ -161,8 +165,7 @@ class Doctor {
       if (line.ModuleName() == kModuleName) ours.push_back(&line);
     if (ours.empty()) return;
     ++users_;
-    for (const std::string& problem : service.problems)
-      Add("warning", service.name, problem);
+    for (const std::string& problem : service.problems) Add("warning", service.name, problem);
 
     const bool login = kLoginServices.count(service.name) != 0;
     const bool mail = kMailServices.count(service.name) != 0;
@@ -231,8 +234,7 @@ class Doctor {
       if (&earlier >= &line) break;
       if (earlier.type != line.type || earlier.ModuleName() != "pam_deny.so") continue;
       Add("warning", line.Where(),
-          "pam_sesame comes after pam_deny.so (" + earlier.Where() +
-              ") in the " + line.type +
+          "pam_sesame comes after pam_deny.so (" + earlier.Where() + ") in the " + line.type +
               " stack: the decision is made before it, so Sesame's password never lets anyone "
               "in; put pam_sesame before the module that jumps over pam_deny");
       return;

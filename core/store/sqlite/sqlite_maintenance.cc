@@ -48,9 +48,9 @@ Result<Db> OpenExisting(const std::string& path, TrustRule trust, int busy_timeo
   }
   SESAME_RETURN_IF_ERROR(CheckTrustedPath(path, "store", trust));
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) return SqliteError(raw, rc, path, "opening it");
   sqlite3_busy_timeout(db.get(), busy_timeout_ms);
@@ -102,14 +102,14 @@ Result<SqliteFacts> InspectSqliteStore(const std::string& path, TrustRule trust,
                                  "reading the schema version", &version));
     facts.schema_version = std::atoi(version.c_str());
   }
-  SESAME_RETURN_IF_ERROR(Query(db->get(), path, "PRAGMA quick_check", "checking its integrity",
-                               &facts.integrity, 5));
+  SESAME_RETURN_IF_ERROR(
+      Query(db->get(), path, "PRAGMA quick_check", "checking its integrity", &facts.integrity, 5));
   facts.integrity_ok = facts.integrity == "ok";
   return facts;
 }
 
-Status BackupSqliteStore(const std::string& path, const std::string& backup_path,
-                         TrustRule trust, int busy_timeout_ms) {
+Status BackupSqliteStore(const std::string& path, const std::string& backup_path, TrustRule trust,
+                         int busy_timeout_ms) {
   Result<Db> db = OpenExisting(path, trust, busy_timeout_ms);
   if (!db.ok()) return db.status();
   // VACUUM INTO refuses an output file that exists (never overwrites a

@@ -33,8 +33,8 @@ Result<SqliteFacts> InspectSqliteStore(const std::string& path, TrustRule trust,
 
 // A consistent copy of the store at `path` into `backup_path` (which must
 // not exist), mode 0600.
-Status BackupSqliteStore(const std::string& path, const std::string& backup_path,
-                         TrustRule trust, int busy_timeout_ms);
+Status BackupSqliteStore(const std::string& path, const std::string& backup_path, TrustRule trust,
+                         int busy_timeout_ms);
 
 }  // namespace sesame
 
