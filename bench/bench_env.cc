@@ -103,6 +103,65 @@ Status BulkInsert(const std::string& path, const std::vector<std::string>& names
   return Status::Ok();
 }
 
+// spec.old_events events from 465 to 100 days before `now`, oldest first,
+// in one raw transaction (the product's indexes are kept up to date as the
+// rows go in, as they would have been on a host that recorded them).
+Status InsertOldEvents(const StoreSpec& spec, const std::string& path, int64_t now) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
+  std::unique_ptr<sqlite3, DbCloser> db(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, "opening " + path);
+  // A large page cache for this one bulk transaction only (not the
+  // product's setting): the user index gets random inserts.
+  if (sqlite3_exec(db.get(), "PRAGMA cache_size = -262144", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "PRAGMA cache_size");
+  if (sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "BEGIN");
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db.get(),
+                         "INSERT INTO events(time, user, service, remote_host, method, outcome, "
+                         "detail, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', 1)",
+                         -1, &raw_stmt, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "preparing INSERT INTO events");
+  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw_stmt);
+  static const char* const kServices[] = {"sshd", "dovecot", "sudo", "login"};
+  const uint64_t n = spec.old_events;
+  const uint64_t fillers = spec.users > 1 ? spec.users - 1 : 1;
+  const int64_t oldest = now - int64_t{465} * 86400;
+  const int64_t span = int64_t{365} * 86400;  // up to 100 days before now
+  for (uint64_t i = 0; i < n; ++i) {
+    const int64_t time =
+        oldest + static_cast<int64_t>(static_cast<double>(span) * static_cast<double>(i) /
+                                      static_cast<double>(n));
+    // Users 1..fillers in a scattered order (a multiplier prime to any
+    // count below 10^9), so consecutive events belong to different users.
+    const std::string user = FillerUserName(1 + (i * 7919) % fillers);
+    const char* service = kServices[i % 4];
+    char host[32];
+    std::snprintf(host, sizeof host, "%s.%llu", (i % 3 == 0) ? "203.0.113" : "198.51.100",
+                  static_cast<unsigned long long>(i % 251 + 1));
+    const bool failure = i % 10 == 0;
+    sqlite3_bind_int64(stmt.get(), 1, time);
+    sqlite3_bind_text(stmt.get(), 2, user.data(), static_cast<int>(user.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt.get(), 3, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt.get(), 4, host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt.get(), 5, "password", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt.get(), 6, failure ? "failure" : "success", -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqlError(db.get(), "INSERT event");
+    sqlite3_reset(stmt.get());
+  }
+  stmt.reset();
+  if (sqlite3_exec(db.get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "COMMIT");
+  // Checkpoint now, so the first measured sign-in does not inherit a
+  // 100 MiB write-ahead log.
+  if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) !=
+      SQLITE_OK)
+    return SqlError(db.get(), "wal_checkpoint");
+  return Status::Ok();
+}
+
 // The measured user's app passwords: spec.app_passwords - 1 in one raw
 // transaction (digests computed first, outside it), then the last one
 // through Store::AddAppPassword with the cap. Its shown form goes into
@@ -196,6 +255,26 @@ std::string FillerUserName(uint64_t i) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "user%06llu", static_cast<unsigned long long>(i));
   return buf;
+}
+
+Result<EventCounts> CountEvents(const std::string& store_path, int retention_days) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(store_path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
+  std::unique_ptr<sqlite3, DbCloser> db(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, "opening " + store_path);
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db.get(), "SELECT count(*), coalesce(sum(time < ?1), 0) FROM events", -1,
+                         &raw_stmt, nullptr) != SQLITE_OK)
+    return SqlError(db.get(), "preparing the event count");
+  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw_stmt);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  sqlite3_bind_int64(stmt.get(), 1, now - static_cast<int64_t>(retention_days) * 86400);
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqlError(db.get(), "counting events");
+  EventCounts counts;
+  counts.total = static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 0));
+  counts.old = static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 1));
+  return counts;
 }
 
 SecretBuffer BenchTotpSecret(uint64_t index) {
@@ -342,6 +421,19 @@ Result<StoreStats> MakeBenchStore(const StoreSpec& spec) {
   if (spec.app_passwords > 0) {
     SESAME_RETURN_IF_ERROR(AddBenchAppPasswords(spec, stats.key_path, stats.store_path, max_live,
                                                 now, random, &stats));
+  }
+
+  if (spec.old_events > 0) {
+    t0 = NowSeconds();
+    SESAME_RETURN_IF_ERROR(InsertOldEvents(spec, stats.store_path, now));
+    stats.old_events_bulk_s = NowSeconds() - t0;
+    Result<EventCounts> counts = CountEvents(stats.store_path, 90);
+    if (!counts.ok()) return counts.status();
+    stats.old_event_count = counts->old;
+    if (stats.old_event_count != spec.old_events)
+      return Status(Code::kInternal, "bench store: expected " + std::to_string(spec.old_events) +
+                                         " events older than 90 days, found " +
+                                         std::to_string(stats.old_event_count));
   }
 
   // Check the result through the product's own code path.

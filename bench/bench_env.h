@@ -45,6 +45,14 @@ struct StoreSpec {
   // installation's host key, as MakeAppPassword makes them. The config
   // then says app_password_max = max(app_passwords, 25).
   uint64_t app_passwords = 0;
+  // Sign-in events older than the retention (activity_retention_days, the
+  // default 90): old_events rows inserted with one raw SQLite transaction,
+  // times spread evenly from 465 to 100 days before now (oldest first),
+  // spread over the filler users (the measured one included), a mix of
+  // services, remote hosts and outcomes. What pruning in passing
+  // (MaybePruneEvents) then finds due on a host that has kept a year of
+  // events.
+  uint64_t old_events = 0;
 };
 
 struct StoreStats {
@@ -65,8 +73,10 @@ struct StoreStats {
   // The last one as shown to a person ("abcd efgh ..."): what the
   // benchmark signs in with. Not a secret worth keeping: a throwaway store.
   std::string app_password;
-  uint64_t users_in_store = 0;  // count(*) after population
-  uint64_t store_bytes = 0;     // size of the database file
+  uint64_t old_event_count = 0;  // events older than 90 days after population
+  double old_events_bulk_s = 0;  // the raw transaction that inserted them
+  uint64_t users_in_store = 0;   // count(*) after population
+  uint64_t store_bytes = 0;      // size of the database file
 };
 
 // Writes DIR/sesame.conf, DIR/sesame.key, DIR/sesame.db (and DIR/run for
@@ -74,6 +84,15 @@ struct StoreStats {
 // (computed once at the spec's cost), and the TOTP users share the measured
 // user's: lookup cost depends on the number of rows, not on their hashes.
 Result<StoreStats> MakeBenchStore(const StoreSpec& spec);
+
+// Events in the store at `store_path`: all of them, and those older than
+// `retention_days` days before now (what pruning may delete). A raw
+// SQLite read, for the report after a run.
+struct EventCounts {
+  uint64_t total = 0;
+  uint64_t old = 0;
+};
+Result<EventCounts> CountEvents(const std::string& store_path, int retention_days);
 
 // The authenticator secret of enrolled benchmark user `index`: 20 bytes
 // made from the index. A benchmark needs secrets it can compute codes for,

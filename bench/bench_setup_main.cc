@@ -8,6 +8,13 @@
 //       same password and an authenticator (bench_env.h). With
 //       --app-passwords N (last), the measured user gets N app passwords
 //       (1 to 1,000) and `app_password=` is the one to sign in with.
+//       With --old-events N (last; with --app-passwords or alone), the
+//       store also gets N sign-in events 100 to 465 days old, due for
+//       pruning (activity_retention_days = 90, the default), inserted
+//       with one raw SQLite transaction (bench_env.h).
+//   sesame_bench_setup events STORE RETENTION_DAYS
+//       prints `events_total=` and `events_old=` (older than
+//       RETENTION_DAYS days before now) of the store's events table.
 //   sesame_bench_setup google-authenticator DIR PREFIX COUNT reuse|disallow-reuse
 //       writes pam_google_authenticator secret files DIR/PREFIX0, ... with
 //       the same secrets as the TOTP users above.
@@ -46,11 +53,13 @@ bool ParseU64(const char* text, uint64_t* out) {
 int Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS "
-               "[TOTP_USERS TOTP_PREFIX] [--app-passwords N] (password on stdin)\n"
+               "[TOTP_USERS TOTP_PREFIX] [--app-passwords N] [--old-events N] "
+               "(password on stdin)\n"
+               "       %s events STORE RETENTION_DAYS\n"
                "       %s google-authenticator DIR PREFIX COUNT reuse|disallow-reuse\n"
                "       %s sha512crypt (password on stdin)\n"
                "       %s codes (lines \"INDEX UNIX_TIME\" on stdin)\n",
-               argv0, argv0, argv0, argv0);
+               argv0, argv0, argv0, argv0, argv0);
   return 2;
 }
 
@@ -103,6 +112,20 @@ int WriteGoogleAuthenticator(int argc, char** argv) {
   return 0;
 }
 
+int Events(int argc, char** argv) {
+  uint64_t days = 0;
+  if (argc != 4 || !ParseU64(argv[3], &days) || days > 36500) return Usage(argv[0]);
+  sesame::Result<sesame::bench::EventCounts> counts =
+      sesame::bench::CountEvents(argv[2], static_cast<int>(days));
+  if (!counts.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], counts.status().message().c_str());
+    return 1;
+  }
+  std::printf("events_total=%llu\n", static_cast<unsigned long long>(counts->total));
+  std::printf("events_old=%llu\n", static_cast<unsigned long long>(counts->old));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,7 +133,15 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "google-authenticator") == 0)
     return WriteGoogleAuthenticator(argc, argv);
   if (argc == 2 && std::strcmp(argv[1], "sha512crypt") == 0) return Sha512Crypt();
+  if (argc >= 2 && std::strcmp(argv[1], "events") == 0) return Events(argc, argv);
   sesame::bench::StoreSpec spec;
+  if (argc >= 3 && std::strcmp(argv[argc - 2], "--old-events") == 0) {
+    if (!ParseU64(argv[argc - 1], &spec.old_events) || spec.old_events > 100000000) {
+      std::fprintf(stderr, "%s: --old-events takes 0 to 100000000\n", argv[0]);
+      return 2;
+    }
+    argc -= 2;
+  }
   if (argc >= 3 && std::strcmp(argv[argc - 2], "--app-passwords") == 0) {
     if (!ParseU64(argv[argc - 1], &spec.app_passwords) || spec.app_passwords < 1 ||
         spec.app_passwords > 1000) {
@@ -155,6 +186,8 @@ int main(int argc, char** argv) {
   std::printf("app_password_bulk_s=%.6f\n", stats->app_password_bulk_s);
   std::printf("app_password_add_ms=%.3f\n", stats->app_password_add_ms);
   if (!stats->app_password.empty()) std::printf("app_password=%s\n", stats->app_password.c_str());
+  std::printf("old_event_count=%llu\n", static_cast<unsigned long long>(stats->old_event_count));
+  std::printf("old_events_bulk_s=%.6f\n", stats->old_events_bulk_s);
   std::printf("users_in_store=%llu\n", static_cast<unsigned long long>(stats->users_in_store));
   std::printf("store_bytes=%llu\n", static_cast<unsigned long long>(stats->store_bytes));
   return 0;
