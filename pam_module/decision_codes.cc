@@ -28,7 +28,8 @@ Row RowOf(Decision d) {
     case Decision::kNewPasswordRequired: return {PAM_AUTH_ERR,         PAM_NEW_AUTHTOK_REQD, PAM_SUCCESS,          PAM_SUCCESS,                PAM_AUTHTOK_ERR};
     case Decision::kUnavailable:         return {PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL,       PAM_AUTHTOK_ERR};
     case Decision::kAborted:             return {PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,         PAM_CONV_ERR,               PAM_CONV_ERR};
-    case Decision::kMfaRequired:         return {PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR,   PAM_AUTHTOK_ERR};
+    // Refused by a rule, not for a wrong secret; the same codes as one.
+    case Decision::kMfaRequired:
     case Decision::kAppPasswordRequired: return {PAM_AUTH_ERR,         PAM_PERM_DENIED,      PAM_AUTH_ERR,         PAM_AUTHTOK_RECOVERY_ERR,   PAM_AUTHTOK_ERR};
   }
   return {PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR};

@@ -168,7 +168,7 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, int timeo
       break;
     }
     if (MonotonicMs() >= deadline) break;
-    struct timespec nap = {0, 5 * 1000 * 1000};
+    struct timespec nap = {0, 5L * 1000 * 1000};
     nanosleep(&nap, nullptr);
   }
   if (!reaped && !lost) {

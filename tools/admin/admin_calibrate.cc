@@ -10,6 +10,7 @@
 //  - nothing is written: the admin copies the lines into sesame.conf.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -163,7 +164,7 @@ int RunCalibrate(const Invocation& inv) {
         .Key("argon2_max_concurrent")
         .Int(static_cast<int64_t>(concurrent))
         .Key("measured_ms")
-        .Int(static_cast<int64_t>(*ms + 0.5))
+        .Int(static_cast<int64_t>(std::llround(*ms)))
         .Key("target_ms")
         .Int(static_cast<int64_t>(target_ms))
         .Key("max_memory_kib")
