@@ -1502,7 +1502,7 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     std::printf(
         "\n**Target, retention** (a sign-in's p99 with %s events older than "
         "activity_retention_days = 90 due for pruning within 10%% of the p99 with none; "
-        "pruning in passing: one PAM call in 16 deletes at most 256):\n\n",
+        "pruning in passing: one PAM call in 128 deletes at most 256, core/flows/activity.h):\n\n",
         Thousands(o.old_events).c_str());
     std::printf(
         "| stack | N | mean ms | p50 ms | p99 ms | max ms | p99 auth ms | events due before | "
