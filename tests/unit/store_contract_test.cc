@@ -6,11 +6,14 @@
 // compare-and-set methods, and writers in several processes at once. What only one backend has
 // (SQLite's files, modes, WAL and migrations) is tested apart (tests/unit/sqlite_store_test.cc).
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1460,6 +1463,376 @@ TEST_P(StoreContractTest, ConcurrentRecoveryCodeUsedOnce) {
   auto count = store->CountRecoveryCodes("alice");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 1);
+}
+
+// ---- 8 processes x 1,000 mixed operations (issue 13, "Proof") ----
+//
+// Every kind of write a fleet makes at once, on a few users, each child on
+// its own connection opened after fork, designed so that the end state is
+// exactly predictable whatever the interleaving. Per child, operation i is
+// kind i % 10 (100 of each kind):
+//   0  alice: a wrong sign-in (reserve, settle kWrong with a new digest and
+//      an event); deny = 0 counts and never locks: failures end at 8 x 100
+//   1  bob: a right sign-in (reserve, settle kSuccess with an event)
+//   2  alice: UseTotpStep with steps 1, 2, ... 100 (every child tries every
+//      step, in order): no step is taken twice, the last step is 100
+//   3  alice: UseRecoveryCode of code 0, 1, ... 99 (every child tries every
+//      code): each code is used exactly once in all, none is left
+//   4  alice: app password "p1" used (settle kSuccess with its id and an
+//      event): never refused
+//   5  alice: app password "p2" used; child 0 revokes it instead at i = 505:
+//      a child that was refused never gets it again, and the events of its
+//      uses are exactly the uses accepted
+//   6  alice: SetDisabled true / false by turns (each child's last: false)
+//   7  alice, bob: SetMustChange true / false by turns (last: false)
+//   8  ClearFailures(bob), or a wrong app password of alice (its own
+//      bucket; 8 x 50), by turns
+//   9  RecordEvent, or carol signing in wrong or right by turns
+// Every event carries the child's service ("child-N"), so CountEvents per
+// service must equal what the child's calls reported recorded. kBusy is the
+// one failure allowed (the call is retried, as the contract says it wrote
+// nothing); any other failure fails the test, naming the call.
+constexpr int kMixedChildren = 8;
+constexpr int kMixedOps = 1000;
+constexpr int kMixedKinds = 10;
+constexpr int kMixedSteps = kMixedOps / kMixedKinds;  // TOTP steps 1..100
+constexpr int kMixedCodes = kMixedOps / kMixedKinds;  // recovery codes 0..99
+constexpr int kRevokeP2At = 505;
+constexpr int kBusyRetries = 1000;
+constexpr int64_t kMixedBase = 10'000'000;  // "now" of op i is kMixedBase + i
+
+// What the children report, in memory shared with the parent.
+struct MixedReport {
+  char error[512];  // the first failure ("" when none)
+  int64_t events = 0;
+  int64_t busy = 0;
+  int64_t p2_used = 0;
+  int64_t p2_gone = 0;
+  int64_t p2_used_after_gone = 0;
+};
+struct MixedShared {
+  MixedReport child[kMixedChildren];
+  int step_wins[kMixedSteps + 1];  // index: the step
+  int code_wins[kMixedCodes];      // index: the code
+};
+
+// The Status of a call, whether it returns a Status or a Result.
+const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const Result<T>& result) {
+  return result.status();
+}
+
+std::string MixedDigest(int child, int op) {  // a distinct wrong-secret digest
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digest(kWrongAttemptDigestChars, '0');
+  const uint32_t n = static_cast<uint32_t>(child * kMixedOps + op);
+  for (size_t i = 0; i < 8; ++i) digest[digest.size() - 1 - i] = kHex[(n >> (4 * i)) & 15];
+  return digest;
+}
+
+std::string MixedCode(int code) { return "recovery-digest-" + std::to_string(code); }
+
+// One child's 1,000 operations. Returns "" or what failed. No gtest here.
+std::string RunMixedChild(Store& store, int c, int64_t p1, int64_t p2, MixedShared& shared) {
+  MixedReport& me = shared.child[c];
+  const std::string service = "child-" + std::to_string(c);
+  auto event = [&](const std::string& user, int64_t now, const std::string& method,
+                   const std::string& outcome) {
+    SignInEvent e = Event(user, now, outcome);
+    e.service = service;
+    e.method = method;
+    return e;
+  };
+  // Runs `call` until it is not kBusy (bounded); its Status or Result.
+  auto retry = [&](auto call) {
+    auto r = call();
+    for (int tries = 0;
+         tries < kBusyRetries && !StatusOf(r).ok() && StatusOf(r).code() == Code::kBusy; ++tries) {
+      ++me.busy;
+      r = call();
+    }
+    return r;
+  };
+  const LockoutPolicy counting{0, 100'000'000, 600};
+  LockoutPolicy app_counting = counting;
+  app_counting.bucket = LockBucket::kAppPassword;
+  // Reserve, then settle as `kind`, with an event: one sign-in.
+  auto sign_in = [&](const std::string& user, int64_t now, const LockoutPolicy& policy,
+                     Settlement::Kind kind, const std::string& digest,
+                     const std::string& method) -> std::string {
+    auto reserved = retry([&] { return store.ReserveAttempt(user, now, policy, digest); });
+    if (!reserved.ok()) return "ReserveAttempt(" + user + "): " + reserved.status().message();
+    if (reserved->verdict != Verdict::kReserved)
+      return "ReserveAttempt(" + user + ") with deny = 0 was not kReserved";
+    Settlement s;
+    s.kind = kind;
+    s.reservation = *reserved;
+    s.attempt = digest;
+    s.now = now;
+    s.policy = policy;
+    const SignInEvent e =
+        event(user, now, method, kind == Settlement::Kind::kSuccess ? "success" : "failure");
+    auto settled = retry([&] { return store.SettleAttempt(user, s, &e); });
+    if (!settled.ok()) return "SettleAttempt(" + user + "): " + settled.status().message();
+    if (settled->repeated || settled->locked_until != 0)
+      return "SettleAttempt(" + user + "): a new digest was taken as a repeat, or deny = 0 locked";
+    ++me.events;
+    return "";
+  };
+  auto use_app = [&](int64_t id, int64_t now, bool* gone) -> std::string {
+    Settlement s;
+    s.kind = Settlement::Kind::kSuccess;
+    s.app_password_id = id;
+    s.now = now;
+    s.policy = app_counting;
+    const SignInEvent e = event("alice", now, "app-password", "success");
+    auto settled = retry([&] { return store.SettleAttempt("alice", s, &e); });
+    if (!settled.ok()) return "SettleAttempt(app password): " + settled.status().message();
+    *gone = settled->app_password_gone;
+    if (!*gone) ++me.events;
+    return "";
+  };
+
+  int step = 0;
+  int code = 0;
+  for (int i = 0; i < kMixedOps; ++i) {
+    const int64_t now = kMixedBase + i;
+    const bool by_turns = (i / kMixedKinds) % 2 == 0;
+    std::string failed;
+    switch (i % kMixedKinds) {
+      case 0:
+        failed = sign_in("alice", now, counting, Settlement::Kind::kWrong, MixedDigest(c, i),
+                         "password");
+        break;
+      case 1:
+        failed = sign_in("bob", now, counting, Settlement::Kind::kSuccess, "", "password");
+        break;
+      case 2: {
+        ++step;
+        auto used = retry([&] { return store.UseTotpStep("alice", step, LockGuard{true, now}); });
+        if (!used.ok()) {
+          failed = "UseTotpStep: " + used.status().message();
+        } else if (*used == CodeUse::kUsed) {
+          __atomic_fetch_add(&shared.step_wins[step], 1, __ATOMIC_SEQ_CST);
+        } else if (*used != CodeUse::kAlreadyUsed) {
+          failed = "UseTotpStep: refused as locked; alice is never locked";
+        }
+        break;
+      }
+      case 3: {
+        const std::string digest = MixedCode(code);
+        auto used = retry([&] {
+          return store.UseRecoveryCode("alice", digest, LockGuard{true, now});
+        });
+        if (!used.ok()) {
+          failed = "UseRecoveryCode: " + used.status().message();
+        } else if (*used == CodeUse::kUsed) {
+          __atomic_fetch_add(&shared.code_wins[code], 1, __ATOMIC_SEQ_CST);
+        } else if (*used != CodeUse::kAlreadyUsed) {
+          failed = "UseRecoveryCode: refused as locked; alice is never locked";
+        }
+        ++code;
+        break;
+      }
+      case 4: {
+        bool gone = false;
+        failed = use_app(p1, now, &gone);
+        if (failed.empty() && gone) failed = "app password p1 (never revoked) was refused";
+        break;
+      }
+      case 5: {
+        if (c == 0 && i == kRevokeP2At) {
+          auto revoked = retry([&] { return store.RevokeAppPasswords("alice", "p2", now); });
+          if (!revoked.ok() || *revoked != 1)
+            failed = "RevokeAppPasswords(p2): " +
+                     (revoked.ok() ? std::to_string(*revoked) + " revoked, not 1"
+                                   : revoked.status().message());
+          break;
+        }
+        bool gone = false;
+        failed = use_app(p2, now, &gone);
+        if (gone) {
+          ++me.p2_gone;
+        } else if (me.p2_gone > 0) {
+          ++me.p2_used_after_gone;
+        } else {
+          ++me.p2_used;
+        }
+        break;
+      }
+      case 6: {
+        Status st = retry([&] { return store.SetDisabled("alice", by_turns); });
+        if (!st.ok()) failed = "SetDisabled: " + st.message();
+        break;
+      }
+      case 7: {
+        const char* who = (i / kMixedKinds / 2) % 2 == 0 ? "alice" : "bob";
+        Status st = retry([&] { return store.SetMustChange(who, by_turns); });
+        if (!st.ok()) failed = "SetMustChange: " + st.message();
+        break;
+      }
+      case 8:
+        if (by_turns) {
+          Status st = retry([&] { return store.ClearFailures("bob"); });
+          if (!st.ok()) failed = "ClearFailures: " + st.message();
+        } else {
+          failed =
+              sign_in("alice", now, app_counting, Settlement::Kind::kWrong, "", "app-password");
+        }
+        break;
+      case 9:
+        if (by_turns) {
+          Status st = retry(
+              [&] { return store.RecordEvent(event("nobody", now, "password", "unknown-user")); });
+          if (!st.ok()) {
+            failed = "RecordEvent: " + st.message();
+          } else {
+            ++me.events;
+          }
+        } else {
+          failed = sign_in("carol", now, counting,
+                           (i / kMixedKinds / 2) % 2 == 0 ? Settlement::Kind::kWrong
+                                                          : Settlement::Kind::kSuccess,
+                           "", "password");
+        }
+        break;
+    }
+    if (!failed.empty()) return "op " + std::to_string(i) + ": " + failed;
+  }
+  return "";
+}
+
+TEST_P(StoreContractTest, ConcurrentMixedOperationsLoseNothing) {
+  int64_t p1 = 0;
+  int64_t p2 = 0;
+  {
+    auto store = MustConnect();
+    ASSERT_NE(store, nullptr);
+    for (const char* name : {"alice", "bob", "carol"}) ASSERT_TRUE(store->AddUser(User(name)).ok());
+    std::vector<std::string> codes;
+    for (int i = 0; i < kMixedCodes; ++i) codes.push_back(MixedCode(i));
+    ASSERT_TRUE(store->SetTotp("alice", "sealed", codes).ok());
+    AppPasswordRecord first = AppPassword("alice", "p1", 1);
+    AppPasswordRecord second = AppPassword("alice", "p2", 2);
+    ASSERT_TRUE(store->AddAppPassword(first, 10, 1000).ok());
+    ASSERT_TRUE(store->AddAppPassword(second, 10, 1000).ok());
+    p1 = first.id;
+    p2 = second.id;
+  }  // closed before fork
+  void* mapped =
+      mmap(nullptr, sizeof(MixedShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mapped, MAP_FAILED);
+  auto* shared = new (mapped) MixedShared{};
+  int gate[2];
+  ASSERT_EQ(pipe(gate), 0);
+  std::vector<pid_t> children;
+  for (int c = 0; c < kMixedChildren; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(gate[1]);
+      std::string failed;
+      {
+        auto store = backend_->Connect(kRaceWaitMs);  // its own connection, after fork
+        char byte;
+        if (!store.ok()) {
+          failed = "Connect: " + store.status().message();
+        } else if (read(gate[0], &byte, 1) != 0) {  // EOF: go
+          failed = "the start gate broke";
+        } else {
+          failed = RunMixedChild(**store, c, p1, p2, *shared);
+        }
+      }
+      snprintf(shared->child[c].error, sizeof shared->child[c].error, "%s", failed.c_str());
+      _exit(failed.empty() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  close(gate[0]);
+  close(gate[1]);  // releases every child at once
+  for (int c = 0; c < kMixedChildren; ++c) {
+    int status = 0;
+    ASSERT_EQ(waitpid(children[c], &status, 0), children[c]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "child " << c << " (status " << status << "): " << shared->child[c].error;
+  }
+
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  int64_t events = 0;
+  int64_t busy = 0;
+  int64_t p2_used = 0;
+  for (int c = 0; c < kMixedChildren; ++c) {
+    const MixedReport& r = shared->child[c];
+    EventFilter mine;
+    mine.service = "child-" + std::to_string(c);
+    EXPECT_EQ(store->CountEvents(mine).value(), r.events) << "events of child " << c;
+    EXPECT_EQ(r.p2_used_after_gone, 0) << "child " << c << " used p2 after it was refused";
+    events += r.events;
+    busy += r.busy;
+    p2_used += r.p2_used;
+  }
+  EXPECT_EQ(store->CountEvents(EventFilter{}).value(), events);
+  // Every kind of event that was reported is there, and exactly: the wrong
+  // and right sign-ins of every child, and p2's uses that were accepted.
+  EventFilter wrong_alice;
+  wrong_alice.user = "alice";
+  wrong_alice.methods = {"password"};
+  EXPECT_EQ(store->CountEvents(wrong_alice).value(), kMixedChildren * kMixedSteps);
+  EventFilter bob_in;
+  bob_in.user = "bob";
+  EXPECT_EQ(store->CountEvents(bob_in).value(), kMixedChildren * kMixedSteps);
+  EventFilter app_uses;
+  app_uses.user = "alice";
+  app_uses.methods = {"app-password"};
+  app_uses.outcomes = {"success"};
+  EXPECT_EQ(store->CountEvents(app_uses).value(), kMixedChildren * kMixedSteps + p2_used);
+  EXPECT_GT(p2_used, 0);
+
+  auto alice = store->GetUser("alice").value();
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_EQ(alice->failures, kMixedChildren * kMixedSteps) << "a wrong sign-in was lost";
+  EXPECT_EQ(alice->pending_attempts, 0);
+  EXPECT_EQ(alice->first_failure, kMixedBase);
+  EXPECT_EQ(alice->locked_until, 0);
+  EXPECT_EQ(alice->totp_last_step, kMixedSteps);
+  EXPECT_FALSE(alice->disabled);
+  EXPECT_FALSE(alice->must_change);
+  EXPECT_EQ(alice->totp_sealed, "sealed");
+  int step_wins = 0;
+  for (int s = 1; s <= kMixedSteps; ++s) {
+    EXPECT_LE(shared->step_wins[s], 1) << "time step " << s << " was used twice";
+    step_wins += shared->step_wins[s];
+  }
+  EXPECT_GE(step_wins, 1);
+  for (int code = 0; code < kMixedCodes; ++code)
+    EXPECT_EQ(shared->code_wins[code], 1) << "recovery code " << code;
+  EXPECT_EQ(store->CountRecoveryCodes("alice").value(), 0);
+  LockoutRecord app_bucket = store->AppPasswordLockout("alice").value();
+  EXPECT_EQ(app_bucket.failures, kMixedChildren * kMixedSteps / 2)
+      << "a wrong app password was lost";
+  EXPECT_EQ(app_bucket.pending_attempts, 0);
+  EXPECT_EQ(app_bucket.locked_until, 0);
+  auto apps = store->ListAppPasswords("alice").value();
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[0].revoked, 0);
+  EXPECT_GT(apps[0].last_used, kMixedBase);
+  EXPECT_EQ(apps[0].last_used_from, "192.0.2.7");
+  EXPECT_EQ(apps[1].revoked, kMixedBase + kRevokeP2At);
+
+  auto bob = store->GetUser("bob").value();
+  ASSERT_TRUE(bob.has_value());
+  ExpectNoFailures(*bob);
+  EXPECT_EQ(bob->pending_attempts, 0);
+  auto carol = store->GetUser("carol").value();
+  ASSERT_TRUE(carol.has_value());
+  EXPECT_EQ(carol->pending_attempts, 0) << "a settlement was lost";
+  EXPECT_LE(carol->failures, kMixedChildren * kMixedSteps / 4);
+  std::printf("[ mixed ] %s: %lld events, %d time steps taken, %lld kBusy retried\n",
+              GetParam().name, static_cast<long long>(events), step_wins,
+              static_cast<long long>(busy));
+  munmap(mapped, sizeof(MixedShared));
 }
 
 TEST_P(StoreContractTest, EnrollTotpIsCompareAndSet) {
