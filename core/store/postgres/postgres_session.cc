@@ -1,0 +1,344 @@
+// The administrator's PostgreSQL connection (postgres_session.h): opened
+// with the parameters PostgresStore::Connect uses, blocking, bounded by the
+// server's timeouts.
+#include "core/store/postgres/postgres_session.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/safe_file.h"
+#include "core/base/secret.h"
+
+namespace sesame {
+namespace postgres_internal {
+namespace {
+
+struct ConninfoFree {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoFree>;
+
+// One keyword of a parsed DSN ("" when unset). The DSN passed
+// CheckPostgresDsn, so it parses.
+std::string Get(const ConninfoPtr& options, const char* keyword) {
+  for (const PQconninfoOption* o = options.get(); o != nullptr && o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, keyword) == 0) return o->val != nullptr ? o->val : "";
+  }
+  return "";
+}
+
+ConninfoPtr Parse(const std::string& dsn) {
+  char* error = nullptr;
+  ConninfoPtr parsed(PQconninfoParse(dsn.c_str(), &error));
+  PQfreemem(error);
+  return parsed;
+}
+
+bool UsesTcp(const ConninfoPtr& dsn) {
+  if (!Get(dsn, "hostaddr").empty()) return true;
+  const std::string hosts = Get(dsn, "host");
+  size_t start = 0;
+  while (start < hosts.size()) {
+    size_t comma = hosts.find(',', start);
+    if (comma == std::string::npos) comma = hosts.size();
+    const std::string host = hosts.substr(start, comma - start);
+    if (!host.empty() && host[0] != '/' && host[0] != '@') return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+// The environment variables through which libpq would take settings.
+std::string LibpqVariableSet() {
+  for (const char* name :
+       {"PGSERVICEFILE", "PGSYSCONFDIR", "PGDATESTYLE", "PGTZ", "PGGEQO", "PGREQUIRESSL"}) {
+    if (std::getenv(name) != nullptr) return name;
+  }
+  std::string found;
+  PQconninfoOption* defaults = PQconndefaults();
+  for (const PQconninfoOption* o = defaults; o != nullptr && o->keyword != nullptr; ++o) {
+    if (o->envvar != nullptr && o->envvar[0] != '\0' && std::getenv(o->envvar) != nullptr) {
+      found = o->envvar;
+      break;
+    }
+  }
+  PQconninfoFree(defaults);
+  return found;
+}
+
+// As in postgres_conn.cc: a path that names no file, so libpq looks for no
+// passfile or client certificate under $HOME.
+constexpr const char* kNoFile = "/dev/null/none";
+constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+std::string OneLine(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+bool DsnUsesTcp(const std::string& dsn) {
+  ConninfoPtr parsed = Parse(dsn);
+  return parsed != nullptr && UsesTcp(parsed);
+}
+
+Result<std::unique_ptr<AdminSession>> AdminSession::Open(const PostgresOptions& options,
+                                                         int statement_timeout_s) {
+  const std::string where = DescribePostgresDsn(options.dsn);
+  const std::string variable = LibpqVariableSet();
+  if (!variable.empty()) {
+    return Status(Code::kUnavailable,
+                  "the environment sets " + variable +
+                      "; sesame takes its PostgreSQL connection only from postgres_dsn and "
+                      "postgres_passfile, never from libpq's PG* variables: unset " +
+                      variable);
+  }
+  SESAME_RETURN_IF_ERROR(CheckPostgresDsn(options.dsn));
+  ConninfoPtr parsed = Parse(options.dsn);
+  if (parsed == nullptr) {
+    return Status(Code::kInvalidArgument, "postgres_dsn is not a valid libpq connection string");
+  }
+  if (!options.passfile.empty()) {
+    SESAME_RETURN_IF_ERROR(
+        CheckTrustedPath(options.passfile, "postgres_passfile", options.passfile_trust));
+  }
+
+  // Keyword order matters: the DSN is expanded first, later keywords win.
+  std::vector<std::pair<std::string, std::string>> params;
+  auto set = [&](const char* key, std::string value) {
+    params.emplace_back(key, std::move(value));
+  };
+  set("dbname", options.dsn);
+  set("passfile", options.passfile.empty() ? kNoFile : options.passfile);
+  set("connect_timeout", std::to_string(options.connect_timeout_s));
+  set("target_session_attrs", "read-write");
+  set("application_name", "sesame-admin");
+  set("client_encoding", "UTF8");
+  if (UsesTcp(parsed)) {
+    if (Get(parsed, "sslmode").empty()) set("sslmode", "verify-full");
+    if (Get(parsed, "sslrootcert").empty()) set("sslrootcert", kSystemCaBundle);
+    set("keepalives", "1");
+    set("keepalives_idle", "30");
+    set("tcp_user_timeout", std::to_string(statement_timeout_s * 1000 + 1000));
+  }
+  if (Get(parsed, "sslcert").empty()) set("sslcert", kNoFile);
+  if (Get(parsed, "sslkey").empty()) set("sslkey", kNoFile);
+  std::string server_options = Get(parsed, "options");
+  if (!server_options.empty()) server_options += ' ';
+  server_options +=
+      "-c statement_timeout=" + std::to_string(statement_timeout_s * 1000) +
+      " -c lock_timeout=" + std::to_string(std::max(options.lock_timeout_ms, 1)) +
+      " -c idle_in_transaction_session_timeout=" + std::to_string(statement_timeout_s * 2000) +
+      " -c default_transaction_isolation=read\\ committed";
+  set("options", server_options);
+
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : params) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (conn == nullptr) {
+    return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": out of memory");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = OneLine(PQerrorMessage(conn));
+    PQfinish(conn);
+    if (why.find("read-only") != std::string::npos || why.find("standby") != std::string::npos) {
+      why +=
+          "; sesame writes at every sign-in, so it needs a read-write primary: point "
+          "postgres_dsn at the primary";
+    }
+    return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": " + why);
+  }
+  return std::unique_ptr<AdminSession>(new AdminSession(conn, where));
+}
+
+AdminSession::~AdminSession() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Status AdminSession::ConnectionError(std::string_view doing) const {
+  return Status(Code::kUnavailable, "PostgreSQL " + where_ + ": " + std::string(doing) + ": " +
+                                        OneLine(PQerrorMessage(conn_)));
+}
+
+Status AdminSession::ErrorFrom(const PGresult* result, std::string_view doing) const {
+  if (result == nullptr) return ConnectionError(doing);
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = state != nullptr ? state : "";
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message = OneLine(primary != nullptr ? primary : PQresultErrorMessage(result));
+  const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+  if (detail != nullptr) message += " (" + OneLine(detail) + ")";
+  // A COPY names its line ("COPY events, line 42"); a value that failed
+  // is not repeated (it could be a hash or a digest).
+  const char* context = PQresultErrorField(result, PG_DIAG_CONTEXT);
+  if (context != nullptr) {
+    std::string where_in = OneLine(context);
+    const size_t colon = where_in.find(':');
+    if (where_in.rfind("COPY ", 0) == 0 && colon != std::string::npos) where_in.resize(colon);
+    message += " [" + where_in + "]";
+  }
+  const std::string prefix = "PostgreSQL " + where_ + ": " + std::string(doing) + ": ";
+  if (sqlstate == "55P03" || sqlstate == "40001" || sqlstate == "40P01") {
+    return Status(Code::kBusy, prefix + message + " (another transaction holds a lock); try again");
+  }
+  if (sqlstate == "57014") {
+    return Status(Code::kUnavailable,
+                  prefix + "took too long and was cancelled (statement_timeout)");
+  }
+  if (sqlstate == "25006") {
+    return Status(Code::kUnavailable, prefix +
+                                          "the server is a read-only standby; point postgres_dsn "
+                                          "at the primary");
+  }
+  if (sqlstate == "42501") {
+    return Status(Code::kUnavailable,
+                  prefix + message +
+                      "; grant the role SELECT, INSERT, UPDATE, DELETE on sesame's tables "
+                      "(docs/install.md, \"Fleet\")");
+  }
+  if (sqlstate == "23505") return Status(Code::kAlreadyExists, prefix + message);
+  return Status(Code::kUnavailable,
+                prefix + message + (sqlstate.empty() ? "" : " [" + sqlstate + "]"));
+}
+
+Result<PgResult> AdminSession::Exec(const char* sql, const Params& params, std::string_view doing) {
+  if (params.HasNul()) {
+    return Status(Code::kInvalidArgument,
+                  std::string(doing) + ": a value holds a NUL byte, which PostgreSQL text cannot");
+  }
+  std::vector<const char*> values = params.Pointers();
+  PGresult* raw =
+      PQexecParams(conn_, sql, params.size(), nullptr, values.data(), nullptr, nullptr, 0);
+  if (raw == nullptr) return ConnectionError(doing);
+  PgResult result(raw);
+  const ExecStatusType status = PQresultStatus(raw);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return ErrorFrom(raw, doing);
+  return result;
+}
+
+Result<PgResult> AdminSession::Exec(const char* sql, std::string_view doing) {
+  Params none;
+  return Exec(sql, none, doing);
+}
+
+Status AdminSession::BeginCopy(const char* sql, std::string_view doing) {
+  PGresult* raw = PQexec(conn_, sql);
+  PgResult holder(raw);
+  if (raw == nullptr) return ConnectionError(doing);
+  if (PQresultStatus(raw) != PGRES_COPY_IN) return ErrorFrom(raw, doing);
+  return Status::Ok();
+}
+
+Status AdminSession::PutCopy(std::string& rows, std::string_view doing) {
+  int rc = rows.empty() ? 1 : PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size()));
+  if (!rows.empty()) WipeMemory(rows.data(), rows.size());
+  rows.clear();
+  if (rc != 1) return ConnectionError(doing);
+  return Status::Ok();
+}
+
+Result<int64_t> AdminSession::EndCopy(std::string_view doing) {
+  if (PQputCopyEnd(conn_, nullptr) != 1) return ConnectionError(doing);
+  Status st;
+  int64_t rows = 0;
+  bool seen = false;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    PgResult holder(raw);
+    if (!seen && PQresultStatus(raw) == PGRES_COMMAND_OK) {
+      rows = holder.Affected();
+    } else if (!seen) {
+      st = ErrorFrom(raw, doing);
+    }
+    seen = true;
+  }
+  if (!seen) return ConnectionError(doing);
+  if (!st.ok()) return st;
+  return rows;
+}
+
+void AdminSession::AbortCopy() {
+  if (PQputCopyEnd(conn_, "sesame-admin gave up the copy") == 1) {
+    while (PGresult* raw = PQgetResult(conn_)) PQclear(raw);
+  }
+}
+
+Result<PostgresConnectionInfo> AdminSession::Describe() {
+  Result<PgResult> r =
+      Exec("SELECT current_user, pg_is_in_recovery()", "describing the connection");
+  if (!r.ok()) return r.status();
+  PostgresConnectionInfo info;
+  info.server = where_;
+  info.user = r->Text(0, 0);
+  info.read_only = r->Bool(0, 1);
+  info.server_version = PQserverVersion(conn_);
+  info.tls = PQsslInUse(conn_) != 0;
+  if (info.tls) {
+    const char* protocol = PQsslAttribute(conn_, "protocol");
+    info.tls_protocol = protocol != nullptr ? protocol : "";
+  }
+  return info;
+}
+
+Result<int> ReadSchemaVersion(AdminSession& session) {
+  const char* kDoing = "reading the schema version";
+  Result<PgResult> tables = session.Exec(
+      "SELECT count(*), count(*) FILTER (WHERE c.relname = 'schema_version') FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+      "n.nspname = current_schema()",
+      kDoing);
+  if (!tables.ok()) return tables.status();
+  if (tables->Int(0, 0) == 0) return 0;
+  if (tables->Int(0, 1) == 0) {
+    return Status(Code::kCorrupt, "database " + session.where() +
+                                      " has tables but no schema_version table: it is not a "
+                                      "sesame store; check postgres_dsn");
+  }
+  Result<PgResult> version =
+      session.Exec("SELECT max(version), count(*) FROM schema_version", kDoing);
+  if (!version.ok()) return version.status();
+  if (version->Int(0, 1) != 1 || version->IsNull(0, 0) || version->Int(0, 0) < 1 ||
+      version->Int(0, 0) > std::numeric_limits<int>::max()) {
+    return Status(Code::kCorrupt, "store " + session.where() +
+                                      " has a malformed schema_version table (expected one "
+                                      "positive integer row); restore it from a backup");
+  }
+  return static_cast<int>(version->Int(0, 0));
+}
+
+void CopyField(std::string& row, std::string_view value, char end) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        row += "\\\\";
+        break;
+      case '\t':
+        row += "\\t";
+        break;
+      case '\n':
+        row += "\\n";
+        break;
+      case '\r':
+        row += "\\r";
+        break;
+      default:
+        row += c;
+    }
+  }
+  row += end;
+}
+
+}  // namespace postgres_internal
+}  // namespace sesame
