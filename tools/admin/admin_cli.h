@@ -18,10 +18,12 @@ inline constexpr const char* kTool = "sesame-admin";
 
 struct Invocation {
   // doctor, calibrate: their options as given (the command checks them).
-  std::optional<std::string> pam_dir;     // --pam-dir DIR (doctor)
-  std::optional<std::string> target_ms;   // --target-ms N (calibrate)
-  std::optional<std::string> max_memory;  // --max-memory SIZE (calibrate)
-  std::optional<std::string> concurrent;  // --concurrent N (calibrate)
+  std::optional<std::string> pam_dir;      // --pam-dir DIR (doctor)
+  std::optional<std::string> target_ms;    // --target-ms N (calibrate)
+  std::optional<std::string> max_memory;   // --max-memory SIZE (calibrate)
+  std::optional<std::string> concurrent;   // --concurrent N (calibrate)
+  std::optional<std::string> from_sqlite;  // --from-sqlite FILE (db copy)
+  bool merge = false;                      // --merge (db copy)
 
   // activity: its options as given (the command checks them).
   std::optional<std::string> user;     // --user NAME
@@ -53,10 +55,11 @@ const CommandTable<Invocation>& Table();
 int Fail(const Status& status);
 
 // Health checks and the store's upkeep (admin_doctor.cc, admin_db.cc,
-// admin_calibrate.cc).
+// admin_calibrate.cc); db copy: admin_db.cc.
 int RunDoctor(const Invocation& inv);
 int RunDbCheck(const Invocation& inv);
 int RunDbMigrate(const Invocation& inv);
+int RunDbCopy(const Invocation& inv);
 int RunCalibrate(const Invocation& inv);
 
 // Commands (admin_init.cc, admin_user.cc, admin_password.cc, admin_import.cc).

@@ -1,7 +1,9 @@
 // sesame-admin doctor: is this host set up right? Checks the config, the
-// key, the store (trust, schema, integrity), the runtime directory, the
-// module file, and the PAM stacks that use pam_sesame, and warns about
-// stacks that are risky (pam_stack.h reads them). Changes nothing.
+// key, the store (SQLite: trust, schema, integrity; PostgreSQL: the DSN,
+// the passfile, the connection with its TLS and role, schema, consistency),
+// the runtime directory, the module file, and the PAM stacks that use
+// pam_sesame, and warns about stacks that are risky (pam_stack.h reads
+// them). Changes nothing.
 //
 // Every finding is one line, "LEVEL: WHERE: what is wrong; what to do".
 // Exit: 0 no finding, 1 warnings only, 2 errors (sesame-admin(8)).
@@ -15,11 +17,16 @@
 
 #include "core/config/config.h"
 #include "core/crypto/key_file.h"
+#include "core/store/open/open_store.h"
 #include "core/store/sqlite/sqlite_maintenance.h"
 #include "tools/admin/admin_cli.h"
 #include "tools/admin/pam_stack.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
+#ifdef SESAME_WITH_POSTGRES
+#include "core/store/postgres/postgres_maintenance.h"
+#include "core/store/postgres/postgres_store.h"
+#endif
 
 namespace sesame::admin {
 namespace {
@@ -94,6 +101,22 @@ class Doctor {
       Add("info", config_.key_file, "key file present, 0400 root");
     }
 
+    if (config_.store == "postgres") {
+      CheckPostgres();
+    } else {
+      CheckSqlite();
+    }
+
+    struct stat st;
+    if (lstat(config_.runtime_dir.c_str(), &st) != 0) {
+      Add("info", config_.runtime_dir, "runtime directory not there yet; made at first use");
+    } else {
+      Status dir = CheckTrustedPath(config_.runtime_dir, "runtime directory", TrustRule{0, false});
+      if (!dir.ok()) Add("error", config_.runtime_dir, dir.message());
+    }
+  }
+
+  void CheckSqlite() {
     Result<SqliteFacts> facts =
         InspectSqliteStore(config_.store_path, TrustRule{0, true}, config_.store_busy_timeout_ms);
     if (!facts.ok()) {
@@ -116,15 +139,115 @@ class Doctor {
           "store trusted, schema version " + std::to_string(facts->schema_version) +
               " (current), integrity ok");
     }
+  }
 
-    struct stat st;
-    if (lstat(config_.runtime_dir.c_str(), &st) != 0) {
-      Add("info", config_.runtime_dir, "runtime directory not there yet; made at first use");
+#ifdef SESAME_WITH_POSTGRES
+  // store = postgres: the DSN, the passfile, the connection the module
+  // would open (server, TLS, role, primary), the schema and consistency,
+  // and whether the role has more rights than a host needs.
+  void CheckPostgres() {
+    const std::string& dsn = config_.postgres_dsn;
+    Status dsn_ok = CheckPostgresDsn(dsn);
+    if (!dsn_ok.ok()) {
+      Add("error", "postgres_dsn", dsn_ok.message() + " (store not checked)");
+      return;
+    }
+    const std::string where = "postgres " + DescribePostgresDsn(dsn);
+    const bool tcp = PostgresDsnUsesTcp(dsn);
+    Add("info", "postgres_dsn",
+        "names " + DescribePostgresDsn(dsn) + ", no password in it" +
+            (tcp ? "; TLS with a verified server certificate (TCP host)" : "; Unix socket"));
+    if (config_.postgres_passfile.empty()) {
+      Add("info", "postgres_passfile",
+          "not set: the role signs in without a password (Unix-socket peer or trust "
+          "authentication, or a TLS client certificate in postgres_dsn)");
     } else {
-      Status dir = CheckTrustedPath(config_.runtime_dir, "runtime directory", TrustRule{0, false});
-      if (!dir.ok()) Add("error", config_.runtime_dir, dir.message());
+      Status passfile =
+          CheckTrustedPath(config_.postgres_passfile, "postgres_passfile", TrustRule{0, true});
+      if (!passfile.ok()) {
+        Add("error", config_.postgres_passfile,
+            passfile.message() + "; pam_sesame refuses to connect until it is fixed");
+        return;
+      }
+      Add("info", config_.postgres_passfile, "passfile present, root's, no group/other access");
+    }
+
+    StoreOptions options;
+    options.migrate = false;  // doctor changes nothing
+    Result<std::unique_ptr<Store>> store = OpenStore(config_, options);
+    if (!store.ok()) {
+      Add("error", where, store.status().message());
+      return;
+    }
+    Result<PostgresConnectionInfo> info = DescribePostgresConnection(**store);
+    if (!info.ok()) {
+      Add("error", where, info.status().message());
+      return;
+    }
+    const PostgresConnectionInfo& c = *info;
+    if (c.read_only) {
+      Add("error", where,
+          "the server is a read-only standby (pg_is_in_recovery): sesame writes at every "
+          "sign-in; point postgres_dsn at the primary");
+    }
+    if (tcp && !c.tls) {
+      Add("error", where,
+          "the connection to a TCP host is not encrypted: password hashes would cross the "
+          "network in clear; set sslmode=verify-full (and ssl = on on the server)");
+    } else if (tcp && (c.tls_protocol == "TLSv1" || c.tls_protocol == "TLSv1.1")) {
+      Add("warning", where,
+          "the connection uses " + c.tls_protocol +
+              ", which is outdated; set ssl_min_protocol_version = 'TLSv1.2' on the server");
+    }
+    Add("info", where,
+        "connected: PostgreSQL " + PostgresVersionText(c.server_version) + ", " +
+            (c.tls ? "TLS " + c.tls_protocol : std::string("no TLS (Unix socket)")) + ", role " +
+            c.user + (c.read_only ? ", read-only standby" : ", primary"));
+    Result<int> version = (*store)->SchemaVersion();
+    store->reset();
+    if (!version.ok()) {
+      Add("error", where, version.status().message());
+      return;
+    }
+
+    PostgresOptions inspect;
+    inspect.dsn = dsn;
+    inspect.passfile = config_.postgres_passfile;
+    inspect.connect_timeout_s = config_.postgres_connect_timeout;
+    inspect.statement_timeout_s = config_.postgres_statement_timeout;
+    inspect.lock_timeout_ms = config_.store_busy_timeout_ms;
+    Result<PostgresFacts> facts = InspectPostgresStore(inspect);
+    if (!facts.ok()) {
+      Add("error", where, facts.status().message());
+      return;
+    }
+    for (const std::string& problem : facts->problems) Add("error", where, problem);
+    if (facts->problems.empty()) {
+      Add("info", where,
+          "schema version " + std::to_string(*version) + " (current), consistency checks ok");
+    }
+    if (facts->superuser) {
+      Add("warning", where,
+          "role " + c.user +
+              " is a superuser: every host's passfile opens the whole server; give the hosts a "
+              "role with only SELECT, INSERT, UPDATE, DELETE on sesame's tables "
+              "(docs/install.md, \"Fleet\")");
+    } else if (facts->ddl_rights) {
+      Add("warning", where,
+          "role " + c.user +
+              " owns sesame's tables or may create objects in their schema: a host's stolen "
+              "passfile could drop or change them; after `sesame-admin init` and migrations, "
+              "give the hosts a role with only SELECT, INSERT, UPDATE, DELETE on them "
+              "(docs/install.md, \"Fleet\")");
     }
   }
+#else
+  void CheckPostgres() {
+    Add("error", inv_.config_path,
+        "store = postgres, but this build of sesame-admin has no PostgreSQL backend (built "
+        "without libpq); use a build with it");
+  }
+#endif
 
   // The module file a line loads: its absolute path, or the name in the
   // directory this sesame installs it to.

@@ -33,7 +33,8 @@ int Main(int argc, char** argv) {
   inv.require_mfa = line.Has("--require-mfa");
   for (auto [flag, field] :
        {std::pair{"--pam-dir", &inv.pam_dir}, std::pair{"--target-ms", &inv.target_ms},
-        std::pair{"--max-memory", &inv.max_memory}, std::pair{"--concurrent", &inv.concurrent}}) {
+        std::pair{"--max-memory", &inv.max_memory}, std::pair{"--concurrent", &inv.concurrent},
+        std::pair{"--from-sqlite", &inv.from_sqlite}}) {
     if (const std::string* value = line.Value(flag)) *field = *value;
   }
   for (auto [flag, field] :
@@ -43,6 +44,7 @@ int Main(int argc, char** argv) {
     if (const std::string* value = line.Value(flag)) *field = *value;
   }
   inv.all = line.Has("--all");
+  inv.merge = line.Has("--merge");
   if (const std::string* v = line.Value("--services")) inv.services = *v;
   if (const std::string* v = line.Value("--expires")) inv.expires = *v;
   inv.operands = std::move(line.operands);
