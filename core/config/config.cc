@@ -119,14 +119,33 @@ std::string SetMfaRequired(std::string_view value, Config& config) {
   return "";
 }
 
+// Whether this build has the PostgreSQL backend is OpenStore's business:
+// the config accepts both names.
 std::string SetStore(std::string_view value, Config& config) {
-  if (value == "sqlite") {
-    config.store = "sqlite";
-    return "";
-  }
-  if (value == "postgres")
-    return "the PostgreSQL backend is not available in this version; use 'sqlite'";
-  return "use 'sqlite'";
+  if (value != "sqlite" && value != "postgres") return "use 'sqlite' or 'postgres'";
+  config.store = std::string(value);
+  return "";
+}
+
+constexpr const char* kPostgresDsnExample =
+    "postgres_dsn = host=db.example.org dbname=sesame user=sesame";
+
+// postgres_dsn: a libpq connection string or URI, checked only for what no
+// libpq string has (control characters, no '=' and no URI scheme); libpq
+// parses it when the store is opened, and the backend refuses a password
+// in it.
+std::string SetPostgresDsn(std::string_view value, Config& config) {
+  if (value.size() > kMaxPathBytes)
+    return "use a connection string of at most " + std::to_string(kMaxPathBytes) + " bytes";
+  if (HasControlChars(value))
+    return "use a connection string without control characters (spaces between the "
+           "key=value pairs)";
+  bool uri = value.rfind("postgresql://", 0) == 0 || value.rfind("postgres://", 0) == 0;
+  if (!uri && value.find('=') == std::string_view::npos)
+    return std::string("use a libpq connection string (e.g. '") + kPostgresDsnExample +
+           "') or a postgresql:// URI";
+  config.postgres_dsn = std::string(value);
+  return "";
 }
 
 std::string SetAppPasswordsFor(std::string_view value, Config& config) {
@@ -260,6 +279,13 @@ constexpr KeySpec kKeys[] = {
     {"store_path", &SetPath<&Config::store_path, true>, &ShowString<&Config::store_path>},
     {"store_busy_timeout_ms", &SetNumber<int, &Config::store_busy_timeout_ms, 0, 600000>,
      &ShowNumber<int, &Config::store_busy_timeout_ms>},
+    {"postgres_dsn", &SetPostgresDsn, &ShowString<&Config::postgres_dsn>},
+    {"postgres_passfile", &SetPath<&Config::postgres_passfile, true>,
+     &ShowString<&Config::postgres_passfile>},
+    {"postgres_connect_timeout", &SetNumber<int, &Config::postgres_connect_timeout, 2, 60>,
+     &ShowNumber<int, &Config::postgres_connect_timeout>},
+    {"postgres_statement_timeout", &SetNumber<int, &Config::postgres_statement_timeout, 1, 300>,
+     &ShowNumber<int, &Config::postgres_statement_timeout>},
     {"key_file", &SetPath<&Config::key_file, true>, &ShowString<&Config::key_file>},
     {"runtime_dir", &SetPath<&Config::runtime_dir, false>, &ShowString<&Config::runtime_dir>},
     {"argon2_time_cost", &SetNumber<uint32_t, &Config::argon2_time_cost, 1, 1000>,
@@ -466,6 +492,11 @@ class Parser {
   // Rules between keys, checked once every line is read; the
   // app-password bucket's keys not set follow the interactive ones.
   Status CheckWhole() {
+    if (config_.store == "postgres" && config_.postgres_dsn.empty())
+      return Error(LineOf("store"),
+                   std::string("store = postgres needs postgres_dsn, the libpq connection "
+                               "string of the database (e.g. '") +
+                       kPostgresDsnExample + "')");
     if (LineOf("app_password_deny") == 0) config_.app_password_deny = config_.deny;
     if (LineOf("app_password_fail_interval") == 0)
       config_.app_password_fail_interval = config_.fail_interval;

@@ -31,6 +31,16 @@ struct Config {
   std::string store = "sqlite";
   std::string store_path = "/var/lib/sesame/sesame.db";
   int store_busy_timeout_ms = 5000;
+  // store = postgres (core/store/postgres/). postgres_dsn is a libpq
+  // connection string ("host=... dbname=... user=...") or a postgresql://
+  // URI, required with store = postgres. The config does not look inside
+  // it: the backend (PQconninfoParse) refuses one that holds a password,
+  // which belongs in postgres_passfile, a libpq passfile that must be
+  // root's and not readable by group or others (the key file's rule).
+  std::string postgres_dsn;            // empty: not set
+  std::string postgres_passfile;       // empty: none
+  int postgres_connect_timeout = 3;    // seconds to connect (libpq's minimum is 2)
+  int postgres_statement_timeout = 5;  // seconds one statement may take; then it fails closed
   std::string key_file = "/etc/security/sesame.key";
   std::string runtime_dir = "/run/sesame";
 

@@ -40,6 +40,10 @@ TEST(ConfigTest, EmptyTextGivesDefaults) {
   EXPECT_EQ(r->store, "sqlite");
   EXPECT_EQ(r->store_path, "/var/lib/sesame/sesame.db");
   EXPECT_EQ(r->store_busy_timeout_ms, 5000);
+  EXPECT_EQ(r->postgres_dsn, "");
+  EXPECT_EQ(r->postgres_passfile, "");
+  EXPECT_EQ(r->postgres_connect_timeout, 3);
+  EXPECT_EQ(r->postgres_statement_timeout, 5);
   EXPECT_EQ(r->key_file, "/etc/security/sesame.key");
   EXPECT_EQ(r->runtime_dir, "/run/sesame");
   EXPECT_EQ(r->argon2_time_cost, 3u);
@@ -62,6 +66,10 @@ TEST(ConfigTest, EveryKeySet) {
       "store = sqlite\n"
       "store_path = /srv/sesame/db.sqlite\n"
       "store_busy_timeout_ms = 0\n"
+      "postgres_dsn = host=db.example.org dbname=sesame user=sesame sslmode=verify-full\n"
+      "postgres_passfile = /etc/security/sesame.pgpass\n"
+      "postgres_connect_timeout = 60\n"
+      "postgres_statement_timeout = 300\n"
       "key_file = /srv/sesame/host.key\n"
       "runtime_dir = /run/other\n"
       "argon2_time_cost = 1000\n"
@@ -104,6 +112,10 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->store, "sqlite");
   EXPECT_EQ(r->store_path, "/srv/sesame/db.sqlite");
   EXPECT_EQ(r->store_busy_timeout_ms, 0);
+  EXPECT_EQ(r->postgres_dsn, "host=db.example.org dbname=sesame user=sesame sslmode=verify-full");
+  EXPECT_EQ(r->postgres_passfile, "/etc/security/sesame.pgpass");
+  EXPECT_EQ(r->postgres_connect_timeout, 60);
+  EXPECT_EQ(r->postgres_statement_timeout, 300);
   EXPECT_EQ(r->key_file, "/srv/sesame/host.key");
   EXPECT_EQ(r->runtime_dir, "/run/other");
   EXPECT_EQ(r->argon2_time_cost, 1000u);
@@ -196,9 +208,96 @@ TEST(ConfigTest, BadNumbers) {
 }
 
 TEST(ConfigTest, StoreValues) {
-  ExpectError("store = postgres", 1, "PostgreSQL backend is not available in this version");
-  ExpectError("store = mysql", 1, "store = 'mysql' is not accepted: use 'sqlite'");
-  ExpectError("store = SQLite", 1, "use 'sqlite'");
+  ExpectError("store = mysql", 1, "store = 'mysql' is not accepted: use 'sqlite' or 'postgres'");
+  ExpectError("store = SQLite", 1, "use 'sqlite' or 'postgres'");
+  ExpectError("store = Postgres", 1, "use 'sqlite' or 'postgres'");
+  ExpectError("store = postgresql", 1, "use 'sqlite' or 'postgres'");
+  // Accepted whether or not this build has the backend: OpenStore says so.
+  Result<Config> r = ParseConfig("store = postgres\npostgres_dsn = host=db dbname=sesame\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store, "postgres");
+  EXPECT_EQ(r->postgres_dsn, "host=db dbname=sesame");
+}
+
+TEST(ConfigTest, PostgresStoreNeedsADsn) {
+  // The error names the store line, the key and an example.
+  ExpectError("# fleet\nstore = postgres\n", 2,
+              "store = postgres needs postgres_dsn, the libpq connection string of the database "
+              "(e.g. 'postgres_dsn = host=db.example.org dbname=sesame user=sesame')");
+  ExpectError("store = postgres\npostgres_passfile = /etc/security/sesame.pgpass\n", 1,
+              "needs postgres_dsn");
+  // A DSN without store = postgres is kept, not an error (set up before the switch).
+  Result<Config> r = ParseConfig("postgres_dsn = host=db\n", kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->store, "sqlite");
+  EXPECT_EQ(r->postgres_dsn, "host=db");
+  ExpectError("store = postgres\npostgres_dsn =\n", 2, "postgres_dsn needs a value");
+}
+
+TEST(ConfigTest, PostgresDsnValues) {
+  for (const char* good :
+       {"host=db.example.org dbname=sesame user=sesame", "host=/run/postgresql dbname=sesame",
+        "host=db1,db2 port=5432,5433 target_session_attrs=read-write dbname=sesame",
+        "service=sesame", "postgresql://sesame@db.example.org:5432/sesame?sslmode=verify-full",
+        "postgres://db.example.org/sesame", "postgresql:///sesame?host=/run/postgresql",
+        "application_name='sesame pam' host=db"}) {
+    Result<Config> r = ParseConfig(std::string("postgres_dsn = ") + good, kFile);
+    ASSERT_TRUE(r.ok()) << good << ": " << r.status().message();
+    EXPECT_EQ(r->postgres_dsn, good);
+  }
+  // The config does not look for a password: the backend refuses one
+  // (PQconninfoParse), so it is accepted here.
+  EXPECT_TRUE(ParseConfig("postgres_dsn = host=db password=secret", kFile).ok());
+
+  ExpectError("postgres_dsn = sesame", 1,
+              "postgres_dsn = 'sesame' is not accepted: use a libpq connection string (e.g. "
+              "'postgres_dsn = host=db.example.org dbname=sesame user=sesame') or a "
+              "postgresql:// URI");
+  ExpectError("postgres_dsn = db.example.org:5432", 1, "use a libpq connection string");
+  ExpectError("postgres_dsn = host=db\tdbname=sesame", 1,
+              "use a connection string without control characters");
+  ExpectError("postgres_dsn = host=db\x01 dbname=x", 1, "control character");
+  ExpectError(std::string("postgres_dsn = host=db") + '\0' + " dbname=x", 1, "NUL byte");
+  ExpectError("postgres_dsn = host=db\r\n", 1, "carriage return");
+  ExpectError("postgres_dsn = host=" + std::string(5000, 'a'), 1, "at most 4095 bytes");
+  ExpectError("postgres_dsn = host=db # the fleet", 1, "does not start a comment");
+}
+
+TEST(ConfigTest, PostgresPassfileAndTimeouts) {
+  ExpectError(
+      "postgres_passfile = sesame.pgpass", 1,
+      "postgres_passfile = 'sesame.pgpass' is not accepted: use an absolute path to a file");
+  ExpectError("postgres_passfile = /etc/security/", 1, "not ending in '/'");
+  EXPECT_TRUE(ParseConfig("postgres_connect_timeout = 2", kFile).ok());
+  EXPECT_TRUE(ParseConfig("postgres_statement_timeout = 1", kFile).ok());
+  // libpq takes connect_timeout 1 as 2: the config does not pretend otherwise.
+  ExpectError("postgres_connect_timeout = 1", 1, "use a whole number from 2 to 60");
+  ExpectError("postgres_connect_timeout = 0", 1, "use a whole number from 2 to 60");
+  ExpectError("postgres_connect_timeout = 61", 1, "use a whole number from 2 to 60");
+  ExpectError("postgres_statement_timeout = 0", 1, "use a whole number from 1 to 300");
+  ExpectError("postgres_statement_timeout = 301", 1, "use a whole number from 1 to 300");
+  ExpectError("postgres_statement_timeout = 5s", 1, "use a whole number from 1 to 300");
+}
+
+TEST(ConfigTest, PostgresConfigDescribesAndParsesBack) {
+  const char* text =
+      "store = postgres\n"
+      "postgres_dsn = postgresql://sesame@db.example.org/sesame?sslmode=verify-full\n"
+      "postgres_statement_timeout = 2\n";
+  Result<Config> r = ParseConfig(text, kFile);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::string described = DescribeConfig(*r);
+  EXPECT_EQ(described.rfind("store = postgres\n", 0), 0u) << described;
+  EXPECT_NE(described.find("store_busy_timeout_ms = 5000\n"
+                           "postgres_dsn = "
+                           "postgresql://sesame@db.example.org/sesame?sslmode=verify-full\n"
+                           "# postgres_passfile is not set\npostgres_connect_timeout = 3\n"
+                           "postgres_statement_timeout = 2\n"),
+            std::string::npos)
+      << described;
+  Result<Config> again = ParseConfig(described, kFile);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(DescribeConfig(*again), described);
 }
 
 TEST(ConfigTest, Paths) {
@@ -256,6 +355,8 @@ TEST(ConfigTest, UnsetOptionalPathIsDescribedAsAComment) {
   ASSERT_TRUE(r.ok());
   std::string described = DescribeConfig(*r);
   EXPECT_NE(described.find("# banned_passwords_file is not set\n"), std::string::npos);
+  EXPECT_NE(described.find("# postgres_dsn is not set\n"), std::string::npos);
+  EXPECT_NE(described.find("# postgres_passfile is not set\n"), std::string::npos);
   EXPECT_TRUE(ParseConfig(described, kFile).ok());
 }
 
@@ -267,23 +368,24 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
   Status st = ParseError("colour = blue");
   EXPECT_EQ(st.message().find("did you mean"), std::string::npos) << st.message();
   EXPECT_NE(
-      st.message().find("accepted keys: store, store_path, store_busy_timeout_ms, key_file, "
-                        "runtime_dir, argon2_time_cost, argon2_memory_kib, "
-                        "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
-                        "deny, fail_interval, unlock_time, lockout_exempt_root, "
-                        "exempt_users, password_min_length, password_history, password_max_days, "
-                        "password_quality, banned_passwords_file, totp_algorithm, "
-                        "totp_digits, totp_period, totp_window, totp_issuer, "
-                        "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
-                        "app_passwords_for, app_password_main_password, "
-                        "revoke_app_passwords_on_password_change, on_revoke_command, "
-                        "app_password_deny, app_password_fail_interval, "
-                        "app_password_unlock_time, show_last_sign_in, "
-                        "activity_retention_days, self_service_reset, reset_methods)"),
+      st.message().find(
+          "accepted keys: store, store_path, store_busy_timeout_ms, postgres_dsn, "
+          "postgres_passfile, postgres_connect_timeout, "
+          "postgres_statement_timeout, key_file, runtime_dir, argon2_time_cost, argon2_memory_kib, "
+          "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
+          "deny, fail_interval, unlock_time, lockout_exempt_root, "
+          "exempt_users, password_min_length, password_history, password_max_days, "
+          "password_quality, banned_passwords_file, totp_algorithm, "
+          "totp_digits, totp_period, totp_window, totp_issuer, "
+          "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "
+          "app_passwords_for, app_password_main_password, "
+          "revoke_app_passwords_on_password_change, on_revoke_command, "
+          "app_password_deny, app_password_fail_interval, "
+          "app_password_unlock_time, show_last_sign_in, "
+          "activity_retention_days, self_service_reset, reset_methods)"),
       std::string::npos)
       << st.message();
-  // postgres_dsn is not a key of this build.
-  ExpectError("postgres_dsn = host=db", 1, "unknown key 'postgres_dsn'");
+  ExpectError("postgres_dns = host=db", 1, "did you mean 'postgres_dsn'?");
 }
 
 TEST(ConfigTest, DuplicateKey) {
