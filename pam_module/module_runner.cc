@@ -11,7 +11,6 @@
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
 #include "core/crypto/password_hash.h"
-#include "core/flows/activity.h"
 #include "core/flows/app_passwords.h"
 #include "core/flows/sign_in.h"
 #include "pam_module/decision_codes.h"
@@ -134,9 +133,6 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
           args->mfa_only       ? SecondFactorOnly(services, prompter, request).decision
           : args->app_password ? AppPasswordSignIn(services, prompter, request).decision
                                : PasswordSignIn(services, prompter, request).decision;
-      // After the decision is recorded: a small batch of old events, in
-      // one call in kSignInPruneEvery (activity_retention_days).
-      MaybePruneEvents(services);
       return PamCodeFor(decision, PamStep::kAuthenticate);
     }
     case PamGroup::kAccount:

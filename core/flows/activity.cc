@@ -290,23 +290,9 @@ std::optional<int64_t> RetentionCutoff(const Config& config, int64_t now) {
   return now - static_cast<int64_t>(config.activity_retention_days) * 86400;
 }
 
-void MaybePruneEvents(Services& s) {
-  const std::optional<int64_t> cutoff = RetentionCutoff(s.config, s.clock.Now());
-  if (!cutoff.has_value()) return;
-  uint8_t draw = 0;
-  if (!s.random.Fill(&draw, 1).ok() || draw % kSignInPruneEvery != 0) return;
-  Result<int64_t> pruned = s.store.PruneEvents(*cutoff, kSignInPruneBatch);
-  if (!pruned.ok()) {
-    s.logger.Log(LogLevel::kWarning,
-                 "cannot prune old sign-in events: " + pruned.status().message() +
-                     " (the sign-in is not "
-                     "affected)");
-  } else if (*pruned > 0 && s.logger.debug_enabled()) {
-    s.logger.Log(LogLevel::kDebug, "pruned " + std::to_string(*pruned) +
-                                       " sign-in events older than " +
-                                       std::to_string(s.config.activity_retention_days) +
-                                       " days (activity_retention_days)");
-  }
+int64_t PruneInPassingBefore(const Config& config, int64_t now) {
+  const std::optional<int64_t> cutoff = RetentionCutoff(config, now);
+  return cutoff.has_value() && *cutoff > 0 ? *cutoff : 0;
 }
 
 Result<int64_t> PruneAllEvents(Store& store, const Config& config, int64_t now, int64_t batch) {

@@ -4,12 +4,14 @@
 // print what these return.
 //
 // MUST rules:
-//  - the last-sign-in line and pruning never change a sign-in's decision:
-//    they run after it is recorded, and a store that fails them is logged,
+//  - the last-sign-in line never changes a sign-in's decision: it runs
+//    after the decision is recorded, and a store that fails it is logged,
 //    not returned;
-//  - pruning in passing deletes at most kSignInPruneBatch events in one
-//    transaction, and only in one PAM call in kSignInPruneEvery: no sign-in
-//    waits on a large delete.
+//  - pruning in passing adds no transaction and no large delete to a
+//    sign-in: every write that records a sign-in's event (flow_events.cc:
+//    Finish, Note, Conclude) also deletes at most kPruneInPassingBatch due
+//    events, in that same transaction (Settlement::prune_before,
+//    Store::RecordEvent). It can fail only as that write fails.
 #ifndef SESAME_CORE_FLOWS_ACTIVITY_H_
 #define SESAME_CORE_FLOWS_ACTIVITY_H_
 
@@ -106,22 +108,21 @@ void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r);
 
 // ---- Retention (activity_retention_days) ----
 
-// One call in 128 deletes up to 256: fewer than 1% of sign-ins pay for a
-// batch (about 25 ms on disk, docs/benchmarks.md), so the p99 does not move,
-// and 2 events per call on average outpace the 1 a sign-in adds. A large
-// backlog is for sesame-admin activity prune.
-inline constexpr int64_t kSignInPruneBatch = 256;  // events one sign-in deletes at most
-inline constexpr int kSignInPruneEvery = 128;      // one PAM call in this many prunes
+// Every write that records a sign-in's event deletes up to
+// kPruneInPassingBatch (core/store/store.h) due events in its own
+// transaction: more than the one it adds, so a backlog drains, but few
+// enough that the sign-in hardly notices. A large backlog is for
+// sesame-admin activity prune.
 inline constexpr int64_t kAdminPruneBatch = 1000;  // sesame-admin activity prune's batches
 
 // Events before this time are due for deletion; nullopt when the config
 // keeps every event (activity_retention_days = 0).
 std::optional<int64_t> RetentionCutoff(const Config& config, int64_t now);
 
-// In passing, after a PAM call's decision is recorded: in one call in
-// kSignInPruneEvery (chosen with s.random), deletes at most
-// kSignInPruneBatch events older than the retention. Failures are logged.
-void MaybePruneEvents(Services& s);
+// What a sign-in's own write passes as prune_before (Settlement,
+// Store::RecordEvent): the cutoff, or 0 (delete nothing) when the config
+// keeps every event or the cutoff is not after the epoch.
+int64_t PruneInPassingBefore(const Config& config, int64_t now);
 
 // Every event older than the retention, in batches of `batch` (one
 // transaction each); returns how many were deleted. 0 when retention is 0.

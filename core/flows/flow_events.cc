@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/base/input_check.h"
+#include "core/flows/activity.h"
 #include "core/flows/flow_internal.h"
 #include "core/flows/sign_in.h"
 
@@ -73,7 +74,7 @@ void Note(Services& s, const RequestInfo& r, const char* method, const char* out
   event.method = method;
   event.outcome = outcome;
   event.detail = detail;
-  Status recorded = s.store.RecordEvent(event);
+  Status recorded = s.store.RecordEvent(event, 0, PruneInPassingBefore(s.config, event.time));
   if (!recorded.ok()) s.logger.Log(LogLevel::kError, "cannot record event: " + recorded.message());
 }
 
@@ -127,7 +128,8 @@ std::string FailuresOf(const LockoutPolicy& policy, int failures) {
 FlowResult Finish(Services& s, const RequestInfo& r, const char* what, const char* method,
                   Decision decision, std::string reason, int64_t coalesce_seconds) {
   SignInEvent event = EventOf(s, r, method, decision, reason, coalesce_seconds > 0);
-  Status recorded = s.store.RecordEvent(event, coalesce_seconds);
+  Status recorded =
+      s.store.RecordEvent(event, coalesce_seconds, PruneInPassingBefore(s.config, event.time));
   return Decided(s, r, what, decision, std::move(reason), recorded);
 }
 
@@ -151,7 +153,10 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
   // A success is recorded in the settlement's own transaction (a success
   // whose event cannot be recorded is not a success). A wrong secret is
   // recorded after it, so that the event can say how it was counted.
+  // Either way the write that records the event prunes in passing.
   SignInEvent event = EventOf(s, r, method, decision, reason);
+  const int64_t prune_before = PruneInPassingBefore(s.config, event.time);
+  if (!counted) settlement.prune_before = prune_before;
   Result<SettleOutcome> settled =
       s.store.SettleAttempt(r.user, settlement, counted ? nullptr : &event);
   Status recorded = settled.ok() ? Status::Ok() : settled.status();
@@ -163,7 +168,7 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
                     : " (" + FailuresOf(attempt.policy, attempt.reservation.failures) + ")";
     }
     event.detail = reason;
-    Status written = s.store.RecordEvent(event);
+    Status written = s.store.RecordEvent(event, 0, prune_before);
     if (recorded.ok()) recorded = written;
     if (settled.ok() && settled->locked_until != 0) {
       const bool app = attempt.policy.bucket == LockBucket::kAppPassword;
@@ -201,6 +206,7 @@ FlowResult ConcludeAppPassword(Services& s, const RequestInfo& r, const char* wh
   settlement.policy = policy;
   settlement.app_password_id = app_password_id;
   SignInEvent event = EventOf(s, r, method.c_str(), Decision::kSuccess, reason);
+  settlement.prune_before = PruneInPassingBefore(s.config, event.time);
   Result<SettleOutcome> settled = s.store.SettleAttempt(r.user, settlement, &event);
   if (settled.ok() && settled->app_password_gone) {
     return Finish(s, r, what, method.c_str(), Decision::kFailure,

@@ -18,6 +18,10 @@ namespace flow_internal {
 // "user NAME (service S, from HOST)", sanitised for a log line.
 std::string Describe(const RequestInfo& r);
 
+// Each write below that records an event also prunes in passing: at most
+// kPruneInPassingBatch events older than activity_retention_days, in the
+// same transaction (core/flows/activity.h).
+
 // Records an event that is not the decision itself (a lock, an enrollment).
 void Note(Services& s, const RequestInfo& r, const char* method, const char* outcome,
           const std::string& detail);

@@ -138,6 +138,11 @@ struct Settlement {
   // records the event, only while it is still live; otherwise nothing is
   // written (not even the event) and the outcome says so.
   int64_t app_password_id = 0;
+  // Retention in passing (activity_retention_days): > 0 also deletes the
+  // oldest events whose time is before this, at most kPruneInPassingBatch
+  // of them, in the same transaction (SettleAttempt); <= 0 deletes
+  // nothing.
+  int64_t prune_before = 0;
 };
 
 struct SettleOutcome {
@@ -168,6 +173,15 @@ enum class CodeUse {
 
 // The most events one PruneEvents call deletes.
 inline constexpr int64_t kMaxPruneBatch = 10000;
+
+// The most events one write that records a sign-in deletes in passing
+// (Settlement::prune_before, RecordEvent's prune_before): more than the
+// one event such a write adds, so a backlog drains (by one event a write),
+// and as few as that, because the sign-in pays for each (~2.7 pages of
+// write-ahead log: the row and its three index entries, two of them on
+// pages of their own). 3 moved the p99 more than 2 did:
+// docs/benchmarks.md, "Retention of sign-in events".
+inline constexpr int64_t kPruneInPassingBatch = 2;
 
 // How many digests of recent wrong secrets a user's row keeps (the "same
 // wrong secret counts once" rule); their form (kWrongAttemptDigestChars
@@ -253,7 +267,13 @@ class Store {
   // Ends a kReserved attempt and records `event` (when not null), in one
   // transaction. "Its window" means first_failure is still the
   // reservation's; a settlement for a window that is gone changes no
-  // counter.
+  // counter. With settlement.prune_before > 0 the same transaction also
+  // deletes the oldest events whose time is before it, at most
+  // kPruneInPassingBatch (as PruneEvents would, but never `event`, which is
+  // recorded after the deletion), whether or not `event` is given and
+  // whatever the kind; a settlement that writes nothing (app_password_gone)
+  // deletes nothing. A failed deletion fails the whole settlement, as a
+  // failed insert does (one transaction; nothing half-written).
   //  - kSuccess: the attempts still pending stay counted (failures =
   //    pending - 1 for this one); the rest is cleared: lock, remembered
   //    digests, and the window when nothing is pending;
@@ -351,11 +371,17 @@ class Store {
   // event of the last `coalesce_seconds` is not a new row: that row's
   // count goes up by one and its time becomes event.time (for refusals
   // that cost the refuser nothing, so a client cannot grow the store as
-  // fast as it can connect).
-  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
-    return DoRecordEvent(event, coalesce_seconds);
+  // fast as it can connect). With `prune_before` > 0, the same transaction
+  // first deletes the oldest events whose time is before it, at most
+  // kPruneInPassingBatch (retention in passing, as Settlement::prune_before;
+  // a failed deletion fails the whole write); <= 0 deletes nothing.
+  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds, int64_t prune_before) {
+    return DoRecordEvent(event, coalesce_seconds, prune_before);
   }
-  Status RecordEvent(const SignInEvent& event) { return DoRecordEvent(event, 0); }
+  Status RecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
+    return DoRecordEvent(event, coalesce_seconds, 0);
+  }
+  Status RecordEvent(const SignInEvent& event) { return DoRecordEvent(event, 0, 0); }
   // The events the filter takes, by time then id: oldest first, or newest
   // first with newest_first; within the newest `limit` when set.
   // kInvalidArgument for an outcome or method that is empty or holds a
@@ -446,7 +472,8 @@ class Store {
   virtual Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
                                             const LockGuard& guard) = 0;
   virtual Result<int> DoCountRecoveryCodes(std::string_view name) = 0;
-  virtual Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) = 0;
+  virtual Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds,
+                               int64_t prune_before) = 0;
   virtual Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) = 0;
   virtual Result<int64_t> DoCountEvents(const EventFilter& filter) = 0;
   virtual Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) = 0;

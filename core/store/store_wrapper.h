@@ -123,8 +123,10 @@ class StoreWrapper : public Store {
   Result<int> DoCountRecoveryCodes(std::string_view name) override {
     return Call("CountRecoveryCodes", [&] { return target_.CountRecoveryCodes(name); });
   }
-  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override {
-    return Call("RecordEvent", [&] { return target_.RecordEvent(event, coalesce_seconds); });
+  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds,
+                       int64_t prune_before) override {
+    return Call("RecordEvent",
+                [&] { return target_.RecordEvent(event, coalesce_seconds, prune_before); });
   }
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override {
     return Call("ListEvents", [&] { return target_.ListEvents(filter); });

@@ -3,13 +3,19 @@
 // previous sign-in (not this one), its remote host and service, and the
 // failed attempts since when there were any; nothing at the first sign-in,
 // nothing with show_last_sign_in = no, nothing in mode=app_password (mail
-// servers drop it) nor in mode=mfa_only.
+// servers drop it) nor in mode=mfa_only. And retention in passing: each
+// sign-in's own write deletes at most kPruneInPassingBatch events older
+// than activity_retention_days, and none with 0.
 #include <gtest/gtest.h>
 #include <regex.h>
 
+#include <cstdint>
+#include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/store/store.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {
@@ -117,6 +123,71 @@ TEST_F(LastSignInTest, NotInAppPasswordMode) {
   ASSERT_EQ(lines.size(), 1u) << ::testing::PrintToString(again.conv.Infos());
   EXPECT_TRUE(Matches(lines[0], std::string("Last sign-in: ") + kWhen + " \\(imap\\)\\."))
       << lines[0];
+}
+
+using RetentionTest = PamTest;
+
+// Events of "old-user" `days` days old, one second apart.
+void RecordOld(Store& store, int64_t days, int64_t n) {
+  const int64_t start = static_cast<int64_t>(std::time(nullptr)) - days * 86400;
+  for (int64_t i = 0; i < n; ++i) {
+    SignInEvent e;
+    e.time = start + i;
+    e.user = "old-user";
+    e.service = "sshd";
+    e.method = "password";
+    e.outcome = "failure";
+    ASSERT_TRUE(store.RecordEvent(e).ok());
+  }
+}
+
+size_t OldUserEvents(Store& store) {
+  EventFilter filter;
+  filter.user = "old-user";
+  return store.ListEvents(filter).value().size();
+}
+
+TEST_F(RetentionTest, EachSignInDeletesAFewDueEvents) {
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({{"activity_retention_days", "30"}}));
+  ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
+  std::unique_ptr<Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_NO_FATAL_FAILURE(RecordOld(*store, 40, 2 * kPruneInPassingBatch + 1));
+  ASSERT_NO_FATAL_FAILURE(RecordOld(*store, 20, 3));  // newer than 30 days: kept
+  size_t left = OldUserEvents(*store);
+
+  PamRun ok = RunPam("sesame-quiet", "alice", {kPassword}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  EXPECT_PAM_CODES(ok, PAM_SUCCESS);
+  left -= kPruneInPassingBatch;
+  EXPECT_EQ(OldUserEvents(*store), left);
+  PamRun wrong =
+      RunPam("sesame-quiet", "alice", {"not it"}, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}});
+  EXPECT_PAM_CODES(wrong, PAM_AUTH_ERR);
+  left -= kPruneInPassingBatch;
+  EXPECT_EQ(OldUserEvents(*store), left);
+  // An unknown user's refusal prunes too: the last due one goes.
+  PamRun unknown =
+      RunPam("sesame-quiet", "nobody", {"whatever"}, {{PAMTEST_AUTHENTICATE, PAM_USER_UNKNOWN}});
+  EXPECT_PAM_CODES(unknown, PAM_USER_UNKNOWN);
+  EXPECT_EQ(OldUserEvents(*store), 3u);
+  PamRun again =
+      RunPam("sesame-quiet", "alice", {kPassword}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  EXPECT_PAM_CODES(again, PAM_SUCCESS);
+  EXPECT_EQ(OldUserEvents(*store), 3u);
+}
+
+TEST_F(RetentionTest, RetentionZeroKeepsEverything) {
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({{"activity_retention_days", "0"}}));
+  ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
+  std::unique_ptr<Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_NO_FATAL_FAILURE(RecordOld(*store, 400, 5));
+  for (const std::string answer : {kPassword, "wrong"}) {
+    PamRun run = RunPam("sesame-quiet", "alice", {answer},
+                        {{PAMTEST_AUTHENTICATE, answer == kPassword ? PAM_SUCCESS : PAM_AUTH_ERR}});
+    EXPECT_PAM_CODES(run, answer == kPassword ? PAM_SUCCESS : PAM_AUTH_ERR);
+  }
+  EXPECT_EQ(OldUserEvents(*store), 5u);
 }
 
 }  // namespace

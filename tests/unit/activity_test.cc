@@ -20,7 +20,6 @@ namespace sesame {
 namespace {
 
 using testing::FailingStore;
-using testing::ScriptedRandom;
 
 constexpr int64_t kNow = 1796169600;  // 2026-12-02T00:00:00Z
 
@@ -281,8 +280,9 @@ TEST_F(LastSignInTest, AStoreFailureIsLoggedAndTheSignInStaysASuccess) {
   }
 }
 
-// Retention: a small batch, in one call in kSignInPruneEvery, chosen by
-// the random source; everything at once for the admin.
+// Retention: every write that records a sign-in's event deletes at most
+// kPruneInPassingBatch due events in its own transaction (no PruneEvents
+// call, no transaction of its own); everything at once for the admin.
 class RetentionTest : public testing::FlowTest {
  protected:
   void SetUp() override {
@@ -290,11 +290,11 @@ class RetentionTest : public testing::FlowTest {
     clock_.Set(kNow);
     config_.activity_retention_days = 90;
   }
-  void Record(int64_t time, int n) {
-    for (int i = 0; i < n; ++i) {
+  void Record(int64_t time, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
       SignInEvent e;
-      e.time = time;
-      e.user = "alice";
+      e.time = time + i;
+      e.user = "bob";
       e.service = "sshd";
       e.method = "password";
       e.outcome = "success";
@@ -302,47 +302,82 @@ class RetentionTest : public testing::FlowTest {
     }
   }
   size_t Count() { return store_->ListEvents(EventFilter{}).value().size(); }
-  void Prune(uint8_t draw) {
-    ScriptedRandom random({draw});
-    Services services{config_, *store_, *hasher_, clock_, random, logger_, nullptr};
-    MaybePruneEvents(services);
+  // Events older than the retention.
+  size_t Due() {
+    EventFilter due;
+    due.until = clock_.Now() - 90 * 86400;
+    return store_->ListEvents(due).value().size();
+  }
+  Decision SignIn(Services& services, const std::string& user, const std::string& password) {
+    clock_.Advance(10);
+    prompter_ = testing::ScriptedPrompter();
+    prompter_.answers = std::deque<std::string>{password};
+    return PasswordSignIn(services, prompter_, RequestInfo{user, "sshd", "203.0.113.7"}).decision;
   }
 };
 
 TEST_F(RetentionTest, CutoffFollowsTheConfig) {
   EXPECT_EQ(RetentionCutoff(config_, kNow), kNow - 90 * 86400);
+  EXPECT_EQ(PruneInPassingBefore(config_, kNow), kNow - 90 * 86400);
+  EXPECT_EQ(PruneInPassingBefore(config_, 90 * 86400), 0);  // not after the epoch: none
   config_.activity_retention_days = 0;
   EXPECT_FALSE(RetentionCutoff(config_, kNow).has_value());
+  EXPECT_EQ(PruneInPassingBefore(config_, kNow), 0);
 }
 
-TEST_F(RetentionTest, SignInsPruneASmallBatchOnlySometimes) {
-  const int64_t old = kNow - 90 * 86400 - 1;
-  Record(old, static_cast<int>(kSignInPruneBatch) + 10);
-  Record(kNow - 90 * 86400, 3);  // exactly at the limit: kept
-  Prune(1);                      // not this call
-  EXPECT_EQ(Count(), static_cast<size_t>(kSignInPruneBatch) + 13);
-  Prune(static_cast<uint8_t>(kSignInPruneEvery * 3));  // this one: one batch
-  EXPECT_EQ(Count(), 13u);
-  Prune(0);
-  EXPECT_EQ(Count(), 3u);
-  Prune(0);
-  EXPECT_EQ(Count(), 3u);
-  config_.activity_retention_days = 0;  // keeps everything
+TEST_F(RetentionTest, EachSignInDeletesAFewDueEventsInItsOwnWrite) {
+  AddUser("alice", "correct horse battery staple");
+  const int64_t limit = kNow - 90 * 86400;
+  Record(limit - 1000, 2 * kPruneInPassingBatch + 1);
+  Record(limit + 1000, 3);  // newer than the limit (for the whole test): kept
+  FailingStore counting(*store_);
+  Services services{config_, counting, *hasher_, clock_, random_, logger_, nullptr};
+  size_t count = Count();
+  size_t due = Due();
+
+  // A success: recorded by its settlement, which deletes a batch too.
+  EXPECT_EQ(SignIn(services, "alice", "correct horse battery staple"), Decision::kSuccess);
+  EXPECT_EQ(counting.Calls("SettleAttempt"), 1);
+  EXPECT_EQ(counting.Calls("RecordEvent"), 0);
+  EXPECT_EQ(counting.Calls("PruneEvents"), 0);
+  due -= kPruneInPassingBatch;
+  count = count + 1 - kPruneInPassingBatch;
+  EXPECT_EQ(Due(), due);
+  EXPECT_EQ(Count(), count);
+
+  // A wrong password: recorded after its settlement, with the batch.
+  EXPECT_EQ(SignIn(services, "alice", "wrong"), Decision::kFailure);
+  EXPECT_EQ(counting.Calls("RecordEvent"), 1);
+  due -= kPruneInPassingBatch;
+  count = count + 1 - kPruneInPassingBatch;
+  EXPECT_EQ(Due(), due);
+  EXPECT_EQ(Count(), count);
+
+  // An unknown user (no settlement): the last due one.
+  ASSERT_EQ(due, 1u);
+  EXPECT_EQ(SignIn(services, "nobody", "whatever"), Decision::kUnknownUser);
+  EXPECT_EQ(Due(), 0u);
+  EXPECT_EQ(Count(), count);  // one deleted, one added
+
+  // Nothing due: nothing deleted; the newer ones stay.
+  EXPECT_EQ(SignIn(services, "alice", "correct horse battery staple"), Decision::kSuccess);
+  EXPECT_EQ(Count(), count + 1);
+  EXPECT_EQ(counting.Calls("PruneEvents"), 0);
+  EventFilter at_limit;
+  at_limit.user = "bob";
+  EXPECT_EQ(store_->ListEvents(at_limit).value().size(), 3u);
+}
+
+TEST_F(RetentionTest, RetentionZeroKeepsEverything) {
+  AddUser("alice", "correct horse battery staple");
+  config_.activity_retention_days = 0;
   Record(1, 5);
-  Prune(0);
+  EXPECT_EQ(SignIn(*services_, "alice", "correct horse battery staple"), Decision::kSuccess);
+  EXPECT_EQ(SignIn(*services_, "alice", "wrong"), Decision::kFailure);
+  EXPECT_EQ(SignIn(*services_, "nobody", "whatever"), Decision::kUnknownUser);
   EXPECT_EQ(Count(), 8u);
-}
-
-TEST_F(RetentionTest, APruneFailureIsLoggedOnly) {
-  Record(1, 3);
-  FailingStore failing(*store_);
-  failing.Fail("PruneEvents", Code::kBusy);
-  ScriptedRandom random({0});
-  Services services{config_, failing, *hasher_, clock_, random, logger_, nullptr};
-  MaybePruneEvents(services);
-  EXPECT_EQ(failing.Failed("PruneEvents"), 1);
-  EXPECT_TRUE(logger_.Contains("cannot prune old sign-in events"));
-  EXPECT_EQ(Count(), 3u);
+  EXPECT_EQ(PruneAllEvents(*store_, config_, kNow).value(), 0);
+  EXPECT_EQ(Count(), 8u);
 }
 
 TEST_F(RetentionTest, PruneAllDeletesExactlyTheOlderOnesInBatches) {

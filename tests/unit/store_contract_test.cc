@@ -386,6 +386,101 @@ TEST_P(StoreContractTest, PruneEventsDeletesExactlyTheOlderOnesInBatches) {
   EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
 }
 
+// Retention in passing: a settlement or RecordEvent with prune_before
+// deletes exactly the kPruneInPassingBatch oldest events older than the
+// limit (whatever the kind, with or without an event), never a newer one
+// nor the event it records; nothing with prune_before = 0.
+TEST_P(StoreContractTest, SettlementsAndEventsPruneAFewOldEventsInPassing) {
+  static_assert(kPruneInPassingBatch >= 2, "a backlog must drain while each write adds one");
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const int64_t kLimit = 1100;
+  const int64_t kOld = 3 * kPruneInPassingBatch + 1;  // due: times 1000 .. 1000 + kOld - 1
+  for (int64_t t = 1000; t < 1000 + kOld; ++t)
+    ASSERT_TRUE(store->RecordEvent(Event(t % 2 == 0 ? "alice" : "bob", t, "success")).ok());
+  for (int64_t t = kLimit; t < kLimit + 3; ++t)  // at the limit and after it: kept
+    ASSERT_TRUE(store->RecordEvent(Event("bob", t, "success")).ok());
+  size_t expected = static_cast<size_t>(kOld) + 3;
+  int64_t oldest = 1000;
+  // The events' times, oldest first; each deletion takes the oldest due.
+  auto expect_left = [&](const char* step) {
+    auto left = store->ListEvents(EventFilter{});
+    ASSERT_TRUE(left.ok()) << step;
+    ASSERT_EQ(left->size(), expected) << step;
+    EXPECT_EQ(left->front().time, oldest) << step;
+  };
+  const LockoutPolicy policy{3, 900, 600};
+  SignInEvent event = Event("alice", 5000, "success");
+
+  // prune_before = 0 (the default): the event only.
+  Settlement settlement;
+  settlement.kind = Settlement::Kind::kSuccess;
+  settlement.reservation = store->ReserveAttempt("alice", 5000, policy, "").value();
+  ASSERT_TRUE(store->SettleAttempt("alice", settlement, &event).ok());
+  expected += 1;
+  expect_left("no prune_before");
+
+  // A success with its event: the batch goes, the event comes.
+  settlement.reservation = store->ReserveAttempt("alice", 5001, policy, "").value();
+  settlement.prune_before = kLimit;
+  auto settled = store->SettleAttempt("alice", settlement, &event);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  expected += 1 - kPruneInPassingBatch;
+  oldest += kPruneInPassingBatch;
+  expect_left("a success");
+
+  // A wrong attempt settled without its event (the flow records it after):
+  // the batch goes all the same, and the counters are as without it.
+  const std::string digest = Digest('a');
+  Settlement wrong;
+  wrong.kind = Settlement::Kind::kWrong;
+  wrong.reservation = store->ReserveAttempt("alice", 5002, policy, digest).value();
+  wrong.attempt = digest;
+  wrong.now = 5002;
+  wrong.policy = policy;
+  wrong.prune_before = kLimit;
+  settled = store->SettleAttempt("alice", wrong, nullptr);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  EXPECT_EQ(settled->failures, 1);
+  expected -= kPruneInPassingBatch;
+  oldest += kPruneInPassingBatch;
+  expect_left("a wrong attempt without its event");
+
+  // RecordEvent: the same, coalescing or not; without prune_before, nothing.
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 5003, "failure"), 0, 0).ok());
+  expected += 1;
+  expect_left("RecordEvent without prune_before");
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 5004, "failure"), 60, kLimit).ok());  // coalesced
+  expected -= kPruneInPassingBatch;
+  oldest += kPruneInPassingBatch;
+  expect_left("RecordEvent, coalesced");
+  EXPECT_EQ(store->CountEvents(EventFilter{}).value(), static_cast<int64_t>(expected) + 1);
+
+  // The last due one: fewer than a batch are left, and only they go; an
+  // event older than the limit itself is recorded after the deletion, so
+  // it stays.
+  ASSERT_EQ(oldest, 1000 + kOld - 1);
+  ASSERT_TRUE(store->RecordEvent(Event("alice", 1, "failure"), 0, kLimit).ok());
+  auto left = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), expected);  // one deleted, one added
+  EXPECT_EQ(left->front().time, 1);
+  EXPECT_EQ((*left)[1].time, kLimit);  // nothing at or after the limit went
+  EXPECT_EQ(left->back().time, 5004);
+
+  // Nothing due: nothing deleted.
+  settlement.reservation = store->ReserveAttempt("alice", 5005, policy, "").value();
+  settlement.prune_before = 2;  // only the event at time 1 is older
+  ASSERT_TRUE(store->SettleAttempt("alice", settlement, &event).ok());
+  settlement.reservation = store->ReserveAttempt("alice", 5006, policy, "").value();
+  ASSERT_TRUE(store->SettleAttempt("alice", settlement, &event).ok());
+  left = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), expected + 1);  // -1 (time 1), +2 events
+  EXPECT_EQ(left->front().time, kLimit);
+}
+
 // Coalescing: equal events within the window share a row; any field that
 // differs, or a gap longer than the window, starts a new one.
 TEST_P(StoreContractTest, RecordEventCoalescesEqualEventsWithinTheWindow) {
@@ -2368,6 +2463,40 @@ TEST_P(StoreContractTest, AnEndedAppPasswordSignsInNothing) {
   }
   EXPECT_TRUE(store->ListEvents(EventFilter{}).value().empty());
   EXPECT_EQ(MustFind(*store, 1).revoked, 5000);
+}
+
+// Retention in passing with an app password's sign-in: pruned with the
+// success; a sign-in with an ended app password writes nothing, so it
+// deletes nothing either.
+TEST_P(StoreContractTest, AnAppPasswordSignInPrunesOnlyWhenItWrites) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const int64_t live = MustAdd(*store, AppPassword("alice", "Phone", 1));
+  const int64_t revoked = MustAdd(*store, AppPassword("alice", "Revoked", 2));
+  ASSERT_EQ(store->RevokeAppPasswords("alice", "Revoked", 4000).value(), 1);
+  const int64_t old = 2 * kPruneInPassingBatch;
+  for (int64_t t = 100; t < 100 + old; ++t)
+    ASSERT_TRUE(store->RecordEvent(Event("alice", t, "success")).ok());
+
+  const SignInEvent event = AppPasswordEvent("alice", 5000);
+  Settlement gone = AppPasswordUsed(revoked, 5000);
+  gone.prune_before = 1000;
+  auto settled = store->SettleAttempt("alice", gone, &event);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  EXPECT_TRUE(settled->app_password_gone);
+  EXPECT_EQ(store->ListEvents(EventFilter{}).value().size(), static_cast<size_t>(old));
+
+  Settlement used = AppPasswordUsed(live, 5000);
+  used.prune_before = 1000;
+  settled = store->SettleAttempt("alice", used, &event);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  EXPECT_FALSE(settled->app_password_gone);
+  auto left = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), static_cast<size_t>(old - kPruneInPassingBatch + 1));
+  EXPECT_EQ(left->front().time, 100 + kPruneInPassingBatch);
+  EXPECT_EQ(left->back().time, 5000);
 }
 
 // An app password is marked used only by a success that records its

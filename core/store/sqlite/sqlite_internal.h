@@ -134,7 +134,8 @@ class SqliteStore final : public Store {
   Status DoSetDisabled(std::string_view name, bool disabled) override;
   Result<bool> DoReplacePasswordHash(std::string_view name, std::string_view expected_hash,
                                      std::string_view new_hash, int64_t changed_at) override;
-  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) override;
+  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds,
+                       int64_t prune_before) override;
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override;
   Result<int64_t> DoCountEvents(const EventFilter& filter) override;
   Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override;
@@ -220,6 +221,13 @@ class SqliteStore final : public Store {
   Status Migrate();
   // Inside a Write: inserts `event` (or coalesces it, see Store::RecordEvent).
   Status InsertEvent(const SignInEvent& event, int64_t coalesce_seconds);
+  // Inside a Write: deletes the oldest `batch` events whose time is before
+  // `older_than` (index events_time), sets `*deleted` to how many.
+  Status DeleteOldEvents(int64_t older_than, int64_t batch, std::string_view doing,
+                         int64_t* deleted);
+  // Inside a Write that records a sign-in: with prune_before > 0, at most
+  // kPruneInPassingBatch of them (Settlement::prune_before).
+  Status PruneInPassing(int64_t prune_before, std::string_view doing);
   // Inside a Write, after a code use changed no row: kLocked, kAlreadyUsed
   // or kNotFound, from the user's row as the same write lock sees it.
   Result<CodeUse> WhyCodeUnused(std::string_view name, const LockGuard& guard,

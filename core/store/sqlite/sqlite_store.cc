@@ -327,6 +327,15 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   SESAME_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "setting the journal mode"));
   SESAME_RETURN_IF_ERROR(
       Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", "setting pragmas"));
+  // The automatic checkpoint runs in the commit that takes the write-ahead
+  // log past this many pages, so one write in (this / pages a write adds)
+  // pays for it: the log and the database synced, every page changed since
+  // the last one copied back (10-60 ms on disk). A sign-in adds ~6 pages,
+  // ~11 while it prunes in passing (kPruneInPassingBatch events, ~2.7
+  // pages each): at SQLite's default of 1,000 that was about one sign-in
+  // in 90, enough to be the p99; at 4,000 it is about one in 360 (and the
+  // log grows to 16 MiB). docs/storage.md, docs/benchmarks.md.
+  SESAME_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=4000", "setting pragmas"));
   // RemoveUser relies on ON DELETE CASCADE; the pragma is silently a no-op
   // in a SQLite built without foreign keys, so check that it took.
   Stmt fk;
@@ -514,9 +523,37 @@ Status SqliteStore::InsertEvent(const SignInEvent& event, int64_t coalesce_secon
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, kDoing);
 }
 
-Status SqliteStore::DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds) {
-  return Write("recording a sign-in event",
-               [&]() -> Status { return InsertEvent(event, coalesce_seconds); });
+Status SqliteStore::DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds,
+                                  int64_t prune_before) {
+  const char* kDoing = "recording a sign-in event";
+  return Write(kDoing, [&]() -> Status {
+    SESAME_RETURN_IF_ERROR(PruneInPassing(prune_before, kDoing));
+    return InsertEvent(event, coalesce_seconds);
+  });
+}
+
+Status SqliteStore::DeleteOldEvents(int64_t older_than, int64_t batch, std::string_view doing,
+                                    int64_t* deleted) {
+  // The oldest `batch` by index events_time: bounded work, whatever the
+  // size of the table. One text for PruneEvents and pruning in passing,
+  // so one cached statement.
+  Stmt stmt;
+  SESAME_RETURN_IF_ERROR(
+      Prepare("DELETE FROM events WHERE id IN (SELECT id FROM events "
+              "WHERE time < ?1 ORDER BY time LIMIT ?2)",
+              &stmt, doing));
+  stmt.BindInt(1, older_than);
+  stmt.BindInt(2, batch);
+  int rc = stmt.Step();
+  if (rc != SQLITE_DONE) return Error(rc, doing);
+  *deleted = sqlite3_changes(db_.get());
+  return Status::Ok();
+}
+
+Status SqliteStore::PruneInPassing(int64_t prune_before, std::string_view doing) {
+  if (prune_before <= 0) return Status::Ok();
+  int64_t deleted = 0;
+  return DeleteOldEvents(prune_before, kPruneInPassingBatch, doing, &deleted);
 }
 
 namespace {
@@ -625,21 +662,8 @@ Result<int64_t> SqliteStore::DoCountEvents(const EventFilter& filter) {
 Result<int64_t> SqliteStore::DoPruneEvents(int64_t older_than, int64_t batch) {
   const char* kDoing = "pruning old sign-in events";
   int64_t deleted = 0;
-  Status st = Write(kDoing, [&]() -> Status {
-    // The oldest `batch` by index events_time: bounded work, whatever the
-    // size of the table.
-    Stmt stmt;
-    SESAME_RETURN_IF_ERROR(
-        Prepare("DELETE FROM events WHERE id IN (SELECT id FROM events "
-                "WHERE time < ?1 ORDER BY time LIMIT ?2)",
-                &stmt, kDoing));
-    stmt.BindInt(1, older_than);
-    stmt.BindInt(2, batch);
-    int rc = stmt.Step();
-    if (rc != SQLITE_DONE) return Error(rc, kDoing);
-    deleted = sqlite3_changes(db_.get());
-    return Status::Ok();
-  });
+  Status st = Write(
+      kDoing, [&]() -> Status { return DeleteOldEvents(older_than, batch, kDoing, &deleted); });
   if (!st.ok()) return st;
   return deleted;
 }

@@ -301,6 +301,8 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
       if (rc == SQLITE_ROW) outcome.failures = ClampToInt(after.Int(0));
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
     }
+    // Retention in passing: before the event, so never the event itself.
+    SESAME_RETURN_IF_ERROR(PruneInPassing(settlement.prune_before, kDoing));
     if (event == nullptr) return Status::Ok();
     return InsertEvent(*event, 0);
   });
