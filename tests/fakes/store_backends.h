@@ -29,6 +29,13 @@
 #include "core/crypto/wrong_attempt.h"
 #include "core/store/open/open_store.h"
 #include "core/store/store.h"
+#ifdef SESAME_WITH_POSTGRES
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#endif
 
 namespace sesame::testing {
 
@@ -56,6 +63,9 @@ class BackendStore {
 struct StoreBackend {
   const char* name;  // the suffix of the tests' names: "Sqlite"
   std::function<Result<std::unique_ptr<BackendStore>>()> make;
+  // Why this backend cannot be tested here ("": it can). A test skips with
+  // the reason printed, unless SESAME_REQUIRE_POSTGRES=1 (CI): then it fails.
+  std::function<std::string()> unavailable = [] { return std::string(); };
 };
 
 // gtest prints the parameter with this.
@@ -132,12 +142,172 @@ class SqliteBackendStore final : public BackendStore {
   std::string path_;
 };
 
+#ifdef SESAME_WITH_POSTGRES
+// ---- PostgreSQL: a new database in the test cluster ----
+//
+// The cluster is tests/pg/pg-cluster's: ctest starts it (fixture
+// "postgres") and names its directory in SESAME_TEST_POSTGRES; its
+// cluster.env has the connection facts (NAME='VALUE' lines).
+
+// The facts of the test cluster, or an empty map with `why` set.
+inline std::map<std::string, std::string> PostgresClusterFacts(std::string* why) {
+  std::map<std::string, std::string> facts;
+  const char* dir = std::getenv("SESAME_TEST_POSTGRES");
+  if (dir == nullptr || *dir == '\0') {
+    *why =
+        "no PostgreSQL test cluster: SESAME_TEST_POSTGRES is not set (ctest starts one; by "
+        "hand: tests/pg/pg-cluster start DIR, then SESAME_TEST_POSTGRES=DIR)";
+    return facts;
+  }
+  std::ifstream in(std::string(dir) + "/cluster.env");
+  if (!in) {
+    *why = std::string("no PostgreSQL test cluster: ") + dir +
+           "/cluster.env does not exist (did tests/pg/pg-cluster start fail? see its output)";
+    return facts;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t eq = line.find('=');
+    if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'')
+      value = value.substr(1, value.size() - 2);
+    facts[line.substr(0, eq)] = value;
+  }
+  if (facts["PG_ADMIN_DSN"].empty() || facts["PG_SOCKET_DIR"].empty() || facts["PG_PORT"].empty()) {
+    *why = std::string("PostgreSQL test cluster facts in ") + dir + "/cluster.env are incomplete";
+    facts.clear();
+  }
+  return facts;
+}
+
+inline std::string PostgresUnavailable() {
+  std::string why;
+  PostgresClusterFacts(&why);
+  return why;
+}
+
+// Runs `sql` on a new connection to `dsn`; "" or the error.
+inline std::string PostgresRun(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+      error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
+
+class PostgresBackendStore final : public BackendStore {
+ public:
+  // A new, empty database, with the schema made through OpenStore as
+  // `sesame-admin init` makes it.
+  static Result<std::unique_ptr<BackendStore>> Make() {
+    std::string why;
+    auto facts = PostgresClusterFacts(&why);
+    if (facts.empty()) return Status(Code::kUnavailable, why);
+    static std::atomic<int> counter{0};
+    const std::string db = "contract_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    std::string error = PostgresRun(facts["PG_ADMIN_DSN"], "CREATE DATABASE " + db);
+    if (!error.empty()) return Status(Code::kUnavailable, "CREATE DATABASE " + db + ": " + error);
+    std::unique_ptr<PostgresBackendStore> made(
+        new PostgresBackendStore(facts["PG_ADMIN_DSN"],
+                                 "host=" + facts["PG_SOCKET_DIR"] + " port=" + facts["PG_PORT"] +
+                                     " user=postgres dbname=" + db,
+                                 db));
+    Result<std::unique_ptr<Store>> created = made->Open(5000, /*create=*/true);
+    if (!created.ok()) return created.status();
+    return std::unique_ptr<BackendStore>(std::move(made));
+  }
+
+  ~PostgresBackendStore() override {
+    PostgresRun(admin_dsn_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+  }
+
+  Result<std::unique_ptr<Store>> Connect(int wait_ms) override { return Open(wait_ms, false); }
+
+  // Another session holds every table in EXCLUSIVE mode: writers wait
+  // (lock_timeout = wait_ms, then kBusy), plain readers do not.
+  Result<std::unique_ptr<StoreHold>> BlockWrites() override {
+    PGconn* conn = PQconnectdb(dsn_.c_str());
+    PGresult* r = PQexec(conn,
+                         "BEGIN; LOCK TABLE users, events, password_history, recovery_codes, "
+                         "mfa_required_groups, app_passwords, app_password_lockout, "
+                         "schema_version IN EXCLUSIVE MODE");
+    const bool ok = PQstatus(conn) == CONNECTION_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
+    Status failed(Code::kUnavailable,
+                  std::string("cannot hold ") + db_ + ": " + PQerrorMessage(conn));
+    PQclear(r);
+    if (!ok) {
+      PQfinish(conn);
+      return failed;
+    }
+    return std::unique_ptr<StoreHold>(new Holder(conn));
+  }
+
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  class Holder final : public StoreHold {
+   public:
+    explicit Holder(PGconn* conn) : conn_(conn) {}
+    ~Holder() override {
+      PQclear(PQexec(conn_, "ROLLBACK"));
+      PQfinish(conn_);
+    }
+
+   private:
+    PGconn* conn_;
+  };
+
+  PostgresBackendStore(std::string admin_dsn, std::string dsn, std::string db)
+      : admin_dsn_(std::move(admin_dsn)), dsn_(std::move(dsn)), db_(std::move(db)) {}
+
+  Result<std::unique_ptr<Store>> Open(int wait_ms, bool create) const {
+    Config config;
+    config.store = "postgres";
+    config.postgres_dsn = dsn_;
+    config.store_busy_timeout_ms = wait_ms;
+    StoreOptions options;
+    options.create = create;
+    options.owner = geteuid();
+    return OpenStore(config, options);
+  }
+
+  std::string admin_dsn_;
+  std::string dsn_;
+  std::string db_;
+};
+#endif  // SESAME_WITH_POSTGRES
+
 // Every backend this build tests. The next one is one more line.
 inline std::vector<StoreBackend> StoreBackends() {
   return {
       StoreBackend{"Sqlite", &SqliteBackendStore::Make},
+#ifdef SESAME_WITH_POSTGRES
+      StoreBackend{"Postgres", &PostgresBackendStore::Make, &PostgresUnavailable},
+#endif
   };
 }
+
+// In a test's SetUp: skips the test (reason printed) when `backend` cannot
+// be tested here, unless SESAME_REQUIRE_POSTGRES=1, where that fails it.
+#define SESAME_SKIP_UNAVAILABLE_BACKEND(backend)                                  \
+  do {                                                                            \
+    const std::string why_unavailable = (backend).unavailable();                  \
+    if (!why_unavailable.empty()) {                                               \
+      const char* require = std::getenv("SESAME_REQUIRE_POSTGRES");               \
+      if (require != nullptr && std::string(require) == "1") {                    \
+        FAIL() << why_unavailable << " (SESAME_REQUIRE_POSTGRES=1: not skipped)"; \
+      }                                                                           \
+      GTEST_SKIP() << why_unavailable;                                            \
+    }                                                                             \
+  } while (0)
 
 // ---- What the store tests share ----
 

@@ -33,6 +33,8 @@ want=(
   "usr/share/man/man8/pam_sesame.8 644"
   "usr/share/man/man8/sesame-admin.8 644"
 )
+# The PostgreSQL store's plugin, beside the module (postgres_plugin.h).
+[ "${SESAME_HAVE_POSTGRES:-0}" = 1 ] && want+=("usr/$SESAME_PAM_MODULE_DIR/sesame/store_postgres.so 644")
 for entry in "${want[@]}"; do
   path=${entry% *} mode=${entry##* }
   got=$(mode_of "$d/$path")

@@ -5,7 +5,8 @@
 # it uses. This reads every #include "core/..." in core/ and fails on one
 # that goes up or sideways, naming the file and the line.
 #
-#   base <- crypto <- config <- store <- store/sqlite <- store/open
+#   base <- crypto <- config <- store <- store/sqlite   <- store/open
+#                                   store <- store/postgres <-+
 #   base <- qr
 #   policy -> config, store, crypto, base
 #   flows  -> policy, store, crypto, config, qr, base
@@ -24,7 +25,8 @@ declare -A allowed=(
   [config]="config base"
   [store]="store crypto base"
   [store/sqlite]="store/sqlite store crypto base"
-  [store/open]="store/open store/sqlite store config crypto base"
+  [store/postgres]="store/postgres store crypto base"
+  [store/open]="store/open store/sqlite store/postgres store config crypto base"
   [qr]="qr base"
   [policy]="policy config store crypto base"
   [flows]="flows policy store config crypto qr base"

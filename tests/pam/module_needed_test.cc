@@ -24,7 +24,9 @@ namespace {
 // the dynamic loader "ld-linux-x86-64.so.2" -> "ld-linux"): PAM; libpwquality
 // (password policy); libqrencode (the QR code of in-session enrollment);
 // argon2, crypt(3) and OpenSSL (hashes, imported hashes, AES-GCM, HMAC);
-// SQLite (the store); the C++ runtime and libc.
+// SQLite (the store); the C++ runtime and libc. Not libpq: the PostgreSQL
+// store is a plugin the module loads only for `store = postgres`
+// (core/store/postgres/postgres_plugin.h).
 const std::set<std::string> kExpected = {"ld-linux",    "libargon2",  "libc",     "libcrypt",
                                          "libcrypto",   "libgcc_s",   "libpam",   "libpwquality",
                                          "libqrencode", "libsqlite3", "libstdc++"};

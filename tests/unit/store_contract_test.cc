@@ -41,6 +41,7 @@ using Verdict = Reservation::Verdict;
 class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
+    SESAME_SKIP_UNAVAILABLE_BACKEND(GetParam());
     auto made = GetParam().make();
     ASSERT_TRUE(made.ok()) << made.status().message();
     backend_ = std::move(made).value();

@@ -31,6 +31,11 @@ struct StoreOptions {
 // backend this build does not have, with what to do.
 Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOptions& options);
 
+// The store `config` names, for people: the SQLite file, or the
+// PostgreSQL server and database ("host=db1 port=5432 dbname=sesame
+// user=sesame"). Never a secret.
+std::string DescribeStore(const Config& config);
+
 // What identifies the store `config` names and how a connection to it was
 // opened ("sqlite:/var/lib/sesame/sesame.db busy=5000"): two configs with
 // the same identity may share a kept connection (pam_module/store_pool.h).

@@ -3,15 +3,10 @@
 // administrator's maintenance commands, which need SQL the Store interface
 // does not offer (row counts, consistency queries, COPY in one transaction).
 //
-// It connects under the store's rules (postgres_store.h): the DSN passes
-// CheckPostgresDsn; a process whose environment sets a libpq PG* variable
-// opens nothing; the passfile passes the trust rule; a TCP host is reached
-// with sslmode=verify-full unless the DSN says verify-ca; only a read-write
-// primary; connect_timeout. Every statement is bounded by the server's
-// statement_timeout (the caller picks it: bulk work needs more than a
-// sign-in) and lock_timeout, and TCP connections by keepalives and
-// tcp_user_timeout. The connection parameters are those of
-// PostgresStore::Connect (postgres_conn.cc); keep the two in step.
+// It connects as the store does, through OpenConnection (postgres_internal.h:
+// the DSN checked, no PG* environment, the passfile trusted, verify-full for
+// TCP, a read-write primary, connect_timeout), with a statement_timeout the
+// caller picks (bulk work needs more than a sign-in).
 #ifndef SESAME_CORE_STORE_POSTGRES_POSTGRES_SESSION_H_
 #define SESAME_CORE_STORE_POSTGRES_POSTGRES_SESSION_H_
 
@@ -28,8 +23,6 @@
 
 namespace sesame {
 namespace postgres_internal {
-
-bool DsnUsesTcp(const std::string& dsn);
 
 class AdminSession {
  public:

@@ -1,0 +1,591 @@
+// PostgreSQL backend, the connection: what postgres_dsn may say, how a
+// connection is opened (parameters that leave nothing to the environment),
+// and how a statement runs within a deadline. The MUST rules are in
+// core/store/postgres/postgres_store.h.
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/safe_file.h"
+#include "core/base/secret.h"
+#include "core/store/postgres/postgres_internal.h"
+
+namespace sesame {
+namespace postgres_internal {
+
+int ClampToInt(int64_t value) {
+  return static_cast<int>(
+      std::clamp<int64_t>(value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+}
+
+int64_t PgResult::Int(int row, int col) const {
+  const char* text = PQgetvalue(r_.get(), row, col);
+  return std::strtoll(text, nullptr, 10);
+}
+
+int64_t PgResult::Affected() const {
+  const char* text = r_ ? PQcmdTuples(r_.get()) : "";
+  return text[0] == '\0' ? 0 : std::strtoll(text, nullptr, 10);
+}
+
+Params::~Params() {
+  for (auto& value : values_) {
+    if (value.has_value() && !value->empty()) WipeMemory(value->data(), value->size());
+  }
+}
+
+Params& Params::Text(std::string_view value) {
+  if (value.find('\0') != std::string_view::npos) has_nul_ = true;
+  values_.emplace_back(std::string(value));
+  return *this;
+}
+
+Params& Params::Int(int64_t value) {
+  values_.emplace_back(std::to_string(value));
+  return *this;
+}
+
+Params& Params::Null() {
+  values_.emplace_back(std::nullopt);
+  return *this;
+}
+
+std::vector<const char*> Params::Pointers() const {
+  std::vector<const char*> pointers;
+  pointers.reserve(values_.size());
+  for (const auto& value : values_)
+    pointers.push_back(value.has_value() ? value->c_str() : nullptr);
+  return pointers;
+}
+
+namespace {
+
+// libpq's connection options, parsed from a DSN.
+struct ConninfoFree {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoFree>;
+
+struct ParsedDsn {
+  ConninfoPtr options;
+  std::string Get(const char* keyword) const {
+    for (const PQconninfoOption* o = options.get(); o != nullptr && o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, keyword) == 0) return o->val != nullptr ? o->val : "";
+    }
+    return "";
+  }
+};
+
+Result<ParsedDsn> ParseDsn(const std::string& dsn) {
+  if (dsn.empty()) {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn is empty; name the server, e.g. postgres_dsn = "
+                  "host=db.example.org dbname=sesame user=sesame");
+  }
+  char* error = nullptr;
+  ParsedDsn parsed{ConninfoPtr(PQconninfoParse(dsn.c_str(), &error))};
+  if (!parsed.options) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn is not a valid libpq connection string (" + why +
+                      "); write key=value pairs, e.g. host=db.example.org dbname=sesame "
+                      "user=sesame");
+  }
+  return parsed;
+}
+
+// The hosts a DSN names (host and hostaddr are comma-separated lists).
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    items.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+// True when the DSN reaches some host over TCP (a host that is not a
+// socket directory, or any hostaddr).
+bool UsesTcp(const ParsedDsn& dsn) {
+  if (!dsn.Get("hostaddr").empty()) return true;
+  const std::string host = dsn.Get("host");
+  if (host.empty()) return false;  // the default socket directory
+  for (const std::string& h : SplitList(host)) {
+    if (h.empty() || h[0] == '/' || h[0] == '@') continue;
+    return true;
+  }
+  return false;
+}
+
+// The environment variables through which libpq would take connection
+// settings (every option's envvar, and the service-file and session ones).
+const std::vector<std::string>& LibpqEnvironment() {
+  static const std::vector<std::string>* names = [] {
+    auto* list = new std::vector<std::string>{"PGSERVICEFILE", "PGSYSCONFDIR", "PGDATESTYLE",
+                                              "PGTZ",          "PGGEQO",       "PGREQUIRESSL"};
+    PQconninfoOption* defaults = PQconndefaults();
+    for (const PQconninfoOption* o = defaults; o != nullptr && o->keyword != nullptr; ++o) {
+      if (o->envvar != nullptr && o->envvar[0] != '\0') list->emplace_back(o->envvar);
+    }
+    PQconninfoFree(defaults);
+    return list;
+  }();
+  return *names;
+}
+
+// A path that names no file: libpq finds no passfile or client
+// certificate there, silently (stat fails), instead of looking under $HOME,
+// which whoever runs su or the setuid tool chooses.
+constexpr const char* kNoFile = "/dev/null/none";
+constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+}  // namespace
+
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  std::string squeezed;
+  for (char c : text) {
+    if (c == ' ' && (squeezed.empty() || squeezed.back() == ' ')) continue;
+    squeezed += c;
+  }
+  while (!squeezed.empty() && squeezed.back() == ' ') squeezed.pop_back();
+  return squeezed;
+}
+
+bool DsnUsesTcp(const std::string& dsn) {
+  Result<ParsedDsn> parsed = ParseDsn(dsn);
+  return parsed.ok() && UsesTcp(*parsed);
+}
+
+Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* application_name,
+                               int statement_timeout_s, bool* unreachable) {
+  *unreachable = false;
+  const std::string where = DescribePostgresDsn(options.dsn);
+  for (const std::string& name : LibpqEnvironment()) {
+    if (std::getenv(name.c_str()) != nullptr) {
+      return Status(Code::kUnavailable,
+                    "PostgreSQL " + where + ": the environment sets " + name +
+                        "; sesame takes its PostgreSQL connection only from postgres_dsn and "
+                        "postgres_passfile, never from libpq's PG* variables: unset " +
+                        name);
+    }
+  }
+  SESAME_RETURN_IF_ERROR(CheckPostgresDsn(options.dsn));
+  Result<ParsedDsn> parsed = ParseDsn(options.dsn);
+  if (!parsed.ok()) return parsed.status();
+  if (!options.passfile.empty()) {
+    SESAME_RETURN_IF_ERROR(
+        CheckTrustedPath(options.passfile, "postgres_passfile", options.passfile_trust));
+  }
+
+  // Keyword order matters: the DSN is expanded first (expand_dbname), and
+  // every later keyword overrides what it said.
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  auto set = [&](const char* key, std::string value) {
+    keys.emplace_back(key);
+    values.push_back(std::move(value));
+  };
+  set("dbname", options.dsn);
+  set("passfile", options.passfile.empty() ? kNoFile : options.passfile);
+  set("connect_timeout", std::to_string(options.connect_timeout_s));
+  set("target_session_attrs", "read-write");
+  set("application_name", application_name);
+  set("client_encoding", "UTF8");
+  if (UsesTcp(*parsed)) {
+    if (parsed->Get("sslmode").empty()) set("sslmode", "verify-full");
+    if (parsed->Get("sslrootcert").empty()) set("sslrootcert", kSystemCaBundle);
+    set("keepalives", "1");
+    set("keepalives_idle", "30");
+    set("tcp_user_timeout", std::to_string(statement_timeout_s * 1000 + 1000));
+  }
+  if (parsed->Get("sslcert").empty()) set("sslcert", kNoFile);
+  if (parsed->Get("sslkey").empty()) set("sslkey", kNoFile);
+  // Bounds the server keeps: a statement, a lock wait, and a session left
+  // idle inside a transaction (a process stopped while it holds a user's
+  // row lock must not block that user on every host for long).
+  std::string server_options = parsed->Get("options");
+  if (!server_options.empty()) server_options += ' ';
+  server_options +=
+      "-c statement_timeout=" + std::to_string(statement_timeout_s * 1000) +
+      " -c lock_timeout=" + std::to_string(std::max(options.lock_timeout_ms, 1)) +
+      " -c idle_in_transaction_session_timeout=" + std::to_string(statement_timeout_s * 2000) +
+      " -c default_transaction_isolation=read\\ committed";
+  set("options", server_options);
+
+  std::vector<const char*> key_ptrs;
+  std::vector<const char*> value_ptrs;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    key_ptrs.push_back(keys[i].c_str());
+    value_ptrs.push_back(values[i].c_str());
+  }
+  key_ptrs.push_back(nullptr);
+  value_ptrs.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), /*expand_dbname=*/1);
+  if (conn == nullptr) {
+    *unreachable = true;
+    return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": out of memory");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = OneLine(PQerrorMessage(conn));
+    PQfinish(conn);
+    *unreachable = true;
+    if (why.find("read-only") != std::string::npos || why.find("standby") != std::string::npos) {
+      why +=
+          "; sesame writes at every sign-in, so it needs a read-write primary: point "
+          "postgres_dsn at the primary (list several hosts to follow a failover)";
+    }
+    return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": " + why);
+  }
+  return conn;
+}
+
+Status PostgresStore::NoSuchUser(std::string_view name) const {
+  return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + where_);
+}
+
+PostgresStore::PostgresStore(PostgresOptions options)
+    : options_(std::move(options)), where_(DescribePostgresDsn(options_.dsn)) {}
+
+PostgresStore::~PostgresStore() { Disconnect(); }
+
+void PostgresStore::Disconnect() {
+  // A connection opened by another process (we were forked) is never used
+  // or closed here: PQfinish would end the parent's session.
+  if (conn_ != nullptr && pid_ == getpid()) PQfinish(conn_);
+  conn_ = nullptr;
+  prepared_.clear();
+}
+
+Status PostgresStore::Connect() {
+  if (!dead_.ok()) {
+    last_failure_ = Failure::kTimeout;
+    return dead_;
+  }
+  if (conn_ != nullptr) {
+    if (pid_ != getpid()) {
+      conn_ = nullptr;  // the parent's; never touched (Disconnect)
+      prepared_.clear();
+      return Fail(Failure::kStatement,
+                  "this process inherited its parent's connection across fork(); it opens no "
+                  "store (open the store after forking)");
+    }
+    if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+    Disconnect();
+  }
+  bool unreachable = false;
+  Result<PGconn*> opened =
+      OpenConnection(options_, "sesame", options_.statement_timeout_s, &unreachable);
+  if (!opened.ok()) {
+    last_failure_ = unreachable ? Failure::kTimeout : Failure::kStatement;
+    // Not asked again by this object (the rest of the call fails at once);
+    // the PAM module's pool drops it (StillUsable) and the next call
+    // connects anew.
+    if (unreachable) dead_ = opened.status();
+    return opened.status();
+  }
+  PGconn* conn = *opened;
+  if (PQsetnonblocking(conn, 1) != 0) {
+    PQfinish(conn);
+    return Status(Code::kUnavailable, "PostgreSQL " + where_ + ": cannot use non-blocking mode");
+  }
+  conn_ = conn;
+  pid_ = getpid();
+  prepared_.clear();
+  return Status::Ok();
+}
+
+Status PostgresStore::Fail(Failure kind, const std::string& message) {
+  last_failure_ = kind;
+  const std::string line = OneLine("PostgreSQL " + where_ + ": " + message);
+  Status failed(Code::kUnavailable, line);
+  if (kind == Failure::kConnection || kind == Failure::kTimeout) Disconnect();
+  // A server that did not answer in time is not asked again by this
+  // object: the rest of the call (recording its event) fails at once
+  // instead of waiting a second time.
+  if (kind == Failure::kTimeout) dead_ = failed;
+  return failed;
+}
+
+Status PostgresStore::Await(PGresult** out, std::string_view doing) {
+  *out = nullptr;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(options_.statement_timeout_s * 1000 + 1000);
+  const int fd = PQsocket(conn_);
+  auto wait = [&](short events) -> int {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return 0;
+    pollfd p{fd, events, 0};
+    int rc;
+    do {
+      rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+    } while (rc < 0 && errno == EINTR);
+    return rc;
+  };
+  auto no_answer = [&]() {
+    return Fail(Failure::kTimeout, "no answer within " +
+                                       std::to_string(options_.statement_timeout_s + 1) +
+                                       " s while " + std::string(doing) +
+                                       " (postgres_statement_timeout); the connection was dropped");
+  };
+  for (;;) {
+    int flushed = PQflush(conn_);
+    if (flushed == 0) break;
+    if (flushed < 0)
+      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+    int rc = wait(POLLIN | POLLOUT);
+    if (rc == 0) return no_answer();
+    if (rc < 0 || PQconsumeInput(conn_) == 0)
+      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+  }
+  PGresult* kept = nullptr;
+  for (;;) {
+    while (PQisBusy(conn_) != 0) {
+      int rc = wait(POLLIN);
+      if (rc == 0) {
+        PQclear(kept);
+        return no_answer();
+      }
+      if (rc < 0 || PQconsumeInput(conn_) == 0) {
+        PQclear(kept);
+        std::string why = PQerrorMessage(conn_);
+        why = OneLine(why);
+        return Fail(Failure::kConnection, std::string(doing) + ": " + why);
+      }
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) break;
+    // The first error wins; otherwise the last result.
+    const bool kept_error = kept != nullptr && PQresultStatus(kept) == PGRES_FATAL_ERROR;
+    if (kept_error) {
+      PQclear(r);
+    } else {
+      PQclear(kept);
+      kept = r;
+    }
+  }
+  if (kept == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn_);
+    why = OneLine(why);
+    PQclear(kept);
+    return Fail(Failure::kConnection, std::string(doing) + ": " + why);
+  }
+  *out = kept;
+  return Status::Ok();
+}
+
+Status PostgresStore::ErrorFrom(const PGresult* result, std::string_view doing) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = state != nullptr ? state : "";
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message = primary != nullptr ? primary : PQresultErrorMessage(result);
+  message = OneLine(message);
+  const std::string where = "PostgreSQL " + where_ + ": " + std::string(doing) + ": ";
+  last_failure_ = Failure::kStatement;
+  if (sqlstate == "55P03" || sqlstate == "40001" || sqlstate == "40P01") {
+    return Status(Code::kBusy, where + message + " (waited " +
+                                   std::to_string(options_.lock_timeout_ms) +
+                                   " ms for another transaction); try again");
+  }
+  if (sqlstate == "57014") {
+    return Status(Code::kUnavailable, where + "took longer than postgres_statement_timeout (" +
+                                          std::to_string(options_.statement_timeout_s) +
+                                          " s) and was cancelled");
+  }
+  if (sqlstate == "25006") {
+    return Status(Code::kUnavailable,
+                  where +
+                      "the server is a read-only standby; point postgres_dsn at the "
+                      "primary (sesame writes at every sign-in)");
+  }
+  if (sqlstate == "42501") {
+    return Status(Code::kUnavailable,
+                  where + message +
+                      "; grant the role SELECT, INSERT, UPDATE, DELETE on sesame's tables "
+                      "(docs/install.md, \"Fleet\")");
+  }
+  if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0) {
+    return Fail(Failure::kConnection, std::string(doing) + ": " + message);
+  }
+  return Status(Code::kUnavailable,
+                where + message + (sqlstate.empty() ? "" : " [" + sqlstate + "]"));
+}
+
+Result<PgResult> PostgresStore::Exec(const char* sql, const Params& params,
+                                     std::string_view doing) {
+  if (params.HasNul()) {
+    return Status(Code::kInvalidArgument,
+                  std::string(doing) + ": a value holds a NUL byte, which PostgreSQL text cannot");
+  }
+  if (conn_ == nullptr) return Fail(Failure::kConnection, std::string(doing) + ": not connected");
+  auto found = prepared_.find(sql);
+  if (found == prepared_.end()) {
+    std::string name = "sesame_" + std::to_string(++next_statement_);
+    if (PQsendPrepare(conn_, name.c_str(), sql, 0, nullptr) == 0) {
+      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+    }
+    PGresult* prepared = nullptr;
+    SESAME_RETURN_IF_ERROR(Await(&prepared, doing));
+    PgResult holder(prepared);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) return ErrorFrom(prepared, doing);
+    found = prepared_.emplace(sql, std::move(name)).first;
+  }
+  std::vector<const char*> values = params.Pointers();
+  if (PQsendQueryPrepared(conn_, found->second.c_str(), params.size(), values.data(), nullptr,
+                          nullptr, 0) == 0) {
+    return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+  }
+  PGresult* raw = nullptr;
+  SESAME_RETURN_IF_ERROR(Await(&raw, doing));
+  PgResult result(raw);
+  ExecStatusType status = PQresultStatus(raw);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return ErrorFrom(raw, doing);
+  return result;
+}
+
+Status PostgresStore::Simple(const char* sql, std::string_view doing) {
+  if (conn_ == nullptr) return Fail(Failure::kConnection, std::string(doing) + ": not connected");
+  if (PQsendQuery(conn_, sql) == 0) {
+    return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+  }
+  PGresult* raw = nullptr;
+  SESAME_RETURN_IF_ERROR(Await(&raw, doing));
+  PgResult result(raw);
+  ExecStatusType status = PQresultStatus(raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return ErrorFrom(raw, doing);
+  return Status::Ok();
+}
+
+Status PostgresStore::LockUser(std::string_view name, std::string_view doing) {
+  Params p;
+  p.Text(name);
+  Result<PgResult> r = Exec("SELECT 1 FROM users WHERE name = $1 FOR UPDATE", p, doing);
+  if (!r.ok()) return r.status();
+  return r->rows() == 0 ? NoSuchUser(name) : Status::Ok();
+}
+
+Status PostgresStore::DoStillUsable() {
+  if (conn_ == nullptr)
+    return Status(Code::kUnavailable, "PostgreSQL " + where_ + ": not connected");
+  if (pid_ != getpid()) {
+    return Status(Code::kUnavailable,
+                  "PostgreSQL " + where_ + ": connection inherited across fork()");
+  }
+  if (PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    return Status(Code::kUnavailable, "PostgreSQL " + where_ + ": the connection broke");
+  }
+  return Status::Ok();
+}
+
+Result<PostgresConnectionInfo> PostgresStore::Describe() {
+  PostgresConnectionInfo info;
+  info.server = where_;
+  Status st = Read("describing the connection", [&]() -> Status {
+    Params none;
+    Result<PgResult> r =
+        Exec("SELECT current_user, pg_is_in_recovery()", none, "describing the connection");
+    if (!r.ok()) return r.status();
+    info.user = r->Text(0, 0);
+    info.read_only = r->Bool(0, 1);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  info.server_version = PQserverVersion(conn_);
+  info.tls = PQsslInUse(conn_) != 0;
+  if (info.tls) {
+    const char* protocol = PQsslAttribute(conn_, "protocol");
+    info.tls_protocol = protocol != nullptr ? protocol : "";
+  }
+  return info;
+}
+
+}  // namespace postgres_internal
+
+Status CheckPostgresDsn(const std::string& dsn) {
+  using postgres_internal::ParsedDsn;
+  Result<ParsedDsn> parsed = postgres_internal::ParseDsn(dsn);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->Get("password").empty()) {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn contains a password, and the config file is readable by every "
+                  "user: remove it, and put it in a root-only passfile named by "
+                  "postgres_passfile (lines host:port:dbname:user:password, mode 0600), or use a "
+                  "TLS client certificate (sslcert, sslkey)");
+  }
+  if (!parsed->Get("passfile").empty()) {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn names a passfile; name it with postgres_passfile instead, so "
+                  "sesame checks that only root can read it");
+  }
+  if (!parsed->Get("service").empty()) {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn names a service; write the connection settings in postgres_dsn "
+                  "itself (sesame reads no pg_service.conf)");
+  }
+  if (parsed->Get("user").empty() || parsed->Get("dbname").empty()) {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn must name the database and the role: add dbname=... and "
+                  "user=..., e.g. host=db.example.org dbname=sesame user=sesame");
+  }
+  const std::string attrs = parsed->Get("target_session_attrs");
+  if (!attrs.empty() && attrs != "read-write" && attrs != "primary") {
+    return Status(Code::kInvalidArgument,
+                  "postgres_dsn says target_session_attrs=" + attrs +
+                      "; sesame writes at every sign-in, so it must reach the primary: remove "
+                      "it or use read-write");
+  }
+  if (postgres_internal::UsesTcp(*parsed)) {
+    const std::string mode = parsed->Get("sslmode");
+    if (!mode.empty() && mode != "verify-full" && mode != "verify-ca") {
+      return Status(Code::kInvalidArgument,
+                    "postgres_dsn says sslmode=" + mode + " for a TCP host (" +
+                        parsed->Get("host") + parsed->Get("hostaddr") +
+                        "): password hashes and codes would cross the network to a server "
+                        "nobody verified; use sslmode=verify-full (the default when unset) "
+                        "with sslrootcert=CA-FILE, or connect over the Unix socket "
+                        "(host=/var/run/postgresql)");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string DescribePostgresDsn(const std::string& dsn) {
+  Result<postgres_internal::ParsedDsn> parsed = postgres_internal::ParseDsn(dsn);
+  if (!parsed.ok()) return "(invalid postgres_dsn)";
+  std::string host = parsed->Get("host");
+  if (host.empty()) host = parsed->Get("hostaddr");
+  if (host.empty()) host = "/var/run/postgresql";
+  std::string described = "host=" + host;
+  const std::string port = parsed->Get("port");
+  described += " port=" + (port.empty() ? std::string("5432") : port);
+  described += " dbname=" + parsed->Get("dbname") + " user=" + parsed->Get("user");
+  return described;
+}
+
+Result<PostgresConnectionInfo> DescribePostgresConnection(Store& store) {
+  auto* postgres = dynamic_cast<postgres_internal::PostgresStore*>(&store);
+  if (postgres == nullptr) {
+    return Status(Code::kInvalidArgument, "the store is not a PostgreSQL store");
+  }
+  return postgres->Describe();
+}
+
+}  // namespace sesame

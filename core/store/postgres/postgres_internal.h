@@ -1,0 +1,273 @@
+// Private to the PostgreSQL backend (core/store/postgres/*.cc): the
+// connection with its deadlines and statement cache, results, parameters,
+// and the PostgresStore class. Not part of any API.
+#ifndef SESAME_CORE_STORE_POSTGRES_POSTGRES_INTERNAL_H_
+#define SESAME_CORE_STORE_POSTGRES_POSTGRES_INTERNAL_H_
+
+#include <libpq-fe.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/store/postgres/postgres_store.h"
+#include "core/store/store.h"
+
+namespace sesame {
+namespace postgres_internal {
+
+// A stored counter as an int (clamped: a hand-edited row cannot overflow).
+int ClampToInt(int64_t value);
+
+struct ResultFree {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+
+// One statement's rows (text format).
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* r) : r_(r) {}
+  int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string Text(int row, int col) const {
+    return std::string(PQgetvalue(r_.get(), row, col),
+                       static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+  }
+  int64_t Int(int row, int col) const;
+  bool Bool(int row, int col) const { return PQgetvalue(r_.get(), row, col)[0] == 't'; }
+  // Rows an INSERT, UPDATE or DELETE touched.
+  int64_t Affected() const;
+
+ private:
+  std::unique_ptr<PGresult, ResultFree> r_;
+};
+
+// A statement's parameters, as text. The copies are wiped when done: some
+// are hashes and sealed secrets.
+class Params {
+ public:
+  Params() = default;
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+  ~Params();
+  Params& Text(std::string_view value);
+  Params& Int(int64_t value);
+  Params& Bool(bool value) { return Text(value ? "t" : "f"); }
+  Params& Null();
+  int size() const { return static_cast<int>(values_.size()); }
+  // A parameter holding a NUL byte (libpq's text parameters end at one).
+  bool HasNul() const { return has_nul_; }
+  // Pointers for libpq, valid until the next change.
+  std::vector<const char*> Pointers() const;
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+  bool has_nul_ = false;
+};
+
+// A libpq message as one log line (its line breaks and tabs as spaces).
+std::string OneLine(std::string text);
+
+// True when the DSN reaches some host over TCP (a host that is not a socket
+// directory, or any hostaddr).
+bool DsnUsesTcp(const std::string& dsn);
+
+// Opens a blocking connection under the MUST rules of postgres_store.h:
+// refuses when the environment sets one of libpq's PG* variables, when
+// CheckPostgresDsn refuses the DSN or the passfile is not trusted; then
+// PQconnectdbParams with the DSN and the keywords that override it
+// (passfile, connect_timeout, read-write, TLS defaults for TCP, keepalives,
+// and the server-side statement, lock and idle-in-transaction timeouts for
+// `statement_timeout_s`). kUnavailable naming the server on failure, with
+// *unreachable set when the server was asked and did not let us in (not
+// there, no answer in time, refused the login, a standby).
+// PostgresStore::Connect and the administrator's AdminSession both open
+// their connections here.
+Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* application_name,
+                               int statement_timeout_s, bool* unreachable);
+
+// What kind of failure a statement had, for retry and messages.
+enum class Failure {
+  kNone,
+  kStatement,   // the server refused this statement; the connection is fine
+  kConnection,  // the connection broke (closed, reset): nothing more is known
+  kTimeout,     // no answer within the deadline: the connection was dropped
+};
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(PostgresOptions options);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // Connects, then the schema check and (when allowed) migrations.
+  Status Init();
+  Result<PostgresConnectionInfo> Describe();
+  const std::string& where() const { return where_; }
+
+  // postgres_store.cc
+  Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override;
+  Result<std::vector<UserRecord>> DoListUsers() override;
+  Status DoAddUser(const UserRecord& user) override;
+  Status DoRemoveUser(std::string_view name) override;
+  Status DoSetDisabled(std::string_view name, bool disabled) override;
+  Result<bool> DoReplacePasswordHash(std::string_view name, std::string_view expected_hash,
+                                     std::string_view new_hash, int64_t changed_at) override;
+  Status DoRecordEvent(const SignInEvent& event, int64_t coalesce_seconds,
+                       int64_t prune_before) override;
+  Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override;
+  Result<int64_t> DoCountEvents(const EventFilter& filter) override;
+  Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override;
+  Result<int> DoSchemaVersion() override;
+  Status DoStillUsable() override;
+
+  // postgres_users.cc
+  Result<Reservation> DoReserveAttempt(std::string_view name, int64_t now,
+                                       const LockoutPolicy& policy,
+                                       std::string_view attempt) override;
+  Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
+                                        const SignInEvent* event) override;
+  Status DoClearFailures(std::string_view name) override;
+  Status DoSetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
+                       bool must_change, int history_keep, bool revoke_app_passwords) override;
+  Result<std::vector<std::string>> DoPasswordHistory(std::string_view name) override;
+  Status DoSetMustChange(std::string_view name, bool must_change) override;
+
+  // postgres_mfa.cc
+  Status DoSetTotp(std::string_view name, std::string_view sealed,
+                   const std::vector<std::string>& recovery_digests) override;
+  Status DoEnrollTotp(std::string_view name, std::string_view expected_sealed,
+                      std::string_view sealed, const std::vector<std::string>& recovery_digests,
+                      int64_t confirmed_step) override;
+  Status DoSetRecoveryCodes(std::string_view name,
+                            const std::vector<std::string>& recovery_digests) override;
+  Status DoClearMfa(std::string_view name) override;
+  Status DoSetMfaRequired(std::string_view name, bool required, int64_t now) override;
+  Result<int64_t> DoBeginMfaGrace(std::string_view name, int64_t now) override;
+  Status DoSetMfaRequiredGroup(std::string_view group, bool required, int64_t now) override;
+  Result<std::vector<std::string>> DoMfaRequiredGroups() override;
+  Result<CodeUse> DoUseTotpStep(std::string_view name, int64_t step,
+                                const LockGuard& guard) override;
+  Result<CodeUse> DoUseRecoveryCode(std::string_view name, std::string_view digest,
+                                    const LockGuard& guard) override;
+  Result<int> DoCountRecoveryCodes(std::string_view name) override;
+
+  // postgres_app_passwords.cc
+  Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) override;
+  Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) override;
+  Result<std::optional<AppPasswordRecord>> DoFindAppPassword(std::string_view digest) override;
+  Result<int> DoRevokeAppPasswords(std::string_view user, std::string_view name,
+                                   int64_t now) override;
+  Result<LockoutRecord> DoAppPasswordLockout(std::string_view user) override;
+
+ private:
+  // ---- postgres_conn.cc: the connection ----
+  // Connects when there is no connection (or it broke).
+  Status Connect();
+  void Disconnect();
+  // Runs a prepared `sql` (a string literal: the MUST rules) with `params`.
+  // `expect_rows`: PGRES_TUPLES_OK, else PGRES_COMMAND_OK.
+  Result<PgResult> Exec(const char* sql, const Params& params, std::string_view doing);
+  // Runs SQL text without parameters (BEGIN, COMMIT, a migration).
+  Status Simple(const char* sql, std::string_view doing);
+  // Sends what is queued and waits for one command's results, within the
+  // statement deadline. Fills *result with the last result.
+  Status Await(PGresult** result, std::string_view doing);
+  Status Fail(Failure kind, const std::string& message);
+  Status ErrorFrom(const PGresult* result, std::string_view doing);
+  // kNotFound naming the user.
+  Status NoSuchUser(std::string_view name) const;
+  // Inside a transaction: locks user `name`'s row (FOR UPDATE); NoSuchUser
+  // when there is none.
+  Status LockUser(std::string_view name, std::string_view doing);
+
+  // Runs `body` in one transaction (BEGIN ... COMMIT, rolled back on any
+  // failure). A connection found broken before COMMIT was sent (a server
+  // restart, a failover) is opened again and the whole transaction run
+  // once more; nothing of the first try was committed.
+  template <typename Body>
+  Status Transaction(std::string_view doing, Body&& body);
+  // Runs `body`, which only reads, with one statement (autocommit), with
+  // the same one retry on a connection found broken.
+  template <typename Body>
+  Status Read(std::string_view doing, Body&& body);
+
+  // ---- postgres_store.cc ----
+  Result<int> ReadVersion();
+  Status Migrate();
+  // Inside a transaction: deletes at most kPruneInPassingBatch of the
+  // oldest events before `prune_before` (nothing when <= 0); rows another
+  // host is deleting now are skipped, not waited for.
+  Status PruneInPassing(int64_t prune_before);
+  // Inside a transaction: inserts `event` or coalesces it.
+  Status InsertEvent(const SignInEvent& event, int64_t coalesce_seconds);
+  // Inside a transaction, after a code use changed no row.
+  Result<CodeUse> WhyCodeUnused(std::string_view name, const LockGuard& guard,
+                                std::string_view doing);
+  Status ReplaceRecoveryCodes(std::string_view name, const std::vector<std::string>& digests);
+
+  PostgresOptions options_;
+  std::string where_;  // DescribePostgresDsn, for messages
+  PGconn* conn_ = nullptr;
+  pid_t pid_ = 0;  // the process that opened conn_
+  Failure last_failure_ = Failure::kNone;
+  // Set when the server could not be reached or did not answer in time:
+  // every later call of this object fails at once with it (one wait and
+  // one log line per PAM call, not one per store call). Open the store
+  // again to retry.
+  Status dead_ = Status::Ok();
+  bool commit_sent_ = false;
+  int next_statement_ = 0;
+  std::unordered_map<const char*, std::string> prepared_;  // SQL literal -> statement name
+};
+
+template <typename Body>
+Status PostgresStore::Transaction(std::string_view doing, Body&& body) {
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = conn_ != nullptr;
+    commit_sent_ = false;
+    last_failure_ = Failure::kNone;
+    Status st = Connect();
+    if (st.ok()) st = Simple("BEGIN", doing);
+    if (st.ok()) st = body();
+    if (st.ok()) {
+      commit_sent_ = true;
+      st = Simple("COMMIT", doing);
+      if (st.ok()) return st;
+    }
+    if (conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      const Failure why = last_failure_;
+      Status rolled_back = Simple("ROLLBACK", doing);
+      (void)rolled_back;  // a failed rollback drops the connection (Fail)
+      last_failure_ = why;
+    }
+    if (attempt == 0 && reused && last_failure_ == Failure::kConnection && !commit_sent_) continue;
+    return st;
+  }
+}
+
+template <typename Body>
+Status PostgresStore::Read(std::string_view doing, Body&& body) {
+  (void)doing;
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = conn_ != nullptr;
+    last_failure_ = Failure::kNone;
+    Status st = Connect();
+    if (st.ok()) st = body();
+    if (st.ok() || attempt > 0 || !reused || last_failure_ != Failure::kConnection) return st;
+  }
+}
+
+}  // namespace postgres_internal
+}  // namespace sesame
+
+#endif  // SESAME_CORE_STORE_POSTGRES_POSTGRES_INTERNAL_H_

@@ -1,0 +1,470 @@
+// What only the PostgreSQL backend has: what postgres_dsn may say, the
+// environment libpq would read, the passfile's trust rule, verified TLS to a
+// TCP host, the schema version, and every bound on a wait: a listener that
+// never answers, a server process stopped mid-connection, a session the
+// server ends (a restart or failover, seen from the client), and fork().
+// What every backend must do is the conformance suite
+// (tests/unit/store_contract_test.cc), which runs against PostgreSQL too.
+#ifdef SESAME_WITH_POSTGRES
+#include "core/store/postgres/postgres_store.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "tests/fakes/store_backends.h"
+
+namespace sesame {
+namespace {
+
+using testing::PostgresClusterFacts;
+using testing::PostgresRun;
+using testing::User;
+
+// One value of the first row of `sql` on `dsn` ("" on any error).
+std::string PostgresValue(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  std::string value;
+  if (PQstatus(conn) == CONNECTION_OK) {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) value = PQgetvalue(r, 0, 0);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return value;
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// ---- postgres_dsn: no cluster needed ----
+
+TEST(PostgresDsnTest, AcceptsSocketAndVerifiedTcp) {
+  EXPECT_TRUE(CheckPostgresDsn("host=/var/run/postgresql dbname=sesame user=sesame").ok());
+  EXPECT_TRUE(CheckPostgresDsn("dbname=sesame user=sesame").ok());  // the default socket
+  EXPECT_TRUE(CheckPostgresDsn("host=db.example.org dbname=sesame user=sesame").ok());
+  EXPECT_TRUE(CheckPostgresDsn("host=db1,db2 dbname=sesame user=sesame sslmode=verify-ca "
+                               "target_session_attrs=read-write")
+                  .ok());
+  EXPECT_TRUE(CheckPostgresDsn("postgresql://sesame@db.example.org/sesame").ok());
+}
+
+TEST(PostgresDsnTest, RefusesAPasswordWithTheFix) {
+  for (const char* dsn : {"host=db dbname=sesame user=sesame password=hunter2",
+                          "postgresql://sesame:hunter2@db.example.org/sesame"}) {
+    Status st = CheckPostgresDsn(dsn);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << dsn;
+    EXPECT_TRUE(Contains(st.message(), "contains a password")) << st.message();
+    EXPECT_TRUE(Contains(st.message(), "postgres_passfile")) << st.message();
+    EXPECT_FALSE(Contains(st.message(), "hunter2")) << st.message();
+  }
+}
+
+TEST(PostgresDsnTest, RefusesWeakTlsToATcpHost) {
+  for (const char* mode : {"disable", "allow", "prefer", "require"}) {
+    const std::string dsn =
+        std::string("host=db.example.org dbname=sesame user=sesame sslmode=") + mode;
+    Status st = CheckPostgresDsn(dsn);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << dsn;
+    EXPECT_TRUE(Contains(st.message(), "sslmode=verify-full")) << st.message();
+  }
+  Status addr = CheckPostgresDsn("hostaddr=192.0.2.7 dbname=sesame user=sesame sslmode=disable");
+  EXPECT_EQ(addr.code(), Code::kInvalidArgument);
+  // A socket needs no TLS.
+  EXPECT_TRUE(CheckPostgresDsn("host=/run/postgresql dbname=s user=s sslmode=disable").ok());
+}
+
+TEST(PostgresDsnTest, RefusesWhatWouldBypassTheChecks) {
+  struct Case {
+    const char* dsn;
+    const char* says;
+  } cases[] = {
+      {"host=db dbname=s user=s passfile=/tmp/p", "postgres_passfile"},
+      {"service=sesame", "service"},
+      {"host=db dbname=sesame", "user="},
+      {"host=db user=sesame", "dbname="},
+      {"host=db dbname=s user=s target_session_attrs=any", "primary"},
+      {"host=db dbname=s user=s target_session_attrs=standby", "primary"},
+      {"host=db dbname", "not a valid libpq connection string"},
+      {"", "empty"},
+  };
+  for (const Case& c : cases) {
+    Status st = CheckPostgresDsn(c.dsn);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << c.dsn;
+    EXPECT_TRUE(Contains(st.message(), c.says)) << c.dsn << ": " << st.message();
+  }
+}
+
+TEST(PostgresDsnTest, DescribesWithoutSecrets) {
+  EXPECT_EQ(DescribePostgresDsn("host=db1 port=5433 dbname=sesame user=sesame sslmode=verify-ca"),
+            "host=db1 port=5433 dbname=sesame user=sesame");
+  EXPECT_EQ(DescribePostgresDsn("dbname=sesame user=sesame"),
+            "host=/var/run/postgresql port=5432 dbname=sesame user=sesame");
+}
+
+// ---- Against the test cluster ----
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SESAME_SKIP_UNAVAILABLE_BACKEND(
+        (testing::StoreBackend{"Postgres", nullptr, &testing::PostgresUnavailable}));
+    std::string why;
+    facts_ = PostgresClusterFacts(&why);
+    ASSERT_FALSE(facts_.empty()) << why;
+    static int counter = 0;
+    db_ = "pgstore_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    ASSERT_EQ(PostgresRun(facts_["PG_ADMIN_DSN"], "CREATE DATABASE " + db_), "");
+    socket_dsn_ = "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] +
+                  " user=postgres dbname=" + db_;
+  }
+
+  void TearDown() override {
+    if (!db_.empty()) PostgresRun(facts_["PG_ADMIN_DSN"], "DROP DATABASE " + db_ + " WITH (FORCE)");
+    for (const std::string& path : files_) unlink(path.c_str());
+  }
+
+  PostgresOptions Options(const std::string& dsn, bool create = false) {
+    PostgresOptions options;
+    options.dsn = dsn;
+    options.create = create;
+    options.connect_timeout_s = 2;
+    options.statement_timeout_s = 1;
+    options.passfile_trust = TrustRule{geteuid(), true};
+    return options;
+  }
+
+  // A file with `text`, mode `mode`, removed at the end.
+  std::string File(const std::string& name, const std::string& text, mode_t mode) {
+    const char* env = std::getenv("SESAME_TEST_TMPDIR");
+    const std::string dir = env != nullptr && *env != '\0' ? env : "/tmp";
+    mkdir(dir.c_str(), 0700);
+    const std::string path = dir + "/" + name + "." + std::to_string(getpid());
+    std::ofstream(path) << text;
+    chmod(path.c_str(), mode);
+    files_.push_back(path);
+    return path;
+  }
+
+  // The sesame role's TCP DSN (verify-full against the test CA) into this
+  // test's database, which it is granted.
+  std::string TcpDsn(const std::string& host = "127.0.0.1") {
+    EXPECT_EQ(PostgresRun(facts_["PG_ADMIN_DSN"], "ALTER DATABASE " + db_ + " OWNER TO sesame"),
+              "");
+    return "host=" + host + " port=" + facts_["PG_PORT"] + " dbname=" + db_ +
+           " user=sesame sslrootcert=" + facts_["PG_CA"];
+  }
+
+  std::string Passfile() {
+    return File(
+        "passfile",
+        "127.0.0.1:" + facts_["PG_PORT"] + ":*:sesame:" + facts_["PG_SESAME_PASSWORD"] + "\n",
+        0600);
+  }
+
+  std::map<std::string, std::string> facts_;
+  std::string db_;
+  std::string socket_dsn_;
+  std::vector<std::string> files_;
+};
+
+TEST_F(PostgresStoreTest, EmptyDatabaseNeedsInitThenHasTheSchema) {
+  auto refused = OpenPostgresStore(Options(socket_dsn_));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.status().message(), "sesame-admin init"))
+      << refused.status().message();
+  auto created = OpenPostgresStore(Options(socket_dsn_, /*create=*/true));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ((*created)->SchemaVersion().value(), kPostgresSchemaVersion);
+  auto again = OpenPostgresStore(Options(socket_dsn_));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE((*again)->AddUser(User("alice")).ok());
+}
+
+TEST_F(PostgresStoreTest, NewerSchemaAndForeignDatabaseRefused) {
+  ASSERT_TRUE(OpenPostgresStore(Options(socket_dsn_, true)).ok());
+  ASSERT_EQ(PostgresRun(socket_dsn_, "UPDATE schema_version SET version = 99"), "");
+  auto newer = OpenPostgresStore(Options(socket_dsn_));
+  ASSERT_FALSE(newer.ok());
+  EXPECT_TRUE(Contains(newer.status().message(), "upgrade sesame")) << newer.status().message();
+
+  ASSERT_EQ(PostgresRun(socket_dsn_, "DROP TABLE schema_version"), "");
+  auto foreign = OpenPostgresStore(Options(socket_dsn_, true));
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.status().code(), Code::kCorrupt);
+  EXPECT_TRUE(Contains(foreign.status().message(), "not a sesame store"));
+}
+
+TEST_F(PostgresStoreTest, EnvironmentCannotRedirectTheConnection) {
+  ASSERT_TRUE(OpenPostgresStore(Options(socket_dsn_, true)).ok());
+  for (const char* name : {"PGHOST", "PGHOSTADDR", "PGSSLMODE", "PGPASSFILE", "PGSERVICE",
+                           "PGSERVICEFILE", "PGOPTIONS"}) {
+    setenv(name, "x", 1);
+    auto opened = OpenPostgresStore(Options(socket_dsn_));
+    unsetenv(name);
+    ASSERT_FALSE(opened.ok()) << name;
+    EXPECT_EQ(opened.status().code(), Code::kUnavailable);
+    EXPECT_TRUE(Contains(opened.status().message(), std::string("unset ") + name))
+        << opened.status().message();
+  }
+  EXPECT_TRUE(OpenPostgresStore(Options(socket_dsn_)).ok());
+}
+
+TEST_F(PostgresStoreTest, VerifiedTlsWithARootOnlyPassfile) {
+  const std::string dsn = TcpDsn();
+  PostgresOptions options = Options(dsn, true);
+  options.passfile = Passfile();
+  auto store = OpenPostgresStore(options);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto info = DescribePostgresConnection(**store);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_TRUE(info->tls);
+  EXPECT_FALSE(info->tls_protocol.empty());
+  EXPECT_EQ(info->user, "sesame");
+  EXPECT_FALSE(info->read_only);
+  EXPECT_GE(info->server_version, 150000);
+  EXPECT_TRUE((*store)->AddUser(User("alice")).ok());
+}
+
+TEST_F(PostgresStoreTest, PassfileOthersCanReadIsRefused) {
+  PostgresOptions options = Options(TcpDsn(), true);
+  options.passfile = Passfile();
+  chmod(options.passfile.c_str(), 0640);
+  auto store = OpenPostgresStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(Contains(store.status().message(), "postgres_passfile")) << store.status().message();
+}
+
+TEST_F(PostgresStoreTest, NoPassfileMeansNoPasswordFromHome) {
+  // Whoever runs su or the setuid tool chooses $HOME: libpq must not read
+  // a ~/.pgpass there when postgres_passfile is unset.
+  const char* env = std::getenv("SESAME_TEST_TMPDIR");
+  std::string home = std::string(env != nullptr && *env != '\0' ? env : "/tmp") + "/pghome_XXXXXX";
+  ASSERT_NE(mkdtemp(home.data()), nullptr);
+  const std::string pgpass = home + "/.pgpass";
+  std::ofstream(pgpass) << "*:*:*:sesame:" << facts_["PG_SESAME_PASSWORD"] << "\n";
+  chmod(pgpass.c_str(), 0600);
+  files_.push_back(pgpass);
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home != nullptr ? old_home : "";
+  setenv("HOME", home.c_str(), 1);
+  auto store = OpenPostgresStore(Options(TcpDsn(), true));
+  if (old_home != nullptr) {
+    setenv("HOME", saved.c_str(), 1);
+  } else {
+    unsetenv("HOME");
+  }
+  unlink(pgpass.c_str());
+  rmdir(home.c_str());
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(Contains(store.status().message(), "password")) << store.status().message();
+}
+
+TEST_F(PostgresStoreTest, CertificateMustMatchTheHostName) {
+  PostgresOptions options = Options(TcpDsn("localhost"), true);
+  options.passfile = File(
+      "passfile-localhost",
+      "localhost:" + facts_["PG_PORT"] + ":*:sesame:" + facts_["PG_SESAME_PASSWORD"] + "\n", 0600);
+  auto store = OpenPostgresStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(Contains(store.status().message(), "does not match host name"))
+      << store.status().message();
+}
+
+// docs/install.md "Fleet": the schema belongs to an owner role that runs
+// `sesame-admin init` and `db migrate`; the hosts connect as a role with
+// SELECT, INSERT, UPDATE and DELETE only (default privileges), which can do
+// every sign-in write but cannot change or drop the schema.
+TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
+  const std::string owner = db_ + "_owner";
+  const std::string app = db_ + "_app";
+  const std::string admin = facts_["PG_ADMIN_DSN"];
+  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + owner + " LOGIN"), "");
+  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + app + " LOGIN"), "");
+  ASSERT_EQ(PostgresRun(admin, "ALTER DATABASE " + db_ + " OWNER TO " + owner), "");
+  ASSERT_EQ(PostgresRun(socket_dsn_, "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner +
+                                         " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, "
+                                         "DELETE ON TABLES TO " +
+                                         app + "; GRANT USAGE ON SCHEMA public TO " + app),
+            "");
+  const std::string base =
+      "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] + " dbname=" + db_;
+  auto created = OpenPostgresStore(Options(base + " user=" + owner, /*create=*/true));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  created->reset();
+
+  auto store = OpenPostgresStore(Options(base + " user=" + app));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Store& s = **store;
+  ASSERT_TRUE(s.AddUser(User("alice")).ok());
+  auto reserved = s.ReserveAttempt("alice", 2000, LockoutPolicy{}, "");
+  ASSERT_TRUE(reserved.ok()) << reserved.status().message();
+  Settlement success;
+  success.kind = Settlement::Kind::kSuccess;
+  success.reservation = *reserved;
+  success.now = 2000;
+  success.prune_before = 1000;
+  SignInEvent event = testing::Event("alice", 2000, "success");
+  auto settled = s.SettleAttempt("alice", success, &event);
+  ASSERT_TRUE(settled.ok()) << settled.status().message();
+  EXPECT_TRUE(s.SetPassword("alice", "h2", 2001, false, 5, true).ok());
+  AppPasswordRecord record = testing::AppPassword("alice", "mail", 1);
+  EXPECT_TRUE(s.AddAppPassword(record, 25, 2002).ok());
+  EXPECT_TRUE(s.SetTotp("alice", "sealed", {"d1", "d2"}).ok());
+  EXPECT_EQ(s.UseRecoveryCode("alice", "d1", LockGuard{true, 2003}).value(), CodeUse::kUsed);
+  EXPECT_EQ(s.PruneEvents(3000, 10).value(), 1);
+  EXPECT_TRUE(s.RemoveUser("alice").ok());
+
+  const std::string app_dsn = base + " user=" + app;
+  EXPECT_NE(PostgresRun(app_dsn, "CREATE TABLE evil(x int)"), "");
+  EXPECT_NE(PostgresRun(app_dsn, "DROP TABLE events"), "");
+  EXPECT_NE(PostgresRun(app_dsn, "ALTER TABLE users ADD COLUMN x int"), "");
+  PostgresRun(admin, "DROP DATABASE " + db_ + " WITH (FORCE)");
+  db_.clear();
+  PostgresRun(admin, "DROP ROLE " + app);
+  PostgresRun(admin, "DROP ROLE " + owner);
+}
+
+// A listener that accepts TCP connections and never answers.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(fd_, 16);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(PostgresStoreTest, ASilentServerIsBoundedByTheConnectTimeout) {
+  SilentListener silent;  // the kernel completes the handshake; nobody reads
+  PostgresOptions options = Options("host=127.0.0.1 port=" + std::to_string(silent.port()) +
+                                    " dbname=sesame user=sesame sslrootcert=" + facts_["PG_CA"]);
+  options.connect_timeout_s = 2;
+  const auto start = std::chrono::steady_clock::now();
+  auto store = OpenPostgresStore(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kUnavailable);
+  EXPECT_TRUE(
+      Contains(store.status().message(), "host=127.0.0.1 port=" + std::to_string(silent.port())))
+      << store.status().message();
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_GE(took, std::chrono::milliseconds(1500));
+}
+
+// The server process of our session, found through the admin connection.
+std::string SessionPid(const std::string& admin_dsn, const std::string& db) {
+  return PostgresValue(admin_dsn,
+                       "SELECT pid FROM pg_stat_activity WHERE datname = '" + db +
+                           "' AND application_name = 'sesame' ORDER BY backend_start DESC "
+                           "LIMIT 1");
+}
+
+TEST_F(PostgresStoreTest, AStoppedServerProcessIsBoundedByTheStatementDeadline) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  const std::string pid = SessionPid(facts_["PG_ADMIN_DSN"], db_);
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(kill(std::stoi(pid), SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto read = (*store)->GetUser("alice");
+  const auto took = std::chrono::steady_clock::now() - start;
+  kill(std::stoi(pid), SIGCONT);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), Code::kUnavailable);
+  EXPECT_TRUE(Contains(read.status().message(), "no answer within")) << read.status().message();
+  EXPECT_LT(took, std::chrono::seconds(4));
+  // The rest of the call does not wait again: this object fails at once,
+  // and says it can no longer be used; a new one (the PAM module's pool
+  // opens one for the next call) works.
+  const auto second = std::chrono::steady_clock::now();
+  auto after = (*store)->RecordEvent(testing::Event("alice", 2000, "error"));
+  EXPECT_EQ(after.code(), Code::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - second, std::chrono::milliseconds(200));
+  EXPECT_FALSE((*store)->StillUsable().ok());
+  auto reopened = OpenPostgresStore(Options(socket_dsn_));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  auto again = (*reopened)->GetUser("alice");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(again->has_value());
+}
+
+TEST_F(PostgresStoreTest, ASessionTheServerEndedIsOpenedAgainUnseen) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  const std::string pid = SessionPid(facts_["PG_ADMIN_DSN"], db_);
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(PostgresValue(facts_["PG_ADMIN_DSN"], "SELECT pg_terminate_backend(" + pid + ")"), "t");
+  // As after a restart or a failover: the kept connection is dead; the next
+  // write reconnects and runs its transaction once, whole.
+  auto reserved = (*store)->ReserveAttempt("alice", 2000, LockoutPolicy{}, "");
+  ASSERT_TRUE(reserved.ok()) << reserved.status().message();
+  EXPECT_EQ(reserved->failures, 1);
+  EXPECT_EQ((*store)->GetUser("alice").value()->failures, 1);
+  EXPECT_NE(SessionPid(facts_["PG_ADMIN_DSN"], db_), pid);
+}
+
+TEST_F(PostgresStoreTest, AForkedChildNeverUsesItsParentsConnection) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto read = (*store)->GetUser("alice");
+    const bool refused = !read.ok() && Contains(read.status().message(), "fork");
+    Status usable = (*store)->StillUsable();
+    _exit(refused && !usable.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The parent's connection is still its own and works.
+  EXPECT_TRUE((*store)->StillUsable().ok());
+  EXPECT_TRUE((*store)->GetUser("alice").ok());
+}
+
+TEST_F(PostgresStoreTest, AReadOnlyServerIsRefusedClearly) {
+  ASSERT_TRUE(OpenPostgresStore(Options(socket_dsn_, true)).ok());
+  // A standby refuses writes as a read-only transaction does; the
+  // connection itself is refused by target_session_attrs=read-write.
+  ASSERT_EQ(PostgresRun(facts_["PG_ADMIN_DSN"],
+                        "ALTER DATABASE " + db_ + " SET default_transaction_read_only = on"),
+            "");
+  auto store = OpenPostgresStore(Options(socket_dsn_));
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(Contains(store.status().message(), "read-write")) << store.status().message();
+}
+
+}  // namespace
+}  // namespace sesame
+
+#endif  // SESAME_WITH_POSTGRES
