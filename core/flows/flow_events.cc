@@ -105,7 +105,13 @@ SignInEvent EventOf(Services& s, const RequestInfo& r, const char* method, Decis
 // not a success; the decision is logged.
 FlowResult Decided(Services& s, const RequestInfo& r, const char* what, Decision decision,
                    std::string reason, const Status& recorded) {
-  if (!recorded.ok()) {
+  if (!recorded.ok() && decision == Decision::kUnavailable) {
+    // The store failed the decision already (and a store that did not
+    // answer fails the rest of the call at once with the same message): one
+    // line, the decision's, says both.
+    if (reason.find(recorded.message()) == std::string::npos)
+      reason += "; the event was not recorded either: " + recorded.message();
+  } else if (!recorded.ok()) {
     s.logger.Log(LogLevel::kError,
                  std::string("cannot record sign-in event: ") + recorded.message());
     if (decision == Decision::kSuccess) {
