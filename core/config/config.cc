@@ -130,6 +130,52 @@ std::string SetStore(std::string_view value, Config& config) {
 constexpr const char* kPostgresDsnExample =
     "postgres_dsn = host=db.example.org dbname=sesame user=sesame";
 
+// A DSN as it may be shown (the effective configuration, a message about
+// the line): the value of a password in it, which the store refuses but a
+// person may still have written, becomes "***" (key=value form, quoted or
+// not; a URI's user:password@ and its password= parameter).
+std::string MaskDsnPassword(std::string_view dsn) {
+  std::string out(dsn);
+  const bool uri = out.rfind("postgresql://", 0) == 0 || out.rfind("postgres://", 0) == 0;
+  if (uri) {
+    const size_t start = out.find("://") + 3;
+    const size_t end = out.find_first_of("/?", start);
+    const size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+    if (at != std::string::npos && at > start) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=VALUE: as a key (after a space or at the start) or a URI
+  // parameter (after '?' or '&'); VALUE up to a space (or '&' in a URI),
+  // or quoted.
+  size_t from = 0;
+  for (;;) {
+    size_t at = out.find("password", from);
+    if (at == std::string::npos) break;
+    from = at + 8;
+    const bool starts = at == 0 || out[at - 1] == ' ' || out[at - 1] == '?' || out[at - 1] == '&';
+    size_t eq = at + 8;
+    while (eq < out.size() && out[eq] == ' ') ++eq;
+    if (!starts || eq >= out.size() || out[eq] != '=') continue;
+    size_t begin = eq + 1;
+    while (begin < out.size() && out[begin] == ' ') ++begin;
+    size_t end = begin;
+    if (begin < out.size() && out[begin] == '\'') {
+      end = begin + 1;
+      while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, out.size());
+    } else {
+      while (end < out.size() && out[end] != ' ' && !(uri && out[end] == '&')) ++end;
+    }
+    out.replace(begin, end - begin, "***");
+    from = begin + 3;
+  }
+  return out;
+}
+
+std::string ShowPostgresDsn(const Config& config) { return MaskDsnPassword(config.postgres_dsn); }
+
 // postgres_dsn: a libpq connection string or URI, checked only for what no
 // libpq string has (control characters, no '=' and no URI scheme); libpq
 // parses it when the store is opened, and the backend refuses a password
@@ -279,7 +325,7 @@ constexpr KeySpec kKeys[] = {
     {"store_path", &SetPath<&Config::store_path, true>, &ShowString<&Config::store_path>},
     {"store_busy_timeout_ms", &SetNumber<int, &Config::store_busy_timeout_ms, 0, 600000>,
      &ShowNumber<int, &Config::store_busy_timeout_ms>},
-    {"postgres_dsn", &SetPostgresDsn, &ShowString<&Config::postgres_dsn>},
+    {"postgres_dsn", &SetPostgresDsn, &ShowPostgresDsn},
     {"postgres_passfile", &SetPath<&Config::postgres_passfile, true>,
      &ShowString<&Config::postgres_passfile>},
     {"postgres_connect_timeout", &SetNumber<int, &Config::postgres_connect_timeout, 2, 60>,
@@ -471,13 +517,16 @@ class Parser {
       return Error(number, "duplicate key '" + std::string(spec.name) + "' (first set on line " +
                                std::to_string(lines_[index]) + ")");
     if (value.empty()) return Error(number, std::string(spec.name) + " needs a value");
+    // A DSN is shown with any password in it masked.
+    const std::string shown_value =
+        std::string_view(spec.name) == "postgres_dsn" ? MaskDsnPassword(value) : std::string(value);
     if (HasTrailingComment(value))
-      return Error(number, std::string(spec.name) + " = '" + Shown(value) +
+      return Error(number, std::string(spec.name) + " = '" + Shown(shown_value) +
                                "' is not accepted: a '#' after a value does not start a "
                                "comment; put comments on their own line");
     std::string accepted = spec.set(value, config_);
     if (!accepted.empty())
-      return Error(number, std::string(spec.name) + " = '" + Shown(value) +
+      return Error(number, std::string(spec.name) + " = '" + Shown(shown_value) +
                                "' is not accepted: " + accepted);
     lines_[index] = number;
     return Status::Ok();

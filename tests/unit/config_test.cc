@@ -716,3 +716,44 @@ TEST(ConfigTest, ExemptUsersValuesRefused) {
 
 }  // namespace
 }  // namespace sesame
+
+namespace sesame {
+namespace {
+
+// A password in postgres_dsn is refused when the store opens, but the
+// module's debug line (DescribeConfig) and a message about the line must
+// never show it: syslog is readable by more people than the config.
+TEST(ConfigDsnPasswordTest, NeverShownInTheDescriptionOrAMessage) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"host=db dbname=s user=s password=s3cret-1", "password=***"},
+      {"host=db password = 's3cret 1' dbname=s user=s", "password = ***"},
+      {"password=s3cret-1", "password=***"},
+      {"postgresql://sesame:s3cret-1@db.example.org/sesame", "sesame:***@db.example.org"},
+      {"postgresql://db.example.org/sesame?user=s&password=s3cret-1&sslmode=verify-full",
+       "password=***&sslmode"},
+  };
+  for (const auto& [dsn, masked] : cases) {
+    Result<Config> r = ParseConfig(std::string("store = postgres\npostgres_dsn = ") + dsn + "\n",
+                                   "/etc/security/sesame.conf");
+    ASSERT_TRUE(r.ok()) << dsn << ": " << r.status().message();
+    const std::string described = DescribeConfig(*r);
+    EXPECT_EQ(described.find("s3cret"), std::string::npos) << described;
+    EXPECT_NE(described.find(masked), std::string::npos) << described;
+  }
+  // Refused lines are quoted in the message: masked too.
+  Result<Config> bad =
+      ParseConfig("postgres_dsn = host=db password=s3cret-1 # note\n", "/etc/security/sesame.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("s3cret"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("password=***"), std::string::npos)
+      << bad.status().message();
+  // Nothing else is changed: a DSN without a password is shown as written.
+  Result<Config> plain =
+      ParseConfig("store = postgres\npostgres_dsn = host=db passwordless=1 dbname=s user=s\n", "f");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(DescribeConfig(*plain).find("host=db passwordless=1 dbname=s user=s"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace sesame
