@@ -49,9 +49,9 @@ struct StoreSpec {
   // default 90): old_events rows inserted with one raw SQLite transaction,
   // times spread evenly from 465 to 100 days before now (oldest first),
   // spread over the filler users (the measured one included), a mix of
-  // services, remote hosts and outcomes. What pruning in passing
-  // (MaybePruneEvents) then finds due on a host that has kept a year of
-  // events.
+  // services, remote hosts and outcomes. What pruning in passing (each
+  // sign-in's own write deletes a few, kPruneInPassingBatch) then finds
+  // due on a host that has kept a year of events.
   uint64_t old_events = 0;
 };
 

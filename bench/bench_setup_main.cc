@@ -12,6 +12,12 @@
 //       store also gets N sign-in events 100 to 465 days old, due for
 //       pruning (activity_retention_days = 90, the default), inserted
 //       with one raw SQLite transaction (bench_env.h).
+//   sesame_bench_setup postgres socket|tcp CLUSTER_DIR DIR TIME_COST MEMORY_KIB USERS USER
+//                      ADD_USER_CALLS
+//       the same with the PostgreSQL store: a new database in the running
+//       cluster of tests/pg/pg-cluster (CLUSTER_DIR), over its Unix socket
+//       or over TCP 127.0.0.1 with TLS (bench_postgres.h); `store=` is the
+//       DSN.
 //   sesame_bench_setup events STORE RETENTION_DAYS
 //       prints `events_total=` and `events_old=` (older than
 //       RETENTION_DAYS days before now) of the store's events table.
@@ -38,6 +44,9 @@
 #include <string>
 
 #include "bench/bench_env.h"
+#ifdef SESAME_BENCH_POSTGRES
+#include "bench/bench_postgres.h"
+#endif
 
 namespace {
 
@@ -55,11 +64,13 @@ int Usage(const char* argv0) {
                "usage: %s DIR TIME_COST MEMORY_KIB PARALLELISM USERS USER ADD_USER_CALLS "
                "[TOTP_USERS TOTP_PREFIX] [--app-passwords N] [--old-events N] "
                "(password on stdin)\n"
+               "       %s postgres socket|tcp CLUSTER_DIR DIR TIME_COST MEMORY_KIB USERS USER "
+               "ADD_USER_CALLS (password on stdin)\n"
                "       %s events STORE RETENTION_DAYS\n"
                "       %s google-authenticator DIR PREFIX COUNT reuse|disallow-reuse\n"
                "       %s sha512crypt (password on stdin)\n"
                "       %s codes (lines \"INDEX UNIX_TIME\" on stdin)\n",
-               argv0, argv0, argv0, argv0, argv0);
+               argv0, argv0, argv0, argv0, argv0, argv0);
   return 2;
 }
 
@@ -126,9 +137,57 @@ int Events(int argc, char** argv) {
   return 0;
 }
 
+#ifdef SESAME_BENCH_POSTGRES
+void PrintStats(const sesame::bench::StoreStats& stats) {
+  std::printf("config=%s\n", stats.config_path.c_str());
+  std::printf("store=%s\n", stats.store_path.c_str());
+  std::printf("hash_ms=%.3f\n", stats.hash_ms);
+  std::printf("add_user_count=%llu\n", static_cast<unsigned long long>(stats.add_user_count));
+  std::printf("add_user_total_s=%.6f\n", stats.add_user_total_s);
+  std::printf("bulk_count=%llu\n", static_cast<unsigned long long>(stats.bulk_count));
+  std::printf("bulk_total_s=%.6f\n", stats.bulk_total_s);
+  std::printf("users_in_store=%llu\n", static_cast<unsigned long long>(stats.users_in_store));
+}
+
+int Postgres(int argc, char** argv) {
+  if (argc != 10) return Usage(argv[0]);
+  const std::string mode = argv[2];
+  if (mode != "socket" && mode != "tcp") return Usage(argv[0]);
+  sesame::bench::PostgresBenchSpec spec;
+  spec.tcp = mode == "tcp";
+  spec.cluster_dir = argv[3];
+  spec.store.dir = argv[4];
+  uint64_t t = 0, m = 0;
+  if (!ParseU64(argv[5], &t) || !ParseU64(argv[6], &m) || !ParseU64(argv[7], &spec.store.users) ||
+      !ParseU64(argv[9], &spec.store.add_user_calls) || spec.store.users == 0) {
+    std::fprintf(stderr, "%s: bad number\n", argv[0]);
+    return 2;
+  }
+  spec.store.params = sesame::Argon2Params{static_cast<uint32_t>(t), static_cast<uint32_t>(m), 1};
+  spec.store.user = argv[8];
+  if (!std::getline(std::cin, spec.store.password) || spec.store.password.empty()) {
+    std::fprintf(stderr, "%s: no password on stdin\n", argv[0]);
+    return 2;
+  }
+  sesame::Result<sesame::bench::StoreStats> stats = sesame::bench::MakeBenchPostgresStore(spec);
+  if (!stats.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], stats.status().message().c_str());
+    return 1;
+  }
+  PrintStats(*stats);
+  return 0;
+}
+#else
+int Postgres(int, char** argv) {
+  std::fprintf(stderr, "%s postgres: this build has no PostgreSQL store (libpq-dev)\n", argv[0]);
+  return 2;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "postgres") == 0) return Postgres(argc, argv);
   if (argc == 2 && std::strcmp(argv[1], "codes") == 0) return ServeCodes();
   if (argc >= 2 && std::strcmp(argv[1], "google-authenticator") == 0)
     return WriteGoogleAuthenticator(argc, argv);

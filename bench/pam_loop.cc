@@ -44,11 +44,30 @@
 // pruning under activity_retention_days = 90 (the default), inserted by
 // sesame_bench_setup in one raw SQLite transaction; not by default:
 //
-//   sesame-min-old-events    pruning in passing (MaybePruneEvents: one PAM
-//                            call in 16 deletes at most 256 of them) runs
+//   sesame-min-old-events    pruning in passing (each sign-in's own write
+//                            deletes at most kPruneInPassingBatch of them,
+//                            core/store/store.h) runs
 //                            in the measured sign-ins; compared with
 //                            sesame-min (none) in the same run by p99, and
 //                            the events still due are counted after the run
+//
+// The PostgreSQL store (the PostgreSQL issue), sesame-min's installation
+// with `store = postgres`: 100,000 users in a new database of a private
+// cluster (tests/pg/pg-cluster, started for the run unless
+// --postgres-cluster names a running one); not by default:
+//
+//   sesame-pg-socket-min     over the cluster's Unix socket (superuser
+//                            postgres, trust)
+//   sesame-pg-tcp-min        over TCP 127.0.0.1, TLS verify-full, role
+//                            sesame with a scram-sha-256 password from a
+//                            root-only passfile
+//
+// The module keeps its connection between cycles (store_pool.h), as in a
+// Dovecot auth worker; the first cycle of each stack (warm-up) connects.
+// With --processes N, after the rounds, each of permit, sesame-min and the
+// sesame-pg-* stacks present runs the same number of cycles once in 1
+// process and once split over N processes (forked; each opens its own
+// connection), and sign-ins per second of both are reported.
 //
 // With a verification code (the MFA issue), each cycle signing in as the
 // next of many enrolled users (see "Verification codes" below):
@@ -136,8 +155,13 @@
 #include <string>
 #include <vector>
 
+#include "core/store/store.h"  // kPruneInPassingBatch only (a constant: nothing linked)
+
 #ifndef SESAME_PAM_MODULE_PATH
 #define SESAME_PAM_MODULE_PATH ""
+#endif
+#ifndef SESAME_PG_CLUSTER_SCRIPT
+#define SESAME_PG_CLUSTER_SCRIPT "tests/pg/pg-cluster"
 #endif
 #ifndef SESAME_BENCH_SETUP_PATH
 #define SESAME_BENCH_SETUP_PATH ""
@@ -640,6 +664,8 @@ const std::vector<std::string>& AllStacks() {
                                                 "sesame-min-pinned",
                                                 "sesame-min-pinned-tmpfs",
                                                 "sesame-min-old-events",
+                                                "sesame-pg-socket-min",
+                                                "sesame-pg-tcp-min",
                                                 "pwdfile-sha512",
                                                 "sesame-app-password-1",
                                                 "sesame-app-password-1000",
@@ -656,7 +682,8 @@ std::vector<std::string> DefaultStacks() {
   std::vector<std::string> stacks;
   for (const std::string& s : AllStacks())
     if (s != "google-authenticator-reuse" && s != "sesame-mfa-min-tmpfs" &&
-        s != "sesame-app-password-1000-tmpfs" && s != "sesame-min-old-events")
+        s != "sesame-app-password-1000-tmpfs" && s != "sesame-min-old-events" &&
+        s.rfind("sesame-pg-", 0) != 0)
       stacks.push_back(s);
   return stacks;
 }
@@ -678,6 +705,8 @@ struct Options {
   std::string pam_dir;
   std::string tmpdir = "/tmp";
   std::string shm_dir = "/dev/shm";
+  std::string postgres_cluster;  // a running tests/pg/pg-cluster DIR; empty: start one
+  int processes = 0;             // > 0: the parallel measurement (see the top)
 };
 
 [[noreturn]] void Usage(int code) {
@@ -692,7 +721,8 @@ struct Options {
       "                         sesame-mfa-min,google-authenticator,"
       "unix-sha512+google-authenticator\n"
       "                         (also: sesame-mfa-min-tmpfs, google-authenticator-reuse,\n"
-      "                         sesame-app-password-1000-tmpfs, sesame-min-old-events)\n"
+      "                         sesame-app-password-1000-tmpfs, sesame-min-old-events,\n"
+      "                         sesame-pg-socket-min, sesame-pg-tcp-min)\n"
       "  --iterations N         measured cycles for every stack\n"
       "  --fast-iterations N    permit, sesame-min*, sesame-mfa-min, google-authenticator* "
       "(default 2000)\n"
@@ -705,6 +735,10 @@ struct Options {
       "transaction (default 2000)\n"
       "  --old-events N         events due for pruning in sesame-min-old-events "
       "(default 1000000)\n"
+      "  --postgres-cluster DIR a running tests/pg/pg-cluster for the sesame-pg-* stacks\n"
+      "                         (default: start one for the run)\n"
+      "  --processes N          also measure permit, sesame-min and sesame-pg-* with N\n"
+      "                         processes at once against 1 (sign-ins per second)\n"
       "  --no-memory            skip the peak-memory children\n"
       "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
       "  --module PATH          pam_sesame.so (default: the build's)\n"
@@ -757,6 +791,10 @@ Options ParseOptions(int argc, char** argv) {
       o.add_user_calls = static_cast<uint64_t>(ParseInt(value()));
     } else if (a == "--old-events") {
       o.old_events = static_cast<uint64_t>(ParseInt(value()));
+    } else if (a == "--postgres-cluster") {
+      o.postgres_cluster = value();
+    } else if (a == "--processes") {
+      o.processes = ParseInt(value());
     } else if (a == "--no-memory") {
       o.memory = false;
     } else if (a == "--no-dev-log") {
@@ -1015,6 +1053,41 @@ void MakeSesameStack(const Options& o, const std::string& base, Stack* s, uint32
   s->setup_note = note;
 }
 
+// A sesame-pg-* stack (see the top): sesame_bench_setup postgres makes the
+// installation and the database in the cluster at `cluster`.
+void MakePostgresStack(const Options& o, const std::string& base, const std::string& cluster,
+                       Stack* s) {
+  const bool tcp = s->key == "sesame-pg-tcp-min";
+  const std::string dir = base + "/" + s->key;
+  if (mkdir(dir.c_str(), 0700) != 0) throw Fatal(Errno("mkdir " + dir));
+  double t0 = NowMs();
+  CommandResult r =
+      RunCommand({o.setup, "postgres", tcp ? "tcp" : "socket", cluster, dir, "1", "8",
+                  std::to_string(o.users), kSesameUser, std::to_string(o.add_user_calls)},
+                 std::string(kPassword) + "\n");
+  const double took = NowMs() - t0;
+  if (r.status != 0) throw Fatal("sesame_bench_setup postgres for " + s->key + " failed");
+  std::map<std::string, std::string> kv = ParseKeyValues(r.out);
+  const std::string config = kv["config"];
+  WriteServiceFile(s->service, "auth    required " + o.module + " config=" + config +
+                                   "\naccount required " + o.module + " config=" + config + "\n");
+  s->module_label = "pam_sesame, store = postgres";
+  s->users_label = Thousands(std::strtoull(kv["users_in_store"].c_str(), nullptr, 10));
+  s->hash_label = "argon2id t=1 m=8 p=1 (minimum)";
+  s->where = tcp ? "PostgreSQL 15, TCP 127.0.0.1 + TLS" : "PostgreSQL 15, Unix socket";
+  const double add_n = std::atof(kv["add_user_count"].c_str());
+  std::string note =
+      "`" + s->key + "`: " + s->users_label + " users in a new database (" + kv["store"] + ")";
+  if (add_n > 0)
+    note += "; Store::AddUser (one transaction each): " +
+            Fixed(std::atof(kv["add_user_total_s"].c_str()) / add_n * 1e6, 0) + " us/user over " +
+            Thousands(static_cast<uint64_t>(add_n)) + " users";
+  note +=
+      "; the rest in one INSERT ... SELECT: " + Fixed(std::atof(kv["bulk_total_s"].c_str()), 2) +
+      " s; setup total " + Fixed(took / 1e3, 1) + " s";
+  s->setup_note = note;
+}
+
 // The measured loop, a function of its own so callgrind can be told to
 // collect only inside it (--toggle-collect=*MeasureBlock*).
 // One cycle of `s`; for a stack with a verification code, as the next
@@ -1202,6 +1275,7 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     }
   }
   std::string shm_base;
+  std::string pg_cluster;  // the sesame-pg-* stacks' cluster (tests/pg/pg-cluster DIR)
   std::vector<Stack> stacks;
   std::vector<std::string> skipped;
   for (const std::string& key : o.stacks) {
@@ -1258,6 +1332,31 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       s.where = base_where;
       WriteServiceFile(s.service, "auth    required " + pwdfile_so + " pwdfile=" + file +
                                       "\naccount required " + pam_dir + "/pam_permit.so\n");
+    } else if (key.rfind("sesame-pg-", 0) == 0) {
+      if (pg_cluster.empty()) {
+        if (!o.postgres_cluster.empty()) {
+          pg_cluster = o.postgres_cluster;
+        } else {
+          pg_cluster = base + "/pg";
+          Progress("starting a private PostgreSQL cluster in " + pg_cluster);
+          CommandResult started = RunCommand({SESAME_PG_CLUSTER_SCRIPT, "start", pg_cluster}, "");
+          if (started.status != 0) {
+            std::string why = "tests/pg/pg-cluster start failed (status " +
+                              std::to_string(started.status) + "; scripts/install-deps test)";
+            Progress("skipping " + key + ": " + why);
+            skipped.push_back("`" + key + "`: " + why);
+            pg_cluster.clear();
+            continue;
+          }
+          const std::string cluster = pg_cluster;
+          g_cleanup.Add([cluster] {
+            CommandResult r = RunCommand({SESAME_PG_CLUSTER_SCRIPT, "stop", cluster}, "");
+            (void)r;
+          });
+        }
+      }
+      MakePostgresStack(o, base, pg_cluster, &s);
+      Progress(s.setup_note);
     } else if (key.find("google-authenticator") != std::string::npos) {
       const std::string ga = pam_dir + "/pam_google_authenticator.so";
       if (access(ga.c_str(), R_OK) != 0) {
@@ -1389,6 +1488,57 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     }
   }
 
+  // Parallel: the same cycles in 1 process and in o.processes (see the top).
+  struct ParallelRow {
+    std::string key;
+    int cycles = 0;
+    double one_per_s = 0;
+    double many_per_s = 0;
+    std::string error;
+  };
+  std::vector<ParallelRow> parallel;
+  if (o.processes > 0) {
+    for (Stack& s : stacks) {
+      if (Stopped()) break;
+      if (s.key != "permit" && s.key != "sesame-min" && s.key.rfind("sesame-pg-", 0) != 0) continue;
+      if (!s.error.empty()) continue;
+      ParallelRow row;
+      row.key = s.key;
+      row.cycles = std::max(s.iterations, o.processes);
+      auto run = [&](int procs) -> double {
+        const double t0 = NowMs();
+        std::vector<pid_t> children;
+        for (int i = 0; i < procs; ++i) {
+          const int mine = row.cycles / procs + (i < row.cycles % procs ? 1 : 0);
+          pid_t child = fork();
+          if (child < 0) throw Fatal(Errno("fork"));
+          if (child == 0) {
+            for (int k = 0; k < mine; ++k) {
+              CycleTimes t;
+              if (!StackCycle(&s, &t).empty()) _exit(1);
+            }
+            _exit(0);
+          }
+          children.push_back(child);
+        }
+        bool failed = false;
+        for (pid_t child : children) {
+          int status = 0;
+          while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+          }
+          failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+        }
+        if (failed) row.error = "a cycle failed with " + std::to_string(procs) + " processes";
+        return row.cycles / ((NowMs() - t0) / 1e3);
+      };
+      row.one_per_s = run(1);
+      row.many_per_s = run(o.processes);
+      Progress("parallel " + s.key + ": " + Fixed(row.one_per_s, 1) + "/s with 1 process, " +
+               Fixed(row.many_per_s, 1) + "/s with " + std::to_string(o.processes));
+      parallel.push_back(row);
+    }
+  }
+
   // Peak memory: one cycle in a fresh child of the small helper.
   struct MemRow {
     std::string label;
@@ -1464,6 +1614,43 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
   }
   for (const std::string& why : skipped) std::printf("\n**skipped** %s\n", why.c_str());
 
+  // The PostgreSQL issue's targets: a sign-in over a local PostgreSQL at
+  // most 2x the pam_permit cycle; 8 processes at least 1.5x the sign-ins/s
+  // of 1.
+  if (sums.count("permit") != 0 && sums["permit"].mean > 0) {
+    bool header = false;
+    for (const Stack& s : stacks) {
+      if (s.key.rfind("sesame-pg-", 0) != 0 || !s.error.empty()) continue;
+      if (!header) {
+        std::printf(
+            "\n**Target, PostgreSQL** (a sign-in over a local PostgreSQL at most 2x the "
+            "pam_permit cycle, same run):\n\n| stack | mean ms | x permit (mean) | x permit "
+            "(p50) | sesame-min (SQLite) x permit (mean) |\n|---|---:|---:|---:|---:|\n");
+        header = true;
+      }
+      const Summary& r = sums[s.key];
+      const double sqlite =
+          sums.count("sesame-min") != 0 ? sums["sesame-min"].mean / sums["permit"].mean : 0;
+      std::printf("| %s | %s | %sx | %sx | %s |\n", s.key.c_str(), Fixed(r.mean, 3).c_str(),
+                  Fixed(r.mean / sums["permit"].mean, 2).c_str(),
+                  Fixed(r.p50 / sums["permit"].p50, 2).c_str(),
+                  sqlite > 0 ? (Fixed(sqlite, 2) + "x").c_str() : "-");
+    }
+  }
+  if (!parallel.empty()) {
+    std::printf(
+        "\n**Processes** (the same cycles once in 1 process and once split over %d forked "
+        "processes, each with its own connection; wall clock):\n\n| stack | cycles | 1 process "
+        "sign-ins/s | %d processes sign-ins/s | ratio |\n|---|---:|---:|---:|---:|\n",
+        o.processes, o.processes);
+    for (const ParallelRow& row : parallel) {
+      std::printf("| %s | %d | %s | %s | %sx |%s\n", row.key.c_str(), row.cycles,
+                  Fixed(row.one_per_s, 1).c_str(), Fixed(row.many_per_s, 1).c_str(),
+                  Fixed(row.one_per_s > 0 ? row.many_per_s / row.one_per_s : 0, 2).c_str(),
+                  row.error.empty() ? "" : (" **" + row.error + "**").c_str());
+    }
+  }
+
   std::printf("\nMean ms per phase:\n\n");
   std::printf("| stack | pam_start | pam_authenticate | pam_acct_mgmt | pam_end |\n");
   std::printf("|---|---:|---:|---:|---:|\n");
@@ -1502,8 +1689,9 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     std::printf(
         "\n**Target, retention** (a sign-in's p99 with %s events older than "
         "activity_retention_days = 90 due for pruning within 10%% of the p99 with none; "
-        "pruning in passing: one PAM call in 128 deletes at most 256, core/flows/activity.h):\n\n",
-        Thousands(o.old_events).c_str());
+        "pruning in passing: each sign-in's own write deletes at most %lld, "
+        "kPruneInPassingBatch in core/store/store.h):\n\n",
+        Thousands(o.old_events).c_str(), static_cast<long long>(sesame::kPruneInPassingBatch));
     std::printf(
         "| stack | N | mean ms | p50 ms | p99 ms | max ms | p99 auth ms | events due before | "
         "events due after | deleted | events in store after |\n");
