@@ -323,8 +323,9 @@ Status PostgresStore::Fail(Failure kind, const std::string& message) {
   return failed;
 }
 
-Status PostgresStore::Await(PGresult** out, std::string_view doing) {
-  *out = nullptr;
+Status PostgresStore::AwaitAll(std::vector<PgResult>* results, int commands, bool pipeline,
+                               std::string_view doing) {
+  results->clear();
   using Clock = std::chrono::steady_clock;
   const auto deadline =
       Clock::now() + std::chrono::milliseconds(options_.statement_timeout_s * 1000 + 1000);
@@ -346,49 +347,50 @@ Status PostgresStore::Await(PGresult** out, std::string_view doing) {
                                        " s while " + std::string(doing) +
                                        " (postgres_statement_timeout); the connection was dropped");
   };
+  auto broken = [&]() {
+    return Fail(Failure::kConnection, std::string(doing) + ": " + OneLine(PQerrorMessage(conn_)));
+  };
   for (;;) {
     int flushed = PQflush(conn_);
     if (flushed == 0) break;
-    if (flushed < 0)
-      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+    if (flushed < 0) return broken();
     int rc = wait(POLLIN | POLLOUT);
     if (rc == 0) return no_answer();
-    if (rc < 0 || PQconsumeInput(conn_) == 0)
-      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+    if (rc < 0 || PQconsumeInput(conn_) == 0) return broken();
   }
-  PGresult* kept = nullptr;
-  for (;;) {
+  // The next result, within the deadline (nullptr: this command's results
+  // are done).
+  auto next = [&](PgResult* r) -> Status {
     while (PQisBusy(conn_) != 0) {
       int rc = wait(POLLIN);
-      if (rc == 0) {
-        PQclear(kept);
-        return no_answer();
-      }
-      if (rc < 0 || PQconsumeInput(conn_) == 0) {
-        PQclear(kept);
-        std::string why = PQerrorMessage(conn_);
-        why = OneLine(why);
-        return Fail(Failure::kConnection, std::string(doing) + ": " + why);
-      }
+      if (rc == 0) return no_answer();
+      if (rc < 0 || PQconsumeInput(conn_) == 0) return broken();
     }
-    PGresult* r = PQgetResult(conn_);
-    if (r == nullptr) break;
-    // The first error wins; otherwise the last result.
-    const bool kept_error = kept != nullptr && PQresultStatus(kept) == PGRES_FATAL_ERROR;
-    if (kept_error) {
-      PQclear(r);
-    } else {
-      PQclear(kept);
-      kept = r;
+    *r = PgResult(PQgetResult(conn_));
+    return Status::Ok();
+  };
+  for (int i = 0; i < commands; ++i) {
+    PgResult kept;
+    for (;;) {
+      PgResult r;
+      SESAME_RETURN_IF_ERROR(next(&r));
+      if (r.get() == nullptr) break;
+      // The first error wins; otherwise the last result.
+      const bool kept_error =
+          kept.get() != nullptr && PQresultStatus(kept.get()) == PGRES_FATAL_ERROR;
+      if (!kept_error) kept = std::move(r);
+    }
+    if (kept.get() == nullptr || PQstatus(conn_) != CONNECTION_OK) return broken();
+    results->push_back(std::move(kept));
+  }
+  if (pipeline) {
+    PgResult sync;
+    SESAME_RETURN_IF_ERROR(next(&sync));
+    if (sync.get() == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        PQexitPipelineMode(conn_) == 0) {
+      return broken();
     }
   }
-  if (kept == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn_);
-    why = OneLine(why);
-    PQclear(kept);
-    return Fail(Failure::kConnection, std::string(doing) + ": " + why);
-  }
-  *out = kept;
   return Status::Ok();
 }
 
@@ -429,48 +431,109 @@ Status PostgresStore::ErrorFrom(const PGresult* result, std::string_view doing) 
                 where + message + (sqlstate.empty() ? "" : " [" + sqlstate + "]"));
 }
 
-Result<PgResult> PostgresStore::Exec(const char* sql, const Params& params,
-                                     std::string_view doing) {
+Result<PgResult> PostgresStore::Exec(const char* sql, const Params& params, std::string_view doing,
+                                     bool commit) {
   if (params.HasNul()) {
     return Status(Code::kInvalidArgument,
                   std::string(doing) + ": a value holds a NUL byte, which PostgreSQL text cannot");
   }
   if (conn_ == nullptr) return Fail(Failure::kConnection, std::string(doing) + ": not connected");
   auto found = prepared_.find(sql);
-  if (found == prepared_.end()) {
-    std::string name = "sesame_" + std::to_string(++next_statement_);
-    if (PQsendPrepare(conn_, name.c_str(), sql, 0, nullptr) == 0) {
-      return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
-    }
-    PGresult* prepared = nullptr;
-    SESAME_RETURN_IF_ERROR(Await(&prepared, doing));
-    PgResult holder(prepared);
-    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) return ErrorFrom(prepared, doing);
-    found = prepared_.emplace(sql, std::move(name)).first;
-  }
+  const bool begin = begin_pending_;
+  const bool prepare = found == prepared_.end();
+  // COMMIT rides along only on a connection this transaction has used
+  // already: a kept connection found broken at its first round trip is
+  // opened again and the transaction run once more (Transaction), which
+  // must not happen once COMMIT may have reached the server.
+  const bool commit_here = commit && !begin;
+  std::string name = prepare ? "sesame_" + std::to_string(next_statement_ + 1) : found->second;
   std::vector<const char*> values = params.Pointers();
-  if (PQsendQueryPrepared(conn_, found->second.c_str(), params.size(), values.data(), nullptr,
-                          nullptr, 0) == 0) {
+  auto send_failed = [&]() {
     return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
+  };
+  std::vector<PgResult> results;
+  if (!begin && !prepare && !commit_here) {
+    if (PQsendQueryPrepared(conn_, name.c_str(), params.size(), values.data(), nullptr, nullptr,
+                            0) == 0) {
+      return send_failed();
+    }
+    SESAME_RETURN_IF_ERROR(AwaitAll(&results, 1, /*pipeline=*/false, doing));
+  } else {
+    // One round trip: [BEGIN] [PREPARE] statement [COMMIT], then a sync. A
+    // command after a failed one is skipped by the server (its result is
+    // PGRES_PIPELINE_ABORTED) and the first failure is the one reported.
+    if (PQenterPipelineMode(conn_) == 0) return send_failed();
+    int commands = 0;
+    if (begin) {
+      begin_pending_ = false;
+      if (PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0)
+        return send_failed();
+      ++commands;
+    }
+    if (prepare) {
+      if (PQsendPrepare(conn_, name.c_str(), sql, 0, nullptr) == 0) return send_failed();
+      ++commands;
+    }
+    if (PQsendQueryPrepared(conn_, name.c_str(), params.size(), values.data(), nullptr, nullptr,
+                            0) == 0) {
+      return send_failed();
+    }
+    ++commands;
+    if (commit_here) {
+      commit_sent_ = true;
+      if (PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0)
+        return send_failed();
+      ++commands;
+    }
+    if (PQpipelineSync(conn_) == 0) return send_failed();
+    SESAME_RETURN_IF_ERROR(AwaitAll(&results, commands, /*pipeline=*/true, doing));
   }
-  PGresult* raw = nullptr;
-  SESAME_RETURN_IF_ERROR(Await(&raw, doing));
-  PgResult result(raw);
-  ExecStatusType status = PQresultStatus(raw);
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return ErrorFrom(raw, doing);
+  // In the order sent; the first that failed is the answer.
+  size_t at = 0;
+  if (begin) {
+    if (PQresultStatus(results[at].get()) != PGRES_COMMAND_OK)
+      return ErrorFrom(results[at].get(), doing);
+    ++at;
+  }
+  if (prepare) {
+    if (PQresultStatus(results[at].get()) != PGRES_COMMAND_OK)
+      return ErrorFrom(results[at].get(), doing);
+    ++next_statement_;
+    prepared_.emplace(sql, name);
+    ++at;
+  }
+  PgResult result = std::move(results[at]);
+  ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+    return ErrorFrom(result.get(), doing);
+  ++at;
+  if (commit_here) {
+    if (PQresultStatus(results[at].get()) != PGRES_COMMAND_OK)
+      return ErrorFrom(results[at].get(), doing);
+    committed_ = true;
+  } else if (commit) {
+    commit_sent_ = true;
+    SESAME_RETURN_IF_ERROR(Simple("COMMIT", doing));
+    committed_ = true;
+  }
   return result;
 }
 
 Status PostgresStore::Simple(const char* sql, std::string_view doing) {
   if (conn_ == nullptr) return Fail(Failure::kConnection, std::string(doing) + ": not connected");
+  if (begin_pending_) {
+    // SQL text inside a transaction (a migration): its BEGIN first.
+    begin_pending_ = false;
+    SESAME_RETURN_IF_ERROR(Simple("BEGIN", doing));
+  }
   if (PQsendQuery(conn_, sql) == 0) {
     return Fail(Failure::kConnection, std::string(doing) + ": " + PQerrorMessage(conn_));
   }
-  PGresult* raw = nullptr;
-  SESAME_RETURN_IF_ERROR(Await(&raw, doing));
-  PgResult result(raw);
-  ExecStatusType status = PQresultStatus(raw);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return ErrorFrom(raw, doing);
+  std::vector<PgResult> results;
+  SESAME_RETURN_IF_ERROR(AwaitAll(&results, 1, /*pipeline=*/false, doing));
+  ExecStatusType status = PQresultStatus(results[0].get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    return ErrorFrom(results[0].get(), doing);
   return Status::Ok();
 }
 

@@ -43,6 +43,8 @@ class PgResult {
   }
   int64_t Int(int row, int col) const;
   bool Bool(int row, int col) const { return PQgetvalue(r_.get(), row, col)[0] == 't'; }
+  const PGresult* get() const { return r_.get(); }
+  PGresult* release() { return r_.release(); }
   // Rows an INSERT, UPDATE or DELETE touched.
   int64_t Affected() const;
 
@@ -175,13 +177,23 @@ class PostgresStore final : public Store {
   Status Connect();
   void Disconnect();
   // Runs a prepared `sql` (a string literal: the MUST rules) with `params`.
-  // `expect_rows`: PGRES_TUPLES_OK, else PGRES_COMMAND_OK.
-  Result<PgResult> Exec(const char* sql, const Params& params, std::string_view doing);
+  // Inside Transaction(), the first Exec carries the transaction's BEGIN
+  // in the same round trip (libpq pipeline mode), as does the PREPARE of
+  // a statement not yet prepared on this connection. `commit`: the
+  // statement is the body's last: COMMIT goes with it, in the same round
+  // trip when BEGIN has gone already (else right after it), and
+  // Transaction() sends no other.
+  Result<PgResult> Exec(const char* sql, const Params& params, std::string_view doing,
+                        bool commit = false);
   // Runs SQL text without parameters (BEGIN, COMMIT, a migration).
   Status Simple(const char* sql, std::string_view doing);
-  // Sends what is queued and waits for one command's results, within the
-  // statement deadline. Fills *result with the last result.
-  Status Await(PGresult** result, std::string_view doing);
+  // Sends what is queued and waits for the results of `commands` commands
+  // sent in one go, within the statement deadline: (*results)[i] is
+  // command i's first error, else its last result. `pipeline`: they were
+  // sent in pipeline mode, ended by one sync, which is read and the mode
+  // left.
+  Status AwaitAll(std::vector<PgResult>* results, int commands, bool pipeline,
+                  std::string_view doing);
   Status Fail(Failure kind, const std::string& message);
   Status ErrorFrom(const PGresult* result, std::string_view doing);
   // kNotFound naming the user.
@@ -226,6 +238,10 @@ class PostgresStore final : public Store {
   // again to retry.
   Status dead_ = Status::Ok();
   bool commit_sent_ = false;
+  // Inside Transaction(): BEGIN not sent yet (it goes with the first Exec).
+  bool begin_pending_ = false;
+  // Inside Transaction(): the body's last Exec committed.
+  bool committed_ = false;
   int next_statement_ = 0;
   std::unordered_map<const char*, std::string> prepared_;  // SQL literal -> statement name
 };
@@ -235,11 +251,15 @@ Status PostgresStore::Transaction(std::string_view doing, Body&& body) {
   for (int attempt = 0;; ++attempt) {
     const bool reused = conn_ != nullptr;
     commit_sent_ = false;
+    committed_ = false;
     last_failure_ = Failure::kNone;
     Status st = Connect();
-    if (st.ok()) st = Simple("BEGIN", doing);
+    begin_pending_ = st.ok();
     if (st.ok()) st = body();
+    const bool began = !begin_pending_;
+    begin_pending_ = false;
     if (st.ok()) {
+      if (committed_ || !began) return st;  // committed, or nothing was sent
       commit_sent_ = true;
       st = Simple("COMMIT", doing);
       if (st.ok()) return st;

@@ -185,9 +185,10 @@ Result<Reservation> PostgresStore::DoReserveAttempt(std::string_view name, int64
       return Status::Ok();
     }
     // 2. A new window or one more in this one; RETURNING is the outcome.
+    // The body's last statement: COMMIT goes in the same round trip.
     Params count;
     count.Text(name).Int(now).Int(policy.fail_interval);
-    Result<PgResult> counted = Exec(sql.count, count, kDoing);
+    Result<PgResult> counted = Exec(sql.count, count, kDoing, /*commit=*/true);
     if (!counted.ok()) return counted.status();
     if (counted->rows() == 0) return NoSuchUser(name);
     result.failures = ClampToInt(counted->Int(0, 0));
