@@ -227,32 +227,7 @@ EventFilter ActivityFilter(const ActivityQuery& query) {
 }
 
 Result<LastSignIn> ReadLastSignIn(Store& store, std::string_view user) {
-  EventFilter successes;
-  successes.user = std::string(user);
-  successes.outcomes = {"success"};
-  successes.methods = InteractiveSignInMethods();
-  successes.newest_first = true;
-  successes.limit = 2;  // this sign-in, and the one before it
-  Result<std::vector<SignInEvent>> found = store.ListEvents(successes);
-  if (!found.ok()) return found.status();
-  LastSignIn last;
-  EventFilter failures;
-  failures.user = std::string(user);
-  failures.outcomes = FailureOutcomes();
-  failures.methods = InteractiveSignInMethods();
-  if (found->size() >= 2) {
-    const SignInEvent& before = (*found)[1];
-    last.found = true;
-    last.time = before.time;
-    last.service = before.service;
-    last.remote_host = before.remote_host;
-    failures.since = before.time;
-    failures.after_id = before.id;  // a failure in the same second before it is not "since"
-  }
-  Result<int64_t> failed = store.CountEvents(failures);
-  if (!failed.ok()) return failed.status();
-  last.failures_since = *failed;
-  return last;
+  return store.ReadLastSignIn(user, InteractiveSignInMethods(), FailureOutcomes());
 }
 
 std::string LastSignInLine(const LastSignIn& last) {

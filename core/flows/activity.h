@@ -82,18 +82,9 @@ Result<size_t> ParseLimit(std::string_view text);
 // The filter for a listing: newest first, new remote hosts marked.
 EventFilter ActivityFilter(const ActivityQuery& query);
 
-// The sign-in before the one that just succeeded, and the failed attempts
-// since it.
-struct LastSignIn {
-  bool found = false;  // false: no earlier interactive sign-in is kept
-  int64_t time = 0;
-  std::string service;
-  std::string remote_host;
-  int64_t failures_since = 0;  // refused interactive attempts after it (the counts summed)
-};
-
-// Reads it for `user`, whose newest interactive success is the sign-in
-// that just succeeded (it is skipped). Two reads, each bounded.
+// The interactive sign-in before the one that just succeeded for `user`
+// (app-password sign-ins are not counted) and the interactive failures
+// since it: Store::ReadLastSignIn, bounded as every store read.
 Result<LastSignIn> ReadLastSignIn(Store& store, std::string_view user);
 
 // "Last sign-in: 2026-12-02 09:14 from 203.0.113.7 (sshd). 3 failed

@@ -164,6 +164,47 @@ Result<int64_t> Store::CountEvents(const EventFilter& filter) {
   return DoCountEvents(filter);
 }
 
+Result<LastSignIn> Store::ReadLastSignIn(std::string_view user,
+                                         const std::vector<std::string>& methods,
+                                         const std::vector<std::string>& failure_outcomes) {
+  EventFilter check;
+  check.methods = methods;
+  check.outcomes = failure_outcomes;
+  SESAME_RETURN_IF_ERROR(CheckEventFilter(check));
+  return DoReadLastSignIn(user, methods, failure_outcomes);
+}
+
+Result<LastSignIn> Store::DoReadLastSignIn(std::string_view user,
+                                           const std::vector<std::string>& methods,
+                                           const std::vector<std::string>& failure_outcomes) {
+  EventFilter successes;
+  successes.user = std::string(user);
+  successes.outcomes = {"success"};
+  successes.methods = methods;
+  successes.newest_first = true;
+  successes.limit = 2;  // this sign-in, and the one before it
+  Result<std::vector<SignInEvent>> found = DoListEvents(successes);
+  if (!found.ok()) return found.status();
+  LastSignIn last;
+  EventFilter failures;
+  failures.user = std::string(user);
+  failures.outcomes = failure_outcomes;
+  failures.methods = methods;
+  if (found->size() >= 2) {
+    const SignInEvent& before = (*found)[1];
+    last.found = true;
+    last.time = before.time;
+    last.service = before.service;
+    last.remote_host = before.remote_host;
+    failures.since = before.time;
+    failures.after_id = before.id;  // a failure in the same second before it is not "since"
+  }
+  Result<int64_t> failed = DoCountEvents(failures);
+  if (!failed.ok()) return failed.status();
+  last.failures_since = *failed;
+  return last;
+}
+
 Result<int64_t> Store::PruneEvents(int64_t older_than, int64_t batch) {
   if (batch < 1 || batch > kMaxPruneBatch) {
     return Status(Code::kInvalidArgument, "an event prune batch of " + std::to_string(batch) +

@@ -206,6 +206,17 @@ struct SignInEvent {
   bool new_host = false;
 };
 
+// The sign-in before a user's newest successful one, and the failed
+// attempts since it (Store::ReadLastSignIn): what the "Last sign-in" line
+// at a sign-in tells.
+struct LastSignIn {
+  bool found = false;  // false: no earlier sign-in is kept
+  int64_t time = 0;
+  std::string service;
+  std::string remote_host;
+  int64_t failures_since = 0;  // refused attempts after it (the counts summed)
+};
+
 // Which events ListEvents and CountEvents take: all the conditions hold.
 struct EventFilter {
   std::optional<std::string> user;
@@ -390,6 +401,16 @@ class Store {
   // How many times the events the filter takes happened: the sum of their
   // counts (limit, newest_first and mark_new_hosts are ignored).
   Result<int64_t> CountEvents(const EventFilter& filter);
+  // For `user`, whose newest success with one of `methods` is the sign-in
+  // that just succeeded: the success with one of `methods` before that one
+  // (by time, then id), and the sum of the counts of the events with one
+  // of `failure_outcomes` and one of `methods` recorded after it (all of
+  // them when there is none). The same as ListEvents (newest first, limit
+  // 2) then CountEvents (since its time, after its id), which is what the
+  // default does; a backend may answer in one statement. kInvalidArgument
+  // as ListEvents for a method or outcome.
+  Result<LastSignIn> ReadLastSignIn(std::string_view user, const std::vector<std::string>& methods,
+                                    const std::vector<std::string>& failure_outcomes);
   // Deletes at most `batch` (1..kMaxPruneBatch) of the oldest events whose
   // time is before `older_than`, in one transaction; returns how many. A
   // caller that must delete all of them calls it until it returns less
@@ -476,6 +497,9 @@ class Store {
                                int64_t prune_before) = 0;
   virtual Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) = 0;
   virtual Result<int64_t> DoCountEvents(const EventFilter& filter) = 0;
+  virtual Result<LastSignIn> DoReadLastSignIn(std::string_view user,
+                                              const std::vector<std::string>& methods,
+                                              const std::vector<std::string>& failure_outcomes);
   virtual Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) = 0;
   virtual Status DoAddAppPassword(AppPasswordRecord& record, int max_live, int64_t now) = 0;
   virtual Result<std::vector<AppPasswordRecord>> DoListAppPasswords(std::string_view user) = 0;

@@ -134,6 +134,12 @@ class StoreWrapper : public Store {
   Result<int64_t> DoCountEvents(const EventFilter& filter) override {
     return Call("CountEvents", [&] { return target_.CountEvents(filter); });
   }
+  Result<LastSignIn> DoReadLastSignIn(std::string_view user,
+                                      const std::vector<std::string>& methods,
+                                      const std::vector<std::string>& failure_outcomes) override {
+    return Call("ReadLastSignIn",
+                [&] { return target_.ReadLastSignIn(user, methods, failure_outcomes); });
+  }
   Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override {
     return Call("PruneEvents", [&] { return target_.PruneEvents(older_than, batch); });
   }

@@ -314,6 +314,104 @@ TEST_P(StoreContractTest, EventsFilterByUntilServiceOutcomeMethodNewestFirst) {
   EXPECT_EQ(store->CountEvents(bad).status().code(), Code::kInvalidArgument);
 }
 
+// ReadLastSignIn: the success (of the methods) before the newest one, and
+// the failures (of the outcomes and methods) recorded after it; without one,
+// all of them. A failure in the same second is "since" only when recorded
+// after it. Other users, other methods and other outcomes do not count.
+TEST_P(StoreContractTest, ReadLastSignInIsTheSuccessBeforeTheNewestAndTheFailuresSince) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  const std::vector<std::string> methods = {"password", "password+totp"};
+  const std::vector<std::string> failures = {"failure", "locked"};
+  auto read = [&]() {
+    Result<LastSignIn> last = store->ReadLastSignIn("alice", methods, failures);
+    EXPECT_TRUE(last.ok()) << last.status().message();
+    return last.ok() ? *last : LastSignIn{};
+  };
+  LastSignIn last = read();
+  EXPECT_FALSE(last.found);
+  EXPECT_EQ(last.failures_since, 0);
+
+  SignInEvent e = Event("alice", 90, "failure");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 95, "failure");
+  e.method = "app-password";  // not one of the methods
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 100, "failure");  // the same second, before the success
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 100, "success");
+  e.remote_host = "198.51.100.4";
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  // Only one success: it is this sign-in; every failure so far counts.
+  last = read();
+  EXPECT_FALSE(last.found);
+  EXPECT_EQ(last.failures_since, 2);
+
+  e = Event("alice", 100, "failure");  // the same second, after the success
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 104, "locked");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e.time = 105;  // coalesced: count 2
+  ASSERT_TRUE(store->RecordEvent(e, 60).ok());
+  e = Event("alice", 106, "disabled");  // not one of the outcomes
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("bob", 107, "failure");  // another user
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("bob", 107, "success");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 108, "success");
+  e.method = "app-password";  // not one of the methods: not a sign-in here
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 110, "success");
+  e.method = "password+totp";
+  e.service = "login";
+  e.remote_host = "";
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+
+  last = read();
+  EXPECT_TRUE(last.found);
+  EXPECT_EQ(last.time, 100);
+  EXPECT_EQ(last.service, "sshd");
+  EXPECT_EQ(last.remote_host, "198.51.100.4");
+  EXPECT_EQ(last.failures_since, 3);  // 100 (after it) and 104-105 (count 2)
+
+  // A third success: the one before is now the second.
+  e = Event("alice", 120, "success");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  last = read();
+  EXPECT_TRUE(last.found);
+  EXPECT_EQ(last.time, 110);
+  EXPECT_EQ(last.service, "login");
+  EXPECT_EQ(last.remote_host, "");
+  EXPECT_EQ(last.failures_since, 0);
+
+  // Empty lists take any, as in EventFilter: with any method the
+  // app-password success at 125 is the newest and 120 the one before; with
+  // any outcome, everything after 120 counts (121 and 125).
+  e = Event("alice", 121, "disabled");
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  e = Event("alice", 125, "success");
+  e.method = "app-password";
+  ASSERT_TRUE(store->RecordEvent(e).ok());
+  Result<LastSignIn> any = store->ReadLastSignIn("alice", {}, {});
+  ASSERT_TRUE(any.ok()) << any.status().message();
+  EXPECT_TRUE(any->found);
+  EXPECT_EQ(any->time, 120);
+  EXPECT_EQ(any->failures_since, 2);
+  last = read();  // the methods given: still 110, and nothing failed since
+  EXPECT_EQ(last.time, 110);
+  EXPECT_EQ(last.failures_since, 0);
+
+  Result<LastSignIn> nobody = store->ReadLastSignIn("carol", methods, failures);
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->found);
+  EXPECT_EQ(nobody->failures_since, 0);
+
+  EXPECT_EQ(store->ReadLastSignIn("alice", {"password\x1f"}, failures).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store->ReadLastSignIn("alice", methods, {""}).status().code(), Code::kInvalidArgument);
+}
+
 // The new-host mark: set on an event from a remote host the user had no
 // success from in an earlier event; never for an empty host; only when asked.
 TEST_P(StoreContractTest, EventsMarkRemoteHostsNewToTheUser) {

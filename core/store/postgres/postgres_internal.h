@@ -128,6 +128,9 @@ class PostgresStore final : public Store {
                        int64_t prune_before) override;
   Result<std::vector<SignInEvent>> DoListEvents(const EventFilter& filter) override;
   Result<int64_t> DoCountEvents(const EventFilter& filter) override;
+  Result<LastSignIn> DoReadLastSignIn(std::string_view user,
+                                      const std::vector<std::string>& methods,
+                                      const std::vector<std::string>& failure_outcomes) override;
   Result<int64_t> DoPruneEvents(int64_t older_than, int64_t batch) override;
   Result<int> DoSchemaVersion() override;
   Status DoStillUsable() override;
