@@ -67,7 +67,10 @@
 // With --processes N, after the rounds, each of permit, sesame-min and the
 // sesame-pg-* stacks present runs the same number of cycles once in 1
 // process and once split over N processes (forked; each opens its own
-// connection), and sign-ins per second of both are reported.
+// connection), and sign-ins per second of both are reported; three ways:
+// every process as the stack's one user; process i as filler user i + 1;
+// and that on one PAM handle per process (SignInsOnOneHandle), which leaves
+// libpam's per-handle loading of modules out.
 //
 // With a verification code (the MFA issue), each cycle signing in as the
 // next of many enrolled users (see "Verification codes" below):
@@ -171,6 +174,14 @@ namespace {
 
 constexpr char kPassword[] = "correct-horse-battery-staple-42";
 constexpr char kSesameUser[] = "user050000";
+// The filler users of the 100,000-user stores (bench_env.cc FillerUserName,
+// bench_postgres.cc): user000001, ..., all with this password.
+constexpr char kFillerPassword[] = "filler password, not used to sign in";
+std::string FillerUser(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "user%06d", i);
+  return buf;
+}
 
 // ---------------------------------------------------------------------------
 // Signals and cleanup
@@ -391,6 +402,33 @@ std::string OneCycle(const char* service, const char* user, const char* password
     times->end = t4 - t3;
     times->total = t4 - t0;
   }
+  return error;
+}
+
+// `count` sign-ins on one PAM handle: pam_start once, then
+// pam_authenticate + pam_acct_mgmt `count` times (as sshd does on one
+// handle when it asks again), then pam_end. What libpam does per handle
+// (reading the service and "other" files, loading and unloading their
+// modules) is left out, so the sign-ins' own cost is what is measured.
+// Returns "" on success, else what failed.
+std::string SignInsOnOneHandle(const char* service, const char* user, const char* password,
+                               int count) {
+  ConvData data{user, password, nullptr};
+  struct pam_conv conv = {Converse, &data};
+  pam_handle_t* pamh = nullptr;
+  int rc = pam_start(service, user, &conv, &pamh);
+  if (rc != PAM_SUCCESS) return std::string("pam_start: ") + pam_strerror(pamh, rc);
+  std::string error;
+  for (int i = 0; i < count && error.empty(); ++i) {
+    rc = pam_authenticate(pamh, 0);
+    if (rc != PAM_SUCCESS) {
+      error = std::string("pam_authenticate: ") + pam_strerror(pamh, rc);
+      break;
+    }
+    rc = pam_acct_mgmt(pamh, 0);
+    if (rc != PAM_SUCCESS) error = std::string("pam_acct_mgmt: ") + pam_strerror(pamh, rc);
+  }
+  pam_end(pamh, error.empty() ? PAM_SUCCESS : rc);
   return error;
 }
 
@@ -1494,6 +1532,13 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     int cycles = 0;
     double one_per_s = 0;
     double many_per_s = 0;
+    // Each process signing in as a user of its own (filler users 1..N; the
+    // 1-process run as filler user 1): full cycles, then on one PAM handle
+    // per process (SignInsOnOneHandle).
+    double own_one_per_s = 0;
+    double own_many_per_s = 0;
+    double handle_one_per_s = 0;
+    double handle_many_per_s = 0;
     std::string error;
   };
   std::vector<ParallelRow> parallel;
@@ -1505,7 +1550,10 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       ParallelRow row;
       row.key = s.key;
       row.cycles = std::max(s.iterations, o.processes);
-      auto run = [&](int procs) -> double {
+      // One user for all (the stack's) or, with own_users, filler user i + 1
+      // for process i (permit has no users: the same either way).
+      const bool fillers = s.key != "permit" && o.users > static_cast<uint64_t>(o.processes);
+      auto run = [&](int procs, bool own_users, bool one_handle) -> double {
         const double t0 = NowMs();
         std::vector<pid_t> children;
         for (int i = 0; i < procs; ++i) {
@@ -1513,9 +1561,18 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
           pid_t child = fork();
           if (child < 0) throw Fatal(Errno("fork"));
           if (child == 0) {
+            const bool filler = own_users && fillers;
+            const std::string user = filler ? FillerUser(i + 1) : s.user;
+            const char* password = filler ? kFillerPassword : s.password.c_str();
+            if (one_handle) {
+              _exit(SignInsOnOneHandle(s.service.c_str(), user.c_str(), password, mine).empty()
+                        ? 0
+                        : 1);
+            }
             for (int k = 0; k < mine; ++k) {
               CycleTimes t;
-              if (!StackCycle(&s, &t).empty()) _exit(1);
+              if (!OneCycle(s.service.c_str(), user.c_str(), password, nullptr, &t).empty())
+                _exit(1);
             }
             _exit(0);
           }
@@ -1531,10 +1588,17 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         if (failed) row.error = "a cycle failed with " + std::to_string(procs) + " processes";
         return row.cycles / ((NowMs() - t0) / 1e3);
       };
-      row.one_per_s = run(1);
-      row.many_per_s = run(o.processes);
-      Progress("parallel " + s.key + ": " + Fixed(row.one_per_s, 1) + "/s with 1 process, " +
-               Fixed(row.many_per_s, 1) + "/s with " + std::to_string(o.processes));
+      row.one_per_s = run(1, false, false);
+      row.many_per_s = run(o.processes, false, false);
+      row.own_one_per_s = run(1, true, false);
+      row.own_many_per_s = run(o.processes, true, false);
+      row.handle_one_per_s = run(1, true, true);
+      row.handle_many_per_s = run(o.processes, true, true);
+      Progress("parallel " + s.key + ": one user " + Fixed(row.one_per_s, 1) +
+               "/s with 1 process, " + Fixed(row.many_per_s, 1) + "/s with " +
+               std::to_string(o.processes) + "; a user each " + Fixed(row.own_one_per_s, 1) +
+               "/s and " + Fixed(row.own_many_per_s, 1) + "/s; one handle each " +
+               Fixed(row.handle_one_per_s, 1) + "/s and " + Fixed(row.handle_many_per_s, 1) + "/s");
       parallel.push_back(row);
     }
   }
@@ -1640,13 +1704,24 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
   if (!parallel.empty()) {
     std::printf(
         "\n**Processes** (the same cycles once in 1 process and once split over %d forked "
-        "processes, each with its own connection; wall clock):\n\n| stack | cycles | 1 process "
-        "sign-ins/s | %d processes sign-ins/s | ratio |\n|---|---:|---:|---:|---:|\n",
-        o.processes, o.processes);
+        "processes, each with its own connection; wall clock). *One user*: every process signs "
+        "in as the stack's one user (so they queue on its row); *a user each*: process i as "
+        "filler user i + 1 (the 1-process run as filler user 1), full cycles and then on one PAM "
+        "handle per process (pam_authenticate + pam_acct_mgmt again and again, as sshd does when "
+        "it asks again: libpam's loading of the service's and \"other\"'s modules per handle "
+        "left out):\n\n| stack | cycles | one user: 1 process/s | %d processes/s | ratio | a user "
+        "each: 1 process/s | %d processes/s | ratio | one handle each: 1 process/s | %d "
+        "processes/s | ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        o.processes, o.processes, o.processes, o.processes);
+    auto ratio = [](double many, double one) { return Fixed(one > 0 ? many / one : 0, 2) + "x"; };
     for (const ParallelRow& row : parallel) {
-      std::printf("| %s | %d | %s | %s | %sx |%s\n", row.key.c_str(), row.cycles,
-                  Fixed(row.one_per_s, 1).c_str(), Fixed(row.many_per_s, 1).c_str(),
-                  Fixed(row.one_per_s > 0 ? row.many_per_s / row.one_per_s : 0, 2).c_str(),
+      std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%s\n", row.key.c_str(),
+                  row.cycles, Fixed(row.one_per_s, 1).c_str(), Fixed(row.many_per_s, 1).c_str(),
+                  ratio(row.many_per_s, row.one_per_s).c_str(), Fixed(row.own_one_per_s, 1).c_str(),
+                  Fixed(row.own_many_per_s, 1).c_str(),
+                  ratio(row.own_many_per_s, row.own_one_per_s).c_str(),
+                  Fixed(row.handle_one_per_s, 1).c_str(), Fixed(row.handle_many_per_s, 1).c_str(),
+                  ratio(row.handle_many_per_s, row.handle_one_per_s).c_str(),
                   row.error.empty() ? "" : (" **" + row.error + "**").c_str());
     }
   }
