@@ -21,6 +21,12 @@
 #    the default); a user without MFA signs in with the main password;
 #  - an app password made with --services imap signs in to IMAP, not to
 #    submission or Postfix;
+#  - sign-in activity after a known sequence over IMAP and Postfix, read
+#    with sesame-admin activity --json and with the user's own setuid
+#    `sesame activity --json` (run as that user, with a private
+#    /etc/security/sesame.conf in a mount namespace of its own): methods
+#    with the app password's name, services, 127.0.0.1, outcomes, the
+#    new-host mark only on the first success from it, newest first;
 #  - with Dovecot's auth cache off, a revoked app password fails at its next
 #    login, on every service;
 #  - a forced change (sesame-admin password reset) is refused by Dovecot and
@@ -209,6 +215,58 @@ for p in imap smtp; do
   expect_event "$USER_N" "$p password success 127.0.0.1" "the main password of a user without MFA, $p"
 done
 pass "a user without MFA signs in with the main password through IMAP and Postfix (deny_if_mfa)"
+
+# --- sign-in activity over Dovecot and Postfix, for the admin and for the
+# user: USER_N so far has the two main-password successes above.
+AP_N=$(make_app_password "$USER_N" tablet --services imap)
+expect_login imap "$USER_N" "$AP_N" ok "an app password of a user without MFA"
+expect_login smtp "$USER_N" "$AP_N" refused "an app password for imap only, through smtp"
+expect_login imap "$USER_N" "not-the-password-$$" refused "a wrong password"
+# activity_check FILE WHAT: FILE is `activity --json` of USER_N, all of it.
+activity_check() {
+  "$PY" - "$1" "$USER_N" <<'PY' || fail "$2: see above"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+user = sys.argv[2]
+ev = doc["events"]
+got = [(e["service"], e["method"], e["method_words"], e["outcome"], e["remote_host"], e["new_host"])
+       for e in ev]
+want = [
+    # not an app password of this user: checked as the main password
+    ("imap", "password", "password", "failure", "127.0.0.1", False),
+    ("smtp", "app-password:tablet", "app password tablet", "failure", "127.0.0.1", False),
+    ("imap", "app-password:tablet", "app password tablet", "success", "127.0.0.1", False),
+    ("sesame-admin", "app-password:tablet", "app password tablet", "created", "", False),
+    ("smtp", "password", "password", "success", "127.0.0.1", False),
+    ("imap", "password", "password", "success", "127.0.0.1", True),
+]
+if got != want:
+    sys.exit("events of %s:\n  got  %r\n  want %r" % (user, got, want))
+assert all(e["user"] == user for e in ev), ev
+times = [e["time"] for e in ev]
+assert times == sorted(times, reverse=True), times
+PY
+}
+admin activity --user "$USER_N" --json >"$IT_TMP/n-admin.json" || fail "sesame-admin activity --user $USER_N --json"
+activity_check "$IT_TMP/n-admin.json" "sesame-admin activity --json after IMAP and Postfix sign-ins"
+# The user's own view: the setuid tool reads only /etc/security/sesame.conf,
+# so it runs in a mount namespace of its own with this test's config bound
+# there (as tool_lib.sh does); USER_N becomes a system user for it.
+useradd -M -N -s /usr/sbin/nologin "$USER_N" || fail "useradd $USER_N"
+trap 'userdel "$USER_N" 2>/dev/null; mail_cleanup' EXIT
+etc="$IT_TMP/etc-security"
+mkdir -m 0755 "$etc" "$IT_TMP/bin"
+cp -a /etc/security/. "$etc/"
+install -m 0644 -o root -g root "$IT_CONF" "$etc/sesame.conf"
+install -m 4755 -o root -g root "${SESAME_TOOL:?SESAME_TOOL is not set (run through ctest)}" "$IT_TMP/bin/sesame"
+unshare --mount --propagation private bash -c \
+  'mount --bind "$1" /etc/security && cd / && runuser -u "$2" -- "$3" activity --json' \
+  _ "$etc" "$USER_N" "$IT_TMP/bin/sesame" >"$IT_TMP/n-own.json" 2>"$IT_TMP/n-own.err" ||
+  fail "sesame activity --json as $USER_N: $(cat "$IT_TMP/n-own.err")"
+activity_check "$IT_TMP/n-own.json" "sesame activity --json (the user's own) after IMAP and Postfix sign-ins"
+"$PY" -c 'import json, sys; assert json.load(open(sys.argv[1]))["user"] == sys.argv[2]' \
+  "$IT_TMP/n-own.json" "$USER_N" || fail "sesame activity --json: not the caller's own"
+pass "activity after IMAP and Postfix sign-ins (password, app password tablet made for imap only, a wrong one): sesame-admin activity --json and the user's own sesame activity --json agree on methods and names, services, 127.0.0.1, outcomes, the new-host mark (first success only), newest first"
 
 # --- revoke, with the auth cache off: refused at the next login
 admin app-password revoke "$USER_M" laptop >/dev/null || fail "sesame-admin app-password revoke $USER_M laptop"

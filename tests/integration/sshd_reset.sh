@@ -5,7 +5,9 @@
 # "Password:" with nothing, says yes to the reset, gives the current code
 # and a recovery code, sets a new password, and the command runs. Then the
 # new password signs in (with another recovery code: the reset used this
-# time step) and the old one is refused. The events name every step.
+# time step) and the old one is refused. The events name every step, and
+# sesame-admin activity --json and the user's own setuid `sesame activity
+# --json` show that sequence (methods, outcomes, 127.0.0.1, new-host marks).
 # With self_service_reset off, an empty password is refused and nothing is
 # offered. sshd, its PAM service file and the system account are set up as
 # in sshd_mfa.sh (sshd_lib.sh); skipped only for an ASan build.
@@ -126,6 +128,54 @@ PW="$PW_NEW" CODE="${RECOVERY[1]}" LAST="Last sign-in: [0-9-]+ [0-9:]+ from 127.
 pass "the new password signs in, and is told the last sign-in (the reset)"
 PW="$PW_OLD" drive refused || fail_log "the old password after the reset"
 pass "the old password is refused"
+
+# --- the activity of that sequence, for the admin and for the user (the
+# setuid `sesame activity`, in a mount namespace of its own with this
+# test's config as /etc/security/sesame.conf, as tool_lib.sh does)
+admin activity --user "$USER_S" --json >"$IT_TMP/admin.json" || fail "sesame-admin activity --json"
+etc="$IT_TMP/etc-security"
+mkdir -m 0755 "$etc" "$IT_TMP/bin"
+cp -a /etc/security/. "$etc/"
+install -m 0644 -o root -g root "$IT_CONF" "$etc/sesame.conf"
+install -m 4755 -o root -g root "${SESAME_TOOL:?SESAME_TOOL is not set (run through ctest)}" "$IT_TMP/bin/sesame"
+unshare --mount --propagation private bash -c \
+  'mount --bind "$1" /etc/security && cd / && runuser -u "$2" -- "$3" activity --json' \
+  _ "$etc" "$USER_S" "$IT_TMP/bin/sesame" >"$IT_TMP/own.json" 2>"$IT_TMP/own.err" ||
+  fail "sesame activity --json as $USER_S: $(cat "$IT_TMP/own.err")"
+for f in admin own; do
+  python3 - "$IT_TMP/$f.json" "$USER_S" "$f" <<'PY' || fail "$f activity --json after the ssh sign-ins: see above"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+user = sys.argv[2]
+ev = doc["events"]
+if sys.argv[3] == "own":  # the tool says whose; the admin's asked --user
+    assert doc["user"] == user, doc
+assert all(e["user"] == user for e in ev), ev
+# sshd's own PAM service (sshd_lib.sh) for every sign-in event
+services = {e["service"] for e in ev[:-1]}
+assert len(services) == 1 and services.pop().startswith("sshd"), ev
+got = [(e["method"], e["method_words"], e["outcome"], e["remote_host"], e["new_host"]) for e in ev]
+want = [
+    ("password", "password", "failure", "127.0.0.1", False),  # the old password
+    ("password+recovery-code", "password+recovery code", "success", "127.0.0.1", False),
+    ("reset", "reset", "success", "127.0.0.1", False),
+    ("reset", "reset", "reset-done", "127.0.0.1", False),
+    # the first success from 127.0.0.1: the new password stored; everything
+    # before it came from a host this user had no success from
+    ("password-change", "password change", "success", "127.0.0.1", True),
+    ("reset", "reset", "reset-recovery-code", "127.0.0.1", True),
+    ("reset", "reset", "reset-code", "127.0.0.1", True),
+    ("reset", "reset", "reset-started", "127.0.0.1", True),
+    ("password", "password", "failure", "127.0.0.1", True),  # the empty one, reset off
+    ("admin", "admin action", "mfa-enrolled", "", False),
+]
+if got != want:
+    sys.exit("events:\n  got  %r\n  want %r" % (got, want))
+times = [e["time"] for e in ev]
+assert times == sorted(times, reverse=True), times
+PY
+done
+pass "sesame-admin activity --json and the user's own sesame activity --json after the ssh sign-ins: methods, outcomes, 127.0.0.1, the new-host mark, newest first"
 
 grep -E 'fatal|segfault|error: PAM' "$IT_TMP/sshd.log" && fail_log "sshd logged errors"
 pass "sshd logged no fatal or PAM errors"
