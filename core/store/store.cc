@@ -5,9 +5,47 @@
 #include <set>
 #include <string>
 
+#include "core/base/secret.h"
 #include "core/crypto/app_password.h"
+#include "core/store/backend_common.h"
 
 namespace sesame {
+
+bool RememberedWrongAttempt(std::string_view recent, std::string_view attempt) {
+  bool found = false;
+  for (size_t at = 0; at + kWrongAttemptDigestChars <= recent.size();
+       at += kWrongAttemptDigestChars) {
+    found |= ConstantTimeEquals(recent.substr(at, kWrongAttemptDigestChars), attempt);
+  }
+  return found;
+}
+
+std::string JoinAppPasswordServices(const std::vector<std::string>& services) {
+  std::string joined;
+  for (const std::string& service : services) {
+    if (!joined.empty()) joined += ",";
+    joined += service;
+  }
+  return joined;
+}
+
+std::vector<std::string> SplitAppPasswordServices(std::string_view stored) {
+  std::vector<std::string> services;
+  size_t start = 0;
+  while (start < stored.size()) {
+    size_t comma = stored.find(',', start);
+    if (comma == std::string_view::npos) comma = stored.size();
+    if (comma > start) services.emplace_back(stored.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return services;
+}
+
+std::string JoinForEventFilter(const std::vector<std::string>& names) {
+  std::string joined(1, '\x1f');
+  for (const std::string& name : names) joined += name + '\x1f';
+  return joined;
+}
 
 int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
   if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
@@ -75,12 +113,8 @@ Status CheckAppPasswordDigest(std::string_view digest) {
 Status CheckAppPasswordRecord(const AppPasswordRecord& record) {
   SESAME_RETURN_IF_ERROR(CheckAppPasswordName(record.name));
   SESAME_RETURN_IF_ERROR(CheckAppPasswordDigest(record.digest));
-  std::string joined;
-  for (const std::string& service : record.services) {
-    if (!joined.empty()) joined += ",";
-    joined += service;
-  }
-  Result<std::vector<std::string>> services = ParseAppPasswordServices(joined);
+  Result<std::vector<std::string>> services =
+      ParseAppPasswordServices(JoinAppPasswordServices(record.services));
   if (!services.ok()) return services.status();
   if (services->size() != record.services.size())
     return Status(Code::kInvalidArgument, "an empty service name in the services list");

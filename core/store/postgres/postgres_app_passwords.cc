@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/store/backend_common.h"
 #include "core/store/postgres/postgres_internal.h"
 
 namespace sesame {
@@ -19,15 +20,6 @@ constexpr int64_t kEndedAppPasswordsKept = 50;
 #define SESAME_APP_PASSWORD_COLUMNS \
   "id, user_name, name, digest, services, created, expires, last_used, last_used_from, revoked"
 
-std::string JoinServices(const std::vector<std::string>& services) {
-  std::string joined;
-  for (const std::string& service : services) {
-    if (!joined.empty()) joined += ",";
-    joined += service;
-  }
-  return joined;
-}
-
 // The SESAME_APP_PASSWORD_COLUMNS of `row`, from column `at` on.
 AppPasswordRecord ReadAppPassword(const PgResult& r, int row, int at = 0) {
   AppPasswordRecord record;
@@ -35,14 +27,7 @@ AppPasswordRecord ReadAppPassword(const PgResult& r, int row, int at = 0) {
   record.user = r.Text(row, at + 1);
   record.name = r.Text(row, at + 2);
   record.digest = r.Text(row, at + 3);
-  const std::string services = r.Text(row, at + 4);
-  size_t start = 0;
-  while (start < services.size()) {
-    size_t comma = services.find(',', start);
-    if (comma == std::string::npos) comma = services.size();
-    if (comma > start) record.services.push_back(services.substr(start, comma - start));
-    start = comma + 1;
-  }
+  record.services = SplitAppPasswordServices(r.Text(row, at + 4));
   record.created = r.Int(row, at + 5);
   record.expires = r.Int(row, at + 6);
   record.last_used = r.Int(row, at + 7);
@@ -96,7 +81,7 @@ Status PostgresStore::DoAddAppPassword(AppPasswordRecord& record, int max_live, 
     insert.Text(record.user)
         .Text(record.name)
         .Text(record.digest)
-        .Text(JoinServices(record.services))
+        .Text(JoinAppPasswordServices(record.services))
         .Int(now)
         .Int(record.expires);
     r = Exec(

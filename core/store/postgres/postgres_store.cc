@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/store/backend_common.h"
 #include "core/store/postgres/postgres_internal.h"
 
 namespace sesame {
@@ -414,12 +415,6 @@ namespace {
   "events p WHERE p.user_name = e.user_name AND p.remote_host = e.remote_host AND "             \
   "p.outcome = 'success' AND p.id < e.id) ELSE false END FROM events e WHERE "
 
-std::string JoinForFilter(const std::vector<std::string>& names) {
-  std::string joined(1, '\x1f');
-  for (const std::string& name : names) joined += name + '\x1f';
-  return joined;
-}
-
 // $1 to $9 for the texts above ($7 and $8 as given).
 void BindEventFilter(Params& p, const EventFilter& filter, bool mark_new_hosts,
                      std::optional<int64_t> limit) {
@@ -442,12 +437,12 @@ void BindEventFilter(Params& p, const EventFilter& filter, bool mark_new_hosts,
   if (filter.outcomes.empty()) {
     p.Null();
   } else {
-    p.Text(JoinForFilter(filter.outcomes));
+    p.Text(JoinForEventFilter(filter.outcomes));
   }
   if (filter.methods.empty()) {
     p.Null();
   } else {
-    p.Text(JoinForFilter(filter.methods));
+    p.Text(JoinForEventFilter(filter.methods));
   }
   p.Bool(mark_new_hosts);
   if (limit.has_value()) {
@@ -548,7 +543,7 @@ Result<LastSignIn> PostgresStore::DoReadLastSignIn(
       if (list->empty()) {
         p.Null();
       } else {
-        p.Text(JoinForFilter(*list));
+        p.Text(JoinForEventFilter(*list));
       }
     }
     Result<PgResult> r = Exec(kSql, p, kDoing);

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/base/secret.h"
+#include "core/store/backend_common.h"
 #include "core/store/postgres/postgres_internal.h"
 
 namespace sesame {
@@ -27,17 +27,6 @@ namespace postgres_internal {
   "OR (locked_until > 0 AND locked_until <= $2))"
 
 namespace {
-
-// True when `attempt` is one of the digests in `recent`; every remembered
-// digest is compared, in constant time.
-bool Remembered(std::string_view recent, std::string_view attempt) {
-  bool found = false;
-  for (size_t at = 0; at + kWrongAttemptDigestChars <= recent.size();
-       at += kWrongAttemptDigestChars) {
-    found |= ConstantTimeEquals(recent.substr(at, kWrongAttemptDigestChars), attempt);
-  }
-  return found;
-}
 
 struct BucketSql {
   const char* ensure_row;  // null: the row is the user's own
@@ -166,7 +155,7 @@ Result<Reservation> PostgresStore::DoReserveAttempt(std::string_view name, int64
     }
     const bool new_window = seen->Bool(0, 1);
     result.lock_expired = seen->Bool(0, 5);
-    if (!new_window && !attempt.empty() && Remembered(seen->Text(0, 2), attempt)) {
+    if (!new_window && !attempt.empty() && RememberedWrongAttempt(seen->Text(0, 2), attempt)) {
       result.verdict = Reservation::Verdict::kRepeated;
       return Status::Ok();
     }
@@ -266,7 +255,7 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
         if (!seen.ok()) return seen.status();
         mine = seen->rows() > 0 && seen->Bool(0, 1);
         if (mine && kind == Settlement::Kind::kWrong && !settlement.attempt.empty() &&
-            Remembered(seen->Text(0, 0), settlement.attempt)) {
+            RememberedWrongAttempt(seen->Text(0, 0), settlement.attempt)) {
           outcome.repeated = true;
           kind = Settlement::Kind::kRelease;
         }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/store/backend_common.h"
 #include "core/store/sqlite/sqlite_internal.h"
 
 namespace sesame {
@@ -29,29 +30,13 @@ constexpr int64_t kEndedAppPasswordsKept = 50;
 #define SESAME_APP_PASSWORD_COLUMNS \
   "id, user, name, digest, services, created, expires, last_used, last_used_from, revoked"
 
-std::string JoinServices(const std::vector<std::string>& services) {
-  std::string joined;
-  for (const std::string& service : services) {
-    if (!joined.empty()) joined += ",";
-    joined += service;
-  }
-  return joined;
-}
-
 AppPasswordRecord ReadAppPassword(const Stmt& stmt) {
   AppPasswordRecord record;
   record.id = stmt.Int(0);
   record.user = stmt.Text(1);
   record.name = stmt.Text(2);
   record.digest = stmt.Text(3);
-  const std::string services = stmt.Text(4);
-  size_t start = 0;
-  while (start < services.size()) {
-    size_t comma = services.find(',', start);
-    if (comma == std::string::npos) comma = services.size();
-    if (comma > start) record.services.push_back(services.substr(start, comma - start));
-    start = comma + 1;
-  }
+  record.services = SplitAppPasswordServices(stmt.Text(4));
   record.created = stmt.Int(5);
   record.expires = stmt.Int(6);
   record.last_used = stmt.Int(7);
@@ -121,7 +106,7 @@ Status SqliteStore::DoAddAppPassword(AppPasswordRecord& record, int max_live, in
         insert.BindText(1, record.user);
         insert.BindText(2, record.name);
         insert.BindText(3, record.digest);
-        const std::string services = JoinServices(record.services);
+        const std::string services = JoinAppPasswordServices(record.services);
         insert.BindText(4, services);
         insert.BindInt(5, now);
         insert.BindInt(6, record.expires);

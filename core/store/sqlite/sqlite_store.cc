@@ -25,6 +25,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/store/backend_common.h"
 #include "core/store/sqlite/sqlite_internal.h"
 
 namespace sesame {
@@ -576,12 +577,6 @@ namespace {
   "WHERE p.user = e.user AND p.remote_host = e.remote_host AND p.outcome = 'success' AND " \
   "p.id < e.id) ELSE 0 END FROM events e WHERE "
 
-std::string JoinForFilter(const std::vector<std::string>& names) {
-  std::string joined(1, '\x1f');
-  for (const std::string& name : names) joined += name + '\x1f';
-  return joined;
-}
-
 // Binds ?1 to ?6 and ?9 for the texts above; `joined` keeps the lists alive
 // until the statement is done.
 void BindEventFilter(Stmt& stmt, const EventFilter& filter, std::string (&joined)[2]) {
@@ -590,11 +585,11 @@ void BindEventFilter(Stmt& stmt, const EventFilter& filter, std::string (&joined
   if (filter.until.has_value()) stmt.BindInt(3, *filter.until);
   if (filter.service.has_value()) stmt.BindText(4, *filter.service);
   if (!filter.outcomes.empty()) {
-    joined[0] = JoinForFilter(filter.outcomes);
+    joined[0] = JoinForEventFilter(filter.outcomes);
     stmt.BindText(5, joined[0]);
   }
   if (!filter.methods.empty()) {
-    joined[1] = JoinForFilter(filter.methods);
+    joined[1] = JoinForEventFilter(filter.methods);
     stmt.BindText(6, joined[1]);
   }
   stmt.BindInt(9, filter.after_id);

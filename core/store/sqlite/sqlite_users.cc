@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/base/secret.h"
+#include "core/store/backend_common.h"
 #include "core/store/sqlite/sqlite_internal.h"
 
 namespace sesame {
@@ -26,22 +26,6 @@ namespace sqlite_internal {
   "(failures <= 0 OR first_failure = 0 OR "                  \
   "(?2 >= first_failure + ?3 AND NOT locked_until > ?2) OR " \
   "(locked_until > 0 AND locked_until <= ?2))"
-
-namespace {
-
-// True when `attempt` is one of the digests in `recent` (concatenated,
-// kWrongAttemptDigestChars each). Every remembered digest is compared, in
-// constant time, whatever matched.
-bool Remembered(std::string_view recent, std::string_view attempt) {
-  bool found = false;
-  for (size_t at = 0; at + kWrongAttemptDigestChars <= recent.size();
-       at += kWrongAttemptDigestChars) {
-    found |= ConstantTimeEquals(recent.substr(at, kWrongAttemptDigestChars), attempt);
-  }
-  return found;
-}
-
-}  // namespace
 
 namespace {
 
@@ -157,7 +141,7 @@ Result<Reservation> SqliteStore::DoReserveAttempt(std::string_view name, int64_t
     }
     const bool new_window = seen.Int(1) != 0;
     result.lock_expired = seen.Int(5) != 0;
-    if (!new_window && !attempt.empty() && Remembered(seen.Text(2), attempt)) {
+    if (!new_window && !attempt.empty() && RememberedWrongAttempt(seen.Text(2), attempt)) {
       result.verdict = Reservation::Verdict::kRepeated;
       return Status::Ok();
     }
@@ -247,7 +231,7 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
       const bool mine = rc == SQLITE_ROW;
       Settlement::Kind kind = settlement.kind;
       if (mine && kind == Settlement::Kind::kWrong && !settlement.attempt.empty() &&
-          Remembered(seen.Text(0), settlement.attempt)) {
+          RememberedWrongAttempt(seen.Text(0), settlement.attempt)) {
         outcome.repeated = true;
         kind = Settlement::Kind::kRelease;
       }

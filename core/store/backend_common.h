@@ -1,0 +1,31 @@
+// For the store backends only (core/store/sqlite, core/store/postgres):
+// what both do alike with a value they read or write, written once so the
+// two cannot drift apart. Not part of the Store API (store.h).
+#ifndef SESAME_CORE_STORE_BACKEND_COMMON_H_
+#define SESAME_CORE_STORE_BACKEND_COMMON_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sesame {
+
+// True when `attempt` is one of the digests in `recent` (a user's recent
+// wrong secrets, concatenated, kWrongAttemptDigestChars each). Every
+// remembered digest is compared, in constant time, whatever matched.
+bool RememberedWrongAttempt(std::string_view recent, std::string_view attempt);
+
+// An app password's services as stored: comma-separated ("" = every
+// service), and back. Service names hold no comma (CheckAppPasswordRecord).
+std::string JoinAppPasswordServices(const std::vector<std::string>& services);
+std::vector<std::string> SplitAppPasswordServices(std::string_view stored);
+
+// An EventFilter list (outcomes, methods) as the event queries match it:
+// each name between unit separators (0x1f), "\x1fa\x1fb\x1f", so a name
+// matches only whole (strpos/instr of 0x1f NAME 0x1f). Names hold no
+// control character (CheckEventFilter).
+std::string JoinForEventFilter(const std::vector<std::string>& names);
+
+}  // namespace sesame
+
+#endif  // SESAME_CORE_STORE_BACKEND_COMMON_H_
