@@ -306,6 +306,11 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
   auto created = OpenPostgresStore(Options(base + " user=" + owner, /*create=*/true));
   ASSERT_TRUE(created.ok()) << created.status().message();
   created->reset();
+  // docs/install.md, after init: the hosts may read the schema's version,
+  // not write it.
+  ASSERT_EQ(PostgresRun(base + " user=" + owner,
+                        "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_version FROM " + app),
+            "");
 
   auto store = OpenPostgresStore(Options(base + " user=" + app));
   ASSERT_TRUE(store.ok()) << store.status().message();
@@ -333,6 +338,10 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
   EXPECT_NE(PostgresRun(app_dsn, "CREATE TABLE evil(x int)"), "");
   EXPECT_NE(PostgresRun(app_dsn, "DROP TABLE events"), "");
   EXPECT_NE(PostgresRun(app_dsn, "ALTER TABLE users ADD COLUMN x int"), "");
+  EXPECT_NE(PostgresRun(app_dsn, "UPDATE schema_version SET version = 99"), "");
+  EXPECT_NE(PostgresRun(app_dsn, "DELETE FROM schema_version"), "");
+  // ...and a host opening the store again still can (it only reads it).
+  EXPECT_TRUE(OpenPostgresStore(Options(app_dsn)).ok());
   PostgresRun(admin, "DROP DATABASE " + db_ + " WITH (FORCE)");
   db_.clear();
   PostgresRun(admin, "DROP ROLE " + app);
