@@ -228,6 +228,10 @@ class PostgresStore final : public Store {
   // Inside a transaction, after a code use changed no row.
   Result<CodeUse> WhyCodeUnused(std::string_view name, const LockGuard& guard,
                                 std::string_view doing);
+  // One transaction: `sql` (an UPDATE or DELETE with `params` that uses the
+  // code when the guard allows, changing one row), else WhyCodeUnused.
+  Result<CodeUse> UseCode(const char* sql, const Params& params, std::string_view name,
+                          const LockGuard& guard, std::string_view doing);
   Status ReplaceRecoveryCodes(std::string_view name, const std::vector<std::string>& digests);
 
   PostgresOptions options_;

@@ -189,23 +189,17 @@ Result<CodeUse> PostgresStore::WhyCodeUnused(std::string_view name, const LockGu
   return r->Bool(0, 0) ? CodeUse::kLocked : CodeUse::kAlreadyUsed;
 }
 
-Result<CodeUse> PostgresStore::DoUseTotpStep(std::string_view name, int64_t step,
-                                             const LockGuard& guard) {
-  const char* kDoing = "using an authenticator code";
+Result<CodeUse> PostgresStore::UseCode(const char* sql, const Params& params, std::string_view name,
+                                       const LockGuard& guard, std::string_view doing) {
   CodeUse use = CodeUse::kAlreadyUsed;
-  Status st = Transaction(kDoing, [&]() -> Status {
-    Params p;
-    p.Text(name).Int(step).Bool(guard.applies).Int(guard.now);
-    Result<PgResult> r = Exec(
-        "UPDATE users SET totp_last_step = $2 WHERE name = $1 AND totp_last_step < $2 AND "
-        "NOT " SESAME_GUARD_REFUSES,
-        p, kDoing);
+  Status st = Transaction(doing, [&]() -> Status {
+    Result<PgResult> r = Exec(sql, params, doing);
     if (!r.ok()) return r.status();
     if (r->Affected() == 1) {
       use = CodeUse::kUsed;
       return Status::Ok();
     }
-    Result<CodeUse> why = WhyCodeUnused(name, guard, kDoing);
+    Result<CodeUse> why = WhyCodeUnused(name, guard, doing);
     if (!why.ok()) return why.status();
     use = *why;
     return Status::Ok();
@@ -214,29 +208,24 @@ Result<CodeUse> PostgresStore::DoUseTotpStep(std::string_view name, int64_t step
   return use;
 }
 
+Result<CodeUse> PostgresStore::DoUseTotpStep(std::string_view name, int64_t step,
+                                             const LockGuard& guard) {
+  Params p;
+  p.Text(name).Int(step).Bool(guard.applies).Int(guard.now);
+  return UseCode(
+      "UPDATE users SET totp_last_step = $2 WHERE name = $1 AND totp_last_step < $2 AND "
+      "NOT " SESAME_GUARD_REFUSES,
+      p, name, guard, "using an authenticator code");
+}
+
 Result<CodeUse> PostgresStore::DoUseRecoveryCode(std::string_view name, std::string_view digest,
                                                  const LockGuard& guard) {
-  const char* kDoing = "using a recovery code";
-  CodeUse use = CodeUse::kAlreadyUsed;
-  Status st = Transaction(kDoing, [&]() -> Status {
-    Params p;
-    p.Text(name).Text(digest).Bool(guard.applies).Int(guard.now);
-    Result<PgResult> r = Exec(
-        "DELETE FROM recovery_codes WHERE user_name = $1 AND digest = $2 AND NOT EXISTS "
-        "(SELECT 1 FROM users WHERE name = $1 AND " SESAME_GUARD_REFUSES ")",
-        p, kDoing);
-    if (!r.ok()) return r.status();
-    if (r->Affected() == 1) {
-      use = CodeUse::kUsed;
-      return Status::Ok();
-    }
-    Result<CodeUse> why = WhyCodeUnused(name, guard, kDoing);
-    if (!why.ok()) return why.status();
-    use = *why;
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return use;
+  Params p;
+  p.Text(name).Text(digest).Bool(guard.applies).Int(guard.now);
+  return UseCode(
+      "DELETE FROM recovery_codes WHERE user_name = $1 AND digest = $2 AND NOT EXISTS "
+      "(SELECT 1 FROM users WHERE name = $1 AND " SESAME_GUARD_REFUSES ")",
+      p, name, guard, "using a recovery code");
 }
 
 #undef SESAME_GUARD_REFUSES
