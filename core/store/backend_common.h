@@ -8,12 +8,31 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/status.h"
+
 namespace sesame {
 
 // True when `attempt` is one of the digests in `recent` (a user's recent
 // wrong secrets, concatenated, kWrongAttemptDigestChars each). Every
 // remembered digest is compared, in constant time, whatever matched.
 bool RememberedWrongAttempt(std::string_view recent, std::string_view attempt);
+
+// One forward migration of a backend's schema: from `from_version` to the
+// next, by `sql` (run in one transaction with the version's update).
+struct SchemaMigration {
+  int from_version;
+  const char* sql;
+};
+
+// What opening a store does with the schema version it found there
+// (`found`, 0: an empty store) when this sesame knows up to `known`.
+enum class SchemaStep { kUpToDate, kMigrate };
+// kMigrate only when the caller may (`create` for an empty store, `migrate`
+// for an older one); otherwise, and for a newer schema, kUnavailable
+// naming the fix (`sesame-admin init`, `sesame-admin db migrate`, upgrade
+// sesame). `store` names the store in the message ("store /var/lib/...").
+Result<SchemaStep> DecideSchemaStep(const std::string& store, int found, int known, bool create,
+                                    bool migrate);
 
 // An app password's services as stored: comma-separated ("" = every
 // service), and back. Service names hold no comma (CheckAppPasswordRecord).

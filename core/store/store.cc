@@ -47,6 +47,26 @@ std::string JoinForEventFilter(const std::vector<std::string>& names) {
   return joined;
 }
 
+Result<SchemaStep> DecideSchemaStep(const std::string& store, int found, int known, bool create,
+                                    bool migrate) {
+  if (found == known) return SchemaStep::kUpToDate;
+  if (found > known) {
+    return Status(Code::kUnavailable, store + " has schema version " + std::to_string(found) +
+                                          " but this sesame knows only up to " +
+                                          std::to_string(known) + "; upgrade sesame");
+  }
+  if (found == 0 && !create) {
+    return Status(Code::kUnavailable,
+                  store + " is empty (no schema); run `sesame-admin init` to initialize it");
+  }
+  if (found > 0 && !migrate) {
+    return Status(Code::kUnavailable, store + " has schema version " + std::to_string(found) +
+                                          " but this sesame needs " + std::to_string(known) +
+                                          "; run `sesame-admin db migrate`");
+  }
+  return SchemaStep::kMigrate;
+}
+
 int64_t LockUntil(int64_t now, const LockoutPolicy& policy) {
   if (policy.unlock_time <= 0) return kLockedUntilUnlocked;
   int64_t until = now > kLockedUntilUnlocked - 1 - policy.unlock_time ? kLockedUntilUnlocked - 1

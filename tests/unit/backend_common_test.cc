@@ -47,5 +47,27 @@ TEST(BackendCommonTest, EventFilterListsMatchWholeNames) {
             "locked\x1f");
 }
 
+TEST(BackendCommonTest, SchemaStepsAndTheirFixes) {
+  auto step = [](int found, bool create, bool migrate) {
+    return DecideSchemaStep("store S", found, 3, create, migrate);
+  };
+  EXPECT_EQ(step(3, false, false).value(), SchemaStep::kUpToDate);
+  EXPECT_EQ(step(0, true, false).value(), SchemaStep::kMigrate);
+  EXPECT_EQ(step(1, false, true).value(), SchemaStep::kMigrate);
+  Result<SchemaStep> empty = step(0, false, true);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), Code::kUnavailable);
+  EXPECT_EQ(empty.status().message(),
+            "store S is empty (no schema); run `sesame-admin init` to initialize it");
+  Result<SchemaStep> older = step(2, true, false);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().message(),
+            "store S has schema version 2 but this sesame needs 3; run `sesame-admin db migrate`");
+  Result<SchemaStep> newer = step(4, true, true);  // never migrated down
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().message(),
+            "store S has schema version 4 but this sesame knows only up to 3; upgrade sesame");
+}
+
 }  // namespace
 }  // namespace sesame

@@ -30,12 +30,7 @@ namespace {
 // transaction. Append only; never edit a shipped entry. Version 1 is the
 // SQLite schema of version 9 (kSqliteSchemaVersion) in PostgreSQL's terms:
 // `user` is a reserved word there, so that column is user_name.
-struct Migration {
-  int from_version;
-  const char* sql;
-};
-
-constexpr Migration kMigrations[] = {
+constexpr SchemaMigration kMigrations[] = {
     {0,
      "CREATE TABLE users("
      "  name text COLLATE \"C\" PRIMARY KEY,"
@@ -175,8 +170,8 @@ Status PostgresStore::Migrate() {
         done = true;
         return Status::Ok();
       }
-      const Migration* m = nullptr;
-      for (const Migration& candidate : kMigrations) {
+      const SchemaMigration* m = nullptr;
+      for (const SchemaMigration& candidate : kMigrations) {
         if (candidate.from_version == *version) m = &candidate;
       }
       if (m == nullptr) {
@@ -208,25 +203,10 @@ Status PostgresStore::Init() {
     return version.ok() ? Status::Ok() : version.status();
   });
   if (!st.ok()) return st;
-  const int v = *version;
-  if (v == kPostgresSchemaVersion) return Status::Ok();
-  if (v > kPostgresSchemaVersion) {
-    return Status(Code::kUnavailable, "store " + where_ + " has schema version " +
-                                          std::to_string(v) + " but this sesame knows only up to " +
-                                          std::to_string(kPostgresSchemaVersion) +
-                                          "; upgrade sesame");
-  }
-  if (v == 0 && !options_.create) {
-    return Status(Code::kUnavailable, "store " + where_ +
-                                          " is empty (no schema); run `sesame-admin init` to "
-                                          "initialize it");
-  }
-  if (v > 0 && !options_.migrate) {
-    return Status(Code::kUnavailable, "store " + where_ + " has schema version " +
-                                          std::to_string(v) + " but this sesame needs " +
-                                          std::to_string(kPostgresSchemaVersion) +
-                                          "; run `sesame-admin db migrate`");
-  }
+  Result<SchemaStep> step = DecideSchemaStep("store " + where_, *version, kPostgresSchemaVersion,
+                                             options_.create, options_.migrate);
+  if (!step.ok()) return step.status();
+  if (*step == SchemaStep::kUpToDate) return Status::Ok();
   return Migrate();
 }
 

@@ -41,12 +41,7 @@ namespace {
 // One forward migration: the SQL that takes the schema from `from_version`
 // to `from_version + 1`. The runner bumps schema_version in the same
 // transaction. Append only; never edit a shipped entry.
-struct Migration {
-  int from_version;
-  const char* sql;
-};
-
-constexpr Migration kMigrations[] = {
+constexpr SchemaMigration kMigrations[] = {
     {0,
      "CREATE TABLE schema_version(version INTEGER NOT NULL);"
      "INSERT INTO schema_version(version) VALUES (0);"
@@ -299,8 +294,8 @@ Status SqliteStore::Migrate() {
         done = true;
         return Status::Ok();
       }
-      const Migration* m = nullptr;
-      for (const Migration& candidate : kMigrations) {
+      const SchemaMigration* m = nullptr;
+      for (const SchemaMigration& candidate : kMigrations) {
         if (candidate.from_version == *version) m = &candidate;
       }
       if (m == nullptr) {
@@ -351,25 +346,10 @@ Status SqliteStore::Init(const SqliteOptions& options) {
 
   Result<int> version = ReadVersion();
   if (!version.ok()) return version.status();
-  const int v = *version;
-  if (v == kSqliteSchemaVersion) return Status::Ok();
-  if (v > kSqliteSchemaVersion) {
-    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
-                                          std::to_string(v) + " but this sesame knows only up to " +
-                                          std::to_string(kSqliteSchemaVersion) +
-                                          "; upgrade sesame");
-  }
-  if (v == 0 && !options.create) {
-    return Status(Code::kUnavailable, "store " + path_ +
-                                          " is empty (no schema); run `sesame-admin init` to "
-                                          "initialize it");
-  }
-  if (v > 0 && !options.migrate) {
-    return Status(Code::kUnavailable, "store " + path_ + " has schema version " +
-                                          std::to_string(v) + " but this sesame needs " +
-                                          std::to_string(kSqliteSchemaVersion) +
-                                          "; run `sesame-admin db migrate`");
-  }
+  Result<SchemaStep> step = DecideSchemaStep("store " + path_, *version, kSqliteSchemaVersion,
+                                             options.create, options.migrate);
+  if (!step.ok()) return step.status();
+  if (*step == SchemaStep::kUpToDate) return Status::Ok();
   return Migrate();
 }
 
