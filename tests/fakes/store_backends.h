@@ -203,6 +203,26 @@ inline std::string PostgresRun(const std::string& dsn, const std::string& sql) {
   return error;
 }
 
+// The first cell of `sql`'s result on a new connection to `dsn`, or
+// "ERROR: " and why (no connection, a failed statement, no row).
+inline std::string PostgresValue(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  std::string value;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    value = std::string("ERROR: ") + PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+      value = std::string("ERROR: ") + PQresultErrorMessage(r);
+    } else {
+      value = PQgetvalue(r, 0, 0);
+    }
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return value;
+}
+
 class PostgresBackendStore final : public BackendStore {
  public:
   // A new, empty database, with the schema made through OpenStore as
@@ -293,6 +313,19 @@ inline std::vector<StoreBackend> StoreBackends() {
       StoreBackend{"Postgres", &PostgresBackendStore::Make, &PostgresUnavailable},
 #endif
   };
+}
+
+// The PostgreSQL entry of StoreBackends(), or one that says why this build
+// cannot test it (for the tests that need PostgreSQL only).
+inline StoreBackend PostgresBackend() {
+  for (const StoreBackend& backend : StoreBackends()) {
+    if (std::string(backend.name) == "Postgres") return backend;
+  }
+  return StoreBackend{"Postgres", nullptr, [] {
+                        return std::string(
+                            "this build has no PostgreSQL backend (libpq was not found when it "
+                            "was configured; install libpq-dev)");
+                      }};
 }
 
 // In a test's SetUp: skips the test (reason printed) when `backend` cannot

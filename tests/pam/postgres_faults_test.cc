@@ -52,21 +52,7 @@ namespace {
 
 #ifdef SESAME_WITH_POSTGRES
 
-using ::sesame::testing::StoreBackend;
-
-// The PostgreSQL entry of the conformance suite's backends, or one that
-// says why this build cannot test it.
-StoreBackend PostgresBackend() {
-  for (const StoreBackend& backend : ::sesame::testing::StoreBackends()) {
-    if (std::string(backend.name) == "Postgres") return backend;
-  }
-  return StoreBackend{"Postgres", nullptr, [] {
-                        return std::string(
-                            "this build has no PostgreSQL backend (libpq was not found when it "
-                            "was configured; install libpq-dev)");
-                      }};
-}
-
+using ::sesame::testing::PostgresBackend;
 using ::sesame::testing::PostgresClusterFacts;
 using ::sesame::testing::PostgresRun;
 using Clock = std::chrono::steady_clock;

@@ -45,23 +45,10 @@ namespace {
 
 #ifdef SESAME_WITH_POSTGRES
 
-using ::sesame::testing::StoreBackend;
-
-// The PostgreSQL entry of the conformance suite's backends, or one that
-// says why this build cannot test it.
-StoreBackend PostgresBackend() {
-  for (const StoreBackend& backend : ::sesame::testing::StoreBackends()) {
-    if (std::string(backend.name) == "Postgres") return backend;
-  }
-  return StoreBackend{"Postgres", nullptr, [] {
-                        return std::string(
-                            "this build has no PostgreSQL backend (libpq was not found when it "
-                            "was configured; install libpq-dev)");
-                      }};
-}
-
+using ::sesame::testing::PostgresBackend;
 using ::sesame::testing::PostgresClusterFacts;
 using ::sesame::testing::PostgresRun;
+using ::sesame::testing::PostgresValue;
 
 constexpr char kOld[] = "correct horse battery staple 7";
 constexpr char kNew[] = "Violet tractor sings 42 loud";
@@ -88,23 +75,6 @@ std::string CodeAt(int64_t unix_time) {
 }
 
 // The first cell of `sql`'s result on `dsn`, or "ERROR: ..." .
-std::string PostgresValue(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string value;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    value = std::string("ERROR: ") + PQerrorMessage(conn);
-  } else {
-    PGresult* r = PQexec(conn, sql.c_str());
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-      value = std::string("ERROR: ") + PQresultErrorMessage(r);
-    } else {
-      value = PQgetvalue(r, 0, 0);
-    }
-    PQclear(r);
-  }
-  PQfinish(conn);
-  return value;
-}
 
 class TwoHostsTest : public PamTest {
  protected:

@@ -32,20 +32,8 @@ namespace {
 
 using testing::PostgresClusterFacts;
 using testing::PostgresRun;
+using testing::PostgresValue;
 using testing::User;
-
-// One value of the first row of `sql` on `dsn` ("" on any error).
-std::string PostgresValue(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string value;
-  if (PQstatus(conn) == CONNECTION_OK) {
-    PGresult* r = PQexec(conn, sql.c_str());
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) value = PQgetvalue(r, 0, 0);
-    PQclear(r);
-  }
-  PQfinish(conn);
-  return value;
-}
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -387,12 +375,13 @@ TEST_F(PostgresStoreTest, ASilentServerIsBoundedByTheConnectTimeout) {
   EXPECT_GE(took, std::chrono::milliseconds(1500));
 }
 
-// The server process of our session, found through the admin connection.
+// The server process of our session, found through the admin connection
+// ("" when there is none).
 std::string SessionPid(const std::string& admin_dsn, const std::string& db) {
-  return PostgresValue(admin_dsn,
-                       "SELECT pid FROM pg_stat_activity WHERE datname = '" + db +
-                           "' AND application_name = 'sesame' ORDER BY backend_start DESC "
-                           "LIMIT 1");
+  const std::string pid = PostgresValue(
+      admin_dsn, "SELECT pid FROM pg_stat_activity WHERE datname = '" + db +
+                     "' AND application_name = 'sesame' ORDER BY backend_start DESC LIMIT 1");
+  return pid.rfind("ERROR: ", 0) == 0 ? std::string() : pid;
 }
 
 TEST_F(PostgresStoreTest, AStoppedServerProcessIsBoundedByTheStatementDeadline) {
