@@ -247,9 +247,19 @@ std::string LastSignInLine(const LastSignIn& last) {
   return line;
 }
 
-void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r) {
+const LastSignInQuery& LastSignInQueryForSignIn() {
+  static const LastSignInQuery query{InteractiveSignInMethods(), FailureOutcomes()};
+  return query;
+}
+
+void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r,
+                    const std::optional<LastSignIn>& read_with_success,
+                    const std::string& read_error) {
   if (!s.config.show_last_sign_in) return;
-  Result<LastSignIn> last = ReadLastSignIn(s.store, r.user);
+  Result<LastSignIn> last = read_with_success.has_value() ? Result<LastSignIn>(*read_with_success)
+                            : !read_error.empty()
+                                ? Result<LastSignIn>(Status(Code::kUnavailable, read_error))
+                                : ReadLastSignIn(s.store, r.user);
   if (!last.ok()) {
     s.logger.Log(LogLevel::kWarning, "cannot read the last sign-in of " +
                                          flow_internal::Describe(r) + ": " +

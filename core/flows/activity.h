@@ -95,7 +95,16 @@ std::string LastSignInLine(const LastSignIn& last);
 // After a success in mode=interactive: tells the person the last sign-in
 // (show_last_sign_in). A store that cannot be read is logged; the sign-in
 // stays a success.
-void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r);
+// `read_with_success`: the answer read with the success's own write
+// (flow_internal::Attempt::read_last_sign_in), or `read_error` why it
+// could not be; when neither, it is read now.
+void TellLastSignIn(Services& s, Prompter& prompter, const RequestInfo& r,
+                    const std::optional<LastSignIn>& read_with_success = std::nullopt,
+                    const std::string& read_error = {});
+
+// ReadLastSignIn's arguments for the "Last sign-in" line (interactive
+// sign-in methods, failure outcomes), for Settlement::last_sign_in.
+const LastSignInQuery& LastSignInQueryForSignIn();
 
 // ---- Retention (activity_retention_days) ----
 

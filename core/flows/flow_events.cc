@@ -163,8 +163,14 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
   SignInEvent event = EventOf(s, r, method, decision, reason);
   const int64_t prune_before = PruneInPassingBefore(s.config, event.time);
   if (!counted) settlement.prune_before = prune_before;
+  if (attempt.read_last_sign_in && settlement.kind == Settlement::Kind::kSuccess)
+    settlement.last_sign_in = &LastSignInQueryForSignIn();
   Result<SettleOutcome> settled =
       s.store.SettleAttempt(r.user, settlement, counted ? nullptr : &event);
+  if (settled.ok() && settlement.last_sign_in != nullptr) {
+    attempt.last_sign_in = settled->last_sign_in;
+    attempt.last_sign_in_error = settled->last_sign_in_error;
+  }
   Status recorded = settled.ok() ? Status::Ok() : settled.status();
   if (counted) {
     if (settled.ok() && attempt.lockout_applies) {

@@ -46,6 +46,12 @@ struct Attempt {
   Reservation reservation;
   bool lockout_applies = true;
   LockoutPolicy policy;  // as reserved (deny 0 when the lockout does not apply)
+  // Set before the attempt is concluded: a success also reads the "Last
+  // sign-in" line's answer with its write (Settlement::last_sign_in), into
+  // last_sign_in, or the reason it could not into last_sign_in_error.
+  bool read_last_sign_in = false;
+  std::optional<LastSignIn> last_sign_in;
+  std::string last_sign_in_error;
 };
 
 // Ends a decision: settles `attempt` when it is open — kSuccess as a

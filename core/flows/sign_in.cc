@@ -62,7 +62,7 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
 
   std::optional<UserRecord> user;
   if (name_ok) {
-    Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+    Result<std::optional<UserRecord>> found = s.store.GetUserForSignIn(r.user);
     if (!found.ok()) {
       return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, found.status().message());
     }
@@ -233,6 +233,7 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
                        /*offer_reset=*/true};
   UserRecord user;
   Attempt attempt;
+  attempt.read_last_sign_in = s.config.show_last_sign_in;
   bool reset = false;
   FlowResult checked = CheckPassword(s, prompter, r, spec, &attempt, nullptr, &user, &reset);
   if (reset || checked.decision != Decision::kSuccess) return checked;
@@ -242,7 +243,8 @@ FlowResult PasswordSignIn(Services& s, Prompter& prompter, const RequestInfo& r)
           : SecondFactor(s, prompter, r, user, attempt, "password sign-in", "password+");
   // The success is recorded: what follows only tells the person, and
   // cannot undo it (activity.h).
-  if (result.decision == Decision::kSuccess) TellLastSignIn(s, prompter, r);
+  if (result.decision == Decision::kSuccess)
+    TellLastSignIn(s, prompter, r, attempt.last_sign_in, attempt.last_sign_in_error);
   return result;
 }
 
@@ -251,7 +253,7 @@ FlowResult SecondFactorOnly(Services& s, Prompter& prompter, const RequestInfo& 
   if (!CheckUserName(r.user).ok())
     return Finish(s, r, kWhat, "totp", Decision::kUnknownUser, "not a valid user name",
                   kCoalesceSeconds);
-  Result<std::optional<UserRecord>> found = s.store.GetUser(r.user);
+  Result<std::optional<UserRecord>> found = s.store.GetUserForSignIn(r.user);
   if (!found.ok())
     return Finish(s, r, kWhat, "totp", Decision::kUnavailable, found.status().message());
   if (!found->has_value())

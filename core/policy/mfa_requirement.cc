@@ -128,7 +128,12 @@ Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store,
       return result;
     }
   }
-  Result<std::vector<std::string>> groups = store.MfaRequiredGroups();
+  // Read with the record when it was (Store::GetUserForSignIn), so as old
+  // as its mfa_required; else asked now.
+  Result<std::vector<std::string>> groups =
+      user.mfa_required_groups.has_value()
+          ? Result<std::vector<std::string>>(*user.mfa_required_groups)
+          : store.MfaRequiredGroups();
   if (!groups.ok()) return groups.status();
   for (const std::string& group : groups.value()) {
     const std::string source = "sesame-admin mfa require @" + group;

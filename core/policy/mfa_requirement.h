@@ -28,6 +28,8 @@ struct MfaRequirement {
   std::string why;  // for logs and tools: "mfa_required = all in the config", ...
 };
 
+// The required groups are user.mfa_required_groups when the record was
+// read with them (Store::GetUserForSignIn), else Store::MfaRequiredGroups.
 // kUnavailable when the store or the group database cannot be read, or a
 // named group does not exist (the caller fails closed).
 Result<MfaRequirement> MfaRequirementOf(const Config& config, Store& store, const UserRecord& user);

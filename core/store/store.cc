@@ -2,6 +2,7 @@
 // two backends refuse bad arguments the same way, with the same message.
 #include "core/store/store.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -163,6 +164,14 @@ Result<Reservation> Store::ReserveAttempt(std::string_view name, int64_t now,
   return DoReserveAttempt(name, now, policy, attempt);
 }
 
+namespace {
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
 Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settlement& settlement,
                                            const SignInEvent* event) {
   if (settlement.kind == Settlement::Kind::kWrong)
@@ -174,7 +183,38 @@ Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settleme
                   "an app password is marked used only by a success with its event; nothing "
                   "was written");
   }
-  return DoSettleAttempt(name, settlement, event);
+  if (settlement.last_sign_in != nullptr) {
+    EventFilter check;
+    check.methods = settlement.last_sign_in->methods;
+    check.outcomes = settlement.last_sign_in->failure_outcomes;
+    SESAME_RETURN_IF_ERROR(CheckEventFilter(check));
+  }
+  // The backend answers the query with its write only where that is
+  // ReadLastSignIn's answer after it: the event is a success the query
+  // takes as a sign-in and not as a failure. Otherwise it is read after.
+  const LastSignInQuery* query = settlement.last_sign_in;
+  const bool with_write = query != nullptr && event != nullptr && event->outcome == "success" &&
+                          Contains(query->methods, event->method) &&
+                          !query->failure_outcomes.empty() &&
+                          !Contains(query->failure_outcomes, event->outcome);
+  Settlement passed = settlement;
+  if (!with_write) passed.last_sign_in = nullptr;
+  Result<SettleOutcome> settled = DoSettleAttempt(name, passed, event);
+  if (!settled.ok() || settlement.last_sign_in == nullptr ||
+      settlement.kind != Settlement::Kind::kSuccess || event == nullptr ||
+      settled->app_password_gone || settled->last_sign_in.has_value() ||
+      !settled->last_sign_in_error.empty()) {
+    return settled;
+  }
+  // The backend did not answer it with the write: read it now.
+  Result<LastSignIn> last = ReadLastSignIn(name, settlement.last_sign_in->methods,
+                                           settlement.last_sign_in->failure_outcomes);
+  if (last.ok()) {
+    settled->last_sign_in = std::move(last.value());
+  } else {
+    settled->last_sign_in_error = last.status().message();
+  }
+  return settled;
 }
 
 Status Store::SetPassword(std::string_view name, std::string_view new_hash, int64_t changed_at,
@@ -216,6 +256,15 @@ Result<std::vector<SignInEvent>> Store::ListEvents(const EventFilter& filter) {
 Result<int64_t> Store::CountEvents(const EventFilter& filter) {
   SESAME_RETURN_IF_ERROR(CheckEventFilter(filter));
   return DoCountEvents(filter);
+}
+
+Result<std::optional<UserRecord>> Store::DoGetUserForSignIn(std::string_view name) {
+  Result<std::optional<UserRecord>> found = DoGetUser(name);
+  if (!found.ok() || !found->has_value()) return found;
+  Result<std::vector<std::string>> groups = DoMfaRequiredGroups();
+  if (!groups.ok()) return groups.status();
+  (*found)->mfa_required_groups = std::move(groups.value());
+  return found;
 }
 
 Result<LastSignIn> Store::ReadLastSignIn(std::string_view user,

@@ -50,6 +50,10 @@ struct UserRecord {
   // It begins when an administrator requires MFA of the user, or at the
   // first sign-in that finds the config or a group requires it.
   int64_t mfa_required_since = 0;
+  // Filled only by Store::GetUserForSignIn: the groups whose members must
+  // use MFA (Store::MfaRequiredGroups), read with the record, so as old as
+  // it. nullopt: not read; MfaRequirementOf then asks the store.
+  std::optional<std::vector<std::string>> mfa_required_groups = {};
 };
 
 // As pam_faillock: `deny` failures within `fail_interval` seconds lock the
@@ -114,6 +118,23 @@ struct Reservation {
   bool lock_expired = false;  // an earlier lock had run out and this reservation lifted it
 };
 
+// The sign-in before a user's newest successful one, and the failed
+// attempts since it (Store::ReadLastSignIn): what the "Last sign-in" line
+// at a sign-in tells.
+struct LastSignIn {
+  bool found = false;  // false: no earlier sign-in is kept
+  int64_t time = 0;
+  std::string service;
+  std::string remote_host;
+  int64_t failures_since = 0;  // refused attempts after it (the counts summed)
+};
+
+// What Settlement::last_sign_in asks for: ReadLastSignIn's arguments.
+struct LastSignInQuery {
+  std::vector<std::string> methods;
+  std::vector<std::string> failure_outcomes;
+};
+
 // How an attempt ended, for SettleAttempt.
 struct Settlement {
   enum class Kind {
@@ -143,6 +164,13 @@ struct Settlement {
   // of them, in the same transaction (SettleAttempt); <= 0 deletes
   // nothing.
   int64_t prune_before = 0;
+  // kSuccess with an event, not null: also answers ReadLastSignIn(name,
+  // *last_sign_in) as it stands after this write, into
+  // SettleOutcome::last_sign_in. On a server backend, when the event is a
+  // success of one of the query's methods and the query names the failure
+  // outcomes (the "Last sign-in" line's case), in the write's own
+  // statement: one round trip for both.
+  const LastSignInQuery* last_sign_in = nullptr;
 };
 
 struct SettleOutcome {
@@ -155,6 +183,10 @@ struct SettleOutcome {
   // kSuccess with app_password_id: it was revoked or expired meanwhile, so
   // nothing was written and the sign-in is not a success.
   bool app_password_gone = false;
+  // Settlement::last_sign_in's answer; when it could not be read (the
+  // write stands), nullopt and the reason in last_sign_in_error.
+  std::optional<LastSignIn> last_sign_in = {};
+  std::string last_sign_in_error = {};
 };
 
 // The lock a use of a one-time code (a TOTP step, a recovery code) must
@@ -206,17 +238,6 @@ struct SignInEvent {
   bool new_host = false;
 };
 
-// The sign-in before a user's newest successful one, and the failed
-// attempts since it (Store::ReadLastSignIn): what the "Last sign-in" line
-// at a sign-in tells.
-struct LastSignIn {
-  bool found = false;  // false: no earlier sign-in is kept
-  int64_t time = 0;
-  std::string service;
-  std::string remote_host;
-  int64_t failures_since = 0;  // refused attempts after it (the counts summed)
-};
-
 // Which events ListEvents and CountEvents take: all the conditions hold.
 struct EventFilter {
   std::optional<std::string> user;
@@ -237,6 +258,13 @@ class Store {
 
   // nullopt when there is no such user.
   Result<std::optional<UserRecord>> GetUser(std::string_view name) { return DoGetUser(name); }
+  // GetUser with UserRecord::mfa_required_groups filled: what a sign-in
+  // needs to decide whether MFA is required, in one statement on a server
+  // backend (one round trip fewer per sign-in). The same answer as GetUser
+  // then MfaRequiredGroups.
+  Result<std::optional<UserRecord>> GetUserForSignIn(std::string_view name) {
+    return DoGetUserForSignIn(name);
+  }
   Result<std::vector<UserRecord>> ListUsers() { return DoListUsers(); }
   // kAlreadyExists when the name is taken.
   Status AddUser(const UserRecord& user) { return DoAddUser(user); }
@@ -459,6 +487,8 @@ class Store {
   // The backend's side: each is called only with arguments the public
   // method checked.
   virtual Result<std::optional<UserRecord>> DoGetUser(std::string_view name) = 0;
+  // Default: DoGetUser, then DoMfaRequiredGroups when the user exists.
+  virtual Result<std::optional<UserRecord>> DoGetUserForSignIn(std::string_view name);
   virtual Result<std::vector<UserRecord>> DoListUsers() = 0;
   virtual Status DoAddUser(const UserRecord& user) = 0;
   virtual Status DoRemoveUser(std::string_view name) = 0;

@@ -36,6 +36,9 @@ class StoreWrapper : public Store {
   Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override {
     return Call("GetUser", [&] { return target_.GetUser(name); });
   }
+  Result<std::optional<UserRecord>> DoGetUserForSignIn(std::string_view name) override {
+    return Call("GetUserForSignIn", [&] { return target_.GetUserForSignIn(name); });
+  }
   Result<std::vector<UserRecord>> DoListUsers() override {
     return Call("ListUsers", [&] { return target_.ListUsers(); });
   }
@@ -62,7 +65,11 @@ class StoreWrapper : public Store {
   }
   Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
                                         const SignInEvent* event) override {
-    return Call("SettleAttempt", [&] { return target_.SettleAttempt(name, settlement, event); });
+    // The last sign-in is left to this wrapper's own SettleAttempt, which
+    // reads it through DoReadLastSignIn (and its hook) after this.
+    Settlement plain = settlement;
+    plain.last_sign_in = nullptr;
+    return Call("SettleAttempt", [&] { return target_.SettleAttempt(name, plain, event); });
   }
   Status DoClearFailures(std::string_view name) override {
     return Call("ClearFailures", [&] { return target_.ClearFailures(name); });

@@ -68,5 +68,47 @@ TEST_F(MfaRequirementTest, ExistingGroupsAndTheOtherSourcesStillDecide) {
   EXPECT_TRUE(r->required);
 }
 
+// A record read with the required groups (Store::GetUserForSignIn) is
+// decided on those, as old as the record; one read without them asks the
+// store now.
+TEST_F(MfaRequirementTest, GroupsReadWithTheRecordDecideForIt) {
+  ASSERT_TRUE(store_->SetMfaRequiredGroup("root", true, 100).ok());
+  Result<std::optional<UserRecord>> added = store_->GetUser("root");
+  ASSERT_TRUE(added.ok());
+  if (!added->has_value()) {
+    ASSERT_TRUE(store_->AddUser(User("root")).ok());
+  }
+  Result<std::optional<UserRecord>> read = store_->GetUserForSignIn("root");
+  ASSERT_TRUE(read.ok() && read->has_value());
+  ASSERT_TRUE((*read)->mfa_required_groups.has_value());
+  EXPECT_EQ(*(*read)->mfa_required_groups, std::vector<std::string>{"root"});
+  Result<MfaRequirement> r = MfaRequirementOf(config_, *store_, **read);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->required);
+  EXPECT_NE(r->why.find("mfa require @root"), std::string::npos) << r->why;
+
+  // The requirement is lifted after the read: the record still says what
+  // the store said then, a fresh read says what it says now.
+  ASSERT_TRUE(store_->SetMfaRequiredGroup("root", false, 101).ok());
+  r = MfaRequirementOf(config_, *store_, **read);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->required);
+  r = MfaRequirementOf(config_, *store_, User("root"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->required);
+
+  // And the other way: a group added after the read is not in the record
+  // (an empty list read is "none", not "ask the store").
+  UserRecord none = User("root");
+  none.mfa_required_groups = std::vector<std::string>{};
+  ASSERT_TRUE(store_->SetMfaRequiredGroup("root", true, 102).ok());
+  r = MfaRequirementOf(config_, *store_, none);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->required);
+  r = MfaRequirementOf(config_, *store_, User("root"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->required);
+}
+
 }  // namespace
 }  // namespace sesame

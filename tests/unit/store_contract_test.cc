@@ -412,6 +412,105 @@ TEST_P(StoreContractTest, ReadLastSignInIsTheSuccessBeforeTheNewestAndTheFailure
   EXPECT_EQ(store->ReadLastSignIn("alice", methods, {""}).status().code(), Code::kInvalidArgument);
 }
 
+// Settlement::last_sign_in: a success's own write also answers
+// ReadLastSignIn, the same answer as a ReadLastSignIn right after it
+// (PostgreSQL does it in the write's statement, SQLite after it).
+TEST_P(StoreContractTest, ASuccessReadsTheLastSignInWithItsWrite) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LastSignInQuery query{{"password", "password+totp"}, {"failure", "locked"}};
+  const LastSignInQuery any{{}, {}};
+  const LockoutPolicy policy{5, 900, 600};
+  int64_t now = 1000;
+  auto succeed = [&](const LastSignInQuery& q, const std::string& method,
+                     const std::string& host) -> LastSignIn {
+    ++now;
+    Settlement settlement;
+    settlement.kind = Settlement::Kind::kSuccess;
+    settlement.reservation = store->ReserveAttempt("alice", now, policy, "").value();
+    settlement.last_sign_in = &q;
+    SignInEvent event = Event("alice", now, "success");
+    event.method = method;
+    event.remote_host = host;
+    Result<SettleOutcome> settled = store->SettleAttempt("alice", settlement, &event);
+    EXPECT_TRUE(settled.ok()) << settled.status().message();
+    if (!settled.ok()) return LastSignIn{};
+    EXPECT_TRUE(settled->last_sign_in_error.empty()) << settled->last_sign_in_error;
+    EXPECT_TRUE(settled->last_sign_in.has_value());
+    Result<LastSignIn> after = store->ReadLastSignIn("alice", q.methods, q.failure_outcomes);
+    EXPECT_TRUE(after.ok());
+    if (!after.ok() || !settled->last_sign_in.has_value()) return LastSignIn{};
+    const LastSignIn& with = *settled->last_sign_in;
+    EXPECT_EQ(with.found, after->found);
+    EXPECT_EQ(with.time, after->time);
+    EXPECT_EQ(with.service, after->service);
+    EXPECT_EQ(with.remote_host, after->remote_host);
+    EXPECT_EQ(with.failures_since, after->failures_since);
+    return with;
+  };
+  auto fail = [&](const std::string& outcome, const std::string& method) {
+    ++now;
+    SignInEvent e = Event("alice", now, outcome);
+    e.method = method;
+    ASSERT_TRUE(store->RecordEvent(e).ok());
+  };
+
+  // The first sign-in: none before it; the failures before it count.
+  fail("failure", "password");
+  fail("failure", "password");
+  LastSignIn last = succeed(query, "password", "198.51.100.4");
+  EXPECT_FALSE(last.found);
+  EXPECT_EQ(last.failures_since, 2);
+
+  // Then failures of other kinds and one of ours, and a success by another
+  // method, which the query leaves out.
+  fail("locked", "password+totp");
+  fail("disabled", "password");
+  fail("failure", "app-password");
+  last = succeed(query, "app-password", "");
+  last = succeed(query, "password+totp", "203.0.113.9");
+  EXPECT_TRUE(last.found);
+  EXPECT_EQ(last.time, 1003);
+  EXPECT_EQ(last.remote_host, "198.51.100.4");
+  EXPECT_EQ(last.failures_since, 1);
+
+  // Any method, any outcome (read after the write: with any outcome this
+  // success counts too, as ReadLastSignIn says).
+  fail("disabled", "password");
+  last = succeed(any, "password", "");
+  EXPECT_TRUE(last.found);
+  EXPECT_EQ(last.time, 1008);
+  EXPECT_EQ(last.remote_host, "203.0.113.9");
+  EXPECT_EQ(last.failures_since, 2);
+  // And the line's own case again, after all of that.
+  fail("failure", "password");
+  fail("unknown-user", "password");
+  last = succeed(query, "password", "192.0.2.1");
+  EXPECT_TRUE(last.found);
+  EXPECT_EQ(last.time, 1010);
+  EXPECT_EQ(last.remote_host, "");
+  EXPECT_EQ(last.failures_since, 1);  // 1011 (unknown-user is not asked for)
+
+  // Not asked: not answered. A bad query is refused before anything is
+  // written.
+  Settlement plain;
+  plain.kind = Settlement::Kind::kSuccess;
+  plain.reservation = store->ReserveAttempt("alice", ++now, policy, "").value();
+  SignInEvent event = Event("alice", now, "success");
+  Result<SettleOutcome> settled = store->SettleAttempt("alice", plain, &event);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_FALSE(settled->last_sign_in.has_value());
+  const LastSignInQuery bad{{"password\x1f"}, {}};
+  auto before = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(before.ok());
+  plain.last_sign_in = &bad;
+  EXPECT_EQ(store->SettleAttempt("alice", plain, &event).status().code(), Code::kInvalidArgument);
+  auto after = store->ListEvents(EventFilter{});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), before->size());
+}
+
 // The new-host mark: set on an event from a remote host the user had no
 // success from in an earlier event; never for an empty host; only when asked.
 TEST_P(StoreContractTest, EventsMarkRemoteHostsNewToTheUser) {
@@ -2155,6 +2254,51 @@ TEST_P(StoreContractTest, MfaRequiredAndGrace) {
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_TRUE((*got)->mfa_required);
   EXPECT_EQ((*got)->mfa_required_since, 777);
+}
+
+// What a sign-in reads in one go: GetUser's record with the groups that
+// must use MFA, the same answer as GetUser then MfaRequiredGroups.
+TEST_P(StoreContractTest, GetUserForSignInIsGetUserWithTheRequiredGroups) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  UserRecord alice = User("alice", 10);
+  alice.mfa_required = true;
+  alice.mfa_required_since = 55;
+  alice.totp_sealed = "sealed-a";
+  ASSERT_TRUE(store->AddUser(alice).ok());
+
+  auto check = [&](const std::vector<std::string>& want) {
+    auto plain = store->GetUser("alice");
+    auto both = store->GetUserForSignIn("alice");
+    ASSERT_TRUE(plain.ok() && plain->has_value());
+    ASSERT_TRUE(both.ok() && both->has_value());
+    EXPECT_FALSE((*plain)->mfa_required_groups.has_value());  // only when asked
+    ASSERT_TRUE((*both)->mfa_required_groups.has_value());
+    EXPECT_EQ(*(*both)->mfa_required_groups, want);
+    auto groups = store->MfaRequiredGroups();
+    ASSERT_TRUE(groups.ok());
+    EXPECT_EQ(*groups, want);
+    const UserRecord& a = **plain;
+    const UserRecord& b = **both;
+    EXPECT_EQ(b.name, a.name);
+    EXPECT_EQ(b.password_hash, a.password_hash);
+    EXPECT_EQ(b.created, a.created);
+    EXPECT_EQ(b.totp_sealed, a.totp_sealed);
+    EXPECT_EQ(b.mfa_required, a.mfa_required);
+    EXPECT_EQ(b.mfa_required_since, a.mfa_required_since);
+  };
+  check({});  // none: an empty list, not "not read"
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 10).ok());
+  check({"wheel"});
+  ASSERT_TRUE(store->SetMfaRequiredGroup("adm", true, 11).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("staff-2", true, 12).ok());
+  check({"adm", "staff-2", "wheel"});  // name order
+  ASSERT_TRUE(store->SetMfaRequiredGroup("staff-2", false, 13).ok());
+  check({"adm", "wheel"});
+
+  auto nobody = store->GetUserForSignIn("nobody");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->has_value());
 }
 
 // ---- App passwords (AddAppPassword and friends) ----

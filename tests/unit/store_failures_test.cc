@@ -366,7 +366,10 @@ TEST_F(StoreFailuresTest, AnEnrollmentInTheSessionTheStoreCannotTakeIsNoSuccess)
 TEST_F(StoreFailuresTest, AStoreThatCannotReadTheUserIsUnavailableNeverUnknown) {
   for (Code code : kFailures) {
     SCOPED_TRACE(CodeName(code));
+    // A sign-in reads the record with the required groups
+    // (GetUserForSignIn); the others read it alone.
     failing_->Fail("GetUser", code);
+    failing_->Fail("GetUserForSignIn", code);
     for (const char* user : {"alice", "nobody"}) {
       SCOPED_TRACE(user);
       const RequestInfo request{user, "sshd", ""};
@@ -387,16 +390,19 @@ TEST_F(StoreFailuresTest, AStoreThatCannotReadTheUserIsUnavailableNeverUnknown) 
                 Decision::kUnavailable);
     }
     EXPECT_EQ(failing_->Failed("GetUser"), failing_->Calls("GetUser"));
-    EXPECT_GE(failing_->Failed("GetUser"), 10);
+    EXPECT_EQ(failing_->Failed("GetUserForSignIn"), failing_->Calls("GetUserForSignIn"));
+    EXPECT_GE(failing_->Failed("GetUser") + failing_->Failed("GetUserForSignIn"), 10);
+    EXPECT_GE(failing_->Failed("GetUserForSignIn"), 4) << "sign-in, current password";
     EXPECT_EQ(argon2_.started(), 0) << "nothing hashed";
     EXPECT_EQ(CountEvents("alice", "success"), 0);
     failing_->Heal();
   }
 
-  // Mid-change: the current password is checked (the 1st read), the change
-  // cannot read the record (the 2nd).
+  // Mid-change: the current password is checked (a sign-in's read), the
+  // change cannot read the record (the next GetUser).
   const UserRecord before = Get("alice");
-  failing_->FailNth("GetUser", 2, Code::kBusy);
+  const int failed_before = failing_->Failed("GetUser");
+  failing_->FailNth("GetUser", 1, Code::kBusy);
   prompter_ = ScriptedPrompter();
   prompter_.answers = {kPassword};
   SecretBuffer current;
@@ -407,7 +413,7 @@ TEST_F(StoreFailuresTest, AStoreThatCannotReadTheUserIsUnavailableNeverUnknown) 
   prompter_.answers = {kNewPassword, kNewPassword};
   EXPECT_EQ(ChangePassword(*services_, prompter_, {"alice", "passwd", ""}, &current, 1).decision,
             Decision::kUnavailable);
-  EXPECT_EQ(failing_->Failed("GetUser"), 21);
+  EXPECT_EQ(failing_->Failed("GetUser"), failed_before + 1);
   EXPECT_EQ(failing_->Calls("SetPassword"), 0);
   EXPECT_EQ(Get("alice").password_hash, before.password_hash);
 }

@@ -118,6 +118,7 @@ class PostgresStore final : public Store {
 
   // postgres_store.cc
   Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override;
+  Result<std::optional<UserRecord>> DoGetUserForSignIn(std::string_view name) override;
   Result<std::vector<UserRecord>> DoListUsers() override;
   Status DoAddUser(const UserRecord& user) override;
   Status DoRemoveUser(std::string_view name) override;

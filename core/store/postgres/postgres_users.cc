@@ -90,7 +90,7 @@ struct BucketSql {
 // inserted when $13. Data-modifying WITH parts all run, once, on one
 // snapshot, so the DELETE never sees the row the INSERT adds.
 // $1 name, $2 window, $3 prune_before, $4 batch, $5..$12 the event.
-#define SESAME_SUCCESS_SQL(T, K)                                                                  \
+#define SESAME_SUCCESS_CTES(T, K)                                                                 \
   "WITH cleared AS (UPDATE " T                                                                    \
   " SET pending_attempts = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "       \
   "failures = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "                    \
@@ -102,17 +102,43 @@ struct BucketSql {
   "time < $3::bigint ORDER BY time LIMIT $4::bigint FOR UPDATE SKIP LOCKED) RETURNING id), "      \
   "added AS (INSERT INTO events(time, user_name, service, remote_host, method, outcome, detail, " \
   "count) SELECT $5::bigint, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text, "      \
-  "$12::bigint WHERE $13::boolean RETURNING id) "                                                 \
-  "SELECT coalesce((SELECT failures FROM cleared), 0), (SELECT count(*) FROM pruned), "           \
+  "$12::bigint WHERE $13::boolean RETURNING id) "
+#define SESAME_SUCCESS_COLUMNS                                                          \
+  "SELECT coalesce((SELECT failures FROM cleared), 0), (SELECT count(*) FROM pruned), " \
   "(SELECT count(*) FROM added)"
+// With Settlement::last_sign_in ($14 methods, $15 failure outcomes, each
+// joined as JoinForEventFilter, NULL: any), the same statement also
+// answers ReadLastSignIn. The statement's snapshot does not hold the event
+// it adds, so the sign-in before this one is the newest success it sees
+// (OFFSET 0 here, OFFSET 1 in ReadLastSignIn, which runs after the write);
+// the failures since it are the same rows.
+#define SESAME_SUCCESS_LAST_SQL(T, K)                                                             \
+  SESAME_SUCCESS_CTES(T, K)                                                                       \
+  ", before AS (SELECT e.id, e.time, e.service, e.remote_host FROM events e WHERE "               \
+  "e.user_name = $1 AND e.outcome = 'success' AND ($14::text IS NULL OR strpos($14::text, "       \
+  "chr(31) || e.method || chr(31)) > 0) ORDER BY e.time DESC, e.id DESC LIMIT "                   \
+  "1) " SESAME_SUCCESS_COLUMNS                                                                    \
+  ", b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), 0) FROM " \
+  "events f WHERE f.user_name = $1 AND ($15::text IS NULL OR strpos($15::text, chr(31) || "       \
+  "f.outcome || chr(31)) > 0) AND ($14::text IS NULL OR strpos($14::text, chr(31) || f.method "   \
+  "|| chr(31)) > 0) AND (b.id IS NULL OR (f.time >= b.time AND f.id > b.id))) FROM (SELECT 1) "   \
+  "AS one LEFT JOIN before b ON true"
 
-const char* SuccessSqlFor(LockBucket bucket) {
-  static constexpr char kInteractive[] = SESAME_SUCCESS_SQL("users", "name");
-  static constexpr char kAppPassword[] = SESAME_SUCCESS_SQL("app_password_lockout", "user_name");
-  return bucket == LockBucket::kAppPassword ? kAppPassword : kInteractive;
+const char* SuccessSqlFor(LockBucket bucket, bool last_sign_in) {
+  static constexpr char kInteractive[] =
+      SESAME_SUCCESS_CTES("users", "name") SESAME_SUCCESS_COLUMNS;
+  static constexpr char kAppPassword[] =
+      SESAME_SUCCESS_CTES("app_password_lockout", "user_name") SESAME_SUCCESS_COLUMNS;
+  static constexpr char kInteractiveLast[] = SESAME_SUCCESS_LAST_SQL("users", "name");
+  static constexpr char kAppPasswordLast[] =
+      SESAME_SUCCESS_LAST_SQL("app_password_lockout", "user_name");
+  if (bucket == LockBucket::kAppPassword) return last_sign_in ? kAppPasswordLast : kAppPassword;
+  return last_sign_in ? kInteractiveLast : kInteractive;
 }
 
-#undef SESAME_SUCCESS_SQL
+#undef SESAME_SUCCESS_LAST_SQL
+#undef SESAME_SUCCESS_COLUMNS
+#undef SESAME_SUCCESS_CTES
 
 const BucketSql& SqlFor(LockBucket bucket) {
   static constexpr BucketSql kInteractive = {nullptr, SESAME_BUCKET_SQL("users", "name")};
@@ -218,9 +244,31 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
     } else {
       p.Int(0).Text("").Text("").Text("").Text("").Text("").Text("").Int(1).Bool(false);
     }
-    Result<PgResult> done = Exec(SuccessSqlFor(settlement.policy.bucket), p, kDoing);
+    const bool last = settlement.last_sign_in != nullptr && event != nullptr;
+    if (last) {
+      for (const std::vector<std::string>* list :
+           {&settlement.last_sign_in->methods, &settlement.last_sign_in->failure_outcomes}) {
+        if (list->empty()) {
+          p.Null();
+        } else {
+          p.Text(JoinForEventFilter(*list));
+        }
+      }
+    }
+    Result<PgResult> done = Exec(SuccessSqlFor(settlement.policy.bucket, last), p, kDoing);
     if (!done.ok()) return done.status();
     outcome.failures = ClampToInt(done->Int(0, 0));
+    if (last) {
+      LastSignIn read;
+      read.found = done->Bool(0, 3);
+      if (read.found) {
+        read.time = done->Int(0, 4);
+        read.service = done->Text(0, 5);
+        read.remote_host = done->Text(0, 6);
+      }
+      read.failures_since = done->Int(0, 7);
+      outcome.last_sign_in = std::move(read);
+    }
     return outcome;
   }
   Status st = Transaction(kDoing, [&]() -> Status {
