@@ -6,6 +6,9 @@
 // hosts racing on one user queue on that row, and every counter still
 // changes in SQL (failures + 1), never from a value read into the process.
 // docs/storage.md ("PostgreSQL") explains the SQL.
+#include <poll.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +29,19 @@ namespace postgres_internal {
   "($2::numeric >= first_failure::numeric + $3::numeric AND NOT locked_until > $2) " \
   "OR (locked_until > 0 AND locked_until <= $2))"
 
+// One more attempt counted ($2 = now, $3 = fail_interval): in a new
+// window (SESAME_NEW_WINDOW) or in this one.
+#define SESAME_COUNT_SET                            \
+  "failures = CASE WHEN " SESAME_NEW_WINDOW         \
+  " THEN 1 ELSE failures + 1 END, "                 \
+  "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW \
+  " THEN 1 ELSE pending_attempts + 1 END, "         \
+  "first_failure = CASE WHEN " SESAME_NEW_WINDOW    \
+  " THEN $2 ELSE first_failure END, "               \
+  "locked_until = CASE WHEN " SESAME_NEW_WINDOW     \
+  " THEN 0 ELSE locked_until END, "                 \
+  "recent_failures = CASE WHEN " SESAME_NEW_WINDOW " THEN '' ELSE recent_failures END "
+
 namespace {
 
 struct BucketSql {
@@ -42,46 +58,34 @@ struct BucketSql {
   const char* after;
 };
 
-#define SESAME_BUCKET_SQL(T, K)                                                               \
-  "SELECT $4::integer > 0 AND locked_until > $2, " SESAME_NEW_WINDOW                          \
-  ", recent_failures, failures, locked_until, locked_until > 0 AND locked_until <= $2, "      \
-  "$4::integer > 0 AND failures >= $4::integer, pending_attempts > 0 FROM " T " WHERE " K     \
-  " = $1 FOR UPDATE",                                                                         \
-      "UPDATE " T " SET locked_until = $2 WHERE " K " = $1",                                  \
-      "UPDATE " T                                                                             \
-      " SET "                                                                                 \
-      "failures = CASE WHEN " SESAME_NEW_WINDOW                                               \
-      " THEN 1 ELSE failures + 1 END, "                                                       \
-      "pending_attempts = CASE WHEN " SESAME_NEW_WINDOW                                       \
-      " THEN 1 ELSE pending_attempts + 1 END, "                                               \
-      "first_failure = CASE WHEN " SESAME_NEW_WINDOW                                          \
-      " THEN $2 ELSE first_failure END, "                                                     \
-      "locked_until = CASE WHEN " SESAME_NEW_WINDOW                                           \
-      " THEN 0 ELSE locked_until END, "                                                       \
-      "recent_failures = CASE WHEN " SESAME_NEW_WINDOW                                        \
-      " THEN '' ELSE recent_failures END "                                                    \
-      "WHERE " K " = $1 RETURNING failures, first_failure",                                   \
-      nullptr,                                                                                \
-      "SELECT recent_failures, first_failure = $2 FROM " T " WHERE " K " = $1 FOR UPDATE",    \
-      "UPDATE " T                                                                             \
-      " SET "                                                                                 \
-      "pending_attempts = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "    \
-      "failures = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "            \
-      "first_failure = CASE WHEN pending_attempts - (first_failure = $2)::integer > 0 "       \
-      "THEN first_failure ELSE 0 END, locked_until = 0, recent_failures = '' "                \
-      "WHERE " K                                                                              \
-      " = $1 AND (failures <> 0 OR pending_attempts <> 0 OR "                                 \
-      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '') RETURNING failures", \
-      "UPDATE " T                                                                             \
-      " SET pending_attempts = GREATEST(pending_attempts - 1, 0), "                           \
-      "recent_failures = CASE WHEN $2 = '' THEN recent_failures "                             \
-      "ELSE right(recent_failures || $2, $3::integer) END WHERE " K " = $1",                  \
-      "UPDATE " T " SET locked_until = $3 WHERE " K                                           \
-      " = $1 AND $2::integer > 0 AND "                                                        \
-      "failures >= $2::integer AND NOT locked_until > $4",                                    \
-      "UPDATE " T                                                                             \
-      " SET failures = GREATEST(failures - 1, 0), "                                           \
-      "pending_attempts = GREATEST(pending_attempts - 1, 0) WHERE " K " = $1",                \
+#define SESAME_BUCKET_SQL(T, K)                                                                  \
+  "SELECT $4::integer > 0 AND locked_until > $2, " SESAME_NEW_WINDOW                             \
+  ", recent_failures, failures, locked_until, locked_until > 0 AND locked_until <= $2, "         \
+  "$4::integer > 0 AND failures >= $4::integer, pending_attempts > 0 FROM " T " WHERE " K        \
+  " = $1 FOR UPDATE",                                                                            \
+      "UPDATE " T " SET locked_until = $2 WHERE " K " = $1",                                     \
+      "UPDATE " T " SET " SESAME_COUNT_SET "WHERE " K " = $1 RETURNING failures, first_failure", \
+      nullptr,                                                                                   \
+      "SELECT recent_failures, first_failure = $2 FROM " T " WHERE " K " = $1 FOR UPDATE",       \
+      "UPDATE " T                                                                                \
+      " SET "                                                                                    \
+      "pending_attempts = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "       \
+      "failures = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "               \
+      "first_failure = CASE WHEN pending_attempts - (first_failure = $2)::integer > 0 "          \
+      "THEN first_failure ELSE 0 END, locked_until = 0, recent_failures = '' "                   \
+      "WHERE " K                                                                                 \
+      " = $1 AND (failures <> 0 OR pending_attempts <> 0 OR "                                    \
+      "first_failure <> 0 OR locked_until <> 0 OR recent_failures <> '') RETURNING failures",    \
+      "UPDATE " T                                                                                \
+      " SET pending_attempts = GREATEST(pending_attempts - 1, 0), "                              \
+      "recent_failures = CASE WHEN $2 = '' THEN recent_failures "                                \
+      "ELSE right(recent_failures || $2, $3::integer) END WHERE " K " = $1",                     \
+      "UPDATE " T " SET locked_until = $3 WHERE " K                                              \
+      " = $1 AND $2::integer > 0 AND "                                                           \
+      "failures >= $2::integer AND NOT locked_until > $4",                                       \
+      "UPDATE " T                                                                                \
+      " SET failures = GREATEST(failures - 1, 0), "                                              \
+      "pending_attempts = GREATEST(pending_attempts - 1, 0) WHERE " K " = $1",                   \
       "SELECT failures FROM " T " WHERE " K " = $1"
 
 // A reserved attempt that succeeded, in ONE statement (autocommit, one
@@ -159,6 +163,46 @@ Result<Reservation> PostgresStore::DoReserveAttempt(std::string_view name, int64
   const char* kDoing = "reserving a sign-in attempt";
   const BucketSql& sql = SqlFor(policy.bucket);
   Reservation result;
+  // Taken only on a connection that is open and has nothing from the
+  // server waiting: a server that ended the session (a restart, a
+  // failover, pg_terminate_backend) has said so and closed it, so its
+  // socket is readable; so is one with anything else unasked for. Then
+  // the transaction below, which a connection found broken opens again
+  // and runs again.
+  bool usable = conn_ != nullptr && pid_ == getpid() && dead_.ok() &&
+                PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  if (usable) {
+    pollfd waiting{PQsocket(conn_), POLLIN, 0};
+    usable = waiting.fd >= 0 && poll(&waiting, 1, 0) == 0;
+  }
+  if (usable && policy.bucket == LockBucket::kInteractive) {
+    // The usual case in ONE statement (autocommit, one round trip): no
+    // lock recorded at all, and either a new window or one this attempt
+    // can be counted in without a look at the remembered wrong secrets
+    // (there are none) or at a full window. The row lock and the
+    // conditions are the UPDATE's own, re-checked on the newest row
+    // version when it waited (READ COMMITTED), so this is the
+    // transaction's answer for that row. When it changes no row (no such
+    // user, a lock, remembered secrets, a full window) nothing was
+    // written, and the transaction below decides. Like every sign-in's
+    // write it is not retried on a connection that breaks while it runs
+    // (it may have run): that sign-in fails closed; the next one
+    // reconnects.
+    static constexpr char kCountUsual[] =
+        "UPDATE users SET " SESAME_COUNT_SET
+        "WHERE name = $1 AND locked_until = 0 AND (" SESAME_NEW_WINDOW
+        " OR (recent_failures = '' AND NOT ($4::integer > 0 AND failures >= $4::integer))) "
+        "RETURNING failures, first_failure";
+    Params p;
+    p.Text(name).Int(now).Int(policy.fail_interval).Int(policy.deny);
+    Result<PgResult> counted = Exec(kCountUsual, p, kDoing);
+    if (!counted.ok()) return counted.status();
+    if (counted->rows() == 1) {
+      result.failures = ClampToInt(counted->Int(0, 0));
+      result.window = counted->Int(0, 1);
+      return result;
+    }
+  }
   Status st = Transaction(kDoing, [&]() -> Status {
     result = Reservation{};
     if (sql.ensure_row != nullptr) {
@@ -368,6 +412,7 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
   return outcome;
 }
 
+#undef SESAME_COUNT_SET
 #undef SESAME_NEW_WINDOW
 
 Status PostgresStore::DoClearFailures(std::string_view name) {
