@@ -34,6 +34,10 @@ enum class SchemaStep { kUpToDate, kMigrate };
 Result<SchemaStep> DecideSchemaStep(const std::string& store, int found, int known, bool create,
                                     bool migrate);
 
+// The pieces of `joined` between `separator`s, empty ones left out ("":
+// none).
+std::vector<std::string> SplitNonEmpty(std::string_view joined, char separator);
+
 // An app password's services as stored: comma-separated ("" = every
 // service), and back. Service names hold no comma (CheckAppPasswordRecord).
 std::string JoinAppPasswordServices(const std::vector<std::string>& services);

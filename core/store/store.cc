@@ -30,16 +30,20 @@ std::string JoinAppPasswordServices(const std::vector<std::string>& services) {
   return joined;
 }
 
-std::vector<std::string> SplitAppPasswordServices(std::string_view stored) {
-  std::vector<std::string> services;
+std::vector<std::string> SplitNonEmpty(std::string_view joined, char separator) {
+  std::vector<std::string> pieces;
   size_t start = 0;
-  while (start < stored.size()) {
-    size_t comma = stored.find(',', start);
-    if (comma == std::string_view::npos) comma = stored.size();
-    if (comma > start) services.emplace_back(stored.substr(start, comma - start));
-    start = comma + 1;
+  while (start < joined.size()) {
+    size_t end = joined.find(separator, start);
+    if (end == std::string_view::npos) end = joined.size();
+    if (end > start) pieces.emplace_back(joined.substr(start, end - start));
+    start = end + 1;
   }
-  return services;
+  return pieces;
+}
+
+std::vector<std::string> SplitAppPasswordServices(std::string_view stored) {
+  return SplitNonEmpty(stored, ',');
 }
 
 std::string JoinForEventFilter(const std::vector<std::string>& names) {
@@ -202,8 +206,7 @@ Result<SettleOutcome> Store::SettleAttempt(std::string_view name, const Settleme
   Result<SettleOutcome> settled = DoSettleAttempt(name, passed, event);
   if (!settled.ok() || settlement.last_sign_in == nullptr ||
       settlement.kind != Settlement::Kind::kSuccess || event == nullptr ||
-      settled->app_password_gone || settled->last_sign_in.has_value() ||
-      !settled->last_sign_in_error.empty()) {
+      settled->app_password_gone || settled->last_sign_in.has_value()) {
     return settled;
   }
   // The backend did not answer it with the write: read it now.

@@ -39,6 +39,23 @@ TEST(BackendCommonTest, AppPasswordServicesRoundTrip) {
   EXPECT_EQ(SplitAppPasswordServices(JoinAppPasswordServices(services)), services);
 }
 
+// PostgreSQL returns the groups that must use MFA joined by unit
+// separators, NULL (read as "") for none.
+TEST(BackendCommonTest, SplitNonEmptyLeavesEmptyPiecesOut) {
+  EXPECT_TRUE(SplitNonEmpty("", '\x1f').empty());
+  EXPECT_EQ(SplitNonEmpty("wheel", '\x1f'), std::vector<std::string>{"wheel"});
+  EXPECT_EQ(SplitNonEmpty("adm\x1f"
+                          "staff-2\x1f"
+                          "wheel",
+                          '\x1f'),
+            (std::vector<std::string>{"adm", "staff-2", "wheel"}));
+  EXPECT_EQ(SplitNonEmpty("\x1f\x1f"
+                          "a\x1f\x1f",
+                          '\x1f'),
+            std::vector<std::string>{"a"});
+  EXPECT_EQ(SplitNonEmpty("a,b", '\x1f'), std::vector<std::string>{"a,b"});
+}
+
 TEST(BackendCommonTest, EventFilterListsMatchWholeNames) {
   EXPECT_EQ(JoinForEventFilter({}), "\x1f");
   EXPECT_EQ(JoinForEventFilter({"failure", "locked"}),

@@ -78,6 +78,32 @@ class Params {
 // A libpq message as one log line (its line breaks and tabs as spaces).
 std::string OneLine(std::string text);
 
+// Store::ReadLastSignIn's query as SQL pieces, for DoReadLastSignIn and
+// for the success statement that answers it with its write: $1 the user;
+// M and O the parameters holding the methods and the failure outcomes
+// (AddLastSignInParams); OFFSET how many of the newest matching successes
+// are skipped ("1": the one just recorded). A statement is WITH ...
+// SESAME_LAST_SIGN_IN_BEFORE SELECT ... SESAME_LAST_SIGN_IN_COLUMNS
+// SESAME_LAST_SIGN_IN_FROM.
+#define SESAME_LAST_SIGN_IN_BEFORE(M, OFFSET)                                           \
+  "before AS (SELECT e.id, e.time, e.service, e.remote_host FROM events e WHERE "       \
+  "e.user_name = $1 AND e.outcome = 'success' AND (" M "::text IS NULL OR strpos(" M    \
+  "::text, chr(31) || e.method || chr(31)) > 0) ORDER BY e.time DESC, e.id DESC LIMIT " \
+  "1 OFFSET " OFFSET ") "
+#define SESAME_LAST_SIGN_IN_COLUMNS(M, O)                                                    \
+  "b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), 0) "   \
+  "FROM events f WHERE f.user_name = $1 AND (" O "::text IS NULL OR strpos(" O               \
+  "::text, chr(31) || f.outcome || chr(31)) > 0) AND (" M "::text IS NULL OR strpos(" M      \
+  "::text, chr(31) || f.method || chr(31)) > 0) AND (b.id IS NULL OR (f.time >= b.time AND " \
+  "f.id > b.id))) "
+#define SESAME_LAST_SIGN_IN_FROM "FROM (SELECT 1) AS one LEFT JOIN before b ON true"
+// Appends the methods, then the failure outcomes, as the query's two
+// parameters (JoinForEventFilter; an empty list is NULL: any).
+void AddLastSignInParams(Params& p, const std::vector<std::string>& methods,
+                         const std::vector<std::string>& failure_outcomes);
+// The query's five columns, from column `first` of row 0.
+LastSignIn LastSignInFrom(const PgResult& r, int first);
+
 // True when the DSN reaches some host over TCP (a host that is not a socket
 // directory, or any hostaddr).
 bool DsnUsesTcp(const std::string& dsn);

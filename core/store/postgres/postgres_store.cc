@@ -256,18 +256,7 @@ Result<std::optional<UserRecord>> PostgresStore::DoGetUserForSignIn(std::string_
     user.reset();
     if (r->rows() == 0) return Status::Ok();
     user = ReadUser(*r, 0);
-    std::vector<std::string> groups;
-    if (!r->IsNull(0, kUserColumns)) {
-      const std::string joined = r->Text(0, kUserColumns);
-      size_t start = 0;
-      for (;;) {
-        const size_t end = joined.find('\x1f', start);
-        groups.push_back(joined.substr(start, end - start));
-        if (end == std::string::npos) break;
-        start = end + 1;
-      }
-    }
-    user->mfa_required_groups = std::move(groups);
+    user->mfa_required_groups = SplitNonEmpty(r->Text(0, kUserColumns), '\x1f');  // NULL: ""
     return Status::Ok();
   });
   if (!st.ok()) return st;
@@ -539,42 +528,44 @@ Result<int64_t> PostgresStore::DoCountEvents(const EventFilter& filter) {
 // ListEvents (newest first, the second) then CountEvents (since its time,
 // after its id); $2 the methods, $3 the failure outcomes, as JoinForFilter
 // makes them (NULL: any).
+void AddLastSignInParams(Params& p, const std::vector<std::string>& methods,
+                         const std::vector<std::string>& failure_outcomes) {
+  for (const std::vector<std::string>* list : {&methods, &failure_outcomes}) {
+    if (list->empty()) {
+      p.Null();
+    } else {
+      p.Text(JoinForEventFilter(*list));
+    }
+  }
+}
+
+LastSignIn LastSignInFrom(const PgResult& r, int first) {
+  LastSignIn last;
+  last.found = r.Bool(0, first);
+  if (last.found) {
+    last.time = r.Int(0, first + 1);
+    last.service = r.Text(0, first + 2);
+    last.remote_host = r.Text(0, first + 3);
+  }
+  last.failures_since = r.Int(0, first + 4);
+  return last;
+}
+
 Result<LastSignIn> PostgresStore::DoReadLastSignIn(
     std::string_view user, const std::vector<std::string>& methods,
     const std::vector<std::string>& failure_outcomes) {
-  static constexpr char kSql[] =
-      "WITH before AS (SELECT e.id, e.time, e.service, e.remote_host FROM events e WHERE "
-      "e.user_name = $1 AND e.outcome = 'success' AND ($2::text IS NULL OR strpos($2::text, "
-      "chr(31) || e.method || chr(31)) > 0) ORDER BY e.time DESC, e.id DESC LIMIT 1 OFFSET 1) "
-      "SELECT b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), "
-      "0) FROM events f WHERE f.user_name = $1 AND ($3::text IS NULL OR strpos($3::text, "
-      "chr(31) || f.outcome || chr(31)) > 0) AND ($2::text IS NULL OR strpos($2::text, chr(31) "
-      "|| f.method || chr(31)) > 0) AND (b.id IS NULL OR (f.time >= b.time AND f.id > b.id))) FROM "
-      "(SELECT 1) AS one LEFT JOIN before b ON true";
+  static constexpr char kSql[] = "WITH " SESAME_LAST_SIGN_IN_BEFORE(
+      "$2", "1") "SELECT " SESAME_LAST_SIGN_IN_COLUMNS("$2", "$3") SESAME_LAST_SIGN_IN_FROM;
   const char* kDoing = "reading the last sign-in";
   LastSignIn last;
   Status st = Read(kDoing, [&]() -> Status {
     Params p;
     p.Text(user);
-    // An empty list takes any, as in EventFilter.
-    for (const std::vector<std::string>* list : {&methods, &failure_outcomes}) {
-      if (list->empty()) {
-        p.Null();
-      } else {
-        p.Text(JoinForEventFilter(*list));
-      }
-    }
+    AddLastSignInParams(p, methods, failure_outcomes);
     Result<PgResult> r = Exec(kSql, p, kDoing);
     if (!r.ok()) return r.status();
-    last = LastSignIn{};
     if (r->rows() != 1) return Status(Code::kUnavailable, std::string(kDoing) + ": no row");
-    last.found = r->Bool(0, 0);
-    if (last.found) {
-      last.time = r->Int(0, 1);
-      last.service = r->Text(0, 2);
-      last.remote_host = r->Text(0, 3);
-    }
-    last.failures_since = r->Int(0, 4);
+    last = LastSignInFrom(*r, 0);
     return Status::Ok();
   });
   if (!st.ok()) return st;

@@ -116,17 +116,10 @@ struct BucketSql {
 // it adds, so the sign-in before this one is the newest success it sees
 // (OFFSET 0 here, OFFSET 1 in ReadLastSignIn, which runs after the write);
 // the failures since it are the same rows.
-#define SESAME_SUCCESS_LAST_SQL(T, K)                                                             \
-  SESAME_SUCCESS_CTES(T, K)                                                                       \
-  ", before AS (SELECT e.id, e.time, e.service, e.remote_host FROM events e WHERE "               \
-  "e.user_name = $1 AND e.outcome = 'success' AND ($14::text IS NULL OR strpos($14::text, "       \
-  "chr(31) || e.method || chr(31)) > 0) ORDER BY e.time DESC, e.id DESC LIMIT "                   \
-  "1) " SESAME_SUCCESS_COLUMNS                                                                    \
-  ", b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), 0) FROM " \
-  "events f WHERE f.user_name = $1 AND ($15::text IS NULL OR strpos($15::text, chr(31) || "       \
-  "f.outcome || chr(31)) > 0) AND ($14::text IS NULL OR strpos($14::text, chr(31) || f.method "   \
-  "|| chr(31)) > 0) AND (b.id IS NULL OR (f.time >= b.time AND f.id > b.id))) FROM (SELECT 1) "   \
-  "AS one LEFT JOIN before b ON true"
+#define SESAME_SUCCESS_LAST_SQL(T, K)                                \
+  SESAME_SUCCESS_CTES(T, K)                                          \
+  ", " SESAME_LAST_SIGN_IN_BEFORE("$14", "0") SESAME_SUCCESS_COLUMNS \
+      ", " SESAME_LAST_SIGN_IN_COLUMNS("$14", "$15") SESAME_LAST_SIGN_IN_FROM
 
 const char* SuccessSqlFor(LockBucket bucket, bool last_sign_in) {
   static constexpr char kInteractive[] =
@@ -290,29 +283,13 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
     }
     const bool last = settlement.last_sign_in != nullptr && event != nullptr;
     if (last) {
-      for (const std::vector<std::string>* list :
-           {&settlement.last_sign_in->methods, &settlement.last_sign_in->failure_outcomes}) {
-        if (list->empty()) {
-          p.Null();
-        } else {
-          p.Text(JoinForEventFilter(*list));
-        }
-      }
+      AddLastSignInParams(p, settlement.last_sign_in->methods,
+                          settlement.last_sign_in->failure_outcomes);
     }
     Result<PgResult> done = Exec(SuccessSqlFor(settlement.policy.bucket, last), p, kDoing);
     if (!done.ok()) return done.status();
     outcome.failures = ClampToInt(done->Int(0, 0));
-    if (last) {
-      LastSignIn read;
-      read.found = done->Bool(0, 3);
-      if (read.found) {
-        read.time = done->Int(0, 4);
-        read.service = done->Text(0, 5);
-        read.remote_host = done->Text(0, 6);
-      }
-      read.failures_since = done->Int(0, 7);
-      outcome.last_sign_in = std::move(read);
-    }
+    if (last) outcome.last_sign_in = LastSignInFrom(*done, 3);
     return outcome;
   }
   Status st = Transaction(kDoing, [&]() -> Status {
