@@ -250,7 +250,7 @@ DB1=$DB
 PGC=$IT_TMP/$DB1-host.conf
 run --config "$PGC" db check
 expect "db check, fresh database" 0 "store: postgres host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST" \
-  "TLS TLSv1." "role $HOST, primary" "schema version: 1 (this sesame: 1)" "users 0," "consistency: ok"
+  "TLS TLSv1." "role $HOST, primary" "schema version: 2 (this sesame: 2)" "users 0," "consistency: ok"
 sq_sum=$(sha256sum "$SQ_DB" | cut -d' ' -f1)
 run --config "$PGC" db copy --from-sqlite "$SQ_DB"
 expect "db copy into an empty store" 0 "copied $SQ_DB into store postgres host=127.0.0.1" \
@@ -368,14 +368,37 @@ pass "refused files wrote nothing"
 
 # ---- db migrate, db check, doctor ----
 run --config "$PGC" db migrate
-expect "db migrate, current schema" 0 "is at schema version 1: nothing to migrate"
+expect "db migrate, current schema" 0 "is at schema version 2: nothing to migrate"
 run --config "$PGC" db migrate --json
 expect "db migrate --json" 0 '"action":"none"' '"backup":""'
 mkdir -m 0755 "$IT_TMP/pam-empty"
 run --config "$PGC" --verbose doctor --pam-dir "$IT_TMP/pam-empty"
 expect "doctor, the hosts' role" 0 "info: postgres_dsn: names host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST, no password in it" \
   "info: $state/pgpass: passfile present" "connected: PostgreSQL 15" "TLS TLSv1." "role $HOST, primary" \
-  "schema version 1 (current), consistency checks ok" "0 errors, 0 warnings"
+  "schema version 2 (current), consistency checks ok" "0 errors, 0 warnings"
+# A store only indexes behind (version 1: no events_user_success_time), as
+# a fleet's hosts find it once they run this sesame and before the owner
+# migrates (docs/install.md, "Upgrading a fleet"): usable, reported, and
+# migrated by the owner only.
+psql_db "$DB1" "DROP INDEX events_user_success_time; UPDATE schema_version SET version = 1" >/dev/null
+run --config "$PGC" db check
+expect "db check, a store an index behind" 1 "schema version: 1 (this sesame: 2)" \
+  "sign-ins work meanwhile" "run \`sesame-admin db migrate\` from one host as the owner role"
+run --config "$PGC" doctor --pam-dir "$IT_TMP/pam-empty"
+expect "doctor, a store an index behind" 1 \
+  "schema version 1, this sesame knows 2: sign-ins work, without the newer indexes" "0 errors, 1 warning"
+run --config "$PGC" activity --limit 1
+expect "the hosts' role reads it" 0 ""
+run --config "$PGC" db migrate
+expect "db migrate by the hosts' role" 1 "must be owner of table events" \
+  "the schema is changed by the role that owns sesame's tables"
+[ "$(psql_db "$DB1" "SELECT version FROM schema_version")" = 1 ] || fail "a refused migration changed the version"
+run --config "$IT_TMP/$DB1-owner.conf" db migrate
+expect "db migrate by the owner" 0 "migrated from schema version 1 to 2"
+[ "$(psql_db "$DB1" "SELECT count(*) FROM pg_indexes WHERE indexname = 'events_user_success_time'")" = 1 ] ||
+  fail "db migrate did not make events_user_success_time"
+run --config "$PGC" db check
+expect "db check after the migration" 0 "schema version: 2 (this sesame: 2)" "consistency: ok"
 run --config "$IT_TMP/$DB1-owner.conf" doctor --pam-dir "$IT_TMP/pam-empty"
 expect "doctor, the owner role" 1 "role $OWNER owns sesame's tables or may create objects" "0 errors, 1 warning"
 chmod 0640 "$state/pgpass"

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "core/store/postgres/postgres_internal.h"
 #include "tests/fakes/store_backends.h"
 
 namespace sesame {
@@ -334,6 +335,136 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
   db_.clear();
   PostgresRun(admin, "DROP ROLE " + app);
   PostgresRun(admin, "DROP ROLE " + owner);
+}
+
+// Schema version 2 only added an index (kPostgresOldestUsableVersion): a
+// fleet's hosts run the new sesame on a version-1 store, with a role that
+// may not change the schema, until the owner migrates it; then the index
+// is there and they go on.
+TEST_F(PostgresStoreTest, AStoreOnlyIndexesBehindIsUsedAsItIsUntilTheOwnerMigrates) {
+  static_assert(kPostgresSchemaVersion == 2 && kPostgresOldestUsableVersion == 1,
+                "this test makes a version-1 store from a version-2 one");
+  const std::string owner = db_ + "_owner";
+  const std::string app = db_ + "_app";
+  const std::string admin = facts_["PG_ADMIN_DSN"];
+  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + owner + " LOGIN"), "");
+  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + app + " LOGIN"), "");
+  ASSERT_EQ(PostgresRun(admin, "ALTER DATABASE " + db_ + " OWNER TO " + owner), "");
+  ASSERT_EQ(PostgresRun(socket_dsn_, "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner +
+                                         " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, "
+                                         "DELETE ON TABLES TO " +
+                                         app + "; GRANT USAGE ON SCHEMA public TO " + app),
+            "");
+  const std::string base =
+      "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] + " dbname=" + db_;
+  const std::string owner_dsn = base + " user=" + owner;
+  const std::string app_dsn = base + " user=" + app;
+  ASSERT_TRUE(OpenPostgresStore(Options(owner_dsn, /*create=*/true)).ok());
+  // What version 1 was: no events_user_success_time.
+  ASSERT_EQ(PostgresRun(owner_dsn,
+                        "DROP INDEX events_user_success_time; UPDATE schema_version SET "
+                        "version = 1; REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_version "
+                        "FROM " +
+                            app),
+            "");
+  const std::string has_index =
+      "SELECT count(*) FROM pg_indexes WHERE indexname = 'events_user_success_time'";
+
+  {
+    auto host = OpenPostgresStore(Options(app_dsn));  // migrate = true, as pam_sesame opens it
+    ASSERT_TRUE(host.ok()) << host.status().message();
+    Store& s = **host;
+    EXPECT_EQ(s.SchemaVersion().value(), 1);
+    ASSERT_TRUE(s.AddUser(User("alice")).ok());
+    for (int64_t t : {2000, 2100}) {
+      auto reserved = s.ReserveAttempt("alice", t, LockoutPolicy{}, "");
+      ASSERT_TRUE(reserved.ok()) << reserved.status().message();
+      Settlement success;
+      success.kind = Settlement::Kind::kSuccess;
+      success.reservation = *reserved;
+      success.now = t;
+      SignInEvent event = testing::Event("alice", t, "success");
+      ASSERT_TRUE(s.SettleAttempt("alice", success, &event).ok());
+    }
+    auto last = s.ReadLastSignIn("alice", {}, {"failure"});
+    ASSERT_TRUE(last.ok()) << last.status().message();
+    EXPECT_TRUE(last->found);
+    EXPECT_EQ(last->time, 2000);
+  }
+  EXPECT_EQ(PostgresValue(admin, "SELECT 1"), "1");
+  EXPECT_EQ(PostgresValue(owner_dsn, has_index), "0");
+  EXPECT_EQ(PostgresValue(owner_dsn, "SELECT version FROM schema_version"), "1");
+
+  // The migration the hosts' role may not make is refused, not half made.
+  PostgresOptions by_app = Options(app_dsn);
+  by_app.migrate_usable = true;
+  EXPECT_FALSE(OpenPostgresStore(by_app).ok());
+  EXPECT_EQ(PostgresValue(owner_dsn, "SELECT version FROM schema_version"), "1");
+
+  // sesame-admin db migrate, as the owner.
+  PostgresOptions by_owner = Options(owner_dsn);
+  by_owner.migrate_usable = true;
+  auto migrated = OpenPostgresStore(by_owner);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().message();
+  EXPECT_EQ((*migrated)->SchemaVersion().value(), 2);
+  migrated->reset();
+  EXPECT_EQ(PostgresValue(owner_dsn, has_index), "1");
+  auto again = OpenPostgresStore(Options(app_dsn));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ((*again)->SchemaVersion().value(), 2);
+  EXPECT_TRUE((*again)->ReadLastSignIn("alice", {}, {"failure"}).ok());
+  again->reset();
+
+  PostgresRun(admin, "DROP DATABASE " + db_ + " WITH (FORCE)");
+  db_.clear();
+  PostgresRun(admin, "DROP ROLE " + app);
+  PostgresRun(admin, "DROP ROLE " + owner);
+}
+
+// The "Last sign-in" line of a user with 20,000 events reads a few pages,
+// not all of them: measured by the server (EXPLAIN ANALYZE's buffers), on a
+// table that was never analyzed, as in the first hours of a new store,
+// where the planner once chose to read and sort all of the user's
+// successes.
+TEST_F(PostgresStoreTest, TheLastSignInReadsAFewPagesHoweverManyEventsTheUserHas) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, /*create=*/true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  ASSERT_TRUE((*store)->AddUser(User("bob")).ok());
+  // alice: 20,000 events, one in ten a failure, and her mail app's
+  // sign-ins between her own; bob's events in between.
+  ASSERT_EQ(PostgresRun(socket_dsn_,
+                        "INSERT INTO events(time, user_name, service, remote_host, method, "
+                        "outcome, detail) SELECT 1000000 + g, CASE WHEN g % 4 = 0 THEN 'bob' "
+                        "ELSE 'alice' END, 'sshd', '192.0.2.' || (g % 200), CASE WHEN g % 3 = 0 "
+                        "THEN 'app-password' ELSE 'password' END, CASE WHEN g % 10 = 0 THEN "
+                        "'failure' ELSE 'success' END, '' FROM generate_series(1, 26667) g"),
+            "");
+  ASSERT_EQ(PostgresValue(socket_dsn_, "SELECT count(*) FROM events WHERE user_name = 'alice'"),
+            "20001");
+  // Read through the store first: the same answer the statement gives.
+  auto last = (*store)->ReadLastSignIn("alice", {"password"}, {"failure"});
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  ASSERT_TRUE(last->found);
+
+  const std::string plan = PostgresValue(
+      socket_dsn_, std::string("PREPARE last_sign_in AS ") + postgres_internal::kReadLastSignInSql +
+                       "; EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE last_sign_in('alice', "
+                       "E'\\x1fpassword\\x1f', E'\\x1ffailure\\x1f')");
+  ASSERT_EQ(plan.rfind("ERROR", 0), std::string::npos) << plan;
+  // The first buffer counts are the top node's: everything it ran.
+  auto count = [&](const std::string& key) -> long {
+    const size_t at = plan.find("\"" + key + "\": ");
+    if (at == std::string::npos) return -1;
+    return std::stol(plan.substr(at + key.size() + 4));
+  };
+  const long hit = count("Shared Hit Blocks");
+  const long read = count("Shared Read Blocks");
+  ASSERT_GE(hit, 0) << plan;
+  ASSERT_GE(read, 0) << plan;
+  // alice's rows alone fill well over 150 pages of the table.
+  EXPECT_LT(hit + read, 40) << plan;
+  EXPECT_EQ(plan.find("\"Sort\""), std::string::npos) << plan;
 }
 
 // A listener that accepts TCP connections and never answers.

@@ -241,10 +241,17 @@ int PostgresCheck(const Invocation& inv, const Config& config) {
     return Fail(Status(Code::kUnavailable, "store postgres " + where +
                                                " is empty (no schema): run `sesame-admin init` "
                                                "to create it"));
-  if (f.schema_version < f.known_version)
+  if (f.schema_version < kPostgresOldestUsableVersion)
     return Fail(Status(Code::kUnavailable, "schema version " + std::to_string(f.schema_version) +
                                                " is older than " + std::to_string(f.known_version) +
                                                ": run `sesame-admin db migrate` (after pg_dump)"));
+  if (f.schema_version < f.known_version)
+    return Fail(Status(Code::kUnavailable,
+                       "schema version " + std::to_string(f.schema_version) + " is older than " +
+                           std::to_string(f.known_version) +
+                           "; sign-ins work meanwhile (only indexes are missing): once every "
+                           "host runs this sesame, run `sesame-admin db migrate` from one "
+                           "host as the owner role (after pg_dump)"));
   if (f.schema_version > f.known_version)
     return Fail(Status(Code::kUnavailable,
                        "schema version " + std::to_string(f.schema_version) +
@@ -280,6 +287,7 @@ int PostgresMigrate(const Invocation& inv, const Config& config) {
   }
   StoreOptions options;
   options.migrate = true;
+  options.migrate_usable = true;
   Result<std::unique_ptr<Store>> store = OpenStore(config, options);
   if (!store.ok())
     return Fail(Status(store.status().code(),

@@ -222,9 +222,19 @@ class Doctor {
       return;
     }
     for (const std::string& problem : facts->problems) Add("error", where, problem);
+    const bool current = *version == kPostgresSchemaVersion;
+    if (!current) {
+      // Opened, so usable as it is (kPostgresOldestUsableVersion).
+      Add("warning", where,
+          "schema version " + std::to_string(*version) + ", this sesame knows " +
+              std::to_string(kPostgresSchemaVersion) +
+              ": sign-ins work, without the newer indexes; once every host runs this sesame, "
+              "run `sesame-admin db migrate` from one host as the owner role");
+    }
     if (facts->problems.empty()) {
       Add("info", where,
-          "schema version " + std::to_string(*version) + " (current), consistency checks ok");
+          "schema version " + std::to_string(*version) + (current ? " (current)" : "") +
+              ", consistency checks ok");
     }
     if (facts->superuser) {
       Add("warning", where,

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOption
     postgres.lock_timeout_ms = config.store_busy_timeout_ms;
     postgres.create = options.create;
     postgres.migrate = options.migrate;
+    postgres.migrate_usable = options.migrate_usable;
     postgres.passfile_trust = TrustRule{options.owner, true};
 #if defined(SESAME_WITH_POSTGRES)
     return OpenPostgresStore(postgres);

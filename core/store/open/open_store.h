@@ -22,6 +22,10 @@ struct StoreOptions {
   // Apply pending forward migrations; without, an older schema is
   // kUnavailable naming `sesame-admin db migrate`.
   bool migrate = true;
+  // PostgreSQL: also apply the pending migrations of a schema this sesame
+  // can use as it is (PostgresOptions::migrate_usable); SQLite applies
+  // every pending migration under `migrate`.
+  bool migrate_usable = false;
   // Who must own a store file and its directories (root in production; the
   // tests' own uid): the SQLite backend's trust rule.
   uid_t owner = 0;

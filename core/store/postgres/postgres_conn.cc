@@ -419,6 +419,13 @@ Status PostgresStore::ErrorFrom(const PGresult* result, std::string_view doing) 
                       "primary (sesame writes at every sign-in)");
   }
   if (sqlstate == "42501") {
+    if (doing.rfind("migrating the schema", 0) == 0) {
+      return Status(Code::kUnavailable,
+                    where + message +
+                        "; the schema is changed by the role that owns sesame's tables, not "
+                        "the hosts' role: run `sesame-admin db migrate` with the owner's config "
+                        "(docs/install.md, \"Fleet\")");
+    }
     return Status(Code::kUnavailable,
                   where + message +
                       "; grant the role SELECT, INSERT, UPDATE, DELETE on sesame's tables "

@@ -37,8 +37,9 @@ using postgres_internal::PgResult;
 
 namespace {
 
-static_assert(kPostgresSchemaVersion == 1,
-              "CopySqliteIntoPostgres writes the columns of schema version 1: update it");
+static_assert(kPostgresSchemaVersion == 2,
+              "CopySqliteIntoPostgres writes the columns of schema version 2 (those of "
+              "version 1; version 2 added an index): update it");
 
 // A copy of many events takes longer than a sign-in's statement; the
 // server still bounds it.

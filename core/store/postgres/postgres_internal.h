@@ -84,19 +84,26 @@ std::string OneLine(std::string text);
 // (AddLastSignInParams); OFFSET how many of the newest matching successes
 // are skipped ("1": the one just recorded). A statement is WITH ...
 // SESAME_LAST_SIGN_IN_BEFORE SELECT ... SESAME_LAST_SIGN_IN_COLUMNS
-// SESAME_LAST_SIGN_IN_FROM.
+// SESAME_LAST_SIGN_IN_FROM. Neither part reads all of a user's events: the
+// previous success is one step down index events_user_success_time (its
+// WHERE and its order are the query's), the failures since it a range of
+// events_user_time (time >= its time, so no OR that would hide the range).
 #define SESAME_LAST_SIGN_IN_BEFORE(M, OFFSET)                                           \
   "before AS (SELECT e.id, e.time, e.service, e.remote_host FROM events e WHERE "       \
   "e.user_name = $1 AND e.outcome = 'success' AND (" M "::text IS NULL OR strpos(" M    \
   "::text, chr(31) || e.method || chr(31)) > 0) ORDER BY e.time DESC, e.id DESC LIMIT " \
   "1 OFFSET " OFFSET ") "
-#define SESAME_LAST_SIGN_IN_COLUMNS(M, O)                                                    \
-  "b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), 0) "   \
-  "FROM events f WHERE f.user_name = $1 AND (" O "::text IS NULL OR strpos(" O               \
-  "::text, chr(31) || f.outcome || chr(31)) > 0) AND (" M "::text IS NULL OR strpos(" M      \
-  "::text, chr(31) || f.method || chr(31)) > 0) AND (b.id IS NULL OR (f.time >= b.time AND " \
-  "f.id > b.id))) "
+#define SESAME_LAST_SIGN_IN_COLUMNS(M, O)                                                  \
+  "b.id IS NOT NULL, b.time, b.service, b.remote_host, (SELECT coalesce(sum(f.count), 0) " \
+  "FROM events f WHERE f.user_name = $1 AND (" O "::text IS NULL OR strpos(" O             \
+  "::text, chr(31) || f.outcome || chr(31)) > 0) AND (" M "::text IS NULL OR strpos(" M    \
+  "::text, chr(31) || f.method || chr(31)) > 0) AND f.time >= coalesce(b.time, "           \
+  "'-9223372036854775808'::bigint) AND f.id > coalesce(b.id, 0)) "
 #define SESAME_LAST_SIGN_IN_FROM "FROM (SELECT 1) AS one LEFT JOIN before b ON true"
+// Store::ReadLastSignIn as one statement: $1 the user, $2 the methods, $3
+// the failure outcomes (AddLastSignInParams).
+inline constexpr char kReadLastSignInSql[] = "WITH " SESAME_LAST_SIGN_IN_BEFORE(
+    "$2", "1") "SELECT " SESAME_LAST_SIGN_IN_COLUMNS("$2", "$3") SESAME_LAST_SIGN_IN_FROM;
 // Appends the methods, then the failure outcomes, as the query's two
 // parameters (JoinForEventFilter; an empty list is NULL: any).
 void AddLastSignInParams(Params& p, const std::vector<std::string>& methods,

@@ -36,8 +36,9 @@ constexpr Table kTables[] = {
     {"app_password_lockout", "SELECT count(*) FROM app_password_lockout"},
     {"events", "SELECT count(*) FROM events"},
 };
-static_assert(kPostgresSchemaVersion == 1,
-              "InspectPostgresStore knows the tables of schema version 1: add the new ones");
+static_assert(kPostgresSchemaVersion == 2 && kPostgresOldestUsableVersion == 1,
+              "InspectPostgresStore knows the tables of schema versions 1 and 2 (the same "
+              "tables): add the new ones");
 
 // One consistency query: its rows are names (at most a few shown), each a
 // problem; `what` and `fix` make the message.
@@ -123,7 +124,8 @@ Result<PostgresFacts> InspectPostgresStore(const PostgresOptions& options) {
   if (!rights.ok()) return rights.status();
   facts.superuser = rights->Bool(0, 0);
   facts.ddl_rights = rights->Bool(0, 1);
-  if (facts.schema_version == kPostgresSchemaVersion) {
+  if (facts.schema_version >= kPostgresOldestUsableVersion &&
+      facts.schema_version <= kPostgresSchemaVersion) {
     for (const Table& table : kTables) {
       Result<PgResult> r = session.Exec(table.count_sql, "counting rows");
       if (!r.ok()) return r.status();

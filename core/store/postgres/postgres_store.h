@@ -34,7 +34,13 @@
 
 namespace sesame {
 
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
+// The oldest schema version this sesame uses as it is: the migrations
+// after it only add indexes (speed, not meaning), so a fleet's hosts can
+// run this sesame before one host migrates the schema with `sesame-admin
+// db migrate` (docs/install.md, "Fleet"). An older schema is migrated, or
+// refused, as `migrate` says.
+inline constexpr int kPostgresOldestUsableVersion = 1;
 
 struct PostgresOptions {
   std::string dsn;       // postgres_dsn: key=value pairs or a postgresql:// URI
@@ -48,6 +54,11 @@ struct PostgresOptions {
   // Apply pending forward migrations; otherwise an older schema is
   // kUnavailable naming `sesame-admin db migrate`.
   bool migrate = true;
+  // Also apply the pending migrations of a schema this sesame can use as it
+  // is (kPostgresOldestUsableVersion and later); `sesame-admin init` and
+  // `db migrate` do. Without, such a schema is used as it is: the
+  // hosts' role has no right to change it (docs/install.md, "Fleet").
+  bool migrate_usable = false;
   // Ownership/mode rule for the passfile (root in production): like the key
   // file, no group/other access.
   TrustRule passfile_trust{0, true};
