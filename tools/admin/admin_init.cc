@@ -75,7 +75,6 @@ int RunInit(const Invocation& inv) {
   if (c.store == "postgres") {
     StoreOptions options;
     options.create = true;
-    options.migrate_usable = true;
     Result<std::unique_ptr<Store>> store = OpenStore(c, options);
     if (!store.ok()) return Fail(store.status());
     Result<int> version = (*store)->SchemaVersion();

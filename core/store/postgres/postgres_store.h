@@ -55,8 +55,8 @@ struct PostgresOptions {
   // kUnavailable naming `sesame-admin db migrate`.
   bool migrate = true;
   // Also apply the pending migrations of a schema this sesame can use as it
-  // is (kPostgresOldestUsableVersion and later); `sesame-admin init` and
-  // `db migrate` do. Without, such a schema is used as it is: the
+  // is (kPostgresOldestUsableVersion and later); `sesame-admin db
+  // migrate` does. Without, such a schema is used as it is: the
   // hosts' role has no right to change it (docs/install.md, "Fleet").
   bool migrate_usable = false;
   // Ownership/mode rule for the passfile (root in production): like the key
