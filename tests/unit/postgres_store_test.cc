@@ -421,6 +421,52 @@ TEST_F(PostgresStoreTest, AStoreOnlyIndexesBehindIsUsedAsItIsUntilTheOwnerMigrat
   PostgresRun(admin, "DROP ROLE " + owner);
 }
 
+// A migration's statement may take longer than a sign-in's bound (an index
+// over millions of events: ~1 s per million): here it waits 3 s for a
+// transaction holding the events table, with postgres_statement_timeout = 1
+// (the client's deadline 2 s), and completes, as the server's and the
+// client's bounds are kMigrationStatementTimeoutS while it migrates.
+TEST_F(PostgresStoreTest, AMigrationOutlastsTheSignInStatementTimeout) {
+  ASSERT_TRUE(OpenPostgresStore(Options(socket_dsn_, /*create=*/true)).ok());
+  ASSERT_EQ(PostgresRun(socket_dsn_,
+                        "DROP INDEX events_user_success_time; UPDATE schema_version SET "
+                        "version = 1"),
+            "");
+  PGconn* holder = PQconnectdb(socket_dsn_.c_str());
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK) << PQerrorMessage(holder);
+  PQclear(PQexec(holder, "BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE"));
+  std::thread release([holder] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    PQclear(PQexec(holder, "COMMIT"));
+  });
+  PostgresOptions options = Options(socket_dsn_);
+  ASSERT_EQ(options.statement_timeout_s, 1);
+  options.lock_timeout_ms = 10000;
+  options.migrate_usable = true;
+  const auto start = std::chrono::steady_clock::now();
+  auto migrated = OpenPostgresStore(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  release.join();
+  PQfinish(holder);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().message();
+  EXPECT_GE(took, std::chrono::milliseconds(2500));
+  EXPECT_EQ((*migrated)->SchemaVersion().value(), 2);
+  // ...and the store's later statements are bound as before.
+  EXPECT_EQ(PostgresValue(socket_dsn_,
+                          "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                          "'events_user_success_time'"),
+            "1");
+  PGconn* again = PQconnectdb(socket_dsn_.c_str());
+  PQclear(PQexec(again, "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE"));
+  const auto read_start = std::chrono::steady_clock::now();
+  auto user = (*migrated)->GetUser("alice");
+  const auto read_took = std::chrono::steady_clock::now() - read_start;
+  PQclear(PQexec(again, "ROLLBACK"));
+  PQfinish(again);
+  EXPECT_FALSE(user.ok());
+  EXPECT_LT(read_took, std::chrono::milliseconds(2500));
+}
+
 // The "Last sign-in" line of a user with 20,000 events reads a few pages,
 // not all of them: measured by the server (EXPLAIN ANALYZE's buffers), on a
 // table that was never analyzed, as in the first hours of a new store,

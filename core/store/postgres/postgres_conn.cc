@@ -327,8 +327,8 @@ Status PostgresStore::AwaitAll(std::vector<PgResult>* results, int commands, boo
                                std::string_view doing) {
   results->clear();
   using Clock = std::chrono::steady_clock;
-  const auto deadline =
-      Clock::now() + std::chrono::milliseconds(options_.statement_timeout_s * 1000 + 1000);
+  const int timeout_s = migrating_ ? kMigrationStatementTimeoutS : options_.statement_timeout_s;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_s * 1000 + 1000);
   const int fd = PQsocket(conn_);
   auto wait = [&](short events) -> int {
     const auto left =

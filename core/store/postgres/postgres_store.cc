@@ -169,15 +169,21 @@ Result<int> PostgresStore::ReadVersion() {
 }
 
 Status PostgresStore::Migrate() {
+  // An index over a large events table takes longer than a sign-in's
+  // statement: the server and this side allow a migration's statements
+  // kMigrationStatementTimeoutS, and still bound them.
+  migrating_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{migrating_};
+  const std::string timeout =
+      "SET LOCAL statement_timeout = '" + std::to_string(kMigrationStatementTimeoutS) + "s'";
   for (;;) {
     bool done = false;
     Status st = Transaction("migrating the schema", [&]() -> Status {
+      SESAME_RETURN_IF_ERROR(Simple(timeout.c_str(), "migrating the schema"));
       SESAME_RETURN_IF_ERROR(Simple(kMigrationLock, "migrating the schema"));
-      // An index over a large events table takes longer than a sign-in's
-      // statement_timeout (about 1 s per million events, measured on
-      // PostgreSQL 15); the server still bounds it.
-      SESAME_RETURN_IF_ERROR(
-          Simple("SET LOCAL statement_timeout = '600s'", "migrating the schema"));
       // Read again under the lock: another host may have migrated.
       Result<int> version = ReadVersion();
       if (!version.ok()) return version.status();
