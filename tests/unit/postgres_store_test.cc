@@ -124,6 +124,7 @@ class PostgresStoreTest : public ::testing::Test {
 
   void TearDown() override {
     if (!db_.empty()) PostgresRun(facts_["PG_ADMIN_DSN"], "DROP DATABASE " + db_ + " WITH (FORCE)");
+    for (const std::string& role : roles_) PostgresRun(facts_["PG_ADMIN_DSN"], "DROP ROLE " + role);
     for (const std::string& path : files_) unlink(path.c_str());
   }
 
@@ -165,8 +166,38 @@ class PostgresStoreTest : public ::testing::Test {
         0600);
   }
 
+  // docs/install.md "Fleet": an owner role that owns this test's database
+  // and a hosts' role with rows only (SELECT, INSERT, UPDATE, DELETE by
+  // default privileges); both dropped after the database by TearDown. The
+  // caller checks HasFailure().
+  struct FleetRoles {
+    std::string owner, app, owner_dsn, app_dsn;
+  };
+  FleetRoles MakeFleetRoles() {
+    FleetRoles r;
+    r.owner = db_ + "_owner";
+    r.app = db_ + "_app";
+    const std::string admin = facts_["PG_ADMIN_DSN"];
+    for (const std::string& role : {r.owner, r.app}) {
+      EXPECT_EQ(PostgresRun(admin, "CREATE ROLE " + role + " LOGIN"), "");
+      roles_.push_back(role);
+    }
+    EXPECT_EQ(PostgresRun(admin, "ALTER DATABASE " + db_ + " OWNER TO " + r.owner), "");
+    EXPECT_EQ(PostgresRun(socket_dsn_, "ALTER DEFAULT PRIVILEGES FOR ROLE " + r.owner +
+                                           " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, "
+                                           "DELETE ON TABLES TO " +
+                                           r.app + "; GRANT USAGE ON SCHEMA public TO " + r.app),
+              "");
+    const std::string base =
+        "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] + " dbname=" + db_;
+    r.owner_dsn = base + " user=" + r.owner;
+    r.app_dsn = base + " user=" + r.app;
+    return r;
+  }
+
   std::map<std::string, std::string> facts_;
   std::string db_;
+  std::vector<std::string> roles_;
   std::string socket_dsn_;
   std::vector<std::string> files_;
 };
@@ -279,29 +310,21 @@ TEST_F(PostgresStoreTest, CertificateMustMatchTheHostName) {
 // SELECT, INSERT, UPDATE and DELETE only (default privileges), which can do
 // every sign-in write but cannot change or drop the schema.
 TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
-  const std::string owner = db_ + "_owner";
-  const std::string app = db_ + "_app";
-  const std::string admin = facts_["PG_ADMIN_DSN"];
-  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + owner + " LOGIN"), "");
-  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + app + " LOGIN"), "");
-  ASSERT_EQ(PostgresRun(admin, "ALTER DATABASE " + db_ + " OWNER TO " + owner), "");
-  ASSERT_EQ(PostgresRun(socket_dsn_, "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner +
-                                         " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, "
-                                         "DELETE ON TABLES TO " +
-                                         app + "; GRANT USAGE ON SCHEMA public TO " + app),
-            "");
-  const std::string base =
-      "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] + " dbname=" + db_;
-  auto created = OpenPostgresStore(Options(base + " user=" + owner, /*create=*/true));
+  const FleetRoles roles = MakeFleetRoles();
+  ASSERT_FALSE(HasFailure());
+  auto created = OpenPostgresStore(Options(roles.owner_dsn, /*create=*/true));
   ASSERT_TRUE(created.ok()) << created.status().message();
   created->reset();
   // docs/install.md, after init: the hosts may read the schema's version,
   // not write it.
-  ASSERT_EQ(PostgresRun(base + " user=" + owner,
-                        "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_version FROM " + app),
+  ASSERT_EQ(PostgresRun(roles.owner_dsn,
+                        "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON "
+                        "schema_version FROM " +
+                            roles.app),
             "");
 
-  auto store = OpenPostgresStore(Options(base + " user=" + app));
+  const std::string& app_dsn = roles.app_dsn;
+  auto store = OpenPostgresStore(Options(app_dsn));
   ASSERT_TRUE(store.ok()) << store.status().message();
   Store& s = **store;
   ASSERT_TRUE(s.AddUser(User("alice")).ok());
@@ -323,7 +346,6 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
   EXPECT_EQ(s.PruneEvents(3000, 10).value(), 1);
   EXPECT_TRUE(s.RemoveUser("alice").ok());
 
-  const std::string app_dsn = base + " user=" + app;
   EXPECT_NE(PostgresRun(app_dsn, "CREATE TABLE evil(x int)"), "");
   EXPECT_NE(PostgresRun(app_dsn, "DROP TABLE events"), "");
   EXPECT_NE(PostgresRun(app_dsn, "ALTER TABLE users ADD COLUMN x int"), "");
@@ -331,10 +353,6 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
   EXPECT_NE(PostgresRun(app_dsn, "DELETE FROM schema_version"), "");
   // ...and a host opening the store again still can (it only reads it).
   EXPECT_TRUE(OpenPostgresStore(Options(app_dsn)).ok());
-  PostgresRun(admin, "DROP DATABASE " + db_ + " WITH (FORCE)");
-  db_.clear();
-  PostgresRun(admin, "DROP ROLE " + app);
-  PostgresRun(admin, "DROP ROLE " + owner);
 }
 
 // Schema version 2 only added an index (kPostgresOldestUsableVersion): a
@@ -344,21 +362,12 @@ TEST_F(PostgresStoreTest, ALeastPrivilegeRoleSignsInButCannotChangeTheSchema) {
 TEST_F(PostgresStoreTest, AStoreOnlyIndexesBehindIsUsedAsItIsUntilTheOwnerMigrates) {
   static_assert(kPostgresSchemaVersion == 2 && kPostgresOldestUsableVersion == 1,
                 "this test makes a version-1 store from a version-2 one");
-  const std::string owner = db_ + "_owner";
-  const std::string app = db_ + "_app";
+  const FleetRoles roles = MakeFleetRoles();
+  ASSERT_FALSE(HasFailure());
+  const std::string& owner_dsn = roles.owner_dsn;
+  const std::string& app_dsn = roles.app_dsn;
+  const std::string& app = roles.app;
   const std::string admin = facts_["PG_ADMIN_DSN"];
-  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + owner + " LOGIN"), "");
-  ASSERT_EQ(PostgresRun(admin, "CREATE ROLE " + app + " LOGIN"), "");
-  ASSERT_EQ(PostgresRun(admin, "ALTER DATABASE " + db_ + " OWNER TO " + owner), "");
-  ASSERT_EQ(PostgresRun(socket_dsn_, "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner +
-                                         " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, "
-                                         "DELETE ON TABLES TO " +
-                                         app + "; GRANT USAGE ON SCHEMA public TO " + app),
-            "");
-  const std::string base =
-      "host=" + facts_["PG_SOCKET_DIR"] + " port=" + facts_["PG_PORT"] + " dbname=" + db_;
-  const std::string owner_dsn = base + " user=" + owner;
-  const std::string app_dsn = base + " user=" + app;
   ASSERT_TRUE(OpenPostgresStore(Options(owner_dsn, /*create=*/true)).ok());
   // What version 1 was: no events_user_success_time.
   ASSERT_EQ(PostgresRun(owner_dsn,
@@ -414,11 +423,6 @@ TEST_F(PostgresStoreTest, AStoreOnlyIndexesBehindIsUsedAsItIsUntilTheOwnerMigrat
   EXPECT_EQ((*again)->SchemaVersion().value(), 2);
   EXPECT_TRUE((*again)->ReadLastSignIn("alice", {}, {"failure"}).ok());
   again->reset();
-
-  PostgresRun(admin, "DROP DATABASE " + db_ + " WITH (FORCE)");
-  db_.clear();
-  PostgresRun(admin, "DROP ROLE " + app);
-  PostgresRun(admin, "DROP ROLE " + owner);
 }
 
 // A migration's statement may take longer than a sign-in's bound (an index
