@@ -24,6 +24,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/store/postgres/postgres_internal.h"
 #include "tests/fakes/store_backends.h"
@@ -515,6 +516,106 @@ TEST_F(PostgresStoreTest, TheLastSignInReadsAFewPagesHoweverManyEventsTheUserHas
   // alice's rows alone fill well over 150 pages of the table.
   EXPECT_LT(hit + read, 40) << plan;
   EXPECT_EQ(plan.find("\"Sort\""), std::string::npos) << plan;
+}
+
+// Every sign-in's write (the success statement, with and without the
+// "Last sign-in" answer, in both buckets) and pruning in passing are
+// prepared once per connection; the server plans them anew at every
+// execution unless the plan it keeps (the generic plan) looks no dearer.
+// That plan must be chosen, on a store with old events due for pruning
+// and a user with many events, and it must not scan a table from end to
+// end. (With the batch as a parameter, LIMIT $4, the generic plan was a
+// hash join over every event, so the server planned each sign-in's write
+// again: about a third of its work for a sign-in.)
+TEST_F(PostgresStoreTest, EverySignInsWriteKeepsOnePlanThatReadsNoWholeTable) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, /*create=*/true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  ASSERT_EQ(
+      PostgresRun(socket_dsn_,
+                  "INSERT INTO users(name, password_hash, created) SELECT 'user' || g, 'x', 1 FROM "
+                  "generate_series(1, 500) g; "
+                  "INSERT INTO app_password_lockout(user_name) SELECT name FROM users; "
+                  // 20,000 events due for pruning (time < 100,000), spread over the
+                  // users, then alice's own 5,000 recent ones.
+                  "INSERT INTO events(time, user_name, service, remote_host, method, "
+                  "outcome, detail) SELECT g, 'user' || (g % 500), 'sshd', '192.0.2.' || "
+                  "(g % 200), 'password', CASE WHEN g % 10 = 0 THEN 'failure' ELSE "
+                  "'success' END, '' FROM generate_series(1, 20000) g; "
+                  "INSERT INTO events(time, user_name, service, remote_host, method, "
+                  "outcome, detail) SELECT 1000000 + g, 'alice', 'sshd', '192.0.2.7', "
+                  "'password', CASE WHEN g % 10 = 0 THEN 'failure' ELSE 'success' END, '' "
+                  "FROM generate_series(1, 5000) g; ANALYZE"),
+      "");
+  PGconn* conn = PQconnectdb(socket_dsn_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(conn, sql.c_str());
+    std::string out;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) out += std::string(PQgetvalue(r, i, 0)) + "\n";
+    } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      out = std::string("ERROR: ") + PQresultErrorMessage(r);
+    }
+    PQclear(r);
+    return out;
+  };
+  const std::string methods = "\x1fpassword\x1fpassword+totp\x1f";
+  const std::string failures =
+      "\x1f"
+      "failure\x1flocked\x1f";
+  struct Case {
+    const char* label;
+    const char* sql;
+    std::vector<const char*> values;
+  };
+  const std::vector<Case> cases = {
+      {"success with the last sign-in",
+       postgres_internal::SuccessSqlFor(LockBucket::kInteractive, true),
+       {"alice", "2000000", "100000", "2000001", "alice", "sshd", "192.0.2.8", "password",
+        "success", "", "1", "t", methods.c_str(), failures.c_str()}},
+      {"success",
+       postgres_internal::SuccessSqlFor(LockBucket::kInteractive, false),
+       {"alice", "2000000", "100000", "2000001", "alice", "sshd", "192.0.2.8", "password",
+        "success", "", "1", "t"}},
+      {"app-password success with the last sign-in",
+       postgres_internal::SuccessSqlFor(LockBucket::kAppPassword, true),
+       {"alice", "2000000", "100000", "2000001", "alice", "imap", "192.0.2.8", "app-password",
+        "success", "", "1", "t", methods.c_str(), failures.c_str()}},
+      {"app-password success",
+       postgres_internal::SuccessSqlFor(LockBucket::kAppPassword, false),
+       {"alice", "2000000", "100000", "2000001", "alice", "imap", "192.0.2.8", "app-password",
+        "success", "", "1", "t"}},
+      {"pruning in passing", postgres_internal::kPruneInPassingSql, {"100000"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    ASSERT_EQ(exec("BEGIN"), "");
+    PGresult* prepared = PQprepare(conn, "s", c.sql, 0, nullptr);
+    ASSERT_EQ(PQresultStatus(prepared), PGRES_COMMAND_OK) << PQresultErrorMessage(prepared);
+    PQclear(prepared);
+    for (int i = 0; i < 8; ++i) {
+      PGresult* r = PQexecPrepared(conn, "s", static_cast<int>(c.values.size()), c.values.data(),
+                                   nullptr, nullptr, 0);
+      ASSERT_TRUE(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK)
+          << PQresultErrorMessage(r);
+      PQclear(r);
+    }
+    // The server's own count for this session's statement.
+    const std::string generic =
+        exec("SELECT generic_plans FROM pg_prepared_statements WHERE name = 's'");
+    ASSERT_EQ(generic.rfind("ERROR", 0), std::string::npos) << generic;
+    EXPECT_GE(std::stol(generic), 1) << "planned again at every execution";
+    std::string nulls;
+    for (size_t i = 0; i < c.values.size(); ++i) nulls += i == 0 ? "NULL" : ", NULL";
+    ASSERT_EQ(exec("SET LOCAL plan_cache_mode = force_generic_plan"), "");
+    const std::string plan = exec("EXPLAIN (FORMAT JSON) EXECUTE s(" + nulls + ")");
+    ASSERT_EQ(plan.rfind("ERROR", 0), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("\"Seq Scan\""), std::string::npos) << plan;
+    ASSERT_EQ(exec("ROLLBACK"), "");
+    ASSERT_EQ(exec("DEALLOCATE s"), "");
+  }
+  PQfinish(conn);
 }
 
 // A listener that accepts TCP connections and never answers.

@@ -78,6 +78,27 @@ class Params {
 // A libpq message as one log line (its line breaks and tabs as spaces).
 std::string OneLine(std::string text);
 
+// Pruning in passing (Settlement::prune_before, RecordEvent's
+// prune_before) as one SQL condition on events: $T the cutoff. The batch
+// is kPruneInPassingBatch written into the text, not a parameter: under a
+// parameter LIMIT the planner guesses a tenth of the rows, and the plan it
+// keeps for the prepared statement (the generic plan, used after five
+// executions when it looks no dearer) was a hash join over a sequential
+// scan of every event; with the constant it is two steps down events_time
+// and two primary-key lookups, whatever the parameters, so that plan is
+// kept and the statement is not planned again at every sign-in.
+#define SESAME_PRUNE_IN_PASSING_BATCH "2"
+#define SESAME_PRUNE_IN_PASSING_WHERE(T)                                     \
+  T "::bigint > 0 AND id = ANY (ARRAY(SELECT id FROM events WHERE time < " T \
+    "::bigint ORDER BY time LIMIT " SESAME_PRUNE_IN_PASSING_BATCH " FOR UPDATE SKIP LOCKED))"
+static_assert(kPruneInPassingBatch == 2, "SESAME_PRUNE_IN_PASSING_BATCH is kPruneInPassingBatch");
+// PruneInPassing's statement ($1 the cutoff).
+inline constexpr char kPruneInPassingSql[] =
+    "DELETE FROM events WHERE " SESAME_PRUNE_IN_PASSING_WHERE("$1");
+// The one statement of a reserved attempt's success in `bucket`'s table
+// (SettleAttempt; with the "Last sign-in" answer when `last_sign_in`).
+const char* SuccessSqlFor(LockBucket bucket, bool last_sign_in);
+
 // Store::ReadLastSignIn's query as SQL pieces, for DoReadLastSignIn and
 // for the success statement that answers it with its write: $1 the user;
 // M and O the parameters holding the methods and the failure outcomes

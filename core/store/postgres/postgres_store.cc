@@ -411,11 +411,8 @@ Status PostgresStore::InsertEvent(const SignInEvent& event, int64_t coalesce_sec
 Status PostgresStore::PruneInPassing(int64_t prune_before) {
   if (prune_before <= 0) return Status::Ok();
   Params p;
-  p.Int(prune_before).Int(kPruneInPassingBatch);
-  Result<PgResult> r = Exec(
-      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < $1 ORDER BY time "
-      "LIMIT $2 FOR UPDATE SKIP LOCKED)",
-      p, "pruning old sign-in events");
+  p.Int(prune_before);
+  Result<PgResult> r = Exec(kPruneInPassingSql, p, "pruning old sign-in events");
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -90,11 +90,12 @@ struct BucketSql {
 
 // A reserved attempt that succeeded, in ONE statement (autocommit, one
 // round trip: this is every sign-in's write): the bucket cleared as
-// BucketSql::success says, at most $4 old events pruned, and the event
-// inserted when $13. Data-modifying WITH parts all run, once, on one
-// snapshot, so the DELETE never sees the row the INSERT adds.
-// $1 name, $2 window, $3 prune_before, $4 batch, $5..$12 the event.
-#define SESAME_SUCCESS_CTES(T, K)                                                                 \
+// BucketSql::success says, at most kPruneInPassingBatch old events pruned
+// (SESAME_PRUNE_IN_PASSING_WHERE), and the event inserted when $12.
+// Data-modifying WITH parts all run, once, on one snapshot, so the DELETE
+// never sees the row the INSERT adds.
+// $1 name, $2 window, $3 prune_before, $4..$11 the event.
+#define SESAME_SUCCESS_CTES(T, K) \
   "WITH cleared AS (UPDATE " T                                                                    \
   " SET pending_attempts = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "       \
   "failures = GREATEST(pending_attempts - (first_failure = $2)::integer, 0), "                    \
@@ -102,15 +103,14 @@ struct BucketSql {
   "THEN first_failure ELSE 0 END, locked_until = 0, recent_failures = '' WHERE " K                \
   " = $1 AND (failures <> 0 OR pending_attempts <> 0 OR first_failure <> 0 OR locked_until <> 0 " \
   "OR recent_failures <> '') RETURNING failures), "                                               \
-  "pruned AS (DELETE FROM events WHERE $3::bigint > 0 AND id IN (SELECT id FROM events WHERE "    \
-  "time < $3::bigint ORDER BY time LIMIT $4::bigint FOR UPDATE SKIP LOCKED) RETURNING id), "      \
+  "pruned AS (DELETE FROM events WHERE " SESAME_PRUNE_IN_PASSING_WHERE("$3") " RETURNING id), "   \
   "added AS (INSERT INTO events(time, user_name, service, remote_host, method, outcome, detail, " \
-  "count) SELECT $5::bigint, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text, "      \
-  "$12::bigint WHERE $13::boolean RETURNING id) "
+  "count) SELECT $4::bigint, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, "      \
+  "$11::bigint WHERE $12::boolean RETURNING id) "
 #define SESAME_SUCCESS_COLUMNS                                                          \
   "SELECT coalesce((SELECT failures FROM cleared), 0), (SELECT count(*) FROM pruned), " \
   "(SELECT count(*) FROM added)"
-// With Settlement::last_sign_in ($14 methods, $15 failure outcomes, each
+// With Settlement::last_sign_in ($13 methods, $14 failure outcomes, each
 // joined as JoinForEventFilter, NULL: any), the same statement also
 // answers ReadLastSignIn. The statement's snapshot does not hold the event
 // it adds, so the sign-in before this one is the newest success it sees
@@ -118,8 +118,10 @@ struct BucketSql {
 // the failures since it are the same rows.
 #define SESAME_SUCCESS_LAST_SQL(T, K)                                \
   SESAME_SUCCESS_CTES(T, K)                                          \
-  ", " SESAME_LAST_SIGN_IN_BEFORE("$14", "0") SESAME_SUCCESS_COLUMNS \
-      ", " SESAME_LAST_SIGN_IN_COLUMNS("$14", "$15") SESAME_LAST_SIGN_IN_FROM
+  ", " SESAME_LAST_SIGN_IN_BEFORE("$13", "0") SESAME_SUCCESS_COLUMNS \
+      ", " SESAME_LAST_SIGN_IN_COLUMNS("$13", "$14") SESAME_LAST_SIGN_IN_FROM
+
+}  // namespace
 
 const char* SuccessSqlFor(LockBucket bucket, bool last_sign_in) {
   static constexpr char kInteractive[] =
@@ -132,6 +134,8 @@ const char* SuccessSqlFor(LockBucket bucket, bool last_sign_in) {
   if (bucket == LockBucket::kAppPassword) return last_sign_in ? kAppPasswordLast : kAppPassword;
   return last_sign_in ? kInteractiveLast : kInteractive;
 }
+
+namespace {
 
 #undef SESAME_SUCCESS_LAST_SQL
 #undef SESAME_SUCCESS_COLUMNS
@@ -267,7 +271,7 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
     // connection and opened a new one already.
     SESAME_RETURN_IF_ERROR(Connect());
     Params p;
-    p.Text(name).Int(r.window).Int(settlement.prune_before).Int(kPruneInPassingBatch);
+    p.Text(name).Int(r.window).Int(settlement.prune_before);
     if (event != nullptr) {
       p.Int(event->time)
           .Text(event->user)
