@@ -73,10 +73,12 @@ struct StoreStats {
   // The last one as shown to a person ("abcd efgh ..."): what the
   // benchmark signs in with. Not a secret worth keeping: a throwaway store.
   std::string app_password;
-  uint64_t old_event_count = 0;  // events older than 90 days after population
-  double old_events_bulk_s = 0;  // the raw transaction that inserted them
-  uint64_t users_in_store = 0;   // count(*) after population
-  uint64_t store_bytes = 0;      // size of the database file
+  uint64_t old_event_count = 0;     // events older than 90 days after population
+  double old_events_bulk_s = 0;     // the raw transaction that inserted them
+  uint64_t recent_event_count = 0;  // PostgreSQL: a host's history, none due for pruning
+  double recent_events_bulk_s = 0;  // the statement that inserted them
+  uint64_t users_in_store = 0;      // count(*) after population
+  uint64_t store_bytes = 0;         // size of the database file
 };
 
 // Writes DIR/sesame.conf, DIR/sesame.key, DIR/sesame.db (and DIR/run for

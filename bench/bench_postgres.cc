@@ -149,6 +149,28 @@ Result<StoreStats> MakeBenchPostgresStore(const PostgresBenchSpec& spec) {
     stats.bulk_total_s = NowSeconds() - t0;
     stats.bulk_count = s.users - added;
   }
+  {
+    // A host's history: event g at now - g * 89 days / N, one user after
+    // another (a prime stride over the fillers; one in 50 the measured
+    // user's), two services, 250 addresses, one in ten a failure.
+    const std::string n = std::to_string(kPostgresHistoryEvents);
+    const std::string fillers = std::to_string(s.users > 1 ? s.users - 1 : 1);
+    t0 = NowSeconds();
+    SESAME_RETURN_IF_ERROR(
+        Run("host=" + facts["PG_SOCKET_DIR"] + " port=" + facts["PG_PORT"] +
+                " user=postgres dbname=" + db,
+            "INSERT INTO events(time, user_name, service, remote_host, method, outcome, detail, "
+            "count) SELECT " +
+                std::to_string(now) + " - g::bigint * 7689600 / " + n +
+                ", CASE WHEN g % 50 = 0 THEN '" + s.user +
+                "' ELSE 'user' || lpad((1 + (g::bigint * 7919) % " + fillers +
+                ")::text, 6, '0') END, CASE WHEN g % 3 = 0 THEN 'imap' ELSE 'sshd' END, "
+                "'198.51.100.' || (g % 250), 'password', CASE WHEN g % 10 = 0 THEN 'failure' ELSE "
+                "'success' END, '', 1 FROM generate_series(1, " +
+                n + ") g; ANALYZE events"));
+    stats.recent_events_bulk_s = NowSeconds() - t0;
+    stats.recent_event_count = kPostgresHistoryEvents;
+  }
   Result<std::vector<UserRecord>> users = (*store)->ListUsers();
   if (!users.ok()) return users.status();
   stats.users_in_store = users->size();

@@ -24,7 +24,12 @@ struct PostgresBenchSpec {
 // DIR/sesame.pgpass; creates a new database in the cluster (owned by role
 // sesame for TCP) with the schema made through OpenStore; adds the measured
 // user and add_user_calls fillers with Store::AddUser, the rest with one
-// INSERT ... SELECT generate_series. StoreStats::store_path is the DSN.
+// INSERT ... SELECT generate_series; then kPostgresHistoryEvents sign-in
+// events of the last 89 days (none due for pruning), spread over the
+// users, so the statements run against a table the size a host's history
+// gives it, and the planner's statistics of one (ANALYZE). StoreStats::
+// store_path is the DSN.
+inline constexpr uint64_t kPostgresHistoryEvents = 200000;
 Result<StoreStats> MakeBenchPostgresStore(const PostgresBenchSpec& spec);
 
 }  // namespace sesame::bench

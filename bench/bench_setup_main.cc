@@ -146,6 +146,9 @@ void PrintStats(const sesame::bench::StoreStats& stats) {
   std::printf("add_user_total_s=%.6f\n", stats.add_user_total_s);
   std::printf("bulk_count=%llu\n", static_cast<unsigned long long>(stats.bulk_count));
   std::printf("bulk_total_s=%.6f\n", stats.bulk_total_s);
+  std::printf("recent_event_count=%llu\n",
+              static_cast<unsigned long long>(stats.recent_event_count));
+  std::printf("recent_events_bulk_s=%.6f\n", stats.recent_events_bulk_s);
   std::printf("users_in_store=%llu\n", static_cast<unsigned long long>(stats.users_in_store));
 }
 

@@ -52,9 +52,10 @@
 //                            the events still due are counted after the run
 //
 // The PostgreSQL store (the PostgreSQL issue), sesame-min's installation
-// with `store = postgres`: 100,000 users in a new database of a private
-// cluster (tests/pg/pg-cluster, started for the run unless
-// --postgres-cluster names a running one); not by default:
+// with `store = postgres`: 100,000 users and 200,000 sign-in events of the
+// last 89 days (kPostgresHistoryEvents: a host's history, analyzed) in a
+// new database of a private cluster (tests/pg/pg-cluster, started for the
+// run unless --postgres-cluster names a running one); not by default:
 //
 //   sesame-pg-socket-min     over the cluster's Unix socket (superuser
 //                            postgres, trust)
@@ -253,6 +254,29 @@ double NowMs() {
 }
 
 void Progress(const std::string& text) { std::fprintf(stderr, "[bench] %s\n", text.c_str()); }
+
+// The whole machine's CPU time from /proc/stat's first line, in clock
+// ticks: busy (user, nice, system, irq, softirq, steal) and all. Both 0
+// when it cannot be read.
+struct CpuTicks {
+  unsigned long long busy = 0;
+  unsigned long long all = 0;
+};
+
+CpuTicks ReadCpuTicks() {
+  CpuTicks t;
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long v[8] = {};
+  if (!(in >> cpu) || cpu != "cpu") return t;
+  for (unsigned long long& x : v) {
+    if (!(in >> x)) return CpuTicks{};
+  }
+  // user nice system idle iowait irq softirq steal
+  t.busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  t.all = t.busy + v[3] + v[4];
+  return t;
+}
 
 // ---------------------------------------------------------------------------
 // Running commands
@@ -1122,7 +1146,10 @@ void MakePostgresStack(const Options& o, const std::string& base, const std::str
             Thousands(static_cast<uint64_t>(add_n)) + " users";
   note +=
       "; the rest in one INSERT ... SELECT: " + Fixed(std::atof(kv["bulk_total_s"].c_str()), 2) +
-      " s; setup total " + Fixed(took / 1e3, 1) + " s";
+      " s; " + Thousands(std::strtoull(kv["recent_event_count"].c_str(), nullptr, 10)) +
+      " sign-in events of the last 89 days (a host's history), then ANALYZE: " +
+      Fixed(std::atof(kv["recent_events_bulk_s"].c_str()), 2) + " s; setup total " +
+      Fixed(took / 1e3, 1) + " s";
   s->setup_note = note;
 }
 
@@ -1539,6 +1566,13 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     double own_many_per_s = 0;
     double handle_one_per_s = 0;
     double handle_many_per_s = 0;
+    // The machine's CPU during the one-handle runs (client, server, kernel
+    // and whatever else ran): busy share of all CPUs, and CPU ms per
+    // sign-in. Where 1 process leaves little idle, N cannot go faster.
+    double handle_one_busy = 0;
+    double handle_many_busy = 0;
+    double handle_one_cpu_ms = 0;
+    double handle_many_cpu_ms = 0;
     std::string error;
   };
   std::vector<ParallelRow> parallel;
@@ -1553,7 +1587,10 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       // One user for all (the stack's) or, with own_users, filler user i + 1
       // for process i (permit has no users: the same either way).
       const bool fillers = s.key != "permit" && o.users > static_cast<uint64_t>(o.processes);
-      auto run = [&](int procs, bool own_users, bool one_handle) -> double {
+      const double tick_ms = 1e3 / static_cast<double>(sysconf(_SC_CLK_TCK));
+      auto run = [&](int procs, bool own_users, bool one_handle, double* busy = nullptr,
+                     double* cpu_ms = nullptr) -> double {
+        const CpuTicks c0 = ReadCpuTicks();
         const double t0 = NowMs();
         std::vector<pid_t> children;
         for (int i = 0; i < procs; ++i) {
@@ -1586,14 +1623,21 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
           failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
         }
         if (failed) row.error = "a cycle failed with " + std::to_string(procs) + " processes";
-        return row.cycles / ((NowMs() - t0) / 1e3);
+        const double seconds = (NowMs() - t0) / 1e3;
+        const CpuTicks c1 = ReadCpuTicks();
+        if (busy != nullptr && cpu_ms != nullptr && c1.all > c0.all) {
+          *busy = static_cast<double>(c1.busy - c0.busy) / static_cast<double>(c1.all - c0.all);
+          *cpu_ms = static_cast<double>(c1.busy - c0.busy) * tick_ms / row.cycles;
+        }
+        return row.cycles / seconds;
       };
       row.one_per_s = run(1, false, false);
       row.many_per_s = run(o.processes, false, false);
       row.own_one_per_s = run(1, true, false);
       row.own_many_per_s = run(o.processes, true, false);
-      row.handle_one_per_s = run(1, true, true);
-      row.handle_many_per_s = run(o.processes, true, true);
+      row.handle_one_per_s = run(1, true, true, &row.handle_one_busy, &row.handle_one_cpu_ms);
+      row.handle_many_per_s =
+          run(o.processes, true, true, &row.handle_many_busy, &row.handle_many_cpu_ms);
       Progress("parallel " + s.key + ": one user " + Fixed(row.one_per_s, 1) +
                "/s with 1 process, " + Fixed(row.many_per_s, 1) + "/s with " +
                std::to_string(o.processes) + "; a user each " + Fixed(row.own_one_per_s, 1) +
@@ -1723,6 +1767,19 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
                   Fixed(row.handle_one_per_s, 1).c_str(), Fixed(row.handle_many_per_s, 1).c_str(),
                   ratio(row.handle_many_per_s, row.handle_one_per_s).c_str(),
                   row.error.empty() ? "" : (" **" + row.error + "**").c_str());
+    }
+    std::printf(
+        "\nThe machine's CPUs during the one-handle runs (/proc/stat: client, server, kernel and "
+        "anything else running; %ld CPUs): busy share and CPU ms per sign-in. N processes "
+        "cannot go faster than 1 by more than the idle share 1 process leaves, and go slower "
+        "when each sign-in costs more CPU among N:\n\n| stack | 1 process: busy | CPU ms per "
+        "sign-in | %d processes: busy | CPU ms per sign-in |\n|---|---:|---:|---:|---:|\n",
+        sysconf(_SC_NPROCESSORS_ONLN), o.processes);
+    for (const ParallelRow& row : parallel) {
+      std::printf(
+          "| %s | %s%% | %s | %s%% | %s |\n", row.key.c_str(),
+          Fixed(row.handle_one_busy * 100, 0).c_str(), Fixed(row.handle_one_cpu_ms, 3).c_str(),
+          Fixed(row.handle_many_busy * 100, 0).c_str(), Fixed(row.handle_many_cpu_ms, 3).c_str());
     }
   }
 
