@@ -110,9 +110,9 @@ const LastSignInQuery& LastSignInQueryForSignIn();
 
 // Every write that records a sign-in's event deletes up to
 // kPruneInPassingBatch (core/store/store.h) due events in its own
-// transaction: more than the one it adds, so a backlog drains, but few
-// enough that the sign-in hardly notices. A large backlog is for
-// sesame-admin activity prune.
+// transaction: as many as it adds, so the table stops growing, and no
+// more, so that the sign-in hardly notices. A backlog is for
+// sesame-admin activity prune (daily from sesame-activity-prune.timer).
 inline constexpr int64_t kAdminPruneBatch = 1000;  // sesame-admin activity prune's batches
 
 // Events before this time are due for deletion; nullopt when the config

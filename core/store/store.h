@@ -207,13 +207,16 @@ enum class CodeUse {
 inline constexpr int64_t kMaxPruneBatch = 10000;
 
 // The most events one write that records a sign-in deletes in passing
-// (Settlement::prune_before, RecordEvent's prune_before): more than the
-// one event such a write adds, so a backlog drains (by one event a write),
-// and as few as that, because the sign-in pays for each (~2.7 pages of
-// write-ahead log: the row and its three index entries, two of them on
-// pages of their own). 3 moved the p99 more than 2 did:
-// docs/benchmarks.md, "Retention of sign-in events".
-inline constexpr int64_t kPruneInPassingBatch = 2;
+// (Settlement::prune_before, RecordEvent's prune_before): as many as such a
+// write adds, so the table stops growing, and no more, because the sign-in
+// pays for it: ~0.1 ms on a connection just opened (17 pages read: four
+// B-trees descended, for the row and its three index entries) and ~4 pages
+// of write-ahead log; a second one costs 4 reads and ~2.7 pages more. A
+// backlog (retention turned on or shortened) is not for sign-ins to drain:
+// `sesame-admin activity prune` does that, daily from
+// sesame-activity-prune.timer. 2 (draining one event a sign-in) moved the
+// p99 more: docs/benchmarks.md, "Retention of sign-in events".
+inline constexpr int64_t kPruneInPassingBatch = 1;
 
 // How many digests of recent wrong secrets a user's row keeps (the "same
 // wrong secret counts once" rule); their form (kWrongAttemptDigestChars

@@ -8,7 +8,8 @@
 #    resolved), `pam-auth-update --enable sesame` puts pam_sesame before
 #    pam_unix in common-*, pamtester through common-auth/-account signs in a
 #    Sesame user and a pam_unix-only user (wrong passwords refused),
-#    `sesame-admin doctor` reports the stacks;
+#    `sesame-admin doctor` reports the stacks; the daily prune's timer is
+#    enabled and its service's command prunes the store;
 #  - the store made unusable: root still signs in with pam_unix, the Sesame
 #    user is refused;
 #  - upgrade to a version-bumped rebuild of the same package: the store (an
@@ -176,7 +177,25 @@ grep -q "info: sesame-check: uses Sesame: auth (mode=interactive), account, pass
 $doctor_out"
 grep -E '^(warning|error): ' <<<"$doctor_out" | sed "s/^/$it_name: doctor said: /" || true
 pass "doctor (exit $rc) reports the stacks using Sesame"
-phase "enable, sign-ins, doctor"
+
+# The daily prune: both units shipped, the timer enabled (no systemd runs in
+# the root, so deb-systemd-helper's symlink is what shows it), and what the
+# service runs works on the package's store.
+units=$R/lib/systemd/system
+{ [ -f "$units/sesame-activity-prune.timer" ] && [ -f "$units/sesame-activity-prune.service" ]; } ||
+  fail "no sesame-activity-prune units in /lib/systemd/system"
+[ -L "$R/etc/systemd/system/timers.target.wants/sesame-activity-prune.timer" ] ||
+  fail "the package did not enable sesame-activity-prune.timer"
+[ ! -e "$R/etc/systemd/system/multi-user.target.wants/sesame-activity-prune.service" ] ||
+  fail "the package enabled the prune service itself (only the timer should start it)"
+prune_cmd=$(sed -n 's/^ExecStart=//p' "$units/sesame-activity-prune.service")
+[ "$prune_cmd" = "/usr/sbin/sesame-admin activity prune" ] || fail "prune service: ExecStart=$prune_cmd"
+# shellcheck disable=SC2086  # the unit's command line, split as systemd does here
+prune_out=$(in_root $prune_cmd 2>&1) || fail "the prune service's command failed: $prune_out"
+grep -q "^deleted 0 sign-in event(s) older than 90 days" <<<"$prune_out" ||
+  fail "the prune service's command said: $prune_out"
+pass "sesame-activity-prune.timer enabled; its service's command prunes the package's store"
+phase "enable, sign-ins, doctor, prune timer"
 
 # --- a broken store: root is not locked out, the Sesame user is
 mv "$R/var/lib/sesame/sesame.db" "$T/sesame.db.aside"
@@ -256,9 +275,10 @@ signs_in root 'root unix pw 2' || fail "removed: root does not sign in"
 pass "removed while enabled: prerm took the profile out, pam.d names no missing module, pam_unix users sign in, store and key kept"
 
 in_root dpkg --purge sesame >"$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "purge failed"; }
-for gone in /var/lib/sesame /etc/security/sesame.key /etc/security/sesame.conf; do
+for gone in /var/lib/sesame /etc/security/sesame.key /etc/security/sesame.conf \
+  /etc/systemd/system/timers.target.wants/sesame-activity-prune.timer; do
   [ ! -e "$R$gone" ] || fail "purge left $gone"
 done
-pass "purge: store, key and conffile gone"
+pass "purge: store, key, conffile and the timer's enablement gone"
 phase "disable, remove, purge"
 echo "$it_name: time: total: $(($(date +%s) - t0)) s"

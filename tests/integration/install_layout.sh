@@ -32,6 +32,8 @@ want=(
   "usr/share/man/man5/sesame.conf.5 644"
   "usr/share/man/man8/pam_sesame.8 644"
   "usr/share/man/man8/sesame-admin.8 644"
+  "usr/lib/systemd/system/sesame-activity-prune.service 644"
+  "usr/lib/systemd/system/sesame-activity-prune.timer 644"
 )
 # The PostgreSQL store's plugin, beside the module (postgres_plugin.h).
 [ "${SESAME_HAVE_POSTGRES:-0}" = 1 ] && want+=("usr/$SESAME_PAM_MODULE_DIR/sesame/store_postgres.so 644")
@@ -46,6 +48,12 @@ expected=$(for entry in "${want[@]}"; do echo "${entry% *}"; done | sort)
 [ "$found" = "$expected" ] || fail "installed files differ from the list:"$'\n'"$found"
 cmp -s "$d/etc/security/sesame.conf" "$SESAME_SOURCE_DIR/conf/sesame.conf" ||
   fail "the installed sesame.conf is not conf/sesame.conf"
+# The daily prune's service runs the prefix's sesame-admin, which is there.
+exec_start() { sed -n 's/^ExecStart=//p' "$1/sesame-activity-prune.service"; }
+[ "$(exec_start "$d/usr/lib/systemd/system")" = "/usr/sbin/sesame-admin activity prune" ] ||
+  fail "prefix /usr: ExecStart is '$(exec_start "$d/usr/lib/systemd/system")'"
+grep -qx 'WantedBy=timers.target' "$d/usr/lib/systemd/system/sesame-activity-prune.timer" ||
+  fail "the timer is not wanted by timers.target"
 pass "DESTDIR install with prefix /usr: every file where it belongs, with its mode"
 
 # A second install keeps an edited config and says so.
@@ -65,7 +73,10 @@ out=$(install_to "$d" /opt/sesame) || fail "cmake --install --prefix /opt/sesame
 [ "$(mode_of "$d/opt/sesame/etc/security/sesame.conf")" = 644 ] ||
   fail "prefix /opt/sesame: no opt/sesame/etc/security/sesame.conf:"$'\n'"$(cd "$d" && find . -type f)"
 [ ! -e "$d/etc" ] || fail "prefix /opt/sesame: something was installed in DESTDIR/etc"
-pass "prefix /opt/sesame: the config under the prefix"
+[ "$(exec_start "$d/opt/sesame/lib/systemd/system")" = "/opt/sesame/sbin/sesame-admin activity prune" ] ||
+  fail "prefix /opt/sesame: ExecStart is '$(exec_start "$d/opt/sesame/lib/systemd/system")'"
+[ -x "$d/opt/sesame/sbin/sesame-admin" ] || fail "prefix /opt/sesame: no sbin/sesame-admin"
+pass "prefix /opt/sesame: the config and the systemd units under the prefix, ExecStart its sesame-admin"
 
 [ "$(stat -c '%Y %s' /etc/security/sesame.conf 2>/dev/null || echo none)" = "$real_conf_before" ] ||
   fail "the host's /etc/security/sesame.conf changed"

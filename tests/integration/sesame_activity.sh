@@ -12,9 +12,10 @@
 #    failures since;
 #  - sesame-admin activity: --user, --outcome, --service, --since/--until,
 #    every user by default; another user's events are not in the user's list;
-#  - sesame-admin activity prune: deletes exactly the events older than
-#    activity_retention_days (2,500 old ones written into the store), in
-#    batches, and keeps the rest.
+#  - an administrator's action deletes the oldest due event in passing, as a
+#    sign-in does; sesame-admin activity prune: deletes exactly the events
+#    older than activity_retention_days (2,500 old ones written into the
+#    store), in batches, and keeps the rest.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -156,11 +157,19 @@ INSERT INTO events(time, user, service, remote_host, method, outcome, detail, co
   VALUES ($now - 29 * 86400, 'recent-user', 'sshd', '', 'password', 'success', '', 1);
 SQL
 before=$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT count(*) FROM events")
+# An administrator's action records its event and, as a sign-in's write
+# does, deletes the oldest due one in passing (kPruneInPassingBatch = 1).
+oldest=$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT min(time) FROM events")
+admin mfa require "$USER_B" >/dev/null || fail "admin mfa require $USER_B"
+[ "$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT count(*) FROM events")" = "$before" ] ||
+  fail "an admin action did not delete one due event as it added its own"
+[ "$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT count(*) FROM events WHERE time = $oldest")" = 0 ] ||
+  fail "an admin action did not delete the oldest due event"
 admin activity prune --json >"$IT_TMP/prune.json" || fail "activity prune failed"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"deleted":2500,"retention_days":30}, d' \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"deleted":2499,"retention_days":30}, d' \
   "$IT_TMP/prune.json" || fail "prune: $(cat "$IT_TMP/prune.json")"
 after=$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT count(*) FROM events")
-[ "$after" = $((before - 2500)) ] || fail "prune left $after of $before events"
+[ "$after" = $((before - 2499)) ] || fail "prune left $after of $before events"
 [ "$(sqlite3 "$IT_TMP/state/sesame.db" "SELECT count(*) FROM events WHERE user = 'recent-user'")" = 1 ] ||
   fail "prune deleted a recent event"
 admin activity prune | grep -q "^deleted 0 sign-in event(s) older than 30 days" || fail "a second prune"

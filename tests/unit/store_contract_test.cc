@@ -589,7 +589,7 @@ TEST_P(StoreContractTest, PruneEventsDeletesExactlyTheOlderOnesInBatches) {
 // limit (whatever the kind, with or without an event), never a newer one
 // nor the event it records; nothing with prune_before = 0.
 TEST_P(StoreContractTest, SettlementsAndEventsPruneAFewOldEventsInPassing) {
-  static_assert(kPruneInPassingBatch >= 2, "a backlog must drain while each write adds one");
+  static_assert(kPruneInPassingBatch >= 1, "the table must stop growing while each write adds one");
   auto store = MustConnect();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->AddUser(User("alice")).ok());

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/flows/activity.h"
 #include "core/flows/services.h"
 #include "core/store/open/open_store.h"
 #include "tools/admin/admin_cli.h"
@@ -42,7 +43,9 @@ void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcom
   e.method = "admin";
   e.outcome = outcome;
   e.detail = detail;
-  Status s = env.store->RecordEvent(e);
+  // Pruned in passing as a sign-in's event is, so that admin actions do
+  // not grow the table past the retention either.
+  Status s = env.store->RecordEvent(e, 0, PruneInPassingBefore(env.config, e.time));
   if (!s.ok()) env.logger->Log(LogLevel::kWarning, "cannot record the event: " + s.message());
 }
 

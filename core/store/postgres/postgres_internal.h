@@ -84,14 +84,14 @@ std::string OneLine(std::string text);
 // parameter LIMIT the planner guesses a tenth of the rows, and the plan it
 // keeps for the prepared statement (the generic plan, used after five
 // executions when it looks no dearer) was a hash join over a sequential
-// scan of every event; with the constant it is two steps down events_time
-// and two primary-key lookups, whatever the parameters, so that plan is
+// scan of every event; with the constant it is one step down events_time
+// and a primary-key lookup, whatever the parameters, so that plan is
 // kept and the statement is not planned again at every sign-in.
-#define SESAME_PRUNE_IN_PASSING_BATCH "2"
+#define SESAME_PRUNE_IN_PASSING_BATCH "1"
 #define SESAME_PRUNE_IN_PASSING_WHERE(T)                                     \
   T "::bigint > 0 AND id = ANY (ARRAY(SELECT id FROM events WHERE time < " T \
     "::bigint ORDER BY time LIMIT " SESAME_PRUNE_IN_PASSING_BATCH " FOR UPDATE SKIP LOCKED))"
-static_assert(kPruneInPassingBatch == 2, "SESAME_PRUNE_IN_PASSING_BATCH is kPruneInPassingBatch");
+static_assert(kPruneInPassingBatch == 1, "SESAME_PRUNE_IN_PASSING_BATCH is kPruneInPassingBatch");
 // PruneInPassing's statement ($1 the cutoff).
 inline constexpr char kPruneInPassingSql[] =
     "DELETE FROM events WHERE " SESAME_PRUNE_IN_PASSING_WHERE("$1");

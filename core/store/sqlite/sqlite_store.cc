@@ -327,10 +327,10 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   // log past this many pages, so one write in (this / pages a write adds)
   // pays for it: the log and the database synced, every page changed since
   // the last one copied back (10-60 ms on disk). A sign-in adds ~6 pages,
-  // ~11 while it prunes in passing (kPruneInPassingBatch events, ~2.7
-  // pages each): at SQLite's default of 1,000 that was about one sign-in
-  // in 90, enough to be the p99; at 4,000 it is about one in 360 (and the
-  // log grows to 16 MiB). docs/storage.md, docs/benchmarks.md.
+  // ~10 while it prunes in passing (kPruneInPassingBatch event: the row and
+  // its three index entries): at SQLite's default of 1,000 that was about
+  // one sign-in in 90, enough to be the p99; at 4,000 it is about one in
+  // 400 (and the log grows to 16 MiB). docs/storage.md, docs/benchmarks.md.
   SESAME_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=4000", "setting pragmas"));
   // RemoveUser relies on ON DELETE CASCADE; the pragma is silently a no-op
   // in a SQLite built without foreign keys, so check that it took.
