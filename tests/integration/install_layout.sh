@@ -3,7 +3,9 @@
 # it: every file lands under DESTDIR where docs/install.md says, with its
 # mode (sesame setuid root), the sample config is installed once and an
 # edited one is kept by a second install, and a prefix other than /usr puts
-# the config under that prefix. Touches nothing outside its temp dir.
+# the config under that prefix; the daily prune's systemd units pass
+# `systemd-analyze verify` and run the prefix's sesame-admin. Touches
+# nothing outside its temp dir.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -54,6 +56,17 @@ exec_start() { sed -n 's/^ExecStart=//p' "$1/sesame-activity-prune.service"; }
   fail "prefix /usr: ExecStart is '$(exec_start "$d/usr/lib/systemd/system")'"
 grep -qx 'WantedBy=timers.target' "$d/usr/lib/systemd/system/sesame-activity-prune.timer" ||
   fail "the timer is not wanted by timers.target"
+# systemd's own check of both units (an unknown key is only a warning to
+# it, so any output fails too); ExecStart pointed at the staged binary,
+# since verify wants it to exist.
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is not installed (scripts/install-deps test)"
+mkdir "$STAGE/units"
+sed "s|^ExecStart=/usr/sbin/|ExecStart=$d/usr/sbin/|" "$d/usr/lib/systemd/system/sesame-activity-prune.service" \
+  >"$STAGE/units/sesame-activity-prune.service"
+cp "$d/usr/lib/systemd/system/sesame-activity-prune.timer" "$STAGE/units/"
+verify_out=$(systemd-analyze verify --man=no "$STAGE/units/sesame-activity-prune.timer" \
+  "$STAGE/units/sesame-activity-prune.service" 2>&1) || fail "systemd-analyze verify: $verify_out"
+[ -z "$verify_out" ] || fail "systemd-analyze verify: $verify_out"
 pass "DESTDIR install with prefix /usr: every file where it belongs, with its mode"
 
 # A second install keeps an edited config and says so.
