@@ -4,11 +4,15 @@
 #ifndef SESAME_CORE_STORE_BACKEND_COMMON_H_
 #define SESAME_CORE_STORE_BACKEND_COMMON_H_
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/store/store.h"
 
 namespace sesame {
 
@@ -48,6 +52,18 @@ std::vector<std::string> SplitAppPasswordServices(std::string_view stored);
 // matches only whole (strpos/instr of 0x1f NAME 0x1f). Names hold no
 // control character (CheckEventFilter).
 std::string JoinForEventFilter(const std::vector<std::string>& names);
+
+// For each remote host a user has a success from: the smallest id of one.
+using FirstSuccessByHost = std::map<std::string, int64_t>;
+
+// Fills SignInEvent::new_host of `events` (EventFilter::mark_new_hosts):
+// `first_successes` is asked once per user with an event from a remote
+// host, so the cost is one pass over each listed user's successes, not an
+// index probe per event (and no index kept for it at every sign-in's
+// write). An error from it is returned and leaves the marks unset.
+Status MarkNewHosts(
+    std::vector<SignInEvent>& events,
+    const std::function<Result<FirstSuccessByHost>(const std::string& user)>& first_successes);
 
 }  // namespace sesame
 

@@ -3,8 +3,12 @@
 #include "core/store/store.h"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/base/secret.h"
 #include "core/crypto/app_password.h"
@@ -50,6 +54,28 @@ std::string JoinForEventFilter(const std::vector<std::string>& names) {
   std::string joined(1, '\x1f');
   for (const std::string& name : names) joined += name + '\x1f';
   return joined;
+}
+
+Status MarkNewHosts(
+    std::vector<SignInEvent>& events,
+    const std::function<Result<FirstSuccessByHost>(const std::string& user)>& first_successes) {
+  std::map<std::string, FirstSuccessByHost> by_user;
+  for (const SignInEvent& e : events) {
+    if (e.remote_host.empty() || by_user.count(e.user) != 0) continue;
+    Result<FirstSuccessByHost> first = first_successes(e.user);
+    if (!first.ok()) return first.status();
+    by_user.emplace(e.user, std::move(*first));
+  }
+  for (SignInEvent& e : events) {
+    if (e.remote_host.empty()) {
+      e.new_host = false;
+      continue;
+    }
+    const FirstSuccessByHost& first = by_user[e.user];
+    auto it = first.find(e.remote_host);
+    e.new_host = it == first.end() || it->second >= e.id;
+  }
+  return Status::Ok();
 }
 
 Result<SchemaStep> DecideSchemaStep(const std::string& store, int found, int known, bool create,

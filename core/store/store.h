@@ -209,9 +209,10 @@ inline constexpr int64_t kMaxPruneBatch = 10000;
 // The most events one write that records a sign-in deletes in passing
 // (Settlement::prune_before, RecordEvent's prune_before): as many as such a
 // write adds, so the table stops growing, and no more, because the sign-in
-// pays for it: ~0.1 ms on a connection just opened (17 pages read: four
-// B-trees descended, for the row and its three index entries) and ~4 pages
-// of write-ahead log; a second one costs 4 reads and ~2.7 pages more. A
+// pays for it: ~0.1 ms on a connection just opened (SQLite: 9 pages read,
+// three B-trees descended, for the row and its two index entries; 12 for
+// four before schema version 10) and ~3 pages of write-ahead log; a second
+// one costs a few reads and pages more. A
 // backlog (retention turned on or shortened) is not for sign-ins to drain:
 // `sesame-admin activity prune` does that, daily from
 // sesame-activity-prune.timer. 2 (draining one event a sign-in) moved the

@@ -346,7 +346,7 @@ db.commit()
 PY
 chmod 0600 "$IT_TMP/host2/old.db"
 run --config "$PGC2" db copy --from-sqlite "$IT_TMP/host2/old.db"
-expect "a store of an old schema" 1 "has schema version 1; db copy reads version" "sesame-admin db migrate"
+expect "a store of an old schema" 1 "has schema version 1; db copy reads versions 9 to 10" "sesame-admin db migrate"
 cp "$IT_TMP/host2/sesame.db" "$IT_TMP/host2/open.db"
 chmod 0640 "$IT_TMP/host2/open.db"
 run --config "$PGC2" db copy --from-sqlite "$IT_TMP/host2/open.db"

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,54 @@ TEST(BackendCommonTest, EventFilterListsMatchWholeNames) {
             "\x1f"
             "failure\x1f"
             "locked\x1f");
+}
+
+SignInEvent Listed(int64_t id, const std::string& user, const std::string& host) {
+  SignInEvent e;
+  e.id = id;
+  e.user = user;
+  e.remote_host = host;
+  e.new_host = true;  // whatever it was, MarkNewHosts sets it
+  return e;
+}
+
+// The new-host mark from each user's first successes: asked once per user
+// with a remote host, a host is new unless a success from it has a smaller
+// id; an empty host is never new.
+TEST(BackendCommonTest, MarkNewHostsAsksOncePerUserAndComparesIds) {
+  std::vector<SignInEvent> events = {Listed(10, "alice", "192.0.2.1"),
+                                     Listed(11, "alice", "192.0.2.1"),
+                                     Listed(12, "alice", "198.51.100.9"),
+                                     Listed(13, "bob", "192.0.2.1"),
+                                     Listed(14, "carol", ""),
+                                     Listed(15, "alice", "")};
+  std::map<std::string, int> asked;
+  Status st = MarkNewHosts(events, [&](const std::string& user) -> Result<FirstSuccessByHost> {
+    ++asked[user];
+    if (user == "alice") return FirstSuccessByHost{{"192.0.2.1", 11}, {"203.0.113.5", 1}};
+    return FirstSuccessByHost{};
+  });
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(asked, (std::map<std::string, int>{{"alice", 1}, {"bob", 1}}));
+  const bool expected[] = {true, true, true, true, false, false};
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].new_host, expected[i]) << i;
+  events[1].id = 12;  // the first success itself is not new; a later event from the host is known
+  events[0].id = 11;
+  ASSERT_TRUE(MarkNewHosts(events, [](const std::string& user) -> Result<FirstSuccessByHost> {
+                if (user == "alice") return FirstSuccessByHost{{"192.0.2.1", 11}};
+                return FirstSuccessByHost{};
+              }).ok());
+  EXPECT_TRUE(events[0].new_host);
+  EXPECT_FALSE(events[1].new_host);
+}
+
+TEST(BackendCommonTest, MarkNewHostsPassesTheStoresErrorOn) {
+  std::vector<SignInEvent> events = {Listed(1, "alice", "192.0.2.1")};
+  Status st = MarkNewHosts(events, [](const std::string&) -> Result<FirstSuccessByHost> {
+    return Status(Code::kUnavailable, "store is gone");
+  });
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_EQ(st.message(), "store is gone");
 }
 
 TEST(BackendCommonTest, SchemaStepsAndTheirFixes) {

@@ -492,6 +492,57 @@ TEST_F(SqliteStoreTest, MigratesVersion6) {
   EXPECT_EQ(events->front().time, 9002);
 }
 
+// Version 10 dropped events_user_host_success (the new-host mark is one
+// pass over each listed user's events instead): a store of version 9 loses
+// it at its next open, and its events keep their marks.
+TEST_F(SqliteStoreTest, MigratesVersion9WithoutTheNewHostIndex) {
+  {
+    auto store = MustOpen(/*create=*/true);
+    ASSERT_NE(store, nullptr);
+    SignInEvent e;
+    e.user = "alice";
+    e.service = "sshd";
+    e.method = "password";
+    e.outcome = "success";
+    e.detail = "ok";
+    for (int64_t t : {100, 200}) {
+      e.time = t;
+      e.remote_host = t == 100 ? "192.0.2.1" : "198.51.100.9";
+      ASSERT_TRUE(store->RecordEvent(e).ok());
+    }
+  }
+  RawExec(path_,
+          "CREATE INDEX events_user_host_success ON events(user, remote_host, id) "
+          "WHERE outcome = 'success'; UPDATE schema_version SET version = 9;");
+  ASSERT_EQ(
+      RawInt(path_, "SELECT count(*) FROM sqlite_master WHERE name = 'events_user_host_success'"),
+      1);
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->SchemaVersion().value(), kSqliteSchemaVersion);
+  EventFilter filter;
+  filter.mark_new_hosts = true;
+  auto events = store->ListEvents(filter);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_TRUE((*events)[0].new_host);
+  EXPECT_TRUE((*events)[1].new_host);
+  store.reset();
+  EXPECT_EQ(
+      RawInt(path_, "SELECT count(*) FROM sqlite_master WHERE name = 'events_user_host_success'"),
+      0);
+  // What is left on events: the two indexes pruning and the user's
+  // listings use.
+  EXPECT_EQ(RawInt(path_,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                   "'events' AND name IN ('events_time', 'events_user_time')"),
+            2);
+  EXPECT_EQ(RawInt(path_,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                   "'events' AND sql IS NOT NULL"),
+            2);
+}
+
 TEST_F(SqliteStoreTest, OldVersionWithoutMigrateRefused) {
   RawExec(path_, kV1Schema);
   SqliteOptions options = Options();

@@ -551,6 +551,17 @@ TEST_P(StoreContractTest, EventsMarkRemoteHostsNewToTheUser) {
   listed = store->ListEvents(unmarked);
   ASSERT_TRUE(listed.ok());
   for (const SignInEvent& e : *listed) EXPECT_FALSE(e.new_host);
+  // Every user's events at once (an administrator's listing): each is
+  // marked against its own user's successes only.
+  EventFilter everyone;
+  everyone.mark_new_hosts = true;
+  listed = store->ListEvents(everyone);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 8u);
+  const bool expected_all[] = {true, true, false, false, true, true, true, false};
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ((*listed)[i].new_host, expected_all[i]) << i << " " << (*listed)[i].user;
+  }
 }
 
 // PruneEvents deletes exactly the events older than the limit, oldest

@@ -9,7 +9,8 @@
 // used for the rows: it has no way to add history, recovery digests or app
 // passwords as they are, and one transaction per call would not be all or
 // nothing. Column for column the PostgreSQL schema of version 1 is the
-// SQLite schema of version 9 (postgres_store.cc); `user` is user_name.
+// SQLite schema of versions 9 and 10 (postgres_store.cc; 10 only dropped an
+// index); `user` is user_name.
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -102,11 +103,12 @@ class Source {
     SESAME_RETURN_IF_ERROR(
         Scalar("SELECT max(version) FROM schema_version", "reading its schema version", &version));
     const int v = std::atoi(version.c_str());
-    if (v != kCopiedSqliteSchemaVersion) {
+    if (v < kOldestCopiedSqliteSchemaVersion || v > kCopiedSqliteSchemaVersion) {
       const std::string told = "SQLite store " + path_ + " has schema version " + version +
-                               "; db copy reads version " +
+                               "; db copy reads versions " +
+                               std::to_string(kOldestCopiedSqliteSchemaVersion) + " to " +
                                std::to_string(kCopiedSqliteSchemaVersion);
-      if (v < kCopiedSqliteSchemaVersion) {
+      if (v < kOldestCopiedSqliteSchemaVersion) {
         return Status(Code::kUnavailable,
                       told +
                           ": bring it up to date first with `sesame-admin db migrate` (on "

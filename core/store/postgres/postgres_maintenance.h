@@ -56,8 +56,10 @@ Result<PostgresFacts> InspectPostgresStore(const PostgresOptions& options);
 
 // The SQLite schema version CopySqliteIntoPostgres reads (tools/admin
 // asserts it is kSqliteSchemaVersion, so a new SQLite schema cannot be
-// copied without its columns).
-inline constexpr int kCopiedSqliteSchemaVersion = 9;
+// copied without its columns), and the oldest one it reads as well:
+// versions 9 and 10 have the same tables (10 dropped an index).
+inline constexpr int kCopiedSqliteSchemaVersion = 10;
+inline constexpr int kOldestCopiedSqliteSchemaVersion = 9;
 
 struct SqliteCopySource {
   std::string path;

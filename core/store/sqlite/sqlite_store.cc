@@ -124,6 +124,10 @@ constexpr SchemaMigration kMigrations[] = {
      "CREATE INDEX events_time ON events(time);"
      "CREATE INDEX events_user_host_success ON events(user, remote_host, id) "
      "  WHERE outcome = 'success';"},
+    // The new-host mark is now one pass over each listed user's events
+    // (MarkNewHosts), so every sign-in's write and every pruned event
+    // maintain one B-tree fewer (docs/storage.md, "Sign-in activity").
+    {9, "DROP INDEX IF EXISTS events_user_host_success;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -326,9 +330,9 @@ Status SqliteStore::Init(const SqliteOptions& options) {
   // The automatic checkpoint runs in the commit that takes the write-ahead
   // log past this many pages, so one write in (this / pages a write adds)
   // pays for it: the log and the database synced, every page changed since
-  // the last one copied back (10-60 ms on disk). A sign-in adds ~6 pages,
-  // ~10 while it prunes in passing (kPruneInPassingBatch event: the row and
-  // its three index entries): at SQLite's default of 1,000 that was about
+  // the last one copied back (10-60 ms on disk). A sign-in adds ~5 pages,
+  // ~8 while it prunes in passing (kPruneInPassingBatch event: the row and
+  // its two index entries): at SQLite's default of 1,000 that was about
   // one sign-in in 90, enough to be the p99; at 4,000 it is about one in
   // 400 (and the log grows to 16 MiB). docs/storage.md, docs/benchmarks.md.
   SESAME_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=4000", "setting pragmas"));
@@ -549,13 +553,10 @@ namespace {
   " AND (?5 IS NULL OR instr(?5, char(31) || e.outcome || char(31)) > 0)" \
   " AND (?6 IS NULL OR instr(?6, char(31) || e.method || char(31)) > 0) AND e.id > ?9"
 
-// ?9 after_id. ?7: fill new_host (the subquery runs only then; index
-// events_user_host_success answers it).
+// ?9 after_id (?7 is not used: the new-host mark is MarkNewHosts').
 #define SESAME_EVENT_COLUMNS                                                               \
   "SELECT e.id, e.time, e.user, e.service, e.remote_host, e.method, e.outcome, e.detail, " \
-  "e.count, CASE WHEN ?7 AND e.remote_host <> '' THEN NOT EXISTS (SELECT 1 FROM events p " \
-  "WHERE p.user = e.user AND p.remote_host = e.remote_host AND p.outcome = 'success' AND " \
-  "p.id < e.id) ELSE 0 END FROM events e WHERE "
+  "e.count FROM events e WHERE "
 
 // Binds ?1 to ?6 and ?9 for the texts above; `joined` keeps the lists alive
 // until the statement is done.
@@ -589,7 +590,6 @@ Result<std::vector<SignInEvent>> SqliteStore::DoListEvents(const EventFilter& fi
       Prepare(filter.user.has_value() ? kByUser : kAll, &stmt, "listing sign-in events"));
   std::string joined[2];
   BindEventFilter(stmt, filter, joined);
-  stmt.BindInt(7, filter.mark_new_hosts ? 1 : 0);
   const uint64_t max_limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   stmt.BindInt(8, filter.limit == 0
                       ? -1
@@ -607,10 +607,30 @@ Result<std::vector<SignInEvent>> SqliteStore::DoListEvents(const EventFilter& fi
     e.outcome = stmt.Text(6);
     e.detail = stmt.Text(7);
     e.count = stmt.Int(8);
-    e.new_host = stmt.Int(9) != 0;
     events.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return Error(rc, "listing sign-in events");
+  if (filter.mark_new_hosts) {
+    // Through index events_user_time: the user's events, not the table.
+    // Outside the listing's read, so a success recorded meanwhile has a
+    // larger id than any listed event and changes no mark; an event pruned
+    // meanwhile is as if the listing had come a moment later.
+    Stmt first;
+    SESAME_RETURN_IF_ERROR(Prepare(
+        "SELECT remote_host, min(id) FROM events WHERE user = ?1 AND outcome = 'success' AND "
+        "remote_host <> '' GROUP BY remote_host",
+        &first, "marking new remote hosts"));
+    SESAME_RETURN_IF_ERROR(
+        MarkNewHosts(events, [&](const std::string& user) -> Result<FirstSuccessByHost> {
+          first.Reset();
+          first.BindText(1, user);
+          FirstSuccessByHost found;
+          int step;
+          while ((step = first.Step()) == SQLITE_ROW) found.emplace(first.Text(0), first.Int(1));
+          if (step != SQLITE_DONE) return Error(step, "marking new remote hosts");
+          return found;
+        }));
+  }
   if (!filter.newest_first) std::reverse(events.begin(), events.end());
   return events;
 }

@@ -16,7 +16,7 @@
 
 namespace sesame {
 
-inline constexpr int kSqliteSchemaVersion = 9;
+inline constexpr int kSqliteSchemaVersion = 10;
 
 struct SqliteOptions {
   // Create the file (mode 0600) and schema when missing; otherwise a
