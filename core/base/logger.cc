@@ -22,13 +22,15 @@ int SyslogPriority(LogLevel level) {
   return LOG_ERR;
 }
 
-std::string SanitizeForLog(std::string_view text, size_t max_len) {
+namespace {
+
+std::string Sanitize(std::string_view text, size_t max_len, bool keep_quote) {
   std::string out;
   size_t n = text.size() < max_len ? text.size() : max_len;
   out.reserve(n + 8);
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && (c != '"' || keep_quote)) {
       out.push_back(static_cast<char>(c));
     } else {
       char buf[8];
@@ -38,6 +40,16 @@ std::string SanitizeForLog(std::string_view text, size_t max_len) {
   }
   if (text.size() > max_len) out += "...";
   return out;
+}
+
+}  // namespace
+
+std::string SanitizeForLog(std::string_view text, size_t max_len) {
+  return Sanitize(text, max_len, /*keep_quote=*/false);
+}
+
+std::string SanitizeForDisplay(std::string_view text, size_t max_len) {
+  return Sanitize(text, max_len, /*keep_quote=*/true);
 }
 
 }  // namespace sesame

@@ -35,6 +35,12 @@ int SyslogPriority(LogLevel level);
 // backslash, quote) as \xHH; cut at `max_len` input bytes with "...".
 std::string SanitizeForLog(std::string_view text, size_t max_len = 128);
 
+// The same for a table a person reads (sesame activity), but a double quote
+// as it is: the log escapes it because its messages quote names, a table's
+// cells are not quoted. The backslash stays escaped, so what reads \xHH
+// was never a literal backslash.
+std::string SanitizeForDisplay(std::string_view text, size_t max_len = 128);
+
 }  // namespace sesame
 
 #endif  // SESAME_CORE_BASE_LOGGER_H_

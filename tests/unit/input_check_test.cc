@@ -58,5 +58,12 @@ TEST(SanitizeForLogTest, EscapesEverythingUnsafe) {
   EXPECT_EQ(SanitizeForLog(std::string(200, 'x'), 10), std::string(10, 'x') + "...");
 }
 
+// For a table a person reads: the same, but a quote as it is.
+TEST(SanitizeForDisplayTest, KeepsQuotesEscapesTheRest) {
+  EXPECT_EQ(SanitizeForDisplay("app password \"Mail\""), "app password \"Mail\"");
+  EXPECT_EQ(SanitizeForDisplay("a\x1b[2J\\x41\xc3\xa9"), "a\\x1b[2J\\x5cx41\\xc3\\xa9");
+  EXPECT_EQ(SanitizeForDisplay(std::string(200, 'x'), 10), std::string(10, 'x') + "...");
+}
+
 }  // namespace
 }  // namespace sesame

@@ -3,42 +3,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "core/base/logger.h"
 #include "core/flows/activity.h"
 
 namespace sesame {
 namespace {
 
-// A table cell: as SanitizeForLog (control bytes, bytes above 0x7e and the
-// backslash as \xNN, cut at max_len), but a double quote as it is. The log
-// escapes it because its messages quote names; here the details quote app
-// passwords' names themselves ("app password "Mail" accepted"), and \x22
-// in every such line read as damage. A backslash stays escaped, so what
-// reads \xNN was never a literal backslash.
-std::string ForTable(std::string_view text, size_t max_len = 128) {
-  std::string out;
-  const size_t n = std::min(text.size(), max_len);
-  out.reserve(n + 8);
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  if (text.size() > max_len) out += "...";
-  return out;
-}
-
 // Bytes that are not printed as they are keep the columns from lining up
 // exactly; the table is for reading, --json is for scripts.
-std::string Cell(const std::string& text) { return text.empty() ? "-" : ForTable(text); }
+std::string Cell(const std::string& text) { return text.empty() ? "-" : SanitizeForDisplay(text); }
 
 }  // namespace
 
@@ -57,7 +32,7 @@ std::string ActivityTable(const std::vector<SignInEvent>& events, bool with_user
     row.push_back(e.new_host ? "new" : "");
     row.push_back(Cell(MethodWords(e.method)));
     row.push_back(Cell(e.outcome) + (e.count > 1 ? " x" + std::to_string(e.count) : ""));
-    row.push_back(e.detail.empty() ? "" : ForTable(e.detail));
+    row.push_back(e.detail.empty() ? "" : SanitizeForDisplay(e.detail));
     rows.push_back(std::move(row));
   }
   std::vector<size_t> width(head.size(), 0);
