@@ -250,7 +250,7 @@ DB1=$DB
 PGC=$IT_TMP/$DB1-host.conf
 run --config "$PGC" db check
 expect "db check, fresh database" 0 "store: postgres host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST" \
-  "TLS TLSv1." "role $HOST, primary" "schema version: 2 (this sesame: 2)" "users 0," "consistency: ok"
+  "TLS TLSv1." "role $HOST, primary" "schema version: 3 (this sesame: 3)" "users 0," "consistency: ok"
 sq_sum=$(sha256sum "$SQ_DB" | cut -d' ' -f1)
 run --config "$PGC" db copy --from-sqlite "$SQ_DB"
 expect "db copy into an empty store" 0 "copied $SQ_DB into store postgres host=127.0.0.1" \
@@ -368,37 +368,46 @@ pass "refused files wrote nothing"
 
 # ---- db migrate, db check, doctor ----
 run --config "$PGC" db migrate
-expect "db migrate, current schema" 0 "is at schema version 2: nothing to migrate"
+expect "db migrate, current schema" 0 "is at schema version 3: nothing to migrate"
 run --config "$PGC" db migrate --json
 expect "db migrate --json" 0 '"action":"none"' '"backup":""'
 mkdir -m 0755 "$IT_TMP/pam-empty"
 run --config "$PGC" --verbose doctor --pam-dir "$IT_TMP/pam-empty"
 expect "doctor, the hosts' role" 0 "info: postgres_dsn: names host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST, no password in it" \
   "info: $state/pgpass: passfile present" "connected: PostgreSQL 15" "TLS TLSv1." "role $HOST, primary" \
-  "schema version 2 (current), consistency checks ok" "0 errors, 0 warnings"
-# A store only indexes behind (version 1: no events_user_success_time), as
-# a fleet's hosts find it once they run this sesame and before the owner
-# migrates (docs/install.md, "Upgrading a fleet"): usable, reported, and
-# migrated by the owner only.
-psql_db "$DB1" "DROP INDEX events_user_success_time; UPDATE schema_version SET version = 1" >/dev/null
+  "schema version 3 (current), consistency checks ok" "0 errors, 0 warnings"
+# A store only indexes behind (version 1: no events_user_success_time nor
+# events_user_failure_time, and events_user_host_success), as a fleet's
+# hosts find it once they run this sesame and before the owner migrates
+# (docs/install.md, "Upgrading a fleet"): usable, reported, and migrated
+# by the owner only.
+event_indexes="SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'events'"
+psql_db "$DB1" "DROP INDEX events_user_success_time; DROP INDEX events_user_failure_time;
+  CREATE INDEX events_user_host_success ON events(user_name, remote_host, id) WHERE outcome = 'success';
+  UPDATE schema_version SET version = 1" >/dev/null
 run --config "$PGC" db check
-expect "db check, a store an index behind" 1 "schema version: 1 (this sesame: 2)" \
+expect "db check, a store indexes behind" 1 "schema version: 1 (this sesame: 3)" \
   "sign-ins work meanwhile" "run \`sesame-admin db migrate\` from one host as the owner role"
 run --config "$PGC" doctor --pam-dir "$IT_TMP/pam-empty"
-expect "doctor, a store an index behind" 1 \
-  "schema version 1, this sesame knows 2: sign-ins work, without the newer indexes" "0 errors, 1 warning"
+expect "doctor, a store indexes behind" 1 \
+  "schema version 1, this sesame knows 3: sign-ins work, without the newer indexes" "0 errors, 1 warning"
 run --config "$PGC" activity --limit 1
 expect "the hosts' role reads it" 0 ""
 run --config "$PGC" db migrate
 expect "db migrate by the hosts' role" 1 "must be owner of table events" \
   "the schema is changed by the role that owns sesame's tables"
 [ "$(psql_db "$DB1" "SELECT version FROM schema_version")" = 1 ] || fail "a refused migration changed the version"
+# docs/install.md, "Upgrading a fleet": version 3's index built beforehand,
+# without holding up the hosts; the migration finds it there.
+psql_db "$DB1" "CREATE INDEX CONCURRENTLY events_user_failure_time ON events(user_name, time)
+  WHERE outcome <> 'success'" >/dev/null
 run --config "$IT_TMP/$DB1-owner.conf" db migrate
-expect "db migrate by the owner" 0 "migrated from schema version 1 to 2"
-[ "$(psql_db "$DB1" "SELECT count(*) FROM pg_indexes WHERE indexname = 'events_user_success_time'")" = 1 ] ||
-  fail "db migrate did not make events_user_success_time"
+expect "db migrate by the owner" 0 "migrated from schema version 1 to 3"
+indexes=$(psql_db "$DB1" "$event_indexes")
+[ "$indexes" = events_pkey,events_time,events_user_failure_time,events_user_success_time,events_user_time ] ||
+  fail "db migrate left the events table with the indexes $indexes"
 run --config "$PGC" db check
-expect "db check after the migration" 0 "schema version: 2 (this sesame: 2)" "consistency: ok"
+expect "db check after the migration" 0 "schema version: 3 (this sesame: 3)" "consistency: ok"
 run --config "$IT_TMP/$DB1-owner.conf" doctor --pam-dir "$IT_TMP/pam-empty"
 expect "doctor, the owner role" 1 "role $OWNER owns sesame's tables or may create objects" "0 errors, 1 warning"
 chmod 0640 "$state/pgpass"

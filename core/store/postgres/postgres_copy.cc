@@ -38,9 +38,9 @@ using postgres_internal::PgResult;
 
 namespace {
 
-static_assert(kPostgresSchemaVersion == 2,
-              "CopySqliteIntoPostgres writes the columns of schema version 2 (those of "
-              "version 1; version 2 added an index): update it");
+static_assert(kPostgresSchemaVersion == 3,
+              "CopySqliteIntoPostgres writes the columns of schema version 3 (those of "
+              "version 1; versions 2 and 3 changed only indexes): update it");
 
 // A copy of many events takes longer than a sign-in's statement; the
 // server still bounds it.

@@ -36,8 +36,8 @@ constexpr Table kTables[] = {
     {"app_password_lockout", "SELECT count(*) FROM app_password_lockout"},
     {"events", "SELECT count(*) FROM events"},
 };
-static_assert(kPostgresSchemaVersion == 2 && kPostgresOldestUsableVersion == 1,
-              "InspectPostgresStore knows the tables of schema versions 1 and 2 (the same "
+static_assert(kPostgresSchemaVersion == 3 && kPostgresOldestUsableVersion == 1,
+              "InspectPostgresStore knows the tables of schema versions 1 to 3 (the same "
               "tables): add the new ones");
 
 // One consistency query: its rows are names (at most a few shown), each a

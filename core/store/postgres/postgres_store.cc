@@ -105,6 +105,22 @@ constexpr SchemaMigration kMigrations[] = {
     {1,
      "CREATE INDEX events_user_success_time ON events(user_name, time, id) "
      "  WHERE outcome = 'success';"},
+    // The "Last sign-in" line's failures since the previous success without
+    // the successes of that second (SESAME_LAST_SIGN_IN_COLUMNS), and one
+    // index fewer for every sign-in's write and every pruned event to
+    // update: the listings' new-host mark is worked out per listed user
+    // (MarkNewHosts), as in SQLite since its schema 10. Only indexes:
+    // versions 1 and 2 stay usable. Both statements wait for their table
+    // lock at most the session's lock_timeout (store_busy_timeout_ms), so a
+    // long reader of events (a pg_dump) fails the migration instead of
+    // queueing every host's sign-ins behind it. IF NOT EXISTS: an admin may
+    // build the index beforehand with CREATE INDEX CONCURRENTLY, which does
+    // not hold up the hosts' writes while it reads the table
+    // (docs/install.md, "Fleet").
+    {2,
+     "CREATE INDEX IF NOT EXISTS events_user_failure_time ON events(user_name, time) "
+     "  WHERE outcome <> 'success';"
+     "DROP INDEX IF EXISTS events_user_host_success;"},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPostgresSchemaVersion,
               "one migration per schema version");
@@ -436,11 +452,11 @@ namespace {
   " AND ($5::text IS NULL OR strpos($5::text, chr(31) || e.outcome || chr(31)) > 0)" \
   " AND ($6::text IS NULL OR strpos($6::text, chr(31) || e.method || chr(31)) > 0) AND e.id > $9"
 
+// $7 (mark_new_hosts) is not used by the SQL (MarkNewHosts marks them), but
+// named so that the server knows its type.
 #define SESAME_EVENT_COLUMNS                                                                    \
   "SELECT e.id, e.time, e.user_name, e.service, e.remote_host, e.method, e.outcome, e.detail, " \
-  "e.count, CASE WHEN $7::boolean AND e.remote_host <> '' THEN NOT EXISTS (SELECT 1 FROM "      \
-  "events p WHERE p.user_name = e.user_name AND p.remote_host = e.remote_host AND "             \
-  "p.outcome = 'success' AND p.id < e.id) ELSE false END FROM events e WHERE "
+  "e.count FROM events e WHERE $7::boolean IS NOT NULL AND "
 
 // $1 to $9 for the texts above ($7 and $8 as given).
 void BindEventFilter(Params& p, const EventFilter& filter, bool mark_new_hosts,
@@ -512,10 +528,25 @@ Result<std::vector<SignInEvent>> PostgresStore::DoListEvents(const EventFilter& 
       e.outcome = r->Text(i, 6);
       e.detail = r->Text(i, 7);
       e.count = r->Int(i, 8);
-      e.new_host = r->Bool(i, 9);
       events.push_back(std::move(e));
     }
-    return Status::Ok();
+    if (!filter.mark_new_hosts) return Status::Ok();
+    // Through index events_user_success_time: the user's successes, not
+    // the table. A later statement than the listing's, so a success
+    // committed in between may count as the host's first (the listing as
+    // if read a moment later); a display mark, decided by nothing.
+    return MarkNewHosts(events, [&](const std::string& user) -> Result<FirstSuccessByHost> {
+      Params who;
+      who.Text(user);
+      Result<PgResult> first = Exec(
+          "SELECT remote_host, min(id) FROM events WHERE user_name = $1 AND outcome = "
+          "'success' AND remote_host <> '' GROUP BY remote_host",
+          who, "marking new remote hosts");
+      if (!first.ok()) return first.status();
+      FirstSuccessByHost found;
+      for (int i = 0; i < first->rows(); ++i) found.emplace(first->Text(i, 0), first->Int(i, 1));
+      return found;
+    });
   });
   if (!st.ok()) return st;
   if (!filter.newest_first) std::reverse(events.begin(), events.end());

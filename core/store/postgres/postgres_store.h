@@ -34,7 +34,7 @@
 
 namespace sesame {
 
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 // The oldest schema version this sesame uses as it is: the migrations
 // after it only add indexes (speed, not meaning), so a fleet's hosts can
 // run this sesame before one host migrates the schema with `sesame-admin
