@@ -71,7 +71,10 @@
 // connection), and sign-ins per second of both are reported; three ways:
 // every process as the stack's one user; process i as filler user i + 1;
 // and that on one PAM handle per process (SignInsOnOneHandle), which leaves
-// libpam's per-handle loading of modules out.
+// libpam's per-handle loading of modules out. --handle-cycles sets how many
+// sign-ins a one-handle run makes (a longer steady state than the stack's
+// cycles), --handle-repeats R runs it with 1 and with N processes
+// alternately R times and reports the medians and every repeat.
 //
 // With a verification code (the MFA issue), each cycle signing in as the
 // next of many enrolled users (see "Verification codes" below):
@@ -157,6 +160,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/store/store.h"  // kPruneInPassingBatch only (a constant: nothing linked)
@@ -769,6 +773,8 @@ struct Options {
   std::string shm_dir = "/dev/shm";
   std::string postgres_cluster;  // a running tests/pg/pg-cluster DIR; empty: start one
   int processes = 0;             // > 0: the parallel measurement (see the top)
+  int handle_cycles = 0;         // one-handle runs: sign-ins (0: the stack's cycles)
+  int handle_repeats = 1;        // one-handle runs: 1 and N processes alternately, R times
 };
 
 [[noreturn]] void Usage(int code) {
@@ -801,6 +807,9 @@ struct Options {
       "                         (default: start one for the run)\n"
       "  --processes N          also measure permit, sesame-min and sesame-pg-* with N\n"
       "                         processes at once against 1 (sign-ins per second)\n"
+      "  --handle-cycles N      sign-ins of each one-handle run (default: the stack's cycles)\n"
+      "  --handle-repeats R     one-handle runs with 1 and with N processes, alternately, R\n"
+      "                         times each; the table shows the medians (default 1)\n"
       "  --no-memory            skip the peak-memory children\n"
       "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
       "  --module PATH          pam_sesame.so (default: the build's)\n"
@@ -857,6 +866,10 @@ Options ParseOptions(int argc, char** argv) {
       o.postgres_cluster = value();
     } else if (a == "--processes") {
       o.processes = ParseInt(value());
+    } else if (a == "--handle-cycles") {
+      o.handle_cycles = ParseInt(value());
+    } else if (a == "--handle-repeats") {
+      o.handle_repeats = std::max(1, ParseInt(value()));
     } else if (a == "--no-memory") {
       o.memory = false;
     } else if (a == "--no-dev-log") {
@@ -1573,6 +1586,9 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     double handle_many_busy = 0;
     double handle_one_cpu_ms = 0;
     double handle_many_cpu_ms = 0;
+    // With --handle-repeats: each repeat's 1-process and N-process rates.
+    int handle_cycles = 0;
+    std::vector<std::pair<double, double>> handle_repeats;
     std::string error;
   };
   std::vector<ParallelRow> parallel;
@@ -1588,13 +1604,15 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       // for process i (permit has no users: the same either way).
       const bool fillers = s.key != "permit" && o.users > static_cast<uint64_t>(o.processes);
       const double tick_ms = 1e3 / static_cast<double>(sysconf(_SC_CLK_TCK));
+      row.handle_cycles = o.handle_cycles > 0 ? std::max(o.handle_cycles, o.processes) : row.cycles;
       auto run = [&](int procs, bool own_users, bool one_handle, double* busy = nullptr,
                      double* cpu_ms = nullptr) -> double {
+        const int cycles = one_handle ? row.handle_cycles : row.cycles;
         const CpuTicks c0 = ReadCpuTicks();
         const double t0 = NowMs();
         std::vector<pid_t> children;
         for (int i = 0; i < procs; ++i) {
-          const int mine = row.cycles / procs + (i < row.cycles % procs ? 1 : 0);
+          const int mine = cycles / procs + (i < cycles % procs ? 1 : 0);
           pid_t child = fork();
           if (child < 0) throw Fatal(Errno("fork"));
           if (child == 0) {
@@ -1627,17 +1645,47 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         const CpuTicks c1 = ReadCpuTicks();
         if (busy != nullptr && cpu_ms != nullptr && c1.all > c0.all) {
           *busy = static_cast<double>(c1.busy - c0.busy) / static_cast<double>(c1.all - c0.all);
-          *cpu_ms = static_cast<double>(c1.busy - c0.busy) * tick_ms / row.cycles;
+          *cpu_ms = static_cast<double>(c1.busy - c0.busy) * tick_ms / cycles;
         }
-        return row.cycles / seconds;
+        return cycles / seconds;
       };
       row.one_per_s = run(1, false, false);
       row.many_per_s = run(o.processes, false, false);
       row.own_one_per_s = run(1, true, false);
       row.own_many_per_s = run(o.processes, true, false);
-      row.handle_one_per_s = run(1, true, true, &row.handle_one_busy, &row.handle_one_cpu_ms);
-      row.handle_many_per_s =
-          run(o.processes, true, true, &row.handle_many_busy, &row.handle_many_cpu_ms);
+      // Alternately, so that a drift of the machine (or of the store,
+      // which grows by every sign-in's event) touches both alike; the CPU
+      // shares are the first repeat's.
+      for (int k = 0; k < o.handle_repeats && !Stopped(); ++k) {
+        double one_busy = 0;
+        double one_cpu = 0;
+        double many_busy = 0;
+        double many_cpu = 0;
+        const double one = run(1, true, true, &one_busy, &one_cpu);
+        const double many = run(o.processes, true, true, &many_busy, &many_cpu);
+        if (k == 0) {
+          row.handle_one_busy = one_busy;
+          row.handle_one_cpu_ms = one_cpu;
+          row.handle_many_busy = many_busy;
+          row.handle_many_cpu_ms = many_cpu;
+        }
+        row.handle_repeats.emplace_back(one, many);
+        Progress("parallel " + s.key + ": one handle each, repeat " + std::to_string(k + 1) + ": " +
+                 Fixed(one, 1) + "/s with 1 process, " + Fixed(many, 1) + "/s with " +
+                 std::to_string(o.processes));
+      }
+      auto median = [](std::vector<double> v) {
+        if (v.empty()) return 0.0;
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+      };
+      std::vector<double> ones, manys;
+      for (const auto& [one, many] : row.handle_repeats) {
+        ones.push_back(one);
+        manys.push_back(many);
+      }
+      row.handle_one_per_s = median(ones);
+      row.handle_many_per_s = median(manys);
       Progress("parallel " + s.key + ": one user " + Fixed(row.one_per_s, 1) +
                "/s with 1 process, " + Fixed(row.many_per_s, 1) + "/s with " +
                std::to_string(o.processes) + "; a user each " + Fixed(row.own_one_per_s, 1) +
@@ -1753,10 +1801,15 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
         "filler user i + 1 (the 1-process run as filler user 1), full cycles and then on one PAM "
         "handle per process (pam_authenticate + pam_acct_mgmt again and again, as sshd does when "
         "it asks again: libpam's loading of the service's and \"other\"'s modules per handle "
-        "left out):\n\n| stack | cycles | one user: 1 process/s | %d processes/s | ratio | a user "
+        "left out; %d sign-ins a run%s):\n\n| stack | cycles | one user: 1 process/s | %d "
+        "processes/s | ratio | a user "
         "each: 1 process/s | %d processes/s | ratio | one handle each: 1 process/s | %d "
         "processes/s | ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        o.processes, o.processes, o.processes, o.processes);
+        o.processes, parallel.front().handle_cycles,
+        o.handle_repeats > 1
+            ? (", the medians of " + std::to_string(o.handle_repeats) + " alternating runs").c_str()
+            : "",
+        o.processes, o.processes, o.processes);
     auto ratio = [](double many, double one) { return Fixed(one > 0 ? many / one : 0, 2) + "x"; };
     for (const ParallelRow& row : parallel) {
       std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%s\n", row.key.c_str(),
@@ -1768,9 +1821,24 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
                   ratio(row.handle_many_per_s, row.handle_one_per_s).c_str(),
                   row.error.empty() ? "" : (" **" + row.error + "**").c_str());
     }
+    if (o.handle_repeats > 1) {
+      std::printf(
+          "\nOne handle each, every repeat (1 process, then %d, alternately): sign-ins/s and "
+          "ratio:\n\n| stack | repeat | 1 process/s | %d processes/s | ratio |\n"
+          "|---|---:|---:|---:|---:|\n",
+          o.processes, o.processes);
+      for (const ParallelRow& row : parallel) {
+        for (size_t k = 0; k < row.handle_repeats.size(); ++k) {
+          const auto& [one, many] = row.handle_repeats[k];
+          std::printf("| %s | %zu | %s | %s | %s |\n", row.key.c_str(), k + 1,
+                      Fixed(one, 1).c_str(), Fixed(many, 1).c_str(), ratio(many, one).c_str());
+        }
+      }
+    }
     std::printf(
         "\nThe machine's CPUs during the one-handle runs (/proc/stat: client, server, kernel and "
-        "anything else running; %ld CPUs): busy share and CPU ms per sign-in. N processes "
+        "anything else running; %ld CPUs; the first repeat): busy share and CPU ms per sign-in. "
+        "N processes "
         "cannot go faster than 1 by more than the idle share 1 process leaves, and go slower "
         "when each sign-in costs more CPU among N:\n\n| stack | 1 process: busy | CPU ms per "
         "sign-in | %d processes: busy | CPU ms per sign-in |\n|---|---:|---:|---:|---:|\n",

@@ -591,6 +591,59 @@ TEST_F(PostgresStoreTest, TheLastSignInSkipsTheSuccessesOfItsSecond) {
   EXPECT_LT(dropped, 10) << plan;
 }
 
+// The server may keep one plan of a prepared statement for every user (the
+// generic plan), costed for the average user's few events. For a user
+// whose 20,000 successes came after the last ANALYZE, such a plan of the
+// "Last sign-in" step was a bitmap scan with a sort over all of them: a
+// near tie with the one step down the index, won by the bitmap. The
+// store's connections turn bitmap scans off (kPlannerOptions). Here the
+// database makes every plan generic from the first run, and the server's
+// own counters say how many index entries the store's connection read.
+TEST_F(PostgresStoreTest, AGenericPlanStillTakesOneStepToTheLastSignIn) {
+  auto store = OpenPostgresStore(Options(socket_dsn_, /*create=*/true));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->AddUser(User("alice")).ok());
+  store->reset();
+  ASSERT_EQ(PostgresRun(socket_dsn_,
+                        "ALTER TABLE events SET (autovacuum_enabled = false); "
+                        // A host's history over 20,000 users, analyzed...
+                        "INSERT INTO events(time, user_name, service, remote_host, method, "
+                        "outcome, detail) SELECT 1000000 + g, 'user' || ((g::bigint * 7919) % "
+                        "20000), 'sshd', '198.51.100.' || (g % 250), 'password', CASE WHEN g % 10 "
+                        "= 0 THEN 'failure' ELSE 'success' END, '' FROM generate_series(1, 50000) "
+                        "g; ANALYZE events; "
+                        // ...then alice's script signing in, 500 times a second.
+                        "INSERT INTO events(time, user_name, service, remote_host, method, "
+                        "outcome, detail) SELECT 2000000 + g / 500, 'alice', 'sshd', '', "
+                        "'password', 'success', '' FROM generate_series(1, 20000) g; "
+                        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = "
+                        "force_generic_plan', current_database()); END $$"),
+            "");
+  const std::string entries_read =
+      "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = "
+      "'events_user_success_time'";
+  const std::string before = PostgresValue(socket_dsn_, entries_read);
+  ASSERT_FALSE(before.empty());
+  {
+    auto host = OpenPostgresStore(Options(socket_dsn_));
+    ASSERT_TRUE(host.ok()) << host.status().message();
+    auto last = (*host)->ReadLastSignIn("alice", {"password"}, {"failure"});
+    ASSERT_TRUE(last.ok()) << last.status().message();
+    ASSERT_TRUE(last->found);
+    EXPECT_EQ(last->time, 2000039);  // the second newest: OFFSET 1
+  }
+  // The store's session has ended; the server publishes its counts when
+  // a session ends.
+  std::string after = before;
+  for (int i = 0; i < 50 && after == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = PostgresValue(socket_dsn_, entries_read);
+  }
+  ASSERT_NE(after, before) << "the server never counted the store's reads";
+  // A few steps; the bitmap plan read all 20,000 entries.
+  EXPECT_LT(std::stol(after) - std::stol(before), 100);
+}
+
 // Every sign-in's write (the success statement, with and without the
 // "Last sign-in" answer, in both buckets) and pruning in passing are
 // prepared once per connection; the server plans them anew at every

@@ -219,14 +219,15 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
   if (parsed->Get("sslkey").empty()) set("sslkey", kNoFile);
   // Bounds the server keeps: a statement, a lock wait, and a session left
   // idle inside a transaction (a process stopped while it holds a user's
-  // row lock must not block that user on every host for long).
+  // row lock must not block that user on every host for long); then the
+  // planner's settings (kPlannerOptions).
   std::string server_options = parsed->Get("options");
   if (!server_options.empty()) server_options += ' ';
   server_options +=
       "-c statement_timeout=" + std::to_string(statement_timeout_s * 1000) +
       " -c lock_timeout=" + std::to_string(std::max(options.lock_timeout_ms, 1)) +
       " -c idle_in_transaction_session_timeout=" + std::to_string(statement_timeout_s * 2000) +
-      " -c default_transaction_isolation=read\\ committed";
+      " -c default_transaction_isolation=read\\ committed " + kPlannerOptions;
   set("options", server_options);
 
   std::vector<const char*> key_ptrs;

@@ -157,6 +157,19 @@ LastSignIn LastSignInFrom(const PgResult& r, int first);
 // directory, or any hostaddr).
 bool DsnUsesTcp(const std::string& dsn);
 
+// Planner settings of every connection (server options, as the timeouts).
+// enable_bitmapscan=off: each sign-in's statements are kept prepared, and
+// after five runs the server may keep one plan for every user (the generic
+// plan), costed for the average user's few events. For the "Last sign-in"
+// step (ORDER BY time DESC, id DESC LIMIT 1) a bitmap scan with a sort and
+// one step down events_user_success_time were then a near tie (12.34
+// against 12.47), and the bitmap won when a heavy user's events had come
+// since the last ANALYZE: it read all of that user's successes, 20,000 of
+// them, at every sign-in (3-5 ms instead of 0.1-0.2 ms in the benchmark).
+// No statement of sesame's wants a bitmap scan: each reads one user's rows
+// in index order, or one row by key.
+inline constexpr char kPlannerOptions[] = "-c enable_bitmapscan=off";
+
 // Opens a blocking connection under the MUST rules of postgres_store.h:
 // refuses when the environment sets one of libpq's PG* variables, when
 // CheckPostgresDsn refuses the DSN or the passfile is not trusted; then
