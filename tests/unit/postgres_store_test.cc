@@ -487,6 +487,46 @@ TEST_F(PostgresStoreTest, AMigrationOutlastsTheSignInStatementTimeout) {
   EXPECT_LT(read_took, std::chrono::milliseconds(2500));
 }
 
+// docs/install.md, "Upgrading a fleet": schema 3's DROP INDEX needs the
+// events table to itself. Behind a long reader (a pg_dump holds its lock
+// for the whole dump) it waits at most the session's lock_timeout, then
+// the migration fails as busy and changes nothing (the index it had built
+// is rolled back with it); once the reader is done, it migrates.
+TEST_F(PostgresStoreTest, AMigrationBehindALongReaderFailsBusyAndChangesNothing) {
+  static_assert(kPostgresSchemaVersion == 3, "this test migrates from version 2");
+  ASSERT_TRUE(OpenPostgresStore(Options(socket_dsn_, /*create=*/true)).ok());
+  ASSERT_EQ(PostgresRun(socket_dsn_,
+                        "CREATE INDEX events_user_host_success ON events(user_name, remote_host, "
+                        "id) WHERE outcome = 'success'; DROP INDEX events_user_failure_time; "
+                        "UPDATE schema_version SET version = 2"),
+            "");
+  const std::string version2 =
+      "events_pkey,events_time,events_user_host_success,events_user_success_time,"
+      "events_user_time";
+  ASSERT_EQ(PostgresValue(socket_dsn_, kEventIndexes), version2);
+  PGconn* reader = PQconnectdb(socket_dsn_.c_str());
+  ASSERT_EQ(PQstatus(reader), CONNECTION_OK) << PQerrorMessage(reader);
+  PQclear(PQexec(reader, "BEGIN; SELECT count(*) FROM events"));
+  PostgresOptions options = Options(socket_dsn_);
+  options.lock_timeout_ms = 500;
+  options.migrate_usable = true;
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = OpenPostgresStore(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kBusy) << refused.status().message();
+  EXPECT_TRUE(Contains(refused.status().message(), "try again")) << refused.status().message();
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  EXPECT_EQ(PostgresValue(socket_dsn_, "SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(PostgresValue(socket_dsn_, kEventIndexes), version2);
+  PQclear(PQexec(reader, "COMMIT"));
+  PQfinish(reader);
+  auto migrated = OpenPostgresStore(options);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().message();
+  EXPECT_EQ((*migrated)->SchemaVersion().value(), 3);
+  EXPECT_EQ(PostgresValue(socket_dsn_, kEventIndexes), kEventIndexesNow);
+}
+
 // The "Last sign-in" line of a user with 20,000 events reads a few pages,
 // not all of them: measured by the server (EXPLAIN ANALYZE's buffers), on a
 // table that was never analyzed, as in the first hours of a new store,
