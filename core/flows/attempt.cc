@@ -15,14 +15,14 @@ bool LockoutApplies(const Services& s, const UserRecord& user) {
   return LockoutAppliesTo(s.config, user);
 }
 
-LockoutPolicy PolicyFor(const Services& s, const UserRecord& user, LockBucket bucket) {
+LockoutPolicy PolicyFor(const Services& s, std::string_view user_name, LockBucket bucket) {
   const Config& c = s.config;
-  const bool exempt = c.lockout_exempt_root && user.name == "root";
+  const bool exempt = c.lockout_exempt_root && user_name == "root";
   if (bucket == LockBucket::kAppPassword) {
     return LockoutPolicy{exempt ? 0 : c.app_password_deny, c.app_password_fail_interval,
                          c.app_password_unlock_time, bucket};
   }
-  return LockoutPolicy{LockoutApplies(s, user) ? c.deny : 0, c.fail_interval, c.unlock_time,
+  return LockoutPolicy{LockoutAppliesTo(c, user_name) ? c.deny : 0, c.fail_interval, c.unlock_time,
                        bucket};
 }
 
@@ -78,7 +78,8 @@ void RefuseLockedMeanwhile(Prompter& prompter) {
 std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const RequestInfo& r,
                                   const UserRecord& user, const char* what, const char* method,
                                   std::string_view secret, std::string_view digest,
-                                  const char* secret_name, Attempt* attempt, LockBucket bucket) {
+                                  const char* secret_name, Attempt* attempt, LockBucket bucket,
+                                  std::optional<Result<Reservation>> first) {
   attempt->policy = PolicyFor(s, user, bucket);
   attempt->lockout_applies = attempt->policy.deny > 0;
   // While the window is full of attempts still being checked, wait for
@@ -87,7 +88,11 @@ std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const Request
   const int64_t start = s.clock.MonotonicMillis();
   Result<Reservation> reserved = Status(Code::kInternal, "not reserved");
   for (int64_t round = 0;; ++round) {
-    reserved = s.store.ReserveAttempt(r.user, s.clock.Now(), attempt->policy, digest);
+    if (round == 0 && first.has_value()) {
+      reserved = std::move(*first);
+    } else {
+      reserved = s.store.ReserveAttempt(r.user, s.clock.Now(), attempt->policy, digest);
+    }
     if (!reserved.ok() || reserved->verdict != Reservation::Verdict::kFull) break;
     const int64_t waited = s.clock.MonotonicMillis() - start;
     if (waited >= s.config.argon2_max_wait_ms) {

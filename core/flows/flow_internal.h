@@ -82,8 +82,12 @@ bool LockoutApplies(const Services& s, const UserRecord& user);
 // never lock, ignore a recorded lock) when the lockout does not apply.
 // In `bucket`: kAppPassword uses the app_password_deny, _fail_interval and
 // _unlock_time keys (mode=app_password).
-LockoutPolicy PolicyFor(const Services& s, const UserRecord& user,
+LockoutPolicy PolicyFor(const Services& s, std::string_view user_name,
                         LockBucket bucket = LockBucket::kInteractive);
+inline LockoutPolicy PolicyFor(const Services& s, const UserRecord& user,
+                               LockBucket bucket = LockBucket::kInteractive) {
+  return PolicyFor(s, std::string_view(user.name), bucket);
+}
 
 // "1 minute", "N minutes" (rounded up).
 std::string TimeLeft(int64_t seconds);
@@ -107,12 +111,16 @@ void RefuseLockedMeanwhile(Prompter& prompter);
 // store cannot count it (then nothing is checked, so the answer never
 // depends on the secret), a lock in force, or a repeat of a remembered
 // wrong secret (then a dummy hash for a password, so a known user costs
-// what an unknown one does). Otherwise `*attempt` is open.
+// what an unknown one does). Otherwise `*attempt` is open. `first`, when
+// given, is the store's answer already had with the record
+// (Store::GetUserForSignInAndReserve, under PolicyFor(s, user, bucket)):
+// it stands for the first ReserveAttempt.
 std::optional<FlowResult> Reserve(Services& s, Prompter& prompter, const RequestInfo& r,
                                   const UserRecord& user, const char* what, const char* method,
                                   std::string_view secret, std::string_view digest,
                                   const char* secret_name, Attempt* attempt,
-                                  LockBucket bucket = LockBucket::kInteractive);
+                                  LockBucket bucket = LockBucket::kInteractive,
+                                  std::optional<Result<Reservation>> first = std::nullopt);
 
 // ---- sign_in.cc ----
 

@@ -60,13 +60,28 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
       pw.empty() ? "empty password"
                  : "password longer than " + std::to_string(kMaxPasswordBytes) + " bytes";
 
+  const std::string digest =
+      name_ok && !hopeless
+          ? WrongAttemptDigest(s.host_key, AttemptKind::kPassword, r.user, pw.view())
+          : "";
   std::optional<UserRecord> user;
-  if (name_ok) {
+  // A password worth checking is reserved with the read (one round trip on
+  // a server backend); Reserve takes that answer as its first.
+  std::optional<Result<Reservation>> reserved;
+  if (name_ok && hopeless) {
     Result<std::optional<UserRecord>> found = s.store.GetUserForSignIn(r.user);
     if (!found.ok()) {
       return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, found.status().message());
     }
     user = std::move(found.value());
+  } else if (name_ok) {
+    Result<SignInStart> start = s.store.GetUserForSignInAndReserve(
+        r.user, s.clock.Now(), PolicyFor(s, std::string_view(r.user)), digest);
+    if (!start.ok()) {
+      return Finish(s, r, spec.what, spec.method, Decision::kUnavailable, start.status().message());
+    }
+    user = std::move(start->user);
+    reserved = std::move(start->reservation);
   }
   if (!user.has_value()) {
     if (!hopeless) {
@@ -87,10 +102,9 @@ FlowResult CheckPassword(Services& s, Prompter& prompter, const RequestInfo& r,
                   kCoalesceSeconds);
   }
 
-  const std::string digest =
-      WrongAttemptDigest(s.host_key, AttemptKind::kPassword, r.user, pw.view());
-  if (std::optional<FlowResult> refused = Reserve(s, prompter, r, *user, spec.what, spec.method,
-                                                  pw.view(), digest, "password", attempt)) {
+  if (std::optional<FlowResult> refused =
+          Reserve(s, prompter, r, *user, spec.what, spec.method, pw.view(), digest, "password",
+                  attempt, LockBucket::kInteractive, std::move(reserved))) {
     return *refused;
   }
 

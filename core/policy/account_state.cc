@@ -9,9 +9,13 @@ constexpr int64_t kDay = 86400;
 
 }  // namespace
 
-bool LockoutAppliesTo(const Config& config, const UserRecord& user) {
+bool LockoutAppliesTo(const Config& config, std::string_view user_name) {
   if (config.deny <= 0) return false;
-  return !(config.lockout_exempt_root && user.name == "root");
+  return !(config.lockout_exempt_root && user_name == "root");
+}
+
+bool LockoutAppliesTo(const Config& config, const UserRecord& user) {
+  return LockoutAppliesTo(config, std::string_view(user.name));
 }
 
 AccountState StateOf(const Config& config, const UserRecord& user, int64_t now) {

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/base/status.h"
 #include "core/config/config.h"
@@ -54,6 +55,8 @@ AccountState StateOf(const Config& config, const UserRecord& user, int64_t now);
 // Whether the lockout applies to `user` at all: deny > 0, and not a root
 // exempted by lockout_exempt_root.
 bool LockoutAppliesTo(const Config& config, const UserRecord& user);
+// The same, from the user name alone (all it depends on).
+bool LockoutAppliesTo(const Config& config, std::string_view user_name);
 
 // MFA as the sign-in decides it (the requirement: core/policy/mfa_requirement.h;
 // the grace period: EnrollmentIfRequired).

@@ -296,6 +296,25 @@ Result<std::optional<UserRecord>> Store::DoGetUserForSignIn(std::string_view nam
   return found;
 }
 
+Result<SignInStart> Store::GetUserForSignInAndReserve(std::string_view name, int64_t now,
+                                                      const LockoutPolicy& policy,
+                                                      std::string_view attempt) {
+  SESAME_RETURN_IF_ERROR(CheckWrongAttemptDigest(attempt));
+  SESAME_RETURN_IF_ERROR(CheckLockoutPolicy(policy));
+  return DoGetUserForSignInAndReserve(name, now, policy, attempt);
+}
+
+Result<SignInStart> Store::DoGetUserForSignInAndReserve(std::string_view name, int64_t now,
+                                                        const LockoutPolicy& policy,
+                                                        std::string_view attempt) {
+  Result<std::optional<UserRecord>> found = DoGetUserForSignIn(name);
+  if (!found.ok()) return found.status();
+  SignInStart start;
+  start.user = std::move(found.value());
+  if (start.user.has_value()) start.reservation = DoReserveAttempt(name, now, policy, attempt);
+  return start;
+}
+
 Result<LastSignIn> Store::ReadLastSignIn(std::string_view user,
                                          const std::vector<std::string>& methods,
                                          const std::vector<std::string>& failure_outcomes) {

@@ -895,6 +895,67 @@ TEST_F(PostgresStoreTest, ASessionTheServerEndedIsOpenedAgainUnseen) {
   EXPECT_NE(SessionPid(facts_["PG_ADMIN_DSN"], db_), pid);
 }
 
+// What a password sign-in does once the password is typed
+// (Store::GetUserForSignInAndReserve) goes in ONE round trip in the usual
+// case; GetUserForSignIn then ReserveAttempt take two. That the answers are
+// the same is the conformance suite's (GetUserForSignInAndReserve...).
+// Where the kept connection may be broken, it goes the default way, which
+// opens it again unseen, and counts the attempt once.
+TEST_F(PostgresStoreTest, ASignInReadsItsUserAndReservesInOneRoundTrip) {
+  auto opened = OpenPostgresStore(Options(socket_dsn_, true));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  auto* store = dynamic_cast<postgres_internal::PostgresStore*>(opened->get());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice")).ok());
+  const LockoutPolicy policy{5, 900, 600};
+  auto failures = [&]() {
+    auto u = store->GetUser("alice");
+    EXPECT_TRUE(u.ok() && u->has_value());
+    return u.ok() && u->has_value() ? (*u)->failures : -1;
+  };
+  auto reserve = [&](int64_t now) -> int64_t {  // round trips taken
+    const int64_t before = store->round_trips();
+    auto start = store->GetUserForSignInAndReserve("alice", now, policy, "");
+    EXPECT_TRUE(start.ok()) << start.status().message();
+    if (!start.ok()) return -1;
+    EXPECT_TRUE(start->user.has_value());
+    EXPECT_TRUE(start->reservation.has_value() && start->reservation->ok());
+    return store->round_trips() - before;
+  };
+  EXPECT_EQ(reserve(2000), 1) << "the statement's PREPARE goes in the same round trip";
+  EXPECT_EQ(reserve(2001), 1);
+  EXPECT_EQ(failures(), 2);
+  int64_t before = store->round_trips();
+  ASSERT_TRUE(store->GetUserForSignIn("alice").ok());
+  ASSERT_TRUE(store->ReserveAttempt("alice", 2002, policy, "").ok());
+  EXPECT_EQ(store->round_trips() - before, 2) << "the default way, for comparison";
+  EXPECT_EQ(failures(), 3);
+
+  // The session ended by the server (a restart, a failover) before the
+  // sign-in: opened again unseen, and counted once.
+  std::string pid = SessionPid(facts_["PG_ADMIN_DSN"], db_);
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(PostgresValue(facts_["PG_ADMIN_DSN"], "SELECT pg_terminate_backend(" + pid + ")"), "t");
+  for (int i = 0; i < 500 && SessionPid(facts_["PG_ADMIN_DSN"], db_) == pid; ++i) usleep(10000);
+  usleep(50000);  // the close on its way to this end
+  EXPECT_GE(reserve(2003), 2) << "the read found the connection closed, then the reservation";
+  EXPECT_EQ(failures(), 4);
+
+  // A write that found its connection broken fails closed and drops it;
+  // the next sign-in opens a new one and goes in one round trip.
+  pid = SessionPid(facts_["PG_ADMIN_DSN"], db_);
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(PostgresValue(facts_["PG_ADMIN_DSN"], "SELECT pg_terminate_backend(" + pid + ")"), "t");
+  for (int i = 0; i < 500 && SessionPid(facts_["PG_ADMIN_DSN"], db_) == pid; ++i) usleep(10000);
+  Settlement success;
+  success.kind = Settlement::Kind::kSuccess;
+  success.reservation.window = 2000;
+  success.policy = policy;
+  EXPECT_FALSE(store->SettleAttempt("alice", success, nullptr).ok());
+  EXPECT_EQ(reserve(2004), 1);
+  EXPECT_EQ(failures(), 5);
+}
+
 TEST_F(PostgresStoreTest, AForkedChildNeverUsesItsParentsConnection) {
   auto store = OpenPostgresStore(Options(socket_dsn_, true));
   ASSERT_TRUE(store.ok()) << store.status().message();

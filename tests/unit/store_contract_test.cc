@@ -2312,6 +2312,127 @@ TEST_P(StoreContractTest, GetUserForSignInIsGetUserWithTheRequiredGroups) {
   EXPECT_FALSE(nobody->has_value());
 }
 
+// What a password sign-in does once the password is typed, in one call:
+// the same answers as GetUserForSignIn then ReserveAttempt. Twins "a" (the
+// one call) and "b" (the two) go through every kind of reservation with
+// the same arguments and the same settlements: a new window, a remembered
+// wrong secret, a lock and its end, a window full of pending attempts,
+// deny 0. The record is the row as it was before the reservation.
+TEST_P(StoreContractTest, GetUserForSignInAndReserveAnswersAsTheTwoCalls) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("a")).ok());
+  ASSERT_TRUE(store->AddUser(User("b")).ok());
+  ASSERT_TRUE(store->SetMfaRequiredGroup("wheel", true, 10).ok());
+  const LockoutPolicy policy{3, 100, 50};
+
+  auto same_record = [](const UserRecord& x, const UserRecord& y, const std::string& step) {
+    EXPECT_EQ(x.failures, y.failures) << step;
+    EXPECT_EQ(x.first_failure, y.first_failure) << step;
+    EXPECT_EQ(x.locked_until, y.locked_until) << step;
+    EXPECT_EQ(x.pending_attempts, y.pending_attempts) << step;
+    EXPECT_EQ(x.password_hash, y.password_hash) << step;
+    EXPECT_EQ(x.disabled, y.disabled) << step;
+    EXPECT_EQ(x.mfa_required_groups, y.mfa_required_groups) << step;
+  };
+  // Both twins at `now` with `digest`; the reservations (equal) returned.
+  auto both = [&](int64_t now, const std::string& digest, const LockoutPolicy& p,
+                  const std::string& step) -> Reservation {
+    auto a_before = store->GetUserForSignIn("a");
+    auto start = store->GetUserForSignInAndReserve("a", now, p, digest);
+    auto b_record = store->GetUserForSignIn("b");
+    auto b_reserved = store->ReserveAttempt("b", now, p, digest);
+    EXPECT_TRUE(start.ok()) << step << ": " << start.status().message();
+    EXPECT_TRUE(b_reserved.ok()) << step << ": " << b_reserved.status().message();
+    if (!start.ok() || !b_reserved.ok() || !a_before.ok() || !b_record.ok()) return Reservation{};
+    EXPECT_TRUE(start->user.has_value()) << step;
+    EXPECT_TRUE(start->reservation.has_value()) << step;
+    if (!start->user.has_value() || !start->reservation.has_value()) return Reservation{};
+    EXPECT_EQ(start->user->name, "a") << step;
+    EXPECT_TRUE(start->user->mfa_required_groups.has_value()) << step;
+    same_record(*start->user, **a_before, step + " (a as it was)");
+    same_record(*start->user, **b_record, step + " (a and b)");
+    const Result<Reservation>& a = *start->reservation;
+    EXPECT_TRUE(a.ok()) << step << ": " << a.status().message();
+    if (!a.ok()) return Reservation{};
+    EXPECT_EQ(a->verdict, b_reserved->verdict) << step;
+    EXPECT_EQ(a->failures, b_reserved->failures) << step;
+    EXPECT_EQ(a->window, b_reserved->window) << step;
+    EXPECT_EQ(a->locked_until, b_reserved->locked_until) << step;
+    EXPECT_EQ(a->lock_expired, b_reserved->lock_expired) << step;
+    return *a;
+  };
+  auto settle_both = [&](Settlement::Kind kind, const Reservation& r, int64_t now,
+                         const std::string& digest) {
+    for (const char* name : {"a", "b"}) {
+      Settlement s;
+      s.kind = kind;
+      s.reservation = r;
+      s.attempt = digest;
+      s.now = now;
+      s.policy = policy;
+      auto settled = store->SettleAttempt(name, s, nullptr);
+      EXPECT_TRUE(settled.ok()) << name << ": " << settled.status().message();
+    }
+  };
+
+  Reservation r = both(1000, Digest('1'), policy, "a new window");
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 1);
+  EXPECT_EQ(r.window, 1000);
+  settle_both(Settlement::Kind::kWrong, r, 1000, Digest('1'));
+  r = both(1010, Digest('1'), policy, "a remembered wrong secret");
+  EXPECT_EQ(r.verdict, Verdict::kRepeated);
+  r = both(1020, Digest('2'), policy, "counted beside remembered ones");
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 2);
+  settle_both(Settlement::Kind::kWrong, r, 1020, Digest('2'));
+  r = both(1030, Digest('3'), policy, "the one that reaches deny");
+  EXPECT_EQ(r.failures, 3);
+  settle_both(Settlement::Kind::kWrong, r, 1030, Digest('3'));
+  r = both(1040, Digest('4'), policy, "a lock in force");
+  EXPECT_EQ(r.verdict, Verdict::kLocked);
+  EXPECT_EQ(r.locked_until, 1080);
+  r = both(1080, Digest('5'), policy, "the lock ran out");
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_TRUE(r.lock_expired);
+  EXPECT_EQ(r.failures, 1);
+  settle_both(Settlement::Kind::kSuccess, r, 1080, "");
+  // Three in flight fill the window; the fourth waits.
+  for (int i = 1; i <= 3; ++i) {
+    r = both(1200 + i, "", policy, "pending " + std::to_string(i));
+    EXPECT_EQ(r.verdict, Verdict::kReserved);
+    EXPECT_EQ(r.failures, i);
+    EXPECT_EQ(r.window, 1201);
+  }
+  EXPECT_EQ(both(1210, "", policy, "a full window").verdict, Verdict::kFull);
+  // deny 0 counts but never fills.
+  r = both(1220, "", LockoutPolicy{0, 100, 50}, "deny 0");
+  EXPECT_EQ(r.verdict, Verdict::kReserved);
+  EXPECT_EQ(r.failures, 4);
+
+  // No such user: no record, nothing reserved, no row made.
+  auto nobody = store->GetUserForSignInAndReserve("nobody", 1300, policy, "");
+  ASSERT_TRUE(nobody.ok()) << nobody.status().message();
+  EXPECT_FALSE(nobody->user.has_value());
+  EXPECT_FALSE(nobody->reservation.has_value());
+  auto still_nobody = store->GetUser("nobody");
+  ASSERT_TRUE(still_nobody.ok());
+  EXPECT_FALSE(still_nobody->has_value());
+
+  // Malformed arguments: refused before anything is read or counted.
+  auto before = store->GetUser("a");
+  ASSERT_TRUE(before.ok() && before->has_value());
+  EXPECT_EQ(store->GetUserForSignInAndReserve("a", 1300, policy, "short").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(
+      store->GetUserForSignInAndReserve("a", 1300, LockoutPolicy{3, -1, 50}, "").status().code(),
+      Code::kInvalidArgument);
+  auto after = store->GetUser("a");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  same_record(**after, **before, "after the refused calls");
+}
+
 // ---- App passwords (AddAppPassword and friends) ----
 
 // The app-password bucket with deny 3, as mode=app_password counts.

@@ -326,6 +326,7 @@ Status PostgresStore::Fail(Failure kind, const std::string& message) {
 
 Status PostgresStore::AwaitAll(std::vector<PgResult>* results, int commands, bool pipeline,
                                std::string_view doing) {
+  ++round_trips_;
   results->clear();
   using Clock = std::chrono::steady_clock;
   const int timeout_s = migrating_ ? kMigrationStatementTimeoutS : options_.statement_timeout_s;

@@ -75,6 +75,23 @@ class Params {
   bool has_nul_ = false;
 };
 
+// A user's record as users' columns (ReadUser reads them from column 0).
+#define SESAME_USER_COLUMNS                                                                      \
+  "name, password_hash, disabled, created, password_changed, must_change, failures, "            \
+  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since, " \
+  "pending_attempts"
+inline constexpr int kUserColumns = 14;  // SESAME_USER_COLUMNS
+// The groups that must use MFA as one column (UserRecord::mfa_required_groups):
+// joined by unit separators (group names hold no control character:
+// CheckGroupName), NULL when there are none.
+#define SESAME_REQUIRED_GROUPS \
+  "(SELECT string_agg(g.name, chr(31) ORDER BY g.name) FROM mfa_required_groups g)"
+
+// Row `row` as a record: SESAME_USER_COLUMNS from column 0.
+UserRecord ReadUser(const PgResult& r, int row);
+// The same, then SESAME_REQUIRED_GROUPS at column kUserColumns.
+UserRecord ReadUserForSignIn(const PgResult& r, int row);
+
 // A libpq message as one log line (its line breaks and tabs as spaces).
 std::string OneLine(std::string text);
 
@@ -203,6 +220,8 @@ class PostgresStore final : public Store {
   Status Init();
   Result<PostgresConnectionInfo> Describe();
   const std::string& where() const { return where_; }
+  // Round trips to the server so far (AwaitAll calls), for the tests.
+  int64_t round_trips() const { return round_trips_; }
 
   // postgres_store.cc
   Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override;
@@ -228,6 +247,9 @@ class PostgresStore final : public Store {
   Result<Reservation> DoReserveAttempt(std::string_view name, int64_t now,
                                        const LockoutPolicy& policy,
                                        std::string_view attempt) override;
+  Result<SignInStart> DoGetUserForSignInAndReserve(std::string_view name, int64_t now,
+                                                   const LockoutPolicy& policy,
+                                                   std::string_view attempt) override;
   Result<SettleOutcome> DoSettleAttempt(std::string_view name, const Settlement& settlement,
                                         const SignInEvent* event) override;
   Status DoClearFailures(std::string_view name) override;
@@ -293,6 +315,16 @@ class PostgresStore final : public Store {
   // Inside a transaction: locks user `name`'s row (FOR UPDATE); NoSuchUser
   // when there is none.
   Status LockUser(std::string_view name, std::string_view doing);
+  // A kept connection a write may go out on now: open, this process's, not
+  // dead, idle, and nothing from the server waiting on it (a server that
+  // ended the session has said so and closed it, so its socket is
+  // readable). A write is never sent twice (it may have run), so one that
+  // finds its connection broken fails closed; this check lets the usual
+  // one-statement writes go only where that is unlikely.
+  bool ReadyForWrite();
+  // ReserveAttempt's transaction: every case, one round trip or more.
+  Result<Reservation> ReserveInTransaction(std::string_view name, int64_t now,
+                                           const LockoutPolicy& policy, std::string_view attempt);
 
   // Runs `body` in one transaction (BEGIN ... COMMIT, rolled back on any
   // failure). A connection found broken before COMMIT was sent (a server
@@ -339,6 +371,7 @@ class PostgresStore final : public Store {
   // Inside Transaction(): the body's last Exec committed.
   bool committed_ = false;
   int next_statement_ = 0;
+  int64_t round_trips_ = 0;
   std::unordered_map<const char*, std::string> prepared_;  // SQL literal -> statement name
   // Inside Migrate(): the server's statement_timeout and this side's
   // deadline are kMigrationStatementTimeoutS instead of postgres_statement_timeout.

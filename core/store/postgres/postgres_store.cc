@@ -129,12 +129,13 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPostgresSchemaVer
 // do; this one spells "sesame" in hex).
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7537657361)";
 
-#define SESAME_USER_COLUMNS                                                                      \
-  "name, password_hash, disabled, created, password_changed, must_change, failures, "            \
-  "first_failure, locked_until, totp_sealed, totp_last_step, mfa_required, mfa_required_since, " \
-  "pending_attempts"
+}  // namespace
 
-constexpr int kUserColumns = 14;  // SESAME_USER_COLUMNS
+UserRecord ReadUserForSignIn(const PgResult& r, int row) {
+  UserRecord user = ReadUser(r, row);
+  user.mfa_required_groups = SplitNonEmpty(r.Text(row, kUserColumns), '\x1f');  // NULL: ""
+  return user;
+}
 
 UserRecord ReadUser(const PgResult& r, int row) {
   UserRecord user;
@@ -154,8 +155,6 @@ UserRecord ReadUser(const PgResult& r, int row) {
   user.pending_attempts = ClampToInt(r.Int(row, 13));
   return user;
 }
-
-}  // namespace
 
 Result<int> PostgresStore::ReadVersion() {
   const char* kDoing = "reading the schema version";
@@ -287,15 +286,13 @@ Result<std::optional<UserRecord>> PostgresStore::DoGetUserForSignIn(std::string_
   Status st = Read(kDoing, [&]() -> Status {
     Params p;
     p.Text(name);
-    Result<PgResult> r = Exec("SELECT " SESAME_USER_COLUMNS
-                              ", (SELECT string_agg(g.name, chr(31) ORDER BY g.name) FROM "
-                              "mfa_required_groups g) FROM users WHERE name = $1",
+    Result<PgResult> r = Exec("SELECT " SESAME_USER_COLUMNS ", " SESAME_REQUIRED_GROUPS
+                              " FROM users WHERE name = $1",
                               p, kDoing);
     if (!r.ok()) return r.status();
     user.reset();
     if (r->rows() == 0) return Status::Ok();
-    user = ReadUser(*r, 0);
-    user->mfa_required_groups = SplitNonEmpty(r->Text(0, kUserColumns), '\x1f');  // NULL: ""
+    user = ReadUserForSignIn(*r, 0);
     return Status::Ok();
   });
   if (!st.ok()) return st;

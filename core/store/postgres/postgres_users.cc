@@ -154,52 +154,105 @@ const BucketSql& SqlFor(LockBucket bucket) {
 
 }  // namespace
 
+// The usual reservation in ONE statement ($1 name, $2 now, $3
+// fail_interval, $4 deny): no lock recorded at all, and either a new
+// window or one this attempt can be counted in without a look at the
+// remembered wrong secrets (there are none) or at a full window. The row
+// lock and the conditions are the UPDATE's own, re-checked on the newest
+// row version when it waited (READ COMMITTED), so this is the
+// transaction's answer for that row. When it changes no row (no such
+// user, a lock, remembered secrets, a full window) nothing was written,
+// and ReserveInTransaction decides.
+#define SESAME_COUNT_USUAL                                       \
+  "UPDATE users SET " SESAME_COUNT_SET                           \
+  "WHERE name = $1 AND locked_until = 0 AND (" SESAME_NEW_WINDOW \
+  " OR (recent_failures = '' AND NOT ($4::integer > 0 AND failures >= $4::integer))) "
+
+bool PostgresStore::ReadyForWrite() {
+  bool ready = conn_ != nullptr && pid_ == getpid() && dead_.ok() &&
+               PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  if (ready) {
+    pollfd waiting{PQsocket(conn_), POLLIN, 0};
+    ready = waiting.fd >= 0 && poll(&waiting, 1, 0) == 0;
+  }
+  return ready;
+}
+
 Result<Reservation> PostgresStore::DoReserveAttempt(std::string_view name, int64_t now,
                                                     const LockoutPolicy& policy,
                                                     std::string_view attempt) {
-  const char* kDoing = "reserving a sign-in attempt";
-  const BucketSql& sql = SqlFor(policy.bucket);
-  Reservation result;
-  // Taken only on a connection that is open and has nothing from the
-  // server waiting: a server that ended the session (a restart, a
-  // failover, pg_terminate_backend) has said so and closed it, so its
-  // socket is readable; so is one with anything else unasked for. Then
-  // the transaction below, which a connection found broken opens again
-  // and runs again.
-  bool usable = conn_ != nullptr && pid_ == getpid() && dead_.ok() &&
-                PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
-  if (usable) {
-    pollfd waiting{PQsocket(conn_), POLLIN, 0};
-    usable = waiting.fd >= 0 && poll(&waiting, 1, 0) == 0;
-  }
-  if (usable && policy.bucket == LockBucket::kInteractive) {
-    // The usual case in ONE statement (autocommit, one round trip): no
-    // lock recorded at all, and either a new window or one this attempt
-    // can be counted in without a look at the remembered wrong secrets
-    // (there are none) or at a full window. The row lock and the
-    // conditions are the UPDATE's own, re-checked on the newest row
-    // version when it waited (READ COMMITTED), so this is the
-    // transaction's answer for that row. When it changes no row (no such
-    // user, a lock, remembered secrets, a full window) nothing was
-    // written, and the transaction below decides. Like every sign-in's
-    // write it is not retried on a connection that breaks while it runs
-    // (it may have run): that sign-in fails closed; the next one
-    // reconnects.
-    static constexpr char kCountUsual[] =
-        "UPDATE users SET " SESAME_COUNT_SET
-        "WHERE name = $1 AND locked_until = 0 AND (" SESAME_NEW_WINDOW
-        " OR (recent_failures = '' AND NOT ($4::integer > 0 AND failures >= $4::integer))) "
-        "RETURNING failures, first_failure";
+  // The usual case in one statement, on a connection ReadyForWrite (like
+  // every sign-in's write it is not retried on a connection that breaks
+  // while it runs: that sign-in fails closed; the next one reconnects).
+  // Otherwise the transaction, which a connection found broken opens
+  // again and runs again.
+  if (policy.bucket == LockBucket::kInteractive && ReadyForWrite()) {
+    static constexpr char kCountUsual[] = SESAME_COUNT_USUAL "RETURNING failures, first_failure";
     Params p;
     p.Text(name).Int(now).Int(policy.fail_interval).Int(policy.deny);
-    Result<PgResult> counted = Exec(kCountUsual, p, kDoing);
+    Result<PgResult> counted = Exec(kCountUsual, p, "reserving a sign-in attempt");
     if (!counted.ok()) return counted.status();
     if (counted->rows() == 1) {
+      Reservation result;
       result.failures = ClampToInt(counted->Int(0, 0));
       result.window = counted->Int(0, 1);
       return result;
     }
   }
+  return ReserveInTransaction(name, now, policy, attempt);
+}
+
+Result<SignInStart> PostgresStore::DoGetUserForSignInAndReserve(std::string_view name, int64_t now,
+                                                                const LockoutPolicy& policy,
+                                                                std::string_view attempt) {
+  if (policy.bucket != LockBucket::kInteractive)
+    return Store::DoGetUserForSignInAndReserve(name, now, policy, attempt);
+  if (conn_ == nullptr) {
+    // The first call of this store object (sshd's session process): a new
+    // connection is ready for anything.
+    last_failure_ = Failure::kNone;
+    SESAME_RETURN_IF_ERROR(Connect());
+  }
+  // A kept connection that may be broken goes the default way: the read
+  // opens it again unseen (Read), then the reservation.
+  if (!ReadyForWrite()) return Store::DoGetUserForSignInAndReserve(name, now, policy, attempt);
+  // GetUserForSignIn's record and the usual reservation in ONE statement.
+  // Every part of a statement reads one snapshot, and a data-modifying WITH
+  // changes nothing the main query sees: the record is the row as it was
+  // before this reservation (as GetUserForSignIn then ReserveAttempt would
+  // read it), and the UPDATE finds no user the SELECT does not. The counted
+  // columns are NULL when the UPDATE changed no row.
+  static constexpr char kReadAndCountUsual[] =
+      "WITH counted AS (" SESAME_COUNT_USUAL
+      "RETURNING failures, first_failure) SELECT " SESAME_USER_COLUMNS ", " SESAME_REQUIRED_GROUPS
+      ", (SELECT failures FROM counted), (SELECT first_failure FROM counted) FROM users WHERE "
+      "name = $1";
+  Params p;
+  p.Text(name).Int(now).Int(policy.fail_interval).Int(policy.deny);
+  Result<PgResult> r = Exec(kReadAndCountUsual, p, "reading a user and reserving an attempt");
+  if (!r.ok()) return r.status();
+  SignInStart start;
+  if (r->rows() == 0) return start;  // no such user; nothing counted
+  start.user = ReadUserForSignIn(*r, 0);
+  if (r->IsNull(0, kUserColumns + 1)) {
+    start.reservation = ReserveInTransaction(name, now, policy, attempt);
+  } else {
+    Reservation reserved;
+    reserved.failures = ClampToInt(r->Int(0, kUserColumns + 1));
+    reserved.window = r->Int(0, kUserColumns + 2);
+    start.reservation = reserved;
+  }
+  return start;
+}
+
+#undef SESAME_COUNT_USUAL
+
+Result<Reservation> PostgresStore::ReserveInTransaction(std::string_view name, int64_t now,
+                                                        const LockoutPolicy& policy,
+                                                        std::string_view attempt) {
+  const char* kDoing = "reserving a sign-in attempt";
+  const BucketSql& sql = SqlFor(policy.bucket);
+  Reservation result;
   Status st = Transaction(kDoing, [&]() -> Status {
     result = Reservation{};
     if (sql.ensure_row != nullptr) {
