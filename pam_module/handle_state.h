@@ -18,7 +18,9 @@
 #include <security/pam_modules.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,16 @@ struct HandleState {
   Config config;
   bool key_checked = false;  // the key file was found safe for this handle
   SecretBuffer host_key;     // when key_checked (wiped at pam_end)
+  // The account state the last pam_authenticate's success read
+  // (FlowResult::account), for the pam_acct_mgmt that follows on this
+  // handle (account_check_max_age_ms). Used once; any other call of the
+  // module drops it.
+  struct SignedIn {
+    std::string user;
+    AccountFlags account;
+    int64_t at_ms = 0;  // Clock::MonotonicMillis when it was read
+  };
+  std::optional<SignedIn> signed_in;
 };
 
 // The state for this handle, loaded (and logged, with `debug` the effective

@@ -3,7 +3,9 @@
 #include <security/pam_ext.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/base/clock.h"
@@ -103,6 +105,10 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
                            &failure_code, &unkept);
   if (state == nullptr) return failure_code;
   const Config* config = &state->config;
+  // What the last sign-in on this handle read: for this call only, if it is
+  // the account check.
+  std::optional<HandleState::SignedIn> signed_in = std::move(state->signed_in);
+  state->signed_in.reset();
   // The store for this call only (store_pool.h): none is held between calls.
   Result<StoreLease> store = LeaseStore(*config);
   if (!store.ok()) {
@@ -129,14 +135,29 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
     case PamGroup::kAuthenticate: {
       // No mode calls pam_fail_delay: in a mail server's auth worker the
       // delay would stall every other login (Dovecot has its own).
-      const Decision decision =
-          args->mfa_only       ? SecondFactorOnly(services, prompter, request).decision
-          : args->app_password ? AppPasswordSignIn(services, prompter, request).decision
-                               : PasswordSignIn(services, prompter, request).decision;
-      return PamCodeFor(decision, PamStep::kAuthenticate);
+      const FlowResult result = args->mfa_only ? SecondFactorOnly(services, prompter, request)
+                                : args->app_password
+                                    ? AppPasswordSignIn(services, prompter, request)
+                                    : PasswordSignIn(services, prompter, request);
+      if (result.decision == Decision::kSuccess && result.account.has_value() &&
+          config->account_check_max_age_ms > 0) {
+        state->signed_in =
+            HandleState::SignedIn{request.user, *result.account, clock.MonotonicMillis()};
+      }
+      return PamCodeFor(result.decision, PamStep::kAuthenticate);
     }
-    case PamGroup::kAccount:
-      return PamCodeFor(CheckAccount(services, prompter, request).decision, PamStep::kAccount);
+    case PamGroup::kAccount: {
+      // Right after this user's sign-in on this handle, the state its own
+      // write read stands in for a read of the store
+      // (account_check_max_age_ms).
+      const AccountFlags* known = nullptr;
+      if (signed_in.has_value() && signed_in->user == request.user) {
+        const int64_t age = clock.MonotonicMillis() - signed_in->at_ms;
+        if (age >= 0 && age <= config->account_check_max_age_ms) known = &signed_in->account;
+      }
+      return PamCodeFor(CheckAccount(services, prompter, request, known).decision,
+                        PamStep::kAccount);
+    }
     case PamGroup::kChauthtok:
       return RunChauthtok(services, prompter, request, flags, args->use_authtok);
     case PamGroup::kSetcred:

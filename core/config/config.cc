@@ -352,6 +352,8 @@ constexpr KeySpec kKeys[] = {
     {"lockout_exempt_root", &SetBool<&Config::lockout_exempt_root>,
      &ShowBool<&Config::lockout_exempt_root>},
     {"exempt_users", &SetExemptUsers, &ShowExemptUsers},
+    {"account_check_max_age_ms", &SetNumber<int, &Config::account_check_max_age_ms, 0, 10000>,
+     &ShowNumber<int, &Config::account_check_max_age_ms>},
     {"password_min_length", &SetNumber<int, &Config::password_min_length, 1, 1024>,
      &ShowNumber<int, &Config::password_min_length>},
     {"password_history", &SetNumber<int, &Config::password_history, 0, 100>,

@@ -62,6 +62,11 @@ struct Config {
   // broken store never locks them out: root by default. Empty: none
   // ("exempt_users = none"). See IsExemptUser.
   std::vector<std::string> exempt_users = {"root"};
+  // The account check (pam_acct_mgmt) right after a successful sign-in on
+  // the same PAM handle decides on the account state that sign-in's own
+  // write read, when it is at most this many ms old; 0: it always reads
+  // the store again.
+  int account_check_max_age_ms = 1000;
 
   // Password policy for new passwords.
   int password_min_length = 12;       // characters (UTF-8 code points)

@@ -206,7 +206,9 @@ FlowResult Conclude(Services& s, const RequestInfo& r, Attempt& attempt, const c
       }
     }
   }
-  return Decided(s, r, what, decision, std::move(reason), recorded);
+  FlowResult result = Decided(s, r, what, decision, std::move(reason), recorded);
+  if (result.decision == Decision::kSuccess && settled.ok()) result.account = settled->account;
+  return result;
 }
 
 FlowResult ConcludeAppPassword(Services& s, const RequestInfo& r, const char* what,

@@ -13,10 +13,12 @@
 #ifndef SESAME_CORE_FLOWS_SIGN_IN_H_
 #define SESAME_CORE_FLOWS_SIGN_IN_H_
 
+#include <optional>
 #include <string>
 
 #include "core/base/prompter.h"
 #include "core/flows/services.h"
+#include "core/store/store.h"
 
 namespace sesame {
 
@@ -39,6 +41,10 @@ const char* DecisionName(Decision decision);
 struct FlowResult {
   Decision decision = Decision::kUnavailable;
   std::string reason;  // for logs; never a secret
+  // A sign-in's success: the account state its own write saw
+  // (SettleOutcome::account), for the account check of the same PAM
+  // handle (account_check_max_age_ms). Not set otherwise.
+  std::optional<AccountFlags> account = {};
 };
 
 // auth: asks "Password: " (SecretKind::kCurrentPassword) and checks it;
@@ -62,7 +68,10 @@ FlowResult SecondFactorOnly(Services& services, Prompter& prompter, const Reques
 // account: the account may be used now: exists, not disabled, and its
 // password need not be changed first (kNewPasswordRequired, with a message
 // saying why: an administrator's reset, or older than password_max_days).
-FlowResult CheckAccount(Services& services, Prompter& prompter, const RequestInfo& request);
+// `known`: the state a successful sign-in of this user read moments ago
+// (FlowResult::account), decided on instead of reading the store again.
+FlowResult CheckAccount(Services& services, Prompter& prompter, const RequestInfo& request,
+                        const AccountFlags* known = nullptr);
 
 // First step of a password change: asks "Current password: "
 // (SecretKind::kOldPassword) and checks it like a sign-in (lockout applies,

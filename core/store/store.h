@@ -181,6 +181,14 @@ struct Settlement {
   const LastSignInQuery* last_sign_in = nullptr;
 };
 
+// What the account check (pam_acct_mgmt) needs of a user's row, as one
+// transaction saw it (SettleOutcome::account).
+struct AccountFlags {
+  bool disabled = false;
+  bool must_change = false;
+  int64_t password_changed = 0;
+};
+
 struct SettleOutcome {
   // kWrong with a digest remembered already in the window (the same wrong
   // secret again, e.g. a code typed twice in one time step): taken back
@@ -195,6 +203,12 @@ struct SettleOutcome {
   // write stands), nullopt and the reason in last_sign_in_error.
   std::optional<LastSignIn> last_sign_in = {};
   std::string last_sign_in_error = {};
+  // kSuccess of a reserved attempt: the user's disabled, must_change and
+  // password_changed as this settlement's own transaction saw them after
+  // its write (nullopt when the user is gone). What the account check of
+  // the same PAM handle may use instead of reading them again
+  // (account_check_max_age_ms).
+  std::optional<AccountFlags> account = {};
 };
 
 // The lock a use of a one-time code (a TOTP step, a recovery code) must

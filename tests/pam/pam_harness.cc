@@ -266,6 +266,25 @@ DirectRun DirectSignIn(const char* service, const char* user, const std::string&
   return run;
 }
 
+DirectRun DirectSignInThenAccount(const char* service, const char* user,
+                                  const std::string& password, const std::function<void()>& between,
+                                  const char* account_user) {
+  DirectRun run;
+  DirectConv conv_data{&password, 0};
+  struct pam_conv conv = {&DirectCallback, &conv_data};
+  pam_handle_t* pamh = nullptr;
+  run.start = pam_start(service, user, &conv, &pamh);
+  if (run.start != PAM_SUCCESS) return run;
+  int last = run.auth = pam_authenticate(pamh, 0);
+  if (between) between();
+  const int set =
+      account_user != nullptr ? pam_set_item(pamh, PAM_USER, account_user) : PAM_SUCCESS;
+  last = set == PAM_SUCCESS ? (run.account = pam_acct_mgmt(pamh, 0)) : set;
+  run.end = pam_end(pamh, last);
+  run.prompts = conv_data.prompts;
+  return run;
+}
+
 // ---- processes ----
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input) {

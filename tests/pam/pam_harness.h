@@ -131,6 +131,12 @@ struct DirectRun {
 // hidden prompt. Safe in a forked child (no gtest calls).
 DirectRun DirectSignIn(const char* service, const char* user, const std::string& password,
                        const char* rhost, bool account);
+// pam_start, pam_authenticate, then `between` (an administrator's change
+// arriving then), then PAM_USER set to `account_user` when not null,
+// pam_acct_mgmt and pam_end, on one handle.
+DirectRun DirectSignInThenAccount(const char* service, const char* user,
+                                  const std::string& password, const std::function<void()>& between,
+                                  const char* account_user = nullptr);
 
 // ---- processes ----
 

@@ -2,7 +2,9 @@
 // asked and told, what is logged, and odd input (empty, huge, NUL, non-UTF-8,
 // control characters, hostile user names).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -162,6 +164,53 @@ TEST_F(SignInTest, DisabledAccountIsRefusedInAuthAndExpiredInAccount) {
                   "alice (service sesame): account is disabled"),
             1u)
       << Dump(account_lines);
+}
+
+// The account check right after a successful sign-in on the same handle
+// decides on the account state the sign-in's own write read
+// (account_check_max_age_ms): an account disabled after that moment is
+// not refused by this sign-in's account check, as it would not be had the
+// change come a moment later. Older than the bound, or with 0, or for
+// another user, the account check reads the store again and refuses.
+TEST_F(SignInTest, TheAccountCheckAfterASignInDecidesOnWhatTheSignInRead) {
+  ASSERT_NO_FATAL_FAILURE(AddUser("bob", kPassword));
+  ASSERT_NO_FATAL_FAILURE(DisableUser("bob"));
+  auto set_disabled = [&](bool disabled) {
+    std::unique_ptr<Store> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->SetDisabled("alice", disabled).ok());
+  };
+  struct Case {
+    const char* max_age_ms;
+    int sleep_ms;
+    const char* account_user;
+    int account;
+  };
+  const Case cases[] = {
+      {"10000", 0, nullptr, PAM_SUCCESS},      // what the sign-in read
+      {"0", 0, nullptr, PAM_ACCT_EXPIRED},     // always read again
+      {"20", 200, nullptr, PAM_ACCT_EXPIRED},  // too old: read again
+      {"10000", 0, "bob", PAM_ACCT_EXPIRED},   // another user: bob's own record
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string("account_check_max_age_ms = ") + c.max_age_ms + ", sleep " +
+                 std::to_string(c.sleep_ms) + " ms" +
+                 (c.account_user != nullptr ? std::string(", account as ") + c.account_user : ""));
+    ASSERT_NO_FATAL_FAILURE(WriteConfig({{"account_check_max_age_ms", c.max_age_ms}}));
+    ASSERT_NO_FATAL_FAILURE(set_disabled(false));
+    DirectRun run = DirectSignInThenAccount(
+        "sesame", "alice", kPassword,
+        [&] {
+          set_disabled(true);
+          if (c.sleep_ms > 0) usleep(c.sleep_ms * 1000);
+        },
+        c.account_user);
+    EXPECT_EQ(run.auth, PAM_SUCCESS);
+    EXPECT_EQ(run.account, c.account);
+    // Either way the next sign-in is refused.
+    DirectRun next = DirectSignIn("sesame", "alice", kPassword, nullptr, true);
+    EXPECT_EQ(next.auth, PAM_AUTH_ERR);
+  }
 }
 
 TEST_F(SignInTest, EmptyPasswordIsAuthErrWithoutHashing) {

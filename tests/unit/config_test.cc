@@ -51,6 +51,7 @@ TEST(ConfigTest, EmptyTextGivesDefaults) {
   EXPECT_EQ(r->argon2_parallelism, 1u);
   EXPECT_EQ(r->argon2_max_concurrent, 4);
   EXPECT_EQ(r->argon2_max_wait_ms, 10000);
+  EXPECT_EQ(r->account_check_max_age_ms, 1000);
   EXPECT_EQ(DescribeConfig(*r), DescribeConfig(defaults));
 }
 
@@ -82,6 +83,7 @@ TEST(ConfigTest, EveryKeySet) {
       "unlock_time = 0\n"
       "lockout_exempt_root = yes\n"
       "exempt_users = root,backup\n"
+      "account_check_max_age_ms = 10000\n"
       "password_min_length = 1024\n"
       "password_history = 100\n"
       "password_max_days = 36500\n"
@@ -128,6 +130,7 @@ TEST(ConfigTest, EveryKeySet) {
   EXPECT_EQ(r->unlock_time, 0);
   EXPECT_TRUE(r->lockout_exempt_root);
   EXPECT_EQ(r->exempt_users, (std::vector<std::string>{"root", "backup"}));
+  EXPECT_EQ(r->account_check_max_age_ms, 10000);
   EXPECT_EQ(r->password_min_length, 1024);
   EXPECT_EQ(r->password_history, 100);
   EXPECT_EQ(r->password_max_days, 36500);
@@ -195,6 +198,9 @@ TEST(ConfigTest, Boundaries) {
   ExpectError("argon2_max_concurrent = 1025", 1, "from 1 to 1024");
   ExpectError("argon2_max_concurrent = 0", 1, "from 1 to 1024");
   ExpectError("argon2_max_wait_ms = 600001", 1, "from 0 to 600000");
+  EXPECT_TRUE(ParseConfig("account_check_max_age_ms = 0", kFile).ok());
+  ExpectError("account_check_max_age_ms = 10001", 1, "from 0 to 10000");
+  ExpectError("account_check_max_age_ms = -1", 1, "from 0 to 10000");
   ExpectError("store_busy_timeout_ms = 600001", 1, "from 0 to 600000");
 }
 
@@ -374,7 +380,8 @@ TEST(ConfigTest, UnknownKeyWithSuggestion) {
           "postgres_statement_timeout, key_file, runtime_dir, argon2_time_cost, argon2_memory_kib, "
           "argon2_parallelism, argon2_max_concurrent, argon2_max_wait_ms, "
           "deny, fail_interval, unlock_time, lockout_exempt_root, "
-          "exempt_users, password_min_length, password_history, password_max_days, "
+          "exempt_users, account_check_max_age_ms, password_min_length, password_history, "
+          "password_max_days, "
           "password_quality, banned_passwords_file, totp_algorithm, "
           "totp_digits, totp_period, totp_window, totp_issuer, "
           "recovery_codes, mfa_required, mfa_grace_days, app_password_max, "

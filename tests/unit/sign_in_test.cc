@@ -123,5 +123,37 @@ TEST_F(SignInTest, AccountCheck) {
   EXPECT_NE(prompter_.errors[0].find("disabled"), std::string::npos);
 }
 
+// A success carries the account state its own write read
+// (FlowResult::account); the account check decides on such a state as on
+// a record it reads, without reading the store.
+TEST_F(SignInTest, ASuccessCarriesTheAccountStateTheAccountCheckDecidesOn) {
+  prompter_.answers = {"correct horse battery staple"};
+  FlowResult signed_in = PasswordSignIn(*services_, prompter_, {"alice", "sshd", ""});
+  ASSERT_EQ(signed_in.decision, Decision::kSuccess);
+  ASSERT_TRUE(signed_in.account.has_value());
+  auto alice = store_->GetUser("alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_FALSE(signed_in.account->disabled);
+  EXPECT_FALSE(signed_in.account->must_change);
+  EXPECT_EQ(signed_in.account->password_changed, (*alice)->password_changed);
+  prompter_.answers = {"wrong"};
+  EXPECT_FALSE(PasswordSignIn(*services_, prompter_, {"alice", "sshd", ""}).account.has_value());
+
+  // The store is not read: "nobody" would be unknown there.
+  const RequestInfo nobody{"nobody", "sshd", ""};
+  AccountFlags state;
+  EXPECT_EQ(CheckAccount(*services_, prompter_, nobody, &state).decision, Decision::kSuccess);
+  state.must_change = true;
+  EXPECT_EQ(CheckAccount(*services_, prompter_, nobody, &state).decision,
+            Decision::kNewPasswordRequired);
+  state.disabled = true;
+  EXPECT_EQ(CheckAccount(*services_, prompter_, nobody, &state).decision, Decision::kDisabled);
+  state = AccountFlags{};
+  config_.password_max_days = 30;
+  state.password_changed = clock_.Now() - 31 * 86400;
+  EXPECT_EQ(CheckAccount(*services_, prompter_, nobody, &state).decision,
+            Decision::kNewPasswordRequired);
+}
+
 }  // namespace
 }  // namespace sesame

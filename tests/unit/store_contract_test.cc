@@ -2433,6 +2433,70 @@ TEST_P(StoreContractTest, GetUserForSignInAndReserveAnswersAsTheTwoCalls) {
   same_record(**after, **before, "after the refused calls");
 }
 
+// A reserved attempt's success reports the account state as its own
+// transaction saw it (SettleOutcome::account): what the account check of
+// the same PAM handle decides on. Other settlements report none; a user
+// removed meanwhile has none.
+TEST_P(StoreContractTest, ASuccessReportsTheAccountStateItsTransactionSaw) {
+  auto store = MustConnect();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AddUser(User("alice", 77)).ok());
+  for (LockBucket bucket : {LockBucket::kInteractive, LockBucket::kAppPassword}) {
+    SCOPED_TRACE(bucket == LockBucket::kInteractive ? "interactive" : "app-password bucket");
+    const LockoutPolicy policy{5, 900, 600, bucket};
+    auto settle = [&](Settlement::Kind kind, int64_t now, bool with_event) {
+      auto reserved = store->ReserveAttempt("alice", now, policy, "");
+      EXPECT_TRUE(reserved.ok()) << reserved.status().message();
+      Settlement s;
+      s.kind = kind;
+      s.reservation = reserved.ok() ? *reserved : Reservation{};
+      s.now = now;
+      s.policy = policy;
+      SignInEvent event = Event("alice", now, "success");
+      auto settled = store->SettleAttempt("alice", s, with_event ? &event : nullptr);
+      EXPECT_TRUE(settled.ok()) << settled.status().message();
+      return settled.ok() ? *settled : SettleOutcome{};
+    };
+    ASSERT_TRUE(store->SetDisabled("alice", false).ok());
+    ASSERT_TRUE(store->SetMustChange("alice", false).ok());
+    SettleOutcome plain = settle(Settlement::Kind::kSuccess, 1000, true);
+    ASSERT_TRUE(plain.account.has_value());
+    EXPECT_FALSE(plain.account->disabled);
+    EXPECT_FALSE(plain.account->must_change);
+    EXPECT_EQ(plain.account->password_changed, 77);
+    // Changed by an administrator while the secret was being checked: the
+    // success sees it.
+    auto reserved = store->ReserveAttempt("alice", 1100, policy, "");
+    ASSERT_TRUE(reserved.ok());
+    ASSERT_TRUE(store->SetDisabled("alice", true).ok());
+    ASSERT_TRUE(store->SetMustChange("alice", true).ok());
+    Settlement s;
+    s.kind = Settlement::Kind::kSuccess;
+    s.reservation = *reserved;
+    s.now = 1100;
+    s.policy = policy;
+    auto changed = store->SettleAttempt("alice", s, nullptr);
+    ASSERT_TRUE(changed.ok()) << changed.status().message();
+    ASSERT_TRUE(changed->account.has_value());
+    EXPECT_TRUE(changed->account->disabled);
+    EXPECT_TRUE(changed->account->must_change);
+    EXPECT_FALSE(settle(Settlement::Kind::kWrong, 1200, false).account.has_value());
+    EXPECT_FALSE(settle(Settlement::Kind::kRelease, 1300, false).account.has_value());
+  }
+  // Removed while its password was being checked: no state to report.
+  auto reserved = store->ReserveAttempt("alice", 1400, LockoutPolicy{5, 900, 600}, "");
+  ASSERT_TRUE(reserved.ok());
+  ASSERT_TRUE(store->RemoveUser("alice").ok());
+  Settlement s;
+  s.kind = Settlement::Kind::kSuccess;
+  s.reservation = *reserved;
+  s.now = 1400;
+  s.policy = LockoutPolicy{5, 900, 600};
+  auto gone = store->SettleAttempt("alice", s, nullptr);
+  ASSERT_TRUE(gone.ok()) << gone.status().message();
+  EXPECT_FALSE(gone->account.has_value());
+}
+
 // ---- App passwords (AddAppPassword and friends) ----
 
 // The app-password bucket with deny 3, as mode=app_password counts.

@@ -106,10 +106,14 @@ struct BucketSql {
   "pruned AS (DELETE FROM events WHERE " SESAME_PRUNE_IN_PASSING_WHERE("$3") " RETURNING id), "   \
   "added AS (INSERT INTO events(time, user_name, service, remote_host, method, outcome, detail, " \
   "count) SELECT $4::bigint, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, "      \
-  "$11::bigint WHERE $12::boolean RETURNING id) "
+  "$11::bigint WHERE $12::boolean RETURNING id), "                                                \
+  "account AS (SELECT disabled, must_change, password_changed FROM users WHERE name = $1) "
+// Columns 3-5: SettleOutcome::account (NULL when the user is gone), read
+// once (a WITH part used more than once is computed once).
 #define SESAME_SUCCESS_COLUMNS                                                          \
   "SELECT coalesce((SELECT failures FROM cleared), 0), (SELECT count(*) FROM pruned), " \
-  "(SELECT count(*) FROM added)"
+  "(SELECT count(*) FROM added), (SELECT disabled FROM account), "                      \
+  "(SELECT must_change FROM account), (SELECT password_changed FROM account)"
 // With Settlement::last_sign_in ($13 methods, $14 failure outcomes, each
 // joined as JoinForEventFilter, NULL: any), the same statement also
 // answers ReadLastSignIn. The statement's snapshot does not hold the event
@@ -346,7 +350,9 @@ Result<SettleOutcome> PostgresStore::DoSettleAttempt(std::string_view name,
     Result<PgResult> done = Exec(SuccessSqlFor(settlement.policy.bucket, last), p, kDoing);
     if (!done.ok()) return done.status();
     outcome.failures = ClampToInt(done->Int(0, 0));
-    if (last) outcome.last_sign_in = LastSignInFrom(*done, 3);
+    if (!done->IsNull(0, 3))
+      outcome.account = AccountFlags{done->Bool(0, 3), done->Bool(0, 4), done->Int(0, 5)};
+    if (last) outcome.last_sign_in = LastSignInFrom(*done, 6);
     return outcome;
   }
   Status st = Transaction(kDoing, [&]() -> Status {

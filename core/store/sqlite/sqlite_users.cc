@@ -284,6 +284,17 @@ Result<SettleOutcome> SqliteStore::DoSettleAttempt(std::string_view name,
       rc = after.Step();
       if (rc == SQLITE_ROW) outcome.failures = ClampToInt(after.Int(0));
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+      if (settlement.kind == Settlement::Kind::kSuccess) {
+        Stmt account;
+        SESAME_RETURN_IF_ERROR(
+            Prepare("SELECT disabled, must_change, password_changed FROM users WHERE name = ?1",
+                    &account, kDoing));
+        account.BindText(1, name);
+        rc = account.Step();
+        if (rc == SQLITE_ROW)
+          outcome.account = AccountFlags{account.Int(0) != 0, account.Int(1) != 0, account.Int(2)};
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, kDoing);
+      }
     }
     // Retention in passing: before the event, so never the event itself.
     SESAME_RETURN_IF_ERROR(PruneInPassing(settlement.prune_before, kDoing));
