@@ -372,9 +372,34 @@ inline std::string Digest(char c) { return std::string(kWrongAttemptDigestChars,
 // digest (the flows in core/flows/ do exactly this). A reserved attempt's
 // locked_until is the lock its settlement set. A call that fails is a test
 // failure and returns failures = -1.
+inline Reservation SettleWrong(Store& store, const std::string& name, int64_t now,
+                               const LockoutPolicy& policy, const std::string& digest,
+                               const Result<Reservation>& r);
+
 inline Reservation Wrong(Store& store, const std::string& name, int64_t now,
                          const LockoutPolicy& policy, const std::string& digest = "") {
-  auto r = store.ReserveAttempt(name, now, policy, digest);
+  return SettleWrong(store, name, now, policy, digest,
+                     store.ReserveAttempt(name, now, policy, digest));
+}
+
+// The same, reserved as a password sign-in reserves: with the record, in
+// one call (Store::GetUserForSignInAndReserve). No such user is a test
+// failure.
+inline Reservation WrongAtSignIn(Store& store, const std::string& name, int64_t now,
+                                 const LockoutPolicy& policy, const std::string& digest = "") {
+  auto start = store.GetUserForSignInAndReserve(name, now, policy, digest);
+  EXPECT_TRUE(start.ok()) << start.status().message();
+  EXPECT_TRUE(start.ok() && start->reservation.has_value()) << "no user " << name;
+  if (!start.ok() || !start->reservation.has_value())
+    return Reservation{Reservation::Verdict::kLocked, -1, -1, -1, false};
+  return SettleWrong(store, name, now, policy, digest, *start->reservation);
+}
+
+// Settles reservation `r` as wrong with `digest` (when it was kReserved);
+// a reservation that failed is a test failure and returns failures = -1.
+inline Reservation SettleWrong(Store& store, const std::string& name, int64_t now,
+                               const LockoutPolicy& policy, const std::string& digest,
+                               const Result<Reservation>& r) {
   EXPECT_TRUE(r.ok()) << r.status().message();
   if (!r.ok()) return Reservation{Reservation::Verdict::kLocked, -1, -1, -1, false};
   Reservation result = *r;

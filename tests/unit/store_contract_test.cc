@@ -36,6 +36,7 @@ using testing::StoreBackend;
 using testing::StoreBackends;
 using testing::User;
 using testing::Wrong;
+using testing::WrongAtSignIn;
 using Verdict = Reservation::Verdict;
 
 class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
@@ -1389,7 +1390,10 @@ int ConcurrentFailures(BackendStore& backend, const LockoutPolicy& policy) {
         char byte;
         if (read(gate[0], &byte, 1) != 0) _exit(101);  // EOF: go
         for (int i = 0; i < kFailuresEach; ++i) {
-          Reservation r = Wrong(**store, "alice", 5000, policy);
+          // Half reserve as a password sign-in does (with the record, one
+          // statement on a server), half alone: both ways race each other.
+          Reservation r = c % 2 == 0 ? Wrong(**store, "alice", 5000, policy)
+                                     : WrongAtSignIn(**store, "alice", 5000, policy);
           if (r.failures < 0) _exit(102);
           if (r.verdict == Reservation::Verdict::kReserved && r.locked_until != 0) ++code;
         }
@@ -1865,7 +1869,16 @@ std::string RunMixedChild(Store& store, int c, int64_t p1, int64_t p2, MixedShar
   auto sign_in = [&](const std::string& user, int64_t now, const LockoutPolicy& policy,
                      Settlement::Kind kind, const std::string& digest,
                      const std::string& method) -> std::string {
-    auto reserved = retry([&] { return store.ReserveAttempt(user, now, policy, digest); });
+    // Odd children reserve interactive attempts as a password sign-in does
+    // (with the record, Store::GetUserForSignInAndReserve).
+    const bool at_sign_in = c % 2 == 1 && policy.bucket == LockBucket::kInteractive;
+    auto reserved = retry([&]() -> Result<Reservation> {
+      if (!at_sign_in) return store.ReserveAttempt(user, now, policy, digest);
+      auto start = store.GetUserForSignInAndReserve(user, now, policy, digest);
+      if (!start.ok()) return start.status();
+      if (!start->reservation.has_value()) return Status(Code::kNotFound, "no record");
+      return *start->reservation;
+    });
     if (!reserved.ok()) return "ReserveAttempt(" + user + "): " + reserved.status().message();
     if (reserved->verdict != Verdict::kReserved)
       return "ReserveAttempt(" + user + ") with deny = 0 was not kReserved";
