@@ -14,6 +14,20 @@ namespace sesame {
 
 using namespace flow_internal;  // NOLINT(google-build-using-namespace): core's own helpers
 
+namespace {
+
+// What the account check reads of a record, from a sign-in's AccountFlags.
+std::optional<UserRecord> RecordOf(const std::string& name, const AccountFlags& known) {
+  UserRecord user;
+  user.name = name;
+  user.disabled = known.disabled;
+  user.must_change = known.must_change;
+  user.password_changed = known.password_changed;
+  return user;
+}
+
+}  // namespace
+
 FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r,
                         const AccountFlags* known) {
   const char* kWhat = "account check";
@@ -22,21 +36,12 @@ FlowResult CheckAccount(Services& s, Prompter& prompter, const RequestInfo& r,
                                         ": not a valid user name");
     return FlowResult{Decision::kUnknownUser, "not a valid user name"};
   }
-  Result<std::optional<UserRecord>> found = std::optional<UserRecord>();
-  if (known != nullptr) {
-    UserRecord as_read;
-    as_read.name = r.user;
-    as_read.disabled = known->disabled;
-    as_read.must_change = known->must_change;
-    as_read.password_changed = known->password_changed;
-    found = std::optional<UserRecord>(std::move(as_read));
-    if (s.logger.debug_enabled()) {
-      s.logger.Log(LogLevel::kDebug,
-                   std::string(kWhat) + " of " + Describe(r) +
-                       " on the state its sign-in read (account_check_max_age_ms)");
-    }
-  } else {
-    found = s.store.GetUser(r.user);
+  Result<std::optional<UserRecord>> found =
+      known != nullptr ? Result<std::optional<UserRecord>>(RecordOf(r.user, *known))
+                       : s.store.GetUser(r.user);
+  if (known != nullptr && s.logger.debug_enabled()) {
+    s.logger.Log(LogLevel::kDebug, std::string(kWhat) + " of " + Describe(r) +
+                                       " on the state its sign-in read (account_check_max_age_ms)");
   }
   if (!found.ok()) {
     s.logger.Log(LogLevel::kError, std::string(kWhat) + " error for " + Describe(r) + ": " +

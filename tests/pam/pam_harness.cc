@@ -247,8 +247,13 @@ PamRun RunPamWith(const std::string& service, const std::string& user, Conversat
   return run;
 }
 
-DirectRun DirectSignIn(const char* service, const char* user, const std::string& password,
-                       const char* rhost, bool account) {
+namespace {
+
+// pam_start, PAM_RHOST when given, pam_authenticate, `between` when given,
+// then (with `account`) PAM_USER when given and pam_acct_mgmt, pam_end.
+DirectRun DirectSteps(const char* service, const char* user, const std::string& password,
+                      const char* rhost, bool account, const std::function<void()>& between,
+                      const char* account_user) {
   DirectRun run;
   DirectConv conv_data{&password, 0};
   struct pam_conv conv = {&DirectCallback, &conv_data};
@@ -259,30 +264,29 @@ DirectRun DirectSignIn(const char* service, const char* user, const std::string&
   if (rhost != nullptr) last = pam_set_item(pamh, PAM_RHOST, rhost);
   if (last == PAM_SUCCESS) {
     run.auth = last = pam_authenticate(pamh, 0);
-    if (account) run.account = last = pam_acct_mgmt(pamh, 0);
+    if (between) between();
+    if (account) {
+      const int set =
+          account_user != nullptr ? pam_set_item(pamh, PAM_USER, account_user) : PAM_SUCCESS;
+      last = set == PAM_SUCCESS ? (run.account = pam_acct_mgmt(pamh, 0)) : set;
+    }
   }
   run.end = pam_end(pamh, last);
   run.prompts = conv_data.prompts;
   return run;
 }
 
+}  // namespace
+
+DirectRun DirectSignIn(const char* service, const char* user, const std::string& password,
+                       const char* rhost, bool account) {
+  return DirectSteps(service, user, password, rhost, account, nullptr, nullptr);
+}
+
 DirectRun DirectSignInThenAccount(const char* service, const char* user,
                                   const std::string& password, const std::function<void()>& between,
                                   const char* account_user) {
-  DirectRun run;
-  DirectConv conv_data{&password, 0};
-  struct pam_conv conv = {&DirectCallback, &conv_data};
-  pam_handle_t* pamh = nullptr;
-  run.start = pam_start(service, user, &conv, &pamh);
-  if (run.start != PAM_SUCCESS) return run;
-  int last = run.auth = pam_authenticate(pamh, 0);
-  if (between) between();
-  const int set =
-      account_user != nullptr ? pam_set_item(pamh, PAM_USER, account_user) : PAM_SUCCESS;
-  last = set == PAM_SUCCESS ? (run.account = pam_acct_mgmt(pamh, 0)) : set;
-  run.end = pam_end(pamh, last);
-  run.prompts = conv_data.prompts;
-  return run;
+  return DirectSteps(service, user, password, nullptr, true, between, account_user);
 }
 
 // ---- processes ----
