@@ -15,6 +15,8 @@
 #  - upgrade to a version-bumped rebuild of the same package: the store (an
 #    old schema, migrated once, with a backup), the key and an edited
 #    conffile are kept, the Sesame user still signs in;
+#  - a fleet host (store = postgres, its server unreachable, no key yet):
+#    a reinstall configures without touching the database or the key;
 #  - disable the profile, then remove the package while enabled (prerm takes
 #    the profile out): the pam_unix user still signs in and no file in
 #    /etc/pam.d names pam_sesame; the store and key stay;
@@ -258,6 +260,35 @@ signs_in alice 'Velvet-Harbor-Compass-83' || fail "alice does not sign in with t
 printf 'alice:%s\n' 'alice unix pw 1' | in_root chpasswd
 pass "password changes through common-password (pam_pwquality, then pam_sesame or pam_unix with use_authtok)"
 phase "broken store, upgrade"
+
+# --- a fleet host (store = postgres) whose database server is unreachable
+# and whose key has not been copied yet: the package still configures (a
+# reinstall runs postinst configure as an upgrade does), touches neither the
+# database nor the key, and says what to do. Before, postinst ran
+# `sesame-admin init`, which connected and failed the whole upgrade.
+cp "$R/etc/security/sesame.conf" "$T/sesame.conf.aside"
+mv "$R/etc/security/sesame.key" "$T/sesame.key.aside"
+printf '%s\n' 'store = postgres' 'postgres_dsn = host=/nonexistent-sesame-pg dbname=sesame user=sesame' \
+  >>"$R/etc/security/sesame.conf"
+store_sum=$(sha256sum <"$R/var/lib/sesame/sesame.db")
+backups_before=$(find "$R/var/lib/sesame" -name '*.bak' | wc -l)
+fleet_out=$(in_root dpkg -i /tmp/sesame_upgrade.deb 2>&1) ||
+  fail "reinstall on a fleet host with its database unreachable failed: $fleet_out"
+grep -q "store = postgres: not migrated here" <<<"$fleet_out" ||
+  fail "postinst did not say the fleet's schema is migrated elsewhere: $fleet_out"
+grep -q "no key at /etc/security/sesame.key; copy the fleet's key there" <<<"$fleet_out" ||
+  fail "postinst did not say to copy the fleet's key: $fleet_out"
+[ ! -e "$R/etc/security/sesame.key" ] || fail "postinst made a key of its own on a fleet host"
+[ "$(sha256sum <"$R/var/lib/sesame/sesame.db")" = "$store_sum" ] ||
+  fail "postinst changed the SQLite store of a host configured for PostgreSQL"
+[ "$(find "$R/var/lib/sesame" -name '*.bak' | wc -l)" = "$backups_before" ] ||
+  fail "postinst backed up or migrated a SQLite store on a fleet host"
+cp "$T/sesame.conf.aside" "$R/etc/security/sesame.conf"
+mv "$T/sesame.key.aside" "$R/etc/security/sesame.key"
+signs_in bob 'Quartz-Meadow-Lantern-47' || fail "back on SQLite after the fleet reinstall: bob does not sign in"
+signs_in alice 'alice unix pw 1' || fail "back on SQLite after the fleet reinstall: alice does not sign in"
+pass "store = postgres, server unreachable, no key: the package configures, makes no key, touches no store, and says what to do"
+phase "fleet host reinstall"
 
 # --- disable, then remove while enabled: no stack names pam_sesame after either
 in_root pam-auth-update --disable sesame
