@@ -215,6 +215,25 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
     set("keepalives_idle", "30");
     set("tcp_user_timeout", std::to_string(statement_timeout_s * 1000 + 1000));
   }
+  // The names of the hosts, looked up within the connect timeout (see
+  // LookUpNames): libpq is given their addresses and connects to those.
+  std::string lookup_errors;
+  const HostPlan plan =
+      PlanHostLookups(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+  if (!plan.lookups.empty()) {
+    std::vector<std::string> names;
+    for (size_t i : plan.lookups) names.push_back(plan.entries[i].host);
+    const HostKeywords hosts = ExpandHostEntries(
+        plan, LookUpNames(names, options.connect_timeout_s * 1000), &lookup_errors);
+    if (hosts.host.empty()) {
+      *unreachable = true;
+      return Status(Code::kUnavailable,
+                    "cannot connect to PostgreSQL " + where + ": " + OneLine(lookup_errors));
+    }
+    set("host", hosts.host);
+    set("hostaddr", hosts.hostaddr);
+    if (!hosts.port.empty()) set("port", hosts.port);
+  }
   if (parsed->Get("sslcert").empty()) set("sslcert", kNoFile);
   if (parsed->Get("sslkey").empty()) set("sslkey", kNoFile);
   // Bounds the server keeps: a statement, a lock wait, and a session left
@@ -252,6 +271,7 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
           "; sesame writes at every sign-in, so it needs a read-write primary: point "
           "postgres_dsn at the primary (list several hosts to follow a failover)";
     }
+    if (!lookup_errors.empty()) why += "; " + OneLine(lookup_errors);
     return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": " + why);
   }
   return conn;

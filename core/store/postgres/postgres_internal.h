@@ -187,6 +187,60 @@ bool DsnUsesTcp(const std::string& dsn);
 // in index order, or one row by key.
 inline constexpr char kPlannerOptions[] = "-c enable_bitmapscan=off";
 
+// Name lookups within postgres_connect_timeout (postgres_lookup.cc).
+// libpq's connect_timeout does not cover its getaddrinfo(), which waits
+// as long as the resolver does: 5 s x 2 tries for each name server of
+// /etc/resolv.conf that does not answer (glibc's defaults), so a DNS
+// outage held every sign-in for 10-30 s. So the names are looked up here
+// first, all at once (getaddrinfo_a, the system's own resolution:
+// /etc/hosts, nsswitch), for at most the connect timeout, and libpq is
+// given the addresses (hostaddr), keeping each name as host, which the
+// certificate check (verify-full) and the passfile use.
+//
+// One host a connection may try: host, hostaddr and port are the
+// comma-separated lists' elements of the same position.
+struct HostEntry {
+  std::string host;
+  std::string hostaddr;
+  std::string port;  // "" when the DSN's port (one value, or none) is for all
+  bool operator==(const HostEntry& o) const {
+    return host == o.host && hostaddr == o.hostaddr && port == o.port;
+  }
+};
+// What a lookup of one host's name gave: its addresses (numeric, in the
+// resolver's order), or why none.
+struct LookupResult {
+  std::vector<std::string> addresses;
+  std::string error;  // "" when addresses were found
+};
+// The DSN's hosts as entries, and which of them need a name looked up
+// (a host that is a name: not a socket directory, not an address, and
+// without a hostaddr of its own). Empty when none does, or when the lists
+// do not match (libpq then says so itself): the DSN is used as written.
+struct HostPlan {
+  std::vector<HostEntry> entries;
+  std::vector<size_t> lookups;  // indexes into entries
+  bool per_host_ports = false;  // the DSN has one port per host
+};
+HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
+                         const std::string& port);
+// host, hostaddr and port keywords for libpq: each looked-up entry
+// replaced by one entry per address found (same host, same port), an
+// entry whose lookup failed left out, its error in *errors ("; "
+// between). All left out: an empty host list.
+struct HostKeywords {
+  std::string host;
+  std::string hostaddr;
+  std::string port;  // "" when the DSN's port stays as it is
+};
+HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupResult>& results,
+                               std::string* errors);
+// Looks up `names` (each with `ports[i]`, "" for none) at once, giving up on
+// those without an answer after `timeout_ms`. A lookup still running then
+// is left to finish in the resolver's thread, and freed by a later call of
+// this process.
+std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int timeout_ms);
+
 // Opens a blocking connection under the MUST rules of postgres_store.h:
 // refuses when the environment sets one of libpq's PG* variables, when
 // CheckPostgresDsn refuses the DSN or the passfile is not trusted; then

@@ -1,0 +1,273 @@
+// PostgreSQL backend: the server's names looked up within
+// postgres_connect_timeout (see postgres_internal.h, "Name lookups").
+//
+// MUST rules:
+//  - a lookup never holds a sign-in longer than the timeout: what has not
+//    answered by then is given up (gai_cancel), and one still running in
+//    the resolver's thread is left there, its request kept alive until it
+//    is done (its memory belongs to that thread until then);
+//  - a request is only reaped by the process that made it: after fork()
+//    the child's copy of a running request never finishes, so it is kept;
+//  - the system's own resolution (getaddrinfo: /etc/hosts, nsswitch,
+//    resolv.conf) decides the addresses, in its order, as libpq's would.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/store/postgres/postgres_internal.h"
+
+namespace sesame {
+namespace postgres_internal {
+namespace {
+
+std::vector<std::string> Split(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    items.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string joined;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) joined += ',';
+    joined += items[i];
+  }
+  return joined;
+}
+
+bool IsAddress(const std::string& host) {
+  unsigned char buffer[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), buffer) == 1) return true;
+  if (inet_pton(AF_INET6, host.c_str(), buffer) == 1) return true;
+  // An IPv6 address with a zone (fe80::1%eth0), which getaddrinfo takes
+  // without a lookup.
+  const size_t zone = host.find('%');
+  return zone != std::string::npos &&
+         inet_pton(AF_INET6, host.substr(0, zone).c_str(), buffer) == 1;
+}
+
+// One getaddrinfo_a request and what it points to: the resolver's thread
+// reads and writes it until gai_error() says it is done.
+struct Request {
+  std::string name;
+  std::string service;
+  addrinfo hints{};
+  gaicb cb{};
+  pid_t owner = 0;
+};
+
+struct RequestFree {
+  void operator()(Request* r) const {
+    if (r->cb.ar_result != nullptr) freeaddrinfo(r->cb.ar_result);
+    delete r;
+  }
+};
+using RequestPtr = std::unique_ptr<Request, RequestFree>;
+
+// Requests given up while still running (see the MUST rules).
+std::mutex& AbandonedMutex() {
+  static std::mutex* mutex = new std::mutex;
+  return *mutex;
+}
+std::vector<RequestPtr>& Abandoned() {
+  static auto* list = new std::vector<RequestPtr>;
+  return *list;
+}
+
+void ReapAbandoned() {
+  std::lock_guard<std::mutex> lock(AbandonedMutex());
+  std::vector<RequestPtr>& list = Abandoned();
+  const pid_t me = getpid();
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [me](const RequestPtr& r) {
+                              return r->owner == me && gai_error(&r->cb) != EAI_INPROGRESS;
+                            }),
+             list.end());
+}
+
+void Abandon(RequestPtr request) {
+  std::lock_guard<std::mutex> lock(AbandonedMutex());
+  Abandoned().push_back(std::move(request));
+}
+
+std::string NumericAddress(const addrinfo* ai) {
+  char text[NI_MAXHOST];
+  if (getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) !=
+      0)
+    return "";
+  return text;
+}
+
+}  // namespace
+
+HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
+                         const std::string& port) {
+  HostPlan plan;
+  if (host.empty()) return plan;  // hostaddr alone, or the default socket
+  const std::vector<std::string> hosts = Split(host);
+  const std::vector<std::string> addrs =
+      hostaddr.empty() ? std::vector<std::string>(hosts.size()) : Split(hostaddr);
+  const std::vector<std::string> ports = port.empty() ? std::vector<std::string>() : Split(port);
+  if (addrs.size() != hosts.size()) return plan;
+  if (ports.size() > 1 && ports.size() != hosts.size()) return plan;
+  plan.per_host_ports = ports.size() > 1;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    HostEntry e{hosts[i], addrs[i], plan.per_host_ports ? ports[i] : ""};
+    const bool name = !e.host.empty() && e.host[0] != '/' && e.host[0] != '@' &&
+                      e.hostaddr.empty() && !IsAddress(e.host);
+    if (name) plan.lookups.push_back(i);
+    plan.entries.push_back(std::move(e));
+  }
+  if (plan.lookups.empty()) plan.entries.clear();
+  return plan;
+}
+
+HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupResult>& results,
+                               std::string* errors) {
+  std::vector<std::string> hosts;
+  std::vector<std::string> addrs;
+  std::vector<std::string> ports;
+  errors->clear();
+  size_t next = 0;  // into plan.lookups and results
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    const HostEntry& e = plan.entries[i];
+    if (next < plan.lookups.size() && plan.lookups[next] == i) {
+      const LookupResult& found = next < results.size() ? results[next] : LookupResult{};
+      ++next;
+      if (found.addresses.empty()) {
+        if (!errors->empty()) *errors += "; ";
+        *errors += found.error.empty() ? "no address for the name \"" + e.host + "\"" : found.error;
+        continue;
+      }
+      for (const std::string& address : found.addresses) {
+        hosts.push_back(e.host);
+        addrs.push_back(address);
+        ports.push_back(e.port);
+      }
+      continue;
+    }
+    hosts.push_back(e.host);
+    addrs.push_back(e.hostaddr);
+    ports.push_back(e.port);
+  }
+  HostKeywords keywords;
+  if (hosts.empty()) return keywords;
+  keywords.host = Join(hosts);
+  keywords.hostaddr = Join(addrs);
+  if (plan.per_host_ports) keywords.port = Join(ports);
+  return keywords;
+}
+
+std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int timeout_ms) {
+  ReapAbandoned();
+  std::vector<LookupResult> results(names.size());
+  std::vector<RequestPtr> requests;
+  std::vector<gaicb*> list;
+  for (const std::string& name : names) {
+    RequestPtr r(new Request);
+    r->name = name;
+    // As libpq asks (any family, stream sockets); the port does not change
+    // which addresses a name has, so none is given.
+    r->hints.ai_family = AF_UNSPEC;
+    r->hints.ai_socktype = SOCK_STREAM;
+    r->cb.ar_name = r->name.c_str();
+    r->cb.ar_request = &r->hints;
+    r->owner = getpid();
+    list.push_back(&r->cb);
+    requests.push_back(std::move(r));
+  }
+  if (requests.empty()) return results;
+
+  const int started = getaddrinfo_a(GAI_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
+  if (started != 0) {
+    // Nothing was queued only when the call failed as a whole; requests
+    // that were queued (EAI_SYSTEM can come after some) still run.
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const int state = gai_error(&requests[i]->cb);
+      if (state == EAI_INPROGRESS) {
+        gai_cancel(&requests[i]->cb);
+        if (gai_error(&requests[i]->cb) == EAI_INPROGRESS) {
+          Abandon(std::move(requests[i]));
+        }
+      }
+      results[i].error = "cannot look up the name \"" + names[i] +
+                         "\": " + gai_strerror(started);
+    }
+    return results;
+  }
+
+  // Waits by looking at gai_error() with short sleeps, not gai_suspend():
+  // in glibc 2.36 a gai_suspend() that ends just as a lookup finishes may
+  // leave its wait entry (on its own stack) in the request, and the
+  // resolver's thread then writes through it after the call has returned
+  // (seen here: a crash in __gai_notify). Without gai_suspend no wait
+  // entry exists. A name in /etc/hosts is answered within the first
+  // sleeps; the sleeps grow to 2 ms, so the deadline is kept to 2 ms.
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  int64_t nap_ns = 20000;
+  for (;;) {
+    bool running = false;
+    for (gaicb* cb : list) running = running || gai_error(cb) == EAI_INPROGRESS;
+    if (!running) break;
+    const int64_t left =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    timespec nap{};
+    nap.tv_nsec = std::min(nap_ns, left);  // both under 1 s
+    nanosleep(&nap, nullptr);
+    nap_ns = std::min<int64_t>(nap_ns * 2, 2000000);
+  }
+
+  const std::string seconds = std::to_string((timeout_ms + 999) / 1000);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Request& r = *requests[i];
+    int state = gai_error(&r.cb);
+    if (state == EAI_INPROGRESS && gai_cancel(&r.cb) == EAI_CANCELED) state = EAI_CANCELED;
+    if (state == EAI_INPROGRESS || state == EAI_CANCELED) {
+      state = gai_error(&r.cb);
+      if (state == EAI_INPROGRESS || state == EAI_CANCELED) {
+        results[i].error = "no answer for the name \"" + names[i] + "\" within " + seconds +
+                           " s (postgres_connect_timeout): the name service (DNS, "
+                           "/etc/resolv.conf) did not answer; give the server's address as "
+                           "hostaddr= beside host=, or list the name in /etc/hosts";
+        if (state == EAI_INPROGRESS) Abandon(std::move(requests[i]));
+        continue;
+      }
+    }
+    if (state != 0) {
+      results[i].error =
+          "could not translate host name \"" + names[i] + "\" to address: " + gai_strerror(state);
+      continue;
+    }
+    for (const addrinfo* ai = r.cb.ar_result; ai != nullptr; ai = ai->ai_next) {
+      const std::string address = NumericAddress(ai);
+      if (address.empty()) continue;
+      std::vector<std::string>& found = results[i].addresses;
+      if (std::find(found.begin(), found.end(), address) == found.end()) found.push_back(address);
+    }
+    if (results[i].addresses.empty())
+      results[i].error = "could not translate host name \"" + names[i] + "\" to address";
+  }
+  return results;
+}
+
+}  // namespace postgres_internal
+}  // namespace sesame
