@@ -25,8 +25,8 @@ TEST(PostgresLookupTest, OnlyHostNamesWithoutAnAddressAreLookedUp) {
   EXPECT_TRUE(PlanHostLookups("db.example.org", "192.0.2.1", "").entries.empty())
       << "a name with its own hostaddr is not looked up";
 
-  HostPlan plan = PlanHostLookups("/run/postgresql,db1.example.org,192.0.2.9,db2.example.org",
-                                  ",,,", "");
+  HostPlan plan =
+      PlanHostLookups("/run/postgresql,db1.example.org,192.0.2.9,db2.example.org", ",,,", "");
   ASSERT_EQ(plan.entries.size(), 4u);
   EXPECT_EQ(plan.lookups, (std::vector<size_t>{1, 3}));
   EXPECT_FALSE(plan.per_host_ports);
@@ -43,9 +43,8 @@ TEST(PostgresLookupTest, ListsThatDoNotMatchAreLeftToLibpq) {
 }
 
 TEST(PostgresLookupTest, EachAddressBecomesAHostOfItsOwnAndFailedNamesAreLeftOut) {
-  const HostPlan plan =
-      PlanHostLookups("db1.example.org,/run/postgresql,db2.example.org,db3.example.org", "",
-                      "5432,5433,5434,5435");
+  const HostPlan plan = PlanHostLookups(
+      "db1.example.org,/run/postgresql,db2.example.org,db3.example.org", "", "5432,5433,5434,5435");
   std::vector<LookupResult> results(3);
   results[0].addresses = {"192.0.2.1", "2001:db8::1"};
   results[1].error = "no answer for the name \"db2.example.org\"";

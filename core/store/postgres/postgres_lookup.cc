@@ -109,8 +109,7 @@ void Abandon(RequestPtr request) {
 
 std::string NumericAddress(const addrinfo* ai) {
   char text[NI_MAXHOST];
-  if (getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) !=
-      0)
+  if (getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0)
     return "";
   return text;
 }
@@ -195,7 +194,8 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
   }
   if (requests.empty()) return results;
 
-  const int started = getaddrinfo_a(GAI_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
+  const int started =
+      getaddrinfo_a(GAI_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
   if (started != 0) {
     // Nothing was queued only when the call failed as a whole; requests
     // that were queued (EAI_SYSTEM can come after some) still run.
@@ -207,8 +207,7 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
           Abandon(std::move(requests[i]));
         }
       }
-      results[i].error = "cannot look up the name \"" + names[i] +
-                         "\": " + gai_strerror(started);
+      results[i].error = "cannot look up the name \"" + names[i] + "\": " + gai_strerror(started);
     }
     return results;
   }
