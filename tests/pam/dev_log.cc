@@ -61,17 +61,6 @@ std::mutex g_take_mu;
 void LockForFork() { g_take_mu.lock(); }
 void UnlockAfterFork() { g_take_mu.unlock(); }
 
-// tests/pam/run_isolated.sh gave this process a mount namespace (and a
-// /tmp) of its own: mounting over /dev/log there changes nothing outside.
-// It names the namespace it left in SESAME_PAM_TESTS_PRIVATE_TMP.
-bool InPrivateMountNamespace() {
-  const char* left = std::getenv("SESAME_PAM_TESTS_PRIVATE_TMP");
-  if (left == nullptr || *left == '\0') return false;
-  char ours[64] = {0};
-  if (readlink("/proc/self/ns/mnt", ours, sizeof ours - 1) <= 0) return false;
-  return std::strcmp(ours, left) != 0;
-}
-
 // Binds a datagram socket at `path`; -1 with *why set on failure.
 int BindDatagram(const char* path, std::string* why) {
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -142,6 +131,17 @@ bool IsOurStaleSocket(const struct stat& st, std::string* why) {
 }
 
 }  // namespace
+
+// (dev_log.h) tests/pam/run_isolated.sh gave this process a mount namespace (and a
+// /tmp) of its own: mounting over /dev/log there changes nothing outside.
+// It names the namespace it left in SESAME_PAM_TESTS_PRIVATE_TMP.
+bool InPrivateMountNamespace() {
+  const char* left = std::getenv("SESAME_PAM_TESTS_PRIVATE_TMP");
+  if (left == nullptr || *left == '\0') return false;
+  char ours[64] = {0};
+  if (readlink("/proc/self/ns/mnt", ours, sizeof ours - 1) <= 0) return false;
+  return std::strcmp(ours, left) != 0;
+}
 
 DevLogCapture& DevLog() {
   static DevLogCapture* const capture = new DevLogCapture;  // never destroyed: see Stop()

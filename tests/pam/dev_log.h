@@ -62,6 +62,11 @@
 
 namespace sesame::pam_testing {
 
+// True when tests/pam/run_isolated.sh gave this process a mount namespace
+// of its own: a bind mount here (over /dev/log, /etc/resolv.conf) changes
+// nothing outside it.
+bool InPrivateMountNamespace();
+
 struct LogLine {
   int priority = -1;  // facility | level, as sent
   pid_t pid = -1;     // from "ident[pid]:" (the test binary opens the log with LOG_PID)

@@ -15,6 +15,9 @@
 //  - A server that accepts the TCP connection and never answers (a socket
 //    here that listens and never reads): given up after
 //    postgres_connect_timeout (2 s), not hung.
+//  - A server name the name server never answers: given up after
+//    postgres_connect_timeout, and not asked again by the next sign-in
+//    while the first lookup still waits.
 //  - Config errors: a DSN holding a password, a passfile readable by its
 //    group, sslmode=disable to a TCP host: refused with a PAM error and a
 //    log line saying what to do, the password never logged, nothing
@@ -30,10 +33,12 @@
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -357,6 +362,59 @@ TEST_F(PostgresFaultsTest, AServerThatNeverAnswersIsGivenUpAfterTheConnectTimeou
     }
   }
   close(listener);
+  SKIP_WITHOUT_LOGS();
+}
+
+// A server named by a host name that the name server never answers
+// (core/store/postgres/postgres_lookup.cc): libpq's connect_timeout does
+// not cover its own lookup, which glibc would wait out for 5 s a try.
+// Here /etc/resolv.conf names a UDP socket of this test that reads
+// nothing (bound over this private mount namespace's resolv.conf only).
+// Each sign-in fails closed within postgres_connect_timeout, and the
+// second, while the first lookup still waits in the resolver's thread,
+// waits for that one: the name server gets no new query.
+TEST_F(PostgresFaultsTest, AnUnansweredServerNameIsGivenUpInTimeAndAskedOnce) {
+  if (!InPrivateMountNamespace()) {
+    GTEST_SKIP() << "not in a private mount namespace (tests/pam/run_isolated.sh): "
+                    "/etc/resolv.conf cannot be replaced for this process alone";
+  }
+  const int dns = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(dns, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(53);
+  ASSERT_EQ(inet_pton(AF_INET, "127.0.0.3", &addr.sin_addr), 1);
+  ASSERT_EQ(bind(dns, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  // One try of 5 s: the first lookup asks at its start and then only waits.
+  const std::string resolv = state_dir_ + "/resolv.conf";
+  ASSERT_TRUE(WriteFile(resolv, "nameserver 127.0.0.3\noptions timeout:5 attempts:1\n", 0644));
+  ASSERT_EQ(mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr), 0)
+      << std::strerror(errno);
+  struct Unmount {
+    ~Unmount() { umount2("/etc/resolv.conf", MNT_DETACH); }
+  } unmount;
+  // Queries that reached the name server so far (read and counted).
+  int queries = 0;
+  auto count = [&] {
+    char packet[1500];
+    while (recv(dns, packet, sizeof packet, MSG_DONTWAIT) > 0) ++queries;
+    return queries;
+  };
+
+  server_ = "host=db.sesame-faults.test";
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({
+      {"store", "postgres"},
+      {"postgres_dsn", server_ + " port=5432 dbname=sesame user=sesame"},
+      {"postgres_connect_timeout", std::to_string(kConnectTimeout)},
+  }));
+  ExpectFailsClosed("first", kConnectTimeout,
+                    "no answer for the name \"db.sesame-faults.test\" within 2 s", 1);
+  const int asked = count();
+  EXPECT_GT(asked, 0) << "the lookup did not reach the test's name server";
+  ExpectFailsClosed("second, the first lookup still waiting", kConnectTimeout,
+                    "no answer for the name \"db.sesame-faults.test\"", 1);
+  EXPECT_EQ(count(), asked) << "the second sign-in asked the name server again";
+  close(dns);
   SKIP_WITHOUT_LOGS();
 }
 

@@ -235,10 +235,10 @@ struct HostKeywords {
 };
 HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupResult>& results,
                                std::string* errors);
-// Looks up `names` (each with `ports[i]`, "" for none) at once, giving up on
-// those without an answer after `timeout_ms`. A lookup still running then
-// is left to finish in the resolver's thread, and freed by a later call of
-// this process.
+// Looks up `names` at once, giving up on those without an answer after
+// `timeout_ms`. A lookup still running then is left to finish in the
+// resolver's thread; a later call of this process for the same name waits
+// for it instead of starting another.
 std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int timeout_ms);
 
 // Opens a blocking connection under the MUST rules of postgres_store.h:

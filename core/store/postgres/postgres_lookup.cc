@@ -6,8 +6,14 @@
 //    answered by then is given up (gai_cancel), and one still running in
 //    the resolver's thread is left there, its request kept alive until it
 //    is done (its memory belongs to that thread until then);
+//  - one lookup of a name at a time in a process: a call that finds one
+//    still running (given up by an earlier call) waits for it instead of
+//    starting another, so a name server that never answers holds one of
+//    glibc's resolver threads per name, not one per sign-in;
 //  - a request is only reaped by the process that made it: after fork()
 //    the child's copy of a running request never finishes, so it is kept;
+//  - the list of waiting lookups is locked by the callers' threads only,
+//    never by the resolver's;
 //  - the system's own resolution (getaddrinfo: /etc/hosts, nsswitch,
 //    resolv.conf) decides the addresses, in its order, as libpq's would.
 #include <arpa/inet.h>
@@ -64,47 +70,54 @@ bool IsAddress(const std::string& host) {
 }
 
 // One getaddrinfo_a request and what it points to: the resolver's thread
-// reads and writes it until gai_error() says it is done.
+// reads and writes it until gai_error() says it is done. Shared: a lookup
+// given up while still running stays in Waiting(), and a later call for
+// the same name waits for that one instead of starting another.
 struct Request {
   std::string name;
-  std::string service;
   addrinfo hints{};
   gaicb cb{};
   pid_t owner = 0;
-};
-
-struct RequestFree {
-  void operator()(Request* r) const {
-    if (r->cb.ar_result != nullptr) freeaddrinfo(r->cb.ar_result);
-    delete r;
+  Request() = default;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request() {
+    if (cb.ar_result != nullptr) freeaddrinfo(cb.ar_result);
   }
 };
-using RequestPtr = std::unique_ptr<Request, RequestFree>;
+using RequestPtr = std::shared_ptr<Request>;
 
-// Requests given up while still running (see the MUST rules).
-std::mutex& AbandonedMutex() {
-  static std::mutex* mutex = new std::mutex;
+// Lookups given up while still running (see the MUST rules). Only the
+// callers' threads lock this, never the resolver's.
+std::mutex& WaitingMutex() {
+  static auto* mutex = new std::mutex;
   return *mutex;
 }
-std::vector<RequestPtr>& Abandoned() {
+std::vector<RequestPtr>& Waiting() {
   static auto* list = new std::vector<RequestPtr>;
   return *list;
 }
 
-void ReapAbandoned() {
-  std::lock_guard<std::mutex> lock(AbandonedMutex());
-  std::vector<RequestPtr>& list = Abandoned();
+bool Running(const RequestPtr& r) { return gai_error(&r->cb) == EAI_INPROGRESS; }
+
+// Drops the finished ones of this process; returns this process's running
+// lookup of `name`, if there is one.
+RequestPtr StillWaitingFor(const std::string& name) {
+  std::lock_guard<std::mutex> lock(WaitingMutex());
+  std::vector<RequestPtr>& list = Waiting();
   const pid_t me = getpid();
   list.erase(std::remove_if(list.begin(), list.end(),
-                            [me](const RequestPtr& r) {
-                              return r->owner == me && gai_error(&r->cb) != EAI_INPROGRESS;
-                            }),
+                            [me](const RequestPtr& r) { return r->owner == me && !Running(r); }),
              list.end());
+  for (const RequestPtr& r : list) {
+    if (r->owner == me && r->name == name) return r;
+  }
+  return nullptr;
 }
 
-void Abandon(RequestPtr request) {
-  std::lock_guard<std::mutex> lock(AbandonedMutex());
-  Abandoned().push_back(std::move(request));
+void KeepWaiting(RequestPtr request) {
+  std::lock_guard<std::mutex> lock(WaitingMutex());
+  Waiting().push_back(std::move(request));
 }
 
 std::string NumericAddress(const addrinfo* ai) {
@@ -175,13 +188,15 @@ HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupRes
 }
 
 std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int timeout_ms) {
-  ReapAbandoned();
   std::vector<LookupResult> results(names.size());
-  std::vector<RequestPtr> requests;
-  std::vector<gaicb*> list;
-  for (const std::string& name : names) {
-    RequestPtr r(new Request);
-    r->name = name;
+  std::vector<RequestPtr> requests(names.size());
+  std::vector<bool> mine(names.size(), false);  // started by this call
+  std::vector<gaicb*> start;
+  for (size_t i = 0; i < names.size(); ++i) {
+    requests[i] = StillWaitingFor(names[i]);
+    if (requests[i] != nullptr) continue;  // wait for that one
+    auto r = std::make_shared<Request>();
+    r->name = names[i];
     // As libpq asks (any family, stream sockets); the port does not change
     // which addresses a name has, so none is given.
     r->hints.ai_family = AF_UNSPEC;
@@ -189,27 +204,25 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
     r->cb.ar_name = r->name.c_str();
     r->cb.ar_request = &r->hints;
     r->owner = getpid();
-    list.push_back(&r->cb);
-    requests.push_back(std::move(r));
+    start.push_back(&r->cb);
+    requests[i] = std::move(r);
+    mine[i] = true;
   }
-  if (requests.empty()) return results;
-
-  const int started =
-      getaddrinfo_a(GAI_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
-  if (started != 0) {
-    // Nothing was queued only when the call failed as a whole; requests
-    // that were queued (EAI_SYSTEM can come after some) still run.
-    for (size_t i = 0; i < requests.size(); ++i) {
-      const int state = gai_error(&requests[i]->cb);
-      if (state == EAI_INPROGRESS) {
-        gai_cancel(&requests[i]->cb);
-        if (gai_error(&requests[i]->cb) == EAI_INPROGRESS) {
-          Abandon(std::move(requests[i]));
-        }
+  if (!start.empty()) {
+    const int started =
+        getaddrinfo_a(GAI_NOWAIT, start.data(), static_cast<int>(start.size()), nullptr);
+    if (started != 0) {
+      // A failure as a whole (no memory, no thread); any request queued
+      // before it still runs and is kept until done.
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (!mine[i]) continue;
+        if (Running(requests[i]) && gai_cancel(&requests[i]->cb) != EAI_CANCELED &&
+            Running(requests[i]))
+          KeepWaiting(requests[i]);
+        results[i].error = "cannot look up the name \"" + names[i] + "\": " + gai_strerror(started);
+        requests[i] = nullptr;
       }
-      results[i].error = "cannot look up the name \"" + names[i] + "\": " + gai_strerror(started);
     }
-    return results;
   }
 
   // Waits by looking at gai_error() with short sleeps, not gai_suspend():
@@ -224,7 +237,7 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
   int64_t nap_ns = 20000;
   for (;;) {
     bool running = false;
-    for (gaicb* cb : list) running = running || gai_error(cb) == EAI_INPROGRESS;
+    for (const RequestPtr& r : requests) running = running || (r != nullptr && Running(r));
     if (!running) break;
     const int64_t left =
         std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count();
@@ -236,20 +249,22 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
   }
 
   const std::string seconds = std::to_string((timeout_ms + 999) / 1000);
-  for (size_t i = 0; i < requests.size(); ++i) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (requests[i] == nullptr) continue;  // not started: its error is set
     Request& r = *requests[i];
     int state = gai_error(&r.cb);
-    if (state == EAI_INPROGRESS && gai_cancel(&r.cb) == EAI_CANCELED) state = EAI_CANCELED;
+    if (state == EAI_INPROGRESS && mine[i] && gai_cancel(&r.cb) == EAI_CANCELED) {
+      state = EAI_CANCELED;
+    } else if (state == EAI_INPROGRESS) {
+      state = gai_error(&r.cb);  // it may have ended meanwhile
+    }
     if (state == EAI_INPROGRESS || state == EAI_CANCELED) {
-      state = gai_error(&r.cb);
-      if (state == EAI_INPROGRESS || state == EAI_CANCELED) {
-        results[i].error = "no answer for the name \"" + names[i] + "\" within " + seconds +
-                           " s (postgres_connect_timeout): the name service (DNS, "
-                           "/etc/resolv.conf) did not answer; give the server's address as "
-                           "hostaddr= beside host=, or list the name in /etc/hosts";
-        if (state == EAI_INPROGRESS) Abandon(std::move(requests[i]));
-        continue;
-      }
+      results[i].error = "no answer for the name \"" + names[i] + "\" within " + seconds +
+                         " s (postgres_connect_timeout): the name service (DNS, "
+                         "/etc/resolv.conf) did not answer; give the server's address as "
+                         "hostaddr= beside host=, or list the name in /etc/hosts";
+      if (state == EAI_INPROGRESS && mine[i]) KeepWaiting(requests[i]);
+      continue;
     }
     if (state != 0) {
       results[i].error =
