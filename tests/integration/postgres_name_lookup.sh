@@ -11,8 +11,11 @@
 # /etc/resolv.conf points at a name server on 127.0.0.2 that takes every
 # query and never answers. Then:
 #  - the name in /etc/hosts: sesame-admin init, user add, and a sign-in
-#    through pam_sesame.so (pamtester) work, TLS checked against the
-#    cluster's CA (verify-ca: the certificate names 127.0.0.1, not the name);
+#    through pam_sesame.so (pamtester) work, TLS verify-full (sesame's
+#    default): libpq connects to the address found and checks the
+#    certificate against the name (tests/pg/pg-cluster puts it in the
+#    certificate); another name for the same address is refused, since
+#    the certificate does not name it;
 #  - a name only DNS could answer: sesame-admin and the sign-in fail
 #    closed within the 2 s timeout plus a margin, saying the name service
 #    did not answer and what to do (before: 10 s);
@@ -69,7 +72,8 @@ DNS_PID=$!
 for _ in $(seq 50); do grep -q ready "$IT_TMP/dns.log" && break; sleep 0.1; done
 grep -q ready "$IT_TMP/dns.log" || fail "the silent name server did not start: $(cat "$IT_TMP/dns.log")"
 
-printf '127.0.0.1 localhost\n127.0.0.1 db.sesame-test.example\n' >"$IT_TMP/hosts"
+printf '127.0.0.1 localhost\n127.0.0.1 db.sesame-test.example\n127.0.0.1 other.sesame-test.example\n' \
+  >"$IT_TMP/hosts"
 printf 'nameserver 127.0.0.2\n' >"$IT_TMP/resolv.conf"
 chmod 0644 "$IT_TMP/hosts" "$IT_TMP/resolv.conf"
 # in_ns CMD...: CMD with those two files, in a mount namespace of its own.
@@ -87,7 +91,7 @@ chmod 0600 "$IT_TMP/pgpass"
 conf() {  # conf HOSTS: the config, reaching the cluster through HOSTS
   cat >"$IT_CONF" <<CONF
 store = postgres
-postgres_dsn = host=$1 port=$PG_PORT dbname=$db user=sesame sslmode=verify-ca sslrootcert=$PG_CA
+postgres_dsn = host=$1 port=$PG_PORT dbname=$db user=sesame sslrootcert=$PG_CA
 postgres_passfile = $IT_TMP/pgpass
 postgres_connect_timeout = 2
 key_file = $IT_TMP/state/sesame.key
@@ -113,7 +117,15 @@ printf '%s\n' 'alice pw 12345' | in_ns "$SESAME_ADMIN" --config "$IT_CONF" user 
   fail "user add through the name"
 sign_in 'alice pw 12345' || fail "the sign-in through the name in /etc/hosts failed: $(cat "$IT_TMP/pam.out")"
 sign_in 'wrong pw 12345' && fail "a wrong password signed in"
-pass "a host name from /etc/hosts: init, user add and a sign-in (TLS verify-ca), a wrong password refused"
+pass "a host name from /etc/hosts: init, user add and a sign-in (TLS verify-full against the name), a wrong password refused"
+
+conf other.sesame-test.example
+rc=0
+out=$(in_ns "$SESAME_ADMIN" --config "$IT_CONF" user list 2>&1) || rc=$?
+[ "$rc" != 0 ] || fail "a name the certificate does not name was accepted (same address)"
+grep -q 'does not match host name "other.sesame-test.example"' <<<"$out" ||
+  fail "the error does not say the certificate does not name the host: $out"
+pass "another name for the same address: refused, the certificate is checked against the name"
 
 # --- a name only the silent name server could answer
 conf db2.sesame-test.example
