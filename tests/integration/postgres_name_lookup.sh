@@ -14,8 +14,9 @@
 #    through pam_sesame.so (pamtester) work, TLS verify-full (sesame's
 #    default): libpq connects to the address found and checks the
 #    certificate against the name (tests/pg/pg-cluster puts it in the
-#    certificate); another name for the same address is refused, since
-#    the certificate does not name it;
+#    certificate), and the passfile line keyed by the name is the one
+#    used; another name for the same address is refused, since the
+#    certificate does not name it;
 #  - a name only DNS could answer: sesame-admin and the sign-in fail
 #    closed within the 2 s timeout plus a margin, saying the name service
 #    did not answer and what to do (before: 10 s);
@@ -86,7 +87,9 @@ in_ns() {
 export -f it_pamtester it_preload
 export IT_TMP
 
-printf '*:%s:%s:sesame:%s\n' "$PG_PORT" "$db" "$PG_SESAME_PASSWORD" >"$IT_TMP/pgpass"
+# Keyed by the name, as docs/install.md writes it: libpq matches the
+# passfile on host (the name), not on the hostaddr sesame adds.
+printf 'db.sesame-test.example:%s:%s:sesame:%s\n' "$PG_PORT" "$db" "$PG_SESAME_PASSWORD" >"$IT_TMP/pgpass"
 chmod 0600 "$IT_TMP/pgpass"
 conf() {  # conf HOSTS: the config, reaching the cluster through HOSTS
   cat >"$IT_CONF" <<CONF
