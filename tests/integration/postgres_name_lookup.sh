@@ -17,9 +17,10 @@
 #    certificate), and the passfile line keyed by the name is the one
 #    used; another name for the same address is refused, since the
 #    certificate does not name it;
+#  - doctor says where the name leads and how long the lookup took;
 #  - a name only DNS could answer: sesame-admin and the sign-in fail
 #    closed within the 2 s timeout plus a margin, saying the name service
-#    did not answer and what to do (before: 10 s);
+#    did not answer and what to do (before: 10 s); doctor warns;
 #  - host=<that name>,<the good one>: the second host is used.
 # Skipped (77) without a cluster (pg_lib.sh) or where unshare --mount is
 # refused, saying why.
@@ -121,6 +122,11 @@ printf '%s\n' 'alice pw 12345' | in_ns "$SESAME_ADMIN" --config "$IT_CONF" user 
 sign_in 'alice pw 12345' || fail "the sign-in through the name in /etc/hosts failed: $(cat "$IT_TMP/pam.out")"
 sign_in 'wrong pw 12345' && fail "a wrong password signed in"
 pass "a host name from /etc/hosts: init, user add and a sign-in (TLS verify-full against the name), a wrong password refused"
+out=$(in_ns "$SESAME_ADMIN" --config "$IT_CONF" --verbose doctor 2>&1) || true
+grep -q '^info: postgres_dsn: db.sesame-test.example is 127.0.0.1 (looked up in [0-9.]* ms;' <<<"$out" ||
+  fail "doctor does not say where the name leads and how long its lookup took: $out"
+grep -q '^warning: postgres_dsn: ' <<<"$out" && fail "doctor warns about a name from /etc/hosts: $out"
+pass "doctor: the name, its address and the lookup's time"
 
 conf other.sesame-test.example
 rc=0
@@ -142,6 +148,15 @@ grep -q 'no answer for the name "db2.sesame-test.example" within 2 s (postgres_c
   fail "the error does not say the name was not answered: $out"
 grep -q 'hostaddr=' <<<"$out" || fail "the error does not say what to do: $out"
 pass "sesame-admin: an unanswered name fails in ${took} s (timeout 2 s) saying what to do"
+
+start=$(date +%s.%N)
+out=$(in_ns "$SESAME_ADMIN" --config "$IT_CONF" --verbose doctor 2>&1) || true
+took=$(seconds_since "$start")
+grep -q '^warning: postgres_dsn: no answer for the name "db2.sesame-test.example" within 2 s' <<<"$out" ||
+  fail "doctor does not warn that the name was not answered: $out"
+# The lookup, then the connection (which waits for that same lookup).
+within "$took" 6 || fail "doctor took ${took} s with an unanswered name"
+pass "doctor: an unanswered name is a warning (${took} s)"
 
 start=$(date +%s.%N)
 sign_in 'alice pw 12345' && fail "a sign-in through an unanswered name succeeded"

@@ -142,6 +142,36 @@ class Doctor {
   }
 
 #ifdef SESAME_WITH_POSTGRES
+  // The server names a connection looks up, looked up as it does (within
+  // postgres_connect_timeout): where they lead, and how long the name
+  // service took, since every new connection (each sshd sign-in: a new
+  // process) waits for it again.
+  void CheckPostgresNames(const std::string& dsn) {
+    const int timeout = config_.postgres_connect_timeout;
+    for (const PostgresHostLookup& l : LookUpPostgresHosts(dsn, timeout)) {
+      char took[32];
+      if (l.seconds < 1)
+        std::snprintf(took, sizeof took, "%.1f ms", l.seconds * 1000);
+      else
+        std::snprintf(took, sizeof took, "%.2f s", l.seconds);
+      if (!l.error.empty()) {
+        Add("warning", "postgres_dsn", l.error);
+        continue;
+      }
+      std::string addresses;
+      for (const std::string& a : l.addresses) addresses += (addresses.empty() ? "" : ", ") + a;
+      Add("info", "postgres_dsn",
+          l.name + " is " + addresses + " (looked up in " + took +
+              "; each new connection looks it up again, for at most postgres_connect_timeout)");
+      if (l.seconds * 4 > timeout) {
+        Add("warning", "postgres_dsn",
+            "the name service took " + std::string(took) + " to answer for " + l.name +
+                ": every new connection (each sshd sign-in) waits that long; list the name in "
+                "/etc/hosts or give the address as hostaddr= beside host=");
+      }
+    }
+  }
+
   // store = postgres: the DSN, the passfile, the connection the module
   // would open (server, TLS, role, primary), the schema and consistency,
   // and whether the role has more rights than a host needs.
@@ -157,6 +187,7 @@ class Doctor {
     Add("info", "postgres_dsn",
         "names " + DescribePostgresDsn(dsn) + ", no password in it" +
             (tcp ? "; TLS with a verified server certificate (TCP host)" : "; Unix socket"));
+    CheckPostgresNames(dsn);
     if (config_.postgres_passfile.empty()) {
       Add("info", "postgres_passfile",
           "not set: the role signs in without a password (Unix-socket peer or trust "

@@ -168,6 +168,12 @@ std::string OneLine(std::string text) {
   return squeezed;
 }
 
+HostPlan PlanDsnHostLookups(const std::string& dsn) {
+  Result<ParsedDsn> parsed = ParseDsn(dsn);
+  if (!parsed.ok()) return HostPlan{};
+  return PlanHostLookups(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+}
+
 bool DsnUsesTcp(const std::string& dsn) {
   Result<ParsedDsn> parsed = ParseDsn(dsn);
   return parsed.ok() && UsesTcp(*parsed);

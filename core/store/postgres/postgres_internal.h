@@ -224,6 +224,8 @@ struct HostPlan {
 };
 HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
                          const std::string& port);
+// The same for a whole DSN (an empty plan for one that does not parse).
+HostPlan PlanDsnHostLookups(const std::string& dsn);
 // host, hostaddr and port keywords for libpq: each looked-up entry
 // replaced by one entry per address found (same host, same port), an
 // entry whose lookup failed left out, its error in *errors ("; "

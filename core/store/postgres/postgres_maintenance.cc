@@ -4,10 +4,12 @@
 #include "core/store/postgres/postgres_maintenance.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/store/postgres/postgres_internal.h"
 #include "core/store/postgres/postgres_session.h"
 
 namespace sesame {
@@ -88,6 +90,22 @@ constexpr Consistency kChecks[] = {
 }  // namespace
 
 bool PostgresDsnUsesTcp(const std::string& dsn) { return postgres_internal::DsnUsesTcp(dsn); }
+
+std::vector<PostgresHostLookup> LookUpPostgresHosts(const std::string& dsn, int timeout_s) {
+  const postgres_internal::HostPlan plan = postgres_internal::PlanDsnHostLookups(dsn);
+  std::vector<std::string> names;
+  for (size_t i : plan.lookups) names.push_back(plan.entries[i].host);
+  std::vector<PostgresHostLookup> lookups;
+  if (names.empty()) return lookups;
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<postgres_internal::LookupResult> found =
+      postgres_internal::LookUpNames(names, timeout_s * 1000);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (size_t i = 0; i < names.size() && i < found.size(); ++i)
+    lookups.push_back({names[i], found[i].addresses, found[i].error, seconds});
+  return lookups;
+}
 
 std::string PostgresVersionText(int server_version) {
   if (server_version <= 0) return "unknown";

@@ -31,6 +31,17 @@ namespace sesame {
 // for Unix sockets and for a DSN that does not parse.
 bool PostgresDsnUsesTcp(const std::string& dsn);
 
+// The host names a connection to `dsn` looks up (hosts that are names,
+// without a hostaddr of their own), looked up as it does: all at once, for
+// at most `timeout_s` (postgres_lookup.cc). Empty when there are none.
+struct PostgresHostLookup {
+  std::string name;
+  std::vector<std::string> addresses;
+  std::string error;   // "" when addresses were found
+  double seconds = 0;  // how long the lookups of the DSN took, together
+};
+std::vector<PostgresHostLookup> LookUpPostgresHosts(const std::string& dsn, int timeout_s);
+
 // "15.4" for PQserverVersion's 150004.
 std::string PostgresVersionText(int server_version);
 
