@@ -105,19 +105,6 @@ Result<ParsedDsn> ParseDsn(const std::string& dsn) {
   return parsed;
 }
 
-// The hosts a DSN names (host and hostaddr are comma-separated lists).
-std::vector<std::string> SplitList(const std::string& list) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    items.push_back(list.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 // True when the DSN reaches some host over TCP (a host that is not a
 // socket directory, or any hostaddr).
 bool UsesTcp(const ParsedDsn& dsn) {
@@ -154,6 +141,18 @@ constexpr const char* kNoFile = "/dev/null/none";
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
 }  // namespace
+
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    items.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
 
 std::string OneLine(std::string text) {
   for (char& c : text) {

@@ -170,6 +170,10 @@ void AddLastSignInParams(Params& p, const std::vector<std::string>& methods,
 // The query's five columns, from column `first` of row 0.
 LastSignIn LastSignInFrom(const PgResult& r, int first);
 
+// The elements of a comma-separated libpq list (host, hostaddr, port),
+// empty ones kept: "a,,b" is {"a", "", "b"}.
+std::vector<std::string> SplitList(const std::string& list);
+
 // True when the DSN reaches some host over TCP (a host that is not a socket
 // directory, or any hostaddr).
 bool DsnUsesTcp(const std::string& dsn);

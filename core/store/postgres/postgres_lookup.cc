@@ -37,18 +37,6 @@ namespace sesame {
 namespace postgres_internal {
 namespace {
 
-std::vector<std::string> Split(const std::string& list) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    items.push_back(list.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string joined;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -133,10 +121,11 @@ HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
                          const std::string& port) {
   HostPlan plan;
   if (host.empty()) return plan;  // hostaddr alone, or the default socket
-  const std::vector<std::string> hosts = Split(host);
+  const std::vector<std::string> hosts = SplitList(host);
   const std::vector<std::string> addrs =
-      hostaddr.empty() ? std::vector<std::string>(hosts.size()) : Split(hostaddr);
-  const std::vector<std::string> ports = port.empty() ? std::vector<std::string>() : Split(port);
+      hostaddr.empty() ? std::vector<std::string>(hosts.size()) : SplitList(hostaddr);
+  const std::vector<std::string> ports =
+      port.empty() ? std::vector<std::string>() : SplitList(port);
   if (addrs.size() != hosts.size()) return plan;
   if (ports.size() > 1 && ports.size() != hosts.size()) return plan;
   plan.per_host_ports = ports.size() > 1;
