@@ -92,19 +92,16 @@ export IT_TMP
 # passfile on host (the name), not on the hostaddr sesame adds.
 printf 'db.sesame-test.example:%s:%s:sesame:%s\n' "$PG_PORT" "$db" "$PG_SESAME_PASSWORD" >"$IT_TMP/pgpass"
 chmod 0600 "$IT_TMP/pgpass"
+# it_setup's config (key, runtime dir, minimum argon2 cost), its SQLite
+# store replaced by the cluster.
+grep -v '^store_path' "$IT_CONF" >"$IT_TMP/base.conf"
 conf() {  # conf HOSTS: the config, reaching the cluster through HOSTS
-  cat >"$IT_CONF" <<CONF
-store = postgres
-postgres_dsn = host=$1 port=$PG_PORT dbname=$db user=sesame sslrootcert=$PG_CA
-postgres_passfile = $IT_TMP/pgpass
-postgres_connect_timeout = 2
-key_file = $IT_TMP/state/sesame.key
-runtime_dir = $IT_TMP/state/run
-argon2_memory_kib = 8
-argon2_time_cost = 1
-password_quality = no
-password_min_length = 8
-CONF
+  {
+    cat "$IT_TMP/base.conf"
+    printf '%s\n' 'store = postgres' \
+      "postgres_dsn = host=$1 port=$PG_PORT dbname=$db user=sesame sslrootcert=$PG_CA" \
+      "postgres_passfile = $IT_TMP/pgpass" 'postgres_connect_timeout = 2'
+  } >"$IT_CONF"
 }
 it_service lookup "auth required $SESAME_MODULE config=$IT_CONF"
 sign_in() {  # sign_in PASSWORD: exit status of pamtester authenticate as alice
