@@ -12,6 +12,13 @@
 //    closed (PAM_AUTHINFO_UNAVAIL) within postgres_connect_timeout, and the
 //    log names the server and the error. Started again: the next sign-in
 //    of this same process works, nothing re-created.
+//  - A streaming standby of that cluster (pg_basebackup -R): named alone
+//    in postgres_dsn it is refused with a line saying to point at the
+//    primary; named first in a list of both, the primary is used. Then a
+//    switchover (the primary stopped, the standby promoted): the next
+//    sign-in of this same process follows it, and the failure count
+//    written before it is the new primary's (docs/install.md,
+//    "Replication and failover").
 //  - A server that accepts the TCP connection and never answers (a socket
 //    here that listens and never reads): given up after
 //    postgres_connect_timeout (2 s), not hung.
@@ -30,11 +37,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +161,23 @@ std::vector<pid_t> ServerProcesses(const std::string& data_dir) {
   return pids;
 }
 
+// A TCP port on 127.0.0.1 nothing listens on now.
+int FreeTcpPort() {
+  const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(s);
+  return port;
+}
+
 std::string Runuser() {
   return access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
 }
@@ -165,6 +191,13 @@ class PostgresFaultsTest : public PamTest {
 
   void TearDown() override {
     ThawServer();
+    if (!standby_dir_.empty()) {
+      std::string output;
+      Spawn(AsServer({private_["PG_BIN"] + "/pg_ctl", "-D", standby_dir_ + "/data", "-m",
+                      "immediate", "-w", "-t", "30", "stop"}),
+            state_dir_ + "/standby-stop.out", &output);
+      RemoveTree(standby_dir_);
+    }
     if (!cluster_dir_.empty()) {
       CommandResult stopped = RunCommand({"/bin/bash", kPgCluster, "stop", cluster_dir_});
       EXPECT_EQ(stopped.exit_code, 0) << stopped.out << stopped.err;
@@ -188,18 +221,71 @@ class PostgresFaultsTest : public PamTest {
   // pg_ctl ARGS on the private cluster, as the server's user, without
   // fork() (Spawn).
   void PgCtl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv;
-    if (geteuid() == 0 && private_["PG_SERVER_USER"] != "root") {
-      argv = {Runuser(), "-u", private_["PG_SERVER_USER"], "--"};
-    }
-    argv.push_back(private_["PG_BIN"] + "/pg_ctl");
-    argv.insert(argv.end(), {"-D", private_["PG_DATA"]});
+    ASSERT_NO_FATAL_FAILURE(PgCtlOn(private_["PG_DATA"], args));
+  }
+  void PgCtlOn(const std::string& data_dir, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {private_["PG_BIN"] + "/pg_ctl", "-D", data_dir};
     argv.insert(argv.end(), args.begin(), args.end());
+    ASSERT_NO_FATAL_FAILURE(RunAsServer(argv));
+  }
+  // argv as the server's OS user (runuser when root), to exit 0.
+  void RunAsServer(const std::vector<std::string>& argv) {
     std::string output;
-    const int code = Spawn(argv, state_dir_ + "/pg_ctl.out", &output);
+    const int code = Spawn(AsServer(argv), state_dir_ + "/server-command.out", &output);
     std::string shown;
-    for (const std::string& a : args) shown += " " + a;
-    ASSERT_EQ(code, 0) << "pg_ctl" << shown << ": " << output;
+    for (const std::string& a : argv) shown += " " + a;
+    ASSERT_EQ(code, 0) << shown << ": " << output;
+  }
+  std::vector<std::string> AsServer(const std::vector<std::string>& argv) {
+    std::vector<std::string> full;
+    if (geteuid() == 0 && private_["PG_SERVER_USER"] != "root") {
+      full = {Runuser(), "-u", private_["PG_SERVER_USER"], "--"};
+    }
+    full.insert(full.end(), argv.begin(), argv.end());
+    return full;
+  }
+
+  // A streaming standby of the private cluster, in a directory of its own
+  // under /var/tmp (the server's user must reach it; a socket path stays
+  // short): pg_basebackup -R from the primary's socket, its own port and
+  // socket dir, started and streaming. Its port in standby_port_.
+  void StartStandby() {
+    char dir[] = "/var/tmp/sesame-pg-standby.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr) << std::strerror(errno);
+    standby_dir_ = dir;
+    ASSERT_EQ(chmod(dir, 0755), 0);
+    if (geteuid() == 0 && private_["PG_SERVER_USER"] != "root") {
+      const passwd* pw = getpwnam(private_["PG_SERVER_USER"].c_str());
+      ASSERT_NE(pw, nullptr) << private_["PG_SERVER_USER"];
+      ASSERT_EQ(chown(dir, pw->pw_uid, pw->pw_gid), 0) << std::strerror(errno);
+    }
+    const std::string data = standby_dir_ + "/data";
+    ASSERT_NO_FATAL_FAILURE(RunAsServer(
+        {private_["PG_BIN"] + "/pg_basebackup", "-D", data, "-R", "-X", "stream", "-c", "fast",
+         "-h", private_["PG_SOCKET_DIR"], "-p", private_["PG_PORT"], "-U", "postgres"}));
+    standby_port_ = std::to_string(FreeTcpPort());
+    // postgresql.conf includes pg-cluster-port.conf (tests/pg/pg-cluster);
+    // postgresql.auto.conf (primary_conninfo, from -R) is read last.
+    ASSERT_TRUE(WriteFile(data + "/pg-cluster-port.conf", "port = " + standby_port_ + "\n", 0644));
+    {
+      std::ofstream auto_conf(data + "/postgresql.auto.conf", std::ios::app);
+      auto_conf << "unix_socket_directories = '" << standby_dir_ << "'\n";
+      ASSERT_TRUE(auto_conf.good());
+    }
+    ASSERT_NO_FATAL_FAILURE(
+        PgCtlOn(data, {"-l", standby_dir_ + "/server.log", "-w", "-t", "60", "start"}));
+    // Streaming before anything is written that the switchover must keep.
+    std::string error;
+    for (int i = 0; i < 200; ++i) {
+      error = PostgresRun(private_["PG_ADMIN_DSN"],
+                          "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE "
+                          "state = 'streaming') THEN RAISE EXCEPTION 'no standby streams'; END "
+                          "IF; END $$");
+      if (error.empty()) break;
+      usleep(50 * 1000);
+    }
+    ASSERT_EQ(error, "") << "the standby does not stream; its log: " << standby_dir_
+                         << "/server.log";
   }
   // Same data dir, same port and socket dir (its postgresql.conf).
   void StopServer() { ASSERT_NO_FATAL_FAILURE(PgCtl({"-m", "fast", "-w", "-t", "60", "stop"})); }
@@ -283,6 +369,8 @@ class PostgresFaultsTest : public PamTest {
   }
 
   std::string cluster_dir_;
+  std::string standby_dir_;
+  std::string standby_port_;
   std::string server_;
   std::vector<pid_t> frozen_;
   std::map<std::string, std::string> private_;
@@ -320,6 +408,67 @@ TEST_F(PostgresFaultsTest, AStoppedOrHungServerFailsClosedInTimeAndTheSameProces
   ExpectFailsClosed("hung", kStatementTimeout + 1, "postgres_statement_timeout", 1);
   ThawServer();
   EXPECT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "once it answers again";
+  SKIP_WITHOUT_LOGS();
+}
+
+// docs/install.md, "Replication and failover": sesame writes at every
+// sign-in, so it connects to a primary only (target_session_attrs=
+// read-write); a list of servers follows a failover.
+TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSameProcess) {
+  ASSERT_NO_FATAL_FAILURE(SetUpFleetHost());
+  ASSERT_NO_FATAL_FAILURE(StartStandby());
+  const std::string passfile = state_dir_ + "/pgpass";
+  ASSERT_TRUE(WriteFile(
+      passfile, "127.0.0.1:*:sesame:sesame:" + private_["PG_SESAME_PASSWORD"] + "\n", 0600));
+  auto config = [&](const std::string& hosts, const std::string& ports) {
+    WriteConfig({
+        {"store", "postgres"},
+        {"postgres_dsn", "host=" + hosts + " port=" + ports +
+                             " dbname=sesame user=sesame sslrootcert=" + private_["PG_CA"]},
+        {"postgres_passfile", passfile},
+        {"postgres_connect_timeout", std::to_string(kConnectTimeout)},
+        {"deny", "3"},
+        {"fail_interval", "900"},
+        {"unlock_time", "600"},
+    });
+  };
+
+  // The standby alone: refused at once, and the line says what to do.
+  server_ = "host=127.0.0.1 port=" + standby_port_;
+  ASSERT_NO_FATAL_FAILURE(config("127.0.0.1", standby_port_));
+  ExpectFailsClosed("the standby alone", kConnectTimeout, "point postgres_dsn at the primary", 1);
+  CommandResult admin = RunAdmin({"user", "list"});
+  EXPECT_NE(admin.exit_code, 0) << admin.out;
+  EXPECT_NE(admin.err.find("session is read-only"), std::string::npos) << admin.err;
+  EXPECT_NE(admin.err.find("point postgres_dsn at the primary"), std::string::npos) << admin.err;
+
+  // Both, the standby first: libpq passes it by for the primary.
+  ASSERT_NO_FATAL_FAILURE(config("127.0.0.1,127.0.0.1", standby_port_ + "," + private_["PG_PORT"]));
+  ASSERT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "standby listed first";
+  // Two failures of three, written on the primary (and streamed). The
+  // connection is kept for the next sign-in: nothing below forks.
+  EXPECT_EQ(PamCodeName(SignIn("wrong 1")), PamCodeName(PAM_AUTH_ERR));
+  EXPECT_EQ(PamCodeName(SignIn("wrong 2")), PamCodeName(PAM_AUTH_ERR));
+
+  // Switchover: the primary stops (a fast stop sends the standby all it
+  // wrote), the standby is promoted.
+  ASSERT_NO_FATAL_FAILURE(StopServer());
+  ASSERT_NO_FATAL_FAILURE(PgCtlOn(standby_dir_ + "/data", {"-w", "-t", "60", "promote"}));
+
+  // The same process, its kept connection dead: the next sign-in connects
+  // to the new primary, which has the two failures: the third locks.
+  EXPECT_EQ(PamCodeName(SignIn("wrong 3")), PamCodeName(PAM_AUTH_ERR)) << "after the switchover";
+  PamRun locked = RunPam(kService, "alice", {kPassword}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  EXPECT_PAM_CODES(locked, PAM_AUTH_ERR);
+  ASSERT_EQ(locked.conv.Errors().size(), 1u) << "the right password after 3 failures";
+  EXPECT_NE(locked.conv.Errors()[0].find("locked"), std::string::npos) << locked.conv.Errors()[0];
+  // Unlocked there by the administrator, the right password works.
+  ASSERT_NO_FATAL_FAILURE(Admin({"unlock", "alice"}));
+  EXPECT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "on the new primary";
+  CommandResult shown = RunAdmin({"user", "show", "alice", "--json"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("\"failures\":0"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("\"locked\":false"), std::string::npos) << shown.out;
   SKIP_WITHOUT_LOGS();
 }
 
