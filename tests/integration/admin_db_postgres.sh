@@ -250,7 +250,7 @@ DB1=$DB
 PGC=$IT_TMP/$DB1-host.conf
 run --config "$PGC" db check
 expect "db check, fresh database" 0 "store: postgres host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST" \
-  "TLS TLSv1." "role $HOST, primary" "schema version: 3 (this sesame: 3)" "users 0," "consistency: ok"
+  "server: 127.0.0.1 port $PG_PORT: PostgreSQL 15" "TLS TLSv1." "role $HOST, primary" "schema version: 3 (this sesame: 3)" "users 0," "consistency: ok"
 sq_sum=$(sha256sum "$SQ_DB" | cut -d' ' -f1)
 run --config "$PGC" db copy --from-sqlite "$SQ_DB"
 expect "db copy into an empty store" 0 "copied $SQ_DB into store postgres host=127.0.0.1" \
@@ -268,13 +268,14 @@ for u in "$A" "$B" "$C"; do
 done
 pass "user show --json of each user is the same on both stores"
 run --config "$PGC" db check --json
-python3 - "$out" <<'PY' || fail "db check --json after the copy: $out"
+python3 - "$out" "$PG_PORT" <<'PY' || fail "db check --json after the copy: $out"
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["backend"] == "postgres" and d["integrity"] == "ok", d
 assert d["rows"]["users"] == 3 and d["rows"]["mfa_required_groups"] == 1, d
 assert d["rows"]["app_passwords"] == 3 and d["rows"]["app_password_lockout"] == 1, d
 assert d["server"]["tls"] and d["server"]["read_only"] is False, d
+assert d["server"]["connected_to"] == "127.0.0.1 port " + sys.argv[2], d
 PY
 pass "db check --json: rows per table, consistency ok, TLS, primary"
 
@@ -374,7 +375,7 @@ expect "db migrate --json" 0 '"action":"none"' '"backup":""'
 mkdir -m 0755 "$IT_TMP/pam-empty"
 run --config "$PGC" --verbose doctor --pam-dir "$IT_TMP/pam-empty"
 expect "doctor, the hosts' role" 0 "info: postgres_dsn: names host=127.0.0.1 port=$PG_PORT dbname=$DB1 user=$HOST, no password in it" \
-  "info: $state/pgpass: passfile present" "connected: PostgreSQL 15" "TLS TLSv1." "role $HOST, primary" \
+  "info: $state/pgpass: passfile present" "connected to 127.0.0.1 port $PG_PORT: PostgreSQL 15" "TLS TLSv1." "role $HOST, primary" \
   "schema version 3 (current), consistency checks ok" "0 errors, 0 warnings"
 # A store only indexes behind (version 1: no events_user_success_time nor
 # events_user_failure_time, and events_user_host_success), as a fleet's

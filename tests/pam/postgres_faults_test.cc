@@ -444,6 +444,12 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
 
   // Both, the standby first: libpq passes it by for the primary.
   ASSERT_NO_FATAL_FAILURE(config("127.0.0.1,127.0.0.1", standby_port_ + "," + private_["PG_PORT"]));
+  // doctor names the server it reached (before the sign-ins: RunAdmin
+  // forks, and the module closes its kept connections before a fork).
+  CommandResult doctor = RunAdmin({"--verbose", "doctor"});
+  EXPECT_NE(doctor.out.find("connected to 127.0.0.1 port " + private_["PG_PORT"] + ": "),
+            std::string::npos)
+      << doctor.out << doctor.err;
   ASSERT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "standby listed first";
   // Two failures of three, written on the primary (and streamed). The
   // connection is kept for the next sign-in: nothing below forks.
@@ -469,6 +475,10 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
   EXPECT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_NE(shown.out.find("\"failures\":0"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("\"locked\":false"), std::string::npos) << shown.out;
+  doctor = RunAdmin({"--verbose", "doctor"});
+  EXPECT_NE(doctor.out.find("connected to 127.0.0.1 port " + standby_port_ + ": "),
+            std::string::npos)
+      << doctor.out << doctor.err;
   SKIP_WITHOUT_LOGS();
 }
 

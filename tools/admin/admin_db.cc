@@ -184,7 +184,7 @@ PostgresOptions PostgresOptionsOf(const Config& config) {
 
 std::string ServerLine(const PostgresFacts& f) {
   const PostgresConnectionInfo& c = f.connection;
-  return "PostgreSQL " + PostgresVersionText(c.server_version) + ", " +
+  return c.connected_to + ": PostgreSQL " + PostgresVersionText(c.server_version) + ", " +
          (c.tls ? "TLS " + c.tls_protocol : std::string("no TLS (Unix socket)")) + ", role " +
          c.user + (c.read_only ? ", read-only standby" : ", primary");
 }
@@ -200,6 +200,7 @@ void PrintPostgresJson(const std::string& where, const PostgresFacts& f, const c
   j.BeginObject().Key("backend").String("postgres").Key("store").String(where);
   const PostgresConnectionInfo& c = f.connection;
   j.Key("server").BeginObject();
+  j.Key("connected_to").String(c.connected_to);
   j.Key("version").String(PostgresVersionText(c.server_version));
   j.Key("tls").Bool(c.tls);
   if (c.tls) j.Key("tls_protocol").String(c.tls_protocol);

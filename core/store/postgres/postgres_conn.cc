@@ -154,6 +154,14 @@ std::vector<std::string> SplitList(const std::string& list) {
   return items;
 }
 
+std::string ConnectedServer(PGconn* conn) {
+  const char* host = PQhost(conn);
+  const char* port = PQport(conn);
+  std::string server = host != nullptr && *host != '\0' ? host : "(default host)";
+  if (port != nullptr && *port != '\0') server += std::string(" port ") + port;
+  return server;
+}
+
 std::string OneLine(std::string text) {
   for (char& c : text) {
     if (c == '\n' || c == '\t' || c == '\r') c = ' ';
@@ -605,6 +613,7 @@ Result<PostgresConnectionInfo> PostgresStore::Describe() {
     return Status::Ok();
   });
   if (!st.ok()) return st;
+  info.connected_to = ConnectedServer(conn_);
   info.server_version = PQserverVersion(conn_);
   info.tls = PQsslInUse(conn_) != 0;
   if (info.tls) {

@@ -92,6 +92,9 @@ UserRecord ReadUser(const PgResult& r, int row);
 // The same, then SESAME_REQUIRED_GROUPS at column kUserColumns.
 UserRecord ReadUserForSignIn(const PgResult& r, int row);
 
+// PostgresConnectionInfo::connected_to of an open connection.
+std::string ConnectedServer(PGconn* conn);
+
 // A libpq message as one log line (its line breaks and tabs as spaces).
 std::string OneLine(std::string text);
 

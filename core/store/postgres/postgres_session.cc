@@ -145,6 +145,7 @@ Result<PostgresConnectionInfo> AdminSession::Describe() {
   info.server = where_;
   info.user = r->Text(0, 0);
   info.read_only = r->Bool(0, 1);
+  info.connected_to = ConnectedServer(conn_);
   info.server_version = PQserverVersion(conn_);
   info.tls = PQsslInUse(conn_) != 0;
   if (info.tls) {

@@ -77,7 +77,11 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
 
 // What `sesame-admin doctor` reports about a PostgreSQL store's connection.
 struct PostgresConnectionInfo {
-  std::string server;        // DescribePostgresDsn
+  std::string server;  // DescribePostgresDsn
+  // The one of the DSN's servers this connection reached, as libpq names
+  // it: "db2.example.org port 5432" (a socket's directory for a Unix
+  // socket). With a list of servers, the primary found.
+  std::string connected_to;
   int server_version = 0;    // PQserverVersion (150004 = 15.4)
   bool tls = false;          // the connection is encrypted
   std::string tls_protocol;  // "TLSv1.3" when tls
