@@ -263,17 +263,36 @@ class PostgresFaultsTest : public PamTest {
     ASSERT_NO_FATAL_FAILURE(RunAsServer(
         {private_["PG_BIN"] + "/pg_basebackup", "-D", data, "-R", "-X", "stream", "-c", "fast",
          "-h", private_["PG_SOCKET_DIR"], "-p", private_["PG_PORT"], "-U", "postgres"}));
-    standby_port_ = std::to_string(FreeTcpPort());
-    // postgresql.conf includes pg-cluster-port.conf (tests/pg/pg-cluster);
-    // postgresql.auto.conf (primary_conninfo, from -R) is read last.
-    ASSERT_TRUE(WriteFile(data + "/pg-cluster-port.conf", "port = " + standby_port_ + "\n", 0644));
     {
       std::ofstream auto_conf(data + "/postgresql.auto.conf", std::ios::app);
       auto_conf << "unix_socket_directories = '" << standby_dir_ << "'\n";
       ASSERT_TRUE(auto_conf.good());
     }
-    ASSERT_NO_FATAL_FAILURE(
-        PgCtlOn(data, {"-l", standby_dir_ + "/server.log", "-w", "-t", "60", "start"}));
+    // postgresql.conf includes pg-cluster-port.conf (tests/pg/pg-cluster;
+    // postgresql.auto.conf, with primary_conninfo from -R, is read last):
+    // a free port, another one if a process of a test beside this one
+    // binds it first.
+    bool started = false;
+    std::string output;
+    for (int attempt = 0; attempt < 5 && !started; ++attempt) {
+      standby_port_ = std::to_string(FreeTcpPort());
+      ASSERT_TRUE(
+          WriteFile(data + "/pg-cluster-port.conf", "port = " + standby_port_ + "\n", 0644));
+      started = Spawn(AsServer({private_["PG_BIN"] + "/pg_ctl", "-D", data, "-l",
+                                standby_dir_ + "/server.log", "-w", "-t", "60", "start"}),
+                      state_dir_ + "/server-command.out", &output) == 0;
+      if (!started) {
+        std::ifstream log(standby_dir_ + "/server.log");
+        const std::string text((std::istreambuf_iterator<char>(log)),
+                               std::istreambuf_iterator<char>());
+        if (text.find("could not bind") == std::string::npos &&
+            text.find("Address already in use") == std::string::npos) {
+          break;
+        }
+      }
+    }
+    ASSERT_TRUE(started) << "the standby did not start: " << output << "; its log: " << standby_dir_
+                         << "/server.log";
     // Streaming before anything is written that the switchover must keep.
     std::string error;
     for (int i = 0; i < 200; ++i) {
