@@ -465,10 +465,19 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
   ASSERT_NO_FATAL_FAILURE(config("127.0.0.1,127.0.0.1", standby_port_ + "," + private_["PG_PORT"]));
   // doctor names the server it reached (before the sign-ins: RunAdmin
   // forks, and the module closes its kept connections before a fork).
+  // It also looks at each server of the list alone.
   CommandResult doctor = RunAdmin({"--verbose", "doctor"});
   EXPECT_NE(doctor.out.find("connected to 127.0.0.1 port " + private_["PG_PORT"] + ": "),
             std::string::npos)
       << doctor.out << doctor.err;
+  EXPECT_NE(doctor.out.find("server 1 of 2 (127.0.0.1 port " + standby_port_ +
+                            "): a standby (read-only)"),
+            std::string::npos)
+      << doctor.out;
+  EXPECT_NE(
+      doctor.out.find("server 2 of 2 (127.0.0.1 port " + private_["PG_PORT"] + "): a primary"),
+      std::string::npos)
+      << doctor.out;
   ASSERT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "standby listed first";
   // Two failures of three, written on the primary (and streamed). The
   // connection is kept for the next sign-in: nothing below forks.
@@ -498,6 +507,25 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
   EXPECT_NE(doctor.out.find("connected to 127.0.0.1 port " + standby_port_ + ": "),
             std::string::npos)
       << doctor.out << doctor.err;
+  EXPECT_NE(doctor.out.find("server 1 of 2 (127.0.0.1 port " + standby_port_ + "): a primary"),
+            std::string::npos)
+      << doctor.out;
+  EXPECT_NE(doctor.out.find("warning: postgres_dsn: server 2 of 2 (127.0.0.1 port " +
+                            private_["PG_PORT"] + ") cannot be reached: "),
+            std::string::npos)
+      << doctor.out;
+  EXPECT_EQ(doctor.out.find("accept writes"), std::string::npos) << doctor.out;
+
+  // The old primary started again as it was: two servers of the list take
+  // writes, and hosts could sign in against either. doctor says so.
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  doctor = RunAdmin({"--verbose", "doctor"});
+  EXPECT_NE(doctor.exit_code, 0);
+  EXPECT_NE(doctor.out.find("error: postgres_dsn: 2 servers of the list accept writes (127.0.0.1 "
+                            "port " +
+                            standby_port_ + ", 127.0.0.1 port " + private_["PG_PORT"] + ")"),
+            std::string::npos)
+      << doctor.out;
   SKIP_WITHOUT_LOGS();
 }
 

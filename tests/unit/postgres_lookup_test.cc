@@ -42,6 +42,27 @@ TEST(PostgresLookupTest, ListsThatDoNotMatchAreLeftToLibpq) {
   EXPECT_TRUE(PlanHostLookups("db1.example.org,db2.example.org", "", "1,2,3").entries.empty());
 }
 
+// doctor's list of servers (CheckPostgresServers): every entry, names or
+// not.
+TEST(PostgresLookupTest, ListHostEntriesNamesEveryServerOfTheLists) {
+  EXPECT_TRUE(ListHostEntries("", "", "").empty());
+  EXPECT_EQ(ListHostEntries("/run/postgresql", "", "5432"),
+            (std::vector<HostEntry>{{"/run/postgresql", "", ""}}));
+  EXPECT_EQ(ListHostEntries("192.0.2.1,db2.example.org", "", "5432"),
+            (std::vector<HostEntry>{{"192.0.2.1", "", ""}, {"db2.example.org", "", ""}}));
+  EXPECT_EQ(ListHostEntries("", "192.0.2.1,192.0.2.2", "5432,6432"),
+            (std::vector<HostEntry>{{"", "192.0.2.1", "5432"}, {"", "192.0.2.2", "6432"}}));
+  EXPECT_EQ(
+      ListHostEntries("db1.example.org,db2.example.org", "192.0.2.1,", ""),
+      (std::vector<HostEntry>{{"db1.example.org", "192.0.2.1", ""}, {"db2.example.org", "", ""}}));
+  // Lists that do not match: libpq refuses the DSN; nothing to list.
+  EXPECT_TRUE(ListHostEntries("db1.example.org,db2.example.org", "192.0.2.1", "").empty());
+  EXPECT_TRUE(ListHostEntries("db1.example.org,db2.example.org", "", "1,2,3").empty());
+  EXPECT_EQ(DsnHostEntries("host=a.example.org,b.example.org port=5432,5433 dbname=s user=s"),
+            (std::vector<HostEntry>{{"a.example.org", "", "5432"}, {"b.example.org", "", "5433"}}));
+  EXPECT_TRUE(DsnHostEntries("host='unterminated").empty());
+}
+
 TEST(PostgresLookupTest, EachAddressBecomesAHostOfItsOwnAndFailedNamesAreLeftOut) {
   const HostPlan plan = PlanHostLookups(
       "db1.example.org,/run/postgresql,db2.example.org,db3.example.org", "", "5432,5433,5434,5435");

@@ -172,6 +172,46 @@ class Doctor {
     }
   }
 
+  // A DSN that lists several servers (a primary and its standbys, for
+  // failover): each one alone, so that a server that is down, or a second
+  // primary (an old one back after a failover: hosts would write to two
+  // databases), is seen before a failover needs it.
+  void CheckPostgresServerList(const std::string& dsn) {
+    PostgresOptions each;
+    each.dsn = dsn;
+    each.passfile = config_.postgres_passfile;
+    each.connect_timeout_s = config_.postgres_connect_timeout;
+    each.statement_timeout_s = config_.postgres_statement_timeout;
+    each.lock_timeout_ms = config_.store_busy_timeout_ms;
+    const std::vector<PostgresServerState> servers = CheckPostgresServers(each);
+    std::vector<std::string> primaries;
+    for (size_t i = 0; i < servers.size(); ++i) {
+      const PostgresServerState& s = servers[i];
+      const std::string which = "server " + std::to_string(i + 1) + " of " +
+                                std::to_string(servers.size()) + " (" + s.server + ")";
+      if (!s.reached) {
+        Add("warning", "postgres_dsn",
+            which + " cannot be reached: " + s.error +
+                "; sign-ins use the next server listed, after this one fails (at most "
+                "postgres_connect_timeout), and a failover to it would fail");
+      } else if (s.standby) {
+        Add("info", "postgres_dsn",
+            which + ": a standby (read-only); passed over until a failover promotes it");
+      } else {
+        Add("info", "postgres_dsn", which + ": a primary");
+        primaries.push_back(s.server);
+      }
+    }
+    if (primaries.size() > 1) {
+      std::string list;
+      for (const std::string& p : primaries) list += (list.empty() ? "" : ", ") + p;
+      Add("error", "postgres_dsn",
+          std::to_string(primaries.size()) + " servers of the list accept writes (" + list +
+              "): hosts may sign in against different databases, each with its own lockout "
+              "counters (an old primary back after a failover?); demote or stop all but one");
+    }
+  }
+
   // store = postgres: the DSN, the passfile, the connection the module
   // would open (server, TLS, role, primary), the schema and consistency,
   // and whether the role has more rights than a host needs.
@@ -202,6 +242,8 @@ class Doctor {
       }
       Add("info", config_.postgres_passfile, "passfile present, root's, no group/other access");
     }
+
+    CheckPostgresServerList(dsn);
 
     StoreOptions options;
     options.migrate = false;  // doctor changes nothing

@@ -181,13 +181,19 @@ HostPlan PlanDsnHostLookups(const std::string& dsn) {
   return PlanHostLookups(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
 }
 
+std::vector<HostEntry> DsnHostEntries(const std::string& dsn) {
+  Result<ParsedDsn> parsed = ParseDsn(dsn);
+  if (!parsed.ok()) return {};
+  return ListHostEntries(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+}
+
 bool DsnUsesTcp(const std::string& dsn) {
   Result<ParsedDsn> parsed = ParseDsn(dsn);
   return parsed.ok() && UsesTcp(*parsed);
 }
 
 Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* application_name,
-                               int statement_timeout_s, bool* unreachable) {
+                               int statement_timeout_s, bool* unreachable, const HostEntry* only) {
   *unreachable = false;
   const std::string where = DescribePostgresDsn(options.dsn);
   for (const std::string& name : LibpqEnvironment()) {
@@ -215,10 +221,31 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
     keys.emplace_back(key);
     values.push_back(std::move(value));
   };
-  set("dbname", options.dsn);
+  std::string host_list = parsed->Get("host");
+  std::string hostaddr_list = parsed->Get("hostaddr");
+  std::string port_list = parsed->Get("port");
+  if (only == nullptr) {
+    set("dbname", options.dsn);
+  } else {
+    // The DSN's settings one by one (not expanded: its host lists would
+    // come back), without its hosts; the one entry's instead, below.
+    for (const PQconninfoOption* o = parsed->options.get(); o != nullptr && o->keyword != nullptr;
+         ++o) {
+      if (o->val == nullptr || o->val[0] == '\0') continue;
+      const std::string keyword = o->keyword;
+      if (keyword == "host" || keyword == "hostaddr" || keyword == "port") continue;
+      set(o->keyword, o->val);
+    }
+    host_list = only->host;
+    hostaddr_list = only->hostaddr;
+    if (!only->port.empty()) port_list = only->port;
+    if (!host_list.empty()) set("host", host_list);
+    if (!hostaddr_list.empty()) set("hostaddr", hostaddr_list);
+    if (!port_list.empty()) set("port", port_list);
+  }
   set("passfile", options.passfile.empty() ? kNoFile : options.passfile);
   set("connect_timeout", std::to_string(options.connect_timeout_s));
-  set("target_session_attrs", "read-write");
+  set("target_session_attrs", only == nullptr ? "read-write" : "any");
   set("application_name", application_name);
   set("client_encoding", "UTF8");
   if (UsesTcp(*parsed)) {
@@ -231,8 +258,7 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
   // The names of the hosts, looked up within the connect timeout (see
   // LookUpNames): libpq is given their addresses and connects to those.
   std::string lookup_errors;
-  const HostPlan plan =
-      PlanHostLookups(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+  const HostPlan plan = PlanHostLookups(host_list, hostaddr_list, port_list);
   if (!plan.lookups.empty()) {
     std::vector<std::string> names;
     for (size_t i : plan.lookups) names.push_back(plan.entries[i].host);
@@ -270,7 +296,8 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
   }
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
-  PGconn* conn = PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), /*expand_dbname=*/1);
+  PGconn* conn = PQconnectdbParams(key_ptrs.data(), value_ptrs.data(),
+                                   /*expand_dbname=*/only == nullptr ? 1 : 0);
   if (conn == nullptr) {
     *unreachable = true;
     return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": out of memory");

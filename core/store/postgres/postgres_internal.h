@@ -233,6 +233,12 @@ HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
                          const std::string& port);
 // The same for a whole DSN (an empty plan for one that does not parse).
 HostPlan PlanDsnHostLookups(const std::string& dsn);
+// Every server a DSN's host, hostaddr and port lists name, in order, names
+// or not (port "" when one port, or none, is for all); none when the lists
+// do not match (libpq refuses such a DSN) or the DSN does not parse.
+std::vector<HostEntry> ListHostEntries(const std::string& host, const std::string& hostaddr,
+                                       const std::string& port);
+std::vector<HostEntry> DsnHostEntries(const std::string& dsn);
 // host, hostaddr and port keywords for libpq: each looked-up entry
 // replaced by one entry per address found (same host, same port), an
 // entry whose lookup failed left out, its error in *errors ("; "
@@ -261,8 +267,13 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
 // there, no answer in time, refused the login, a standby).
 // PostgresStore::Connect and the administrator's AdminSession both open
 // their connections here.
+//
+// `only` (doctor's look at each server of a list): that one of the DSN's
+// host entries (PlanDsnHostLookups) instead of the list, and a standby
+// accepted (target_session_attrs=any); every other rule the same.
 Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* application_name,
-                               int statement_timeout_s, bool* unreachable);
+                               int statement_timeout_s, bool* unreachable,
+                               const HostEntry* only = nullptr);
 
 // What kind of failure a statement had, for retry and messages.
 enum class Failure {

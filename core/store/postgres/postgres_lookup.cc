@@ -117,6 +117,26 @@ std::string NumericAddress(const addrinfo* ai) {
 
 }  // namespace
 
+std::vector<HostEntry> ListHostEntries(const std::string& host, const std::string& hostaddr,
+                                       const std::string& port) {
+  const std::vector<std::string> hosts =
+      host.empty() ? std::vector<std::string>() : SplitList(host);
+  const std::vector<std::string> addrs =
+      hostaddr.empty() ? std::vector<std::string>() : SplitList(hostaddr);
+  const std::vector<std::string> ports =
+      port.empty() ? std::vector<std::string>() : SplitList(port);
+  const size_t n = std::max(hosts.size(), addrs.size());
+  std::vector<HostEntry> entries;
+  if (n == 0) return entries;
+  if (!hosts.empty() && !addrs.empty() && hosts.size() != addrs.size()) return entries;
+  if (ports.size() > 1 && ports.size() != n) return entries;
+  for (size_t i = 0; i < n; ++i) {
+    entries.push_back(HostEntry{hosts.empty() ? "" : hosts[i], addrs.empty() ? "" : addrs[i],
+                                ports.size() > 1 ? ports[i] : ""});
+  }
+  return entries;
+}
+
 HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
                          const std::string& port) {
   HostPlan plan;

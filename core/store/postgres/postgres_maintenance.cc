@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,6 +106,43 @@ std::vector<PostgresHostLookup> LookUpPostgresHosts(const std::string& dsn, int 
   for (size_t i = 0; i < names.size() && i < found.size(); ++i)
     lookups.push_back({names[i], found[i].addresses, found[i].error, seconds});
   return lookups;
+}
+
+std::vector<PostgresServerState> CheckPostgresServers(const PostgresOptions& options) {
+  std::vector<PostgresServerState> servers;
+  const std::vector<postgres_internal::HostEntry> entries =
+      postgres_internal::DsnHostEntries(options.dsn);
+  if (entries.size() < 2) return servers;
+  // The DSN's one port for all (empty: libpq's default), for the names.
+  std::string shared_port;
+  if (PQconninfoOption* parsed = PQconninfoParse(options.dsn.c_str(), nullptr)) {
+    for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, "port") == 0 && o->val != nullptr) shared_port = o->val;
+    }
+    PQconninfoFree(parsed);
+  }
+  for (const postgres_internal::HostEntry& entry : entries) {
+    PostgresServerState state;
+    state.server = entry.host.empty() ? entry.hostaddr : entry.host;
+    const std::string& port = entry.port.empty() ? shared_port : entry.port;
+    if (!port.empty()) state.server += " port " + port;
+    Result<std::unique_ptr<postgres_internal::AdminSession>> session =
+        postgres_internal::AdminSession::Open(options, options.statement_timeout_s, &entry);
+    if (session.ok()) {
+      Result<postgres_internal::PgResult> r =
+          (*session)->Exec("SELECT pg_is_in_recovery()", "asking whether it is a standby");
+      if (r.ok()) {
+        state.reached = true;
+        state.standby = r->Bool(0, 0);
+      } else {
+        state.error = r.status().message();
+      }
+    } else {
+      state.error = session.status().message();
+    }
+    servers.push_back(std::move(state));
+  }
+  return servers;
 }
 
 std::string PostgresVersionText(int server_version) {

@@ -42,6 +42,17 @@ struct PostgresHostLookup {
 };
 std::vector<PostgresHostLookup> LookUpPostgresHosts(const std::string& dsn, int timeout_s);
 
+// Each server of a DSN that lists more than one (none for a DSN that names
+// one), reached alone, primary or standby: doctor's view of a failover
+// list. Nothing is written.
+struct PostgresServerState {
+  std::string server;    // "db1.example.org port 5432": the DSN's entry
+  bool reached = false;  // connected and answered
+  bool standby = false;  // pg_is_in_recovery(), when reached
+  std::string error;     // why not, when not reached
+};
+std::vector<PostgresServerState> CheckPostgresServers(const PostgresOptions& options);
+
 // "15.4" for PQserverVersion's 150004.
 std::string PostgresVersionText(int server_version);
 

@@ -18,9 +18,11 @@ namespace sesame {
 namespace postgres_internal {
 
 Result<std::unique_ptr<AdminSession>> AdminSession::Open(const PostgresOptions& options,
-                                                         int statement_timeout_s) {
+                                                         int statement_timeout_s,
+                                                         const HostEntry* only) {
   bool unreachable = false;
-  Result<PGconn*> conn = OpenConnection(options, "sesame-admin", statement_timeout_s, &unreachable);
+  Result<PGconn*> conn =
+      OpenConnection(options, "sesame-admin", statement_timeout_s, &unreachable, only);
   if (!conn.ok()) return conn.status();
   const std::string where = DescribePostgresDsn(options.dsn);
   return std::unique_ptr<AdminSession>(new AdminSession(*conn, where));

@@ -27,8 +27,10 @@ namespace postgres_internal {
 class AdminSession {
  public:
   // Connects; `statement_timeout_s` bounds each statement on the server.
+  // `only`: to that host entry alone, primary or standby (OpenConnection).
   static Result<std::unique_ptr<AdminSession>> Open(const PostgresOptions& options,
-                                                    int statement_timeout_s);
+                                                    int statement_timeout_s,
+                                                    const HostEntry* only = nullptr);
   ~AdminSession();
   AdminSession(const AdminSession&) = delete;
   AdminSession& operator=(const AdminSession&) = delete;
