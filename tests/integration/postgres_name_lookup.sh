@@ -21,7 +21,8 @@
 #  - a name only DNS could answer: sesame-admin and the sign-in fail
 #    closed within the 2 s timeout plus a margin, saying the name service
 #    did not answer and what to do (before: 10 s); doctor warns;
-#  - host=<that name>,<the good one>: the second host is used.
+#  - host=<that name>,<the good one>: the second host is used; doctor
+#    says the first cannot be reached and the second is the primary.
 # Skipped (77) without a cluster (pg_lib.sh) or where unshare --mount is
 # refused, saying why.
 # shellcheck source=tests/integration/lib.sh
@@ -168,3 +169,9 @@ sign_in 'alice pw 12345' || fail "the sign-in through the second host failed: $(
 took=$(seconds_since "$start")
 within "$took" 3.5 || fail "the sign-in through the second host took ${took} s"
 pass "host=<unanswered>,<good>: signed in through the second host in ${took} s"
+out=$(in_ns "$SESAME_ADMIN" --config "$IT_CONF" --verbose doctor 2>&1) || true
+grep -q '^warning: postgres_dsn: server 1 of 2 (db2.sesame-test.example port [0-9]*) cannot be reached: .*no answer for the name "db2.sesame-test.example"' <<<"$out" ||
+  fail "doctor does not say the first server of the list cannot be reached: $out"
+grep -q '^info: postgres_dsn: server 2 of 2 (db.sesame-test.example port [0-9]*): a primary$' <<<"$out" ||
+  fail "doctor does not say the second server of the list is the primary: $out"
+pass "doctor: each server of the list, the unanswered one a warning"
