@@ -168,20 +168,6 @@ int SqliteMigrate(const Invocation& inv, const Config& config) {
 
 #ifdef SESAME_WITH_POSTGRES
 
-// The connection settings of `config`, as OpenStore takes them.
-PostgresOptions PostgresOptionsOf(const Config& config) {
-  PostgresOptions options;
-  options.dsn = config.postgres_dsn;
-  options.passfile = config.postgres_passfile;
-  options.connect_timeout_s = config.postgres_connect_timeout;
-  options.statement_timeout_s = config.postgres_statement_timeout;
-  options.lock_timeout_ms = config.store_busy_timeout_ms;
-  options.create = false;
-  options.migrate = false;
-  options.passfile_trust = kStoreTrust;
-  return options;
-}
-
 std::string ServerLine(const PostgresFacts& f) {
   const PostgresConnectionInfo& c = f.connection;
   return c.connected_to + ": PostgreSQL " + PostgresVersionText(c.server_version) + ", " +

@@ -20,6 +20,7 @@
 #include "core/store/open/open_store.h"
 #include "core/store/sqlite/sqlite_maintenance.h"
 #include "tools/admin/admin_cli.h"
+#include "tools/admin/admin_store.h"
 #include "tools/admin/pam_stack.h"
 #include "tools/common/exit_codes.h"
 #include "tools/common/json.h"
@@ -176,14 +177,9 @@ class Doctor {
   // failover): each one alone, so that a server that is down, or a second
   // primary (an old one back after a failover: hosts would write to two
   // databases), is seen before a failover needs it.
-  void CheckPostgresServerList(const std::string& dsn) {
-    PostgresOptions each;
-    each.dsn = dsn;
-    each.passfile = config_.postgres_passfile;
-    each.connect_timeout_s = config_.postgres_connect_timeout;
-    each.statement_timeout_s = config_.postgres_statement_timeout;
-    each.lock_timeout_ms = config_.store_busy_timeout_ms;
-    const std::vector<PostgresServerState> servers = CheckPostgresServers(each);
+  void CheckPostgresServerList() {
+    const std::vector<PostgresServerState> servers =
+        CheckPostgresServers(PostgresOptionsOf(config_));
     std::vector<std::string> primaries;
     for (size_t i = 0; i < servers.size(); ++i) {
       const PostgresServerState& s = servers[i];
@@ -243,7 +239,7 @@ class Doctor {
       Add("info", config_.postgres_passfile, "passfile present, root's, no group/other access");
     }
 
-    CheckPostgresServerList(dsn);
+    CheckPostgresServerList();
 
     StoreOptions options;
     options.migrate = false;  // doctor changes nothing
@@ -283,13 +279,7 @@ class Doctor {
       return;
     }
 
-    PostgresOptions inspect;
-    inspect.dsn = dsn;
-    inspect.passfile = config_.postgres_passfile;
-    inspect.connect_timeout_s = config_.postgres_connect_timeout;
-    inspect.statement_timeout_s = config_.postgres_statement_timeout;
-    inspect.lock_timeout_ms = config_.store_busy_timeout_ms;
-    Result<PostgresFacts> facts = InspectPostgresStore(inspect);
+    Result<PostgresFacts> facts = InspectPostgresStore(PostgresOptionsOf(config_));
     if (!facts.ok()) {
       Add("error", where, facts.status().message());
       return;

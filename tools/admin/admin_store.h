@@ -12,6 +12,9 @@
 #include "core/crypto/password_hash.h"
 #include "core/store/store.h"
 #include "tools/common/stderr_logger.h"
+#ifdef SESAME_WITH_POSTGRES
+#include "core/store/postgres/postgres_store.h"
+#endif
 
 namespace sesame::admin {
 
@@ -35,6 +38,13 @@ Status ConfigProblem(const Status& status);
 // sesame-admin, method admin); a failure to record is a warning only.
 void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcome,
                       const std::string& detail);
+
+#ifdef SESAME_WITH_POSTGRES
+// The connection settings of `config`, as OpenStore takes them, for the
+// commands that inspect or copy into a PostgreSQL store: nothing created,
+// nothing migrated.
+PostgresOptions PostgresOptionsOf(const Config& config);
+#endif
 
 // "2026-11-21T23:59:00Z"; "never" for 0.
 std::string FormatTime(int64_t unix_seconds);
