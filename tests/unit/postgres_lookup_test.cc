@@ -60,6 +60,9 @@ TEST(PostgresLookupTest, ListHostEntriesNamesEveryServerOfTheLists) {
   EXPECT_TRUE(ListHostEntries("db1.example.org,db2.example.org", "", "1,2,3").empty());
   EXPECT_EQ(DsnHostEntries("host=a.example.org,b.example.org port=5432,5433 dbname=s user=s"),
             (std::vector<HostEntry>{{"a.example.org", "", "5432"}, {"b.example.org", "", "5433"}}));
+  EXPECT_EQ(DsnHostEntries("host=a.example.org,b.example.org port=6432 dbname=s user=s"),
+            (std::vector<HostEntry>{{"a.example.org", "", "6432"}, {"b.example.org", "", "6432"}}))
+      << "the one port is each entry's";
   EXPECT_TRUE(DsnHostEntries("host='unterminated").empty());
 }
 

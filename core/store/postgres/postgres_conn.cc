@@ -184,7 +184,13 @@ HostPlan PlanDsnHostLookups(const std::string& dsn) {
 std::vector<HostEntry> DsnHostEntries(const std::string& dsn) {
   Result<ParsedDsn> parsed = ParseDsn(dsn);
   if (!parsed.ok()) return {};
-  return ListHostEntries(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+  const std::string port = parsed->Get("port");
+  std::vector<HostEntry> entries =
+      ListHostEntries(parsed->Get("host"), parsed->Get("hostaddr"), port);
+  for (HostEntry& e : entries) {
+    if (e.port.empty()) e.port = port;  // the one port for all (or none)
+  }
+  return entries;
 }
 
 bool DsnUsesTcp(const std::string& dsn) {

@@ -238,6 +238,8 @@ HostPlan PlanDsnHostLookups(const std::string& dsn);
 // do not match (libpq refuses such a DSN) or the DSN does not parse.
 std::vector<HostEntry> ListHostEntries(const std::string& host, const std::string& hostaddr,
                                        const std::string& port);
+// The same for a whole DSN, each entry with its port: the DSN's one port
+// for all when it has one ("" for libpq's default).
 std::vector<HostEntry> DsnHostEntries(const std::string& dsn);
 // host, hostaddr and port keywords for libpq: each looked-up entry
 // replaced by one entry per address found (same host, same port), an
@@ -269,7 +271,7 @@ std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int
 // their connections here.
 //
 // `only` (doctor's look at each server of a list): that one of the DSN's
-// host entries (PlanDsnHostLookups) instead of the list, and a standby
+// host entries (DsnHostEntries) instead of the list, and a standby
 // accepted (target_session_attrs=any); every other rule the same.
 Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* application_name,
                                int statement_timeout_s, bool* unreachable,

@@ -141,20 +141,13 @@ HostPlan PlanHostLookups(const std::string& host, const std::string& hostaddr,
                          const std::string& port) {
   HostPlan plan;
   if (host.empty()) return plan;  // hostaddr alone, or the default socket
-  const std::vector<std::string> hosts = SplitList(host);
-  const std::vector<std::string> addrs =
-      hostaddr.empty() ? std::vector<std::string>(hosts.size()) : SplitList(hostaddr);
-  const std::vector<std::string> ports =
-      port.empty() ? std::vector<std::string>() : SplitList(port);
-  if (addrs.size() != hosts.size()) return plan;
-  if (ports.size() > 1 && ports.size() != hosts.size()) return plan;
-  plan.per_host_ports = ports.size() > 1;
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    HostEntry e{hosts[i], addrs[i], plan.per_host_ports ? ports[i] : ""};
+  plan.entries = ListHostEntries(host, hostaddr, port);
+  plan.per_host_ports = !plan.entries.empty() && port.find(',') != std::string::npos;
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    const HostEntry& e = plan.entries[i];
     const bool name = !e.host.empty() && e.host[0] != '/' && e.host[0] != '@' &&
                       e.hostaddr.empty() && !IsAddress(e.host);
     if (name) plan.lookups.push_back(i);
-    plan.entries.push_back(std::move(e));
   }
   if (plan.lookups.empty()) plan.entries.clear();
   return plan;

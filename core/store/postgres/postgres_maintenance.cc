@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,19 +112,10 @@ std::vector<PostgresServerState> CheckPostgresServers(const PostgresOptions& opt
   const std::vector<postgres_internal::HostEntry> entries =
       postgres_internal::DsnHostEntries(options.dsn);
   if (entries.size() < 2) return servers;
-  // The DSN's one port for all (empty: libpq's default), for the names.
-  std::string shared_port;
-  if (PQconninfoOption* parsed = PQconninfoParse(options.dsn.c_str(), nullptr)) {
-    for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
-      if (std::strcmp(o->keyword, "port") == 0 && o->val != nullptr) shared_port = o->val;
-    }
-    PQconninfoFree(parsed);
-  }
   for (const postgres_internal::HostEntry& entry : entries) {
     PostgresServerState state;
     state.server = entry.host.empty() ? entry.hostaddr : entry.host;
-    const std::string& port = entry.port.empty() ? shared_port : entry.port;
-    if (!port.empty()) state.server += " port " + port;
+    if (!entry.port.empty()) state.server += " port " + entry.port;
     Result<std::unique_ptr<postgres_internal::AdminSession>> session =
         postgres_internal::AdminSession::Open(options, options.statement_timeout_s, &entry);
     if (session.ok()) {
