@@ -168,13 +168,6 @@ int SqliteMigrate(const Invocation& inv, const Config& config) {
 
 #ifdef SESAME_WITH_POSTGRES
 
-std::string ServerLine(const PostgresFacts& f) {
-  const PostgresConnectionInfo& c = f.connection;
-  return c.connected_to + ": PostgreSQL " + PostgresVersionText(c.server_version) + ", " +
-         (c.tls ? "TLS " + c.tls_protocol : std::string("no TLS (Unix socket)")) + ", role " +
-         c.user + (c.read_only ? ", read-only standby" : ", primary");
-}
-
 std::string Joined(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
@@ -214,7 +207,8 @@ int PostgresCheck(const Invocation& inv, const Config& config) {
     PrintPostgresJson(where, f, nullptr);
   } else {
     std::printf("store: postgres %s\nserver: %s\nschema version: %d (this sesame: %d)\n",
-                where.c_str(), ServerLine(f).c_str(), f.schema_version, f.known_version);
+                where.c_str(), PostgresServerText(f.connection).c_str(), f.schema_version,
+                f.known_version);
     if (!f.rows.empty()) {
       std::string rows;
       for (const auto& [table, count] : f.rows)

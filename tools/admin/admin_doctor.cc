@@ -268,10 +268,7 @@ class Doctor {
           "the connection uses " + c.tls_protocol +
               ", which is outdated; set ssl_min_protocol_version = 'TLSv1.2' on the server");
     }
-    Add("info", where,
-        "connected to " + c.connected_to + ": PostgreSQL " + PostgresVersionText(c.server_version) +
-            ", " + (c.tls ? "TLS " + c.tls_protocol : std::string("no TLS (Unix socket)")) +
-            ", role " + c.user + (c.read_only ? ", read-only standby" : ", primary"));
+    Add("info", where, "connected to " + PostgresServerText(c));
     Result<int> version = (*store)->SchemaVersion();
     store->reset();
     if (!version.ok()) {

@@ -5,6 +5,9 @@
 #include "core/flows/activity.h"
 #include "core/flows/services.h"
 #include "core/store/open/open_store.h"
+#ifdef SESAME_WITH_POSTGRES
+#include "core/store/postgres/postgres_maintenance.h"
+#endif
 #include "tools/admin/admin_cli.h"
 
 namespace sesame::admin {
@@ -71,6 +74,12 @@ PostgresOptions PostgresOptionsOf(const Config& config) {
   options.migrate = false;
   options.passfile_trust = TrustRule{0, true};  // root's, no group/other access
   return options;
+}
+
+std::string PostgresServerText(const PostgresConnectionInfo& c) {
+  return c.connected_to + ": PostgreSQL " + PostgresVersionText(c.server_version) + ", " +
+         (c.tls ? "TLS " + c.tls_protocol : std::string("no TLS (Unix socket)")) + ", role " +
+         c.user + (c.read_only ? ", read-only standby" : ", primary");
 }
 #endif
 

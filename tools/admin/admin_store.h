@@ -44,6 +44,9 @@ void RecordAdminEvent(AdminEnv& env, const std::string& user, const char* outcom
 // commands that inspect or copy into a PostgreSQL store: nothing created,
 // nothing migrated.
 PostgresOptions PostgresOptionsOf(const Config& config);
+// "db1 port 5432: PostgreSQL 15.4, TLS TLSv1.3, role sesame, primary":
+// the server a connection reached, for doctor and db check.
+std::string PostgresServerText(const PostgresConnectionInfo& c);
 #endif
 
 // "2026-11-21T23:59:00Z"; "never" for 0.
