@@ -73,9 +73,16 @@ class LockoutRaceTest : public PamTest {
 };
 
 // The reproduction: deny = 3, twelve wrong passwords at once, the
-// right one 50 ms later. Before the fix: failures 12 of 3 (twelve guesses
-// checked in one window) and the right password signed in although the
-// lock had been set.
+// right one once the window is full. Before the fix: failures 12 of 3
+// (twelve guesses checked in one window) and the right password signed in
+// although the lock had been set.
+//
+// "Once the window is full" is read from the store, not guessed from a
+// delay: a right password that reserves one of the first `deny` places is
+// one of the `deny` allowed guesses and rightly signs in (its success lifts
+// the lock a wrong one set while it was pending). A fixed 50 ms let that
+// happen under ASan on a slow guest, where some wrong children had not
+// reached the store yet (CI of f67ef3f).
 TEST_F(LockoutRaceTest, ABurstChecksNoMoreThanDenyPasswordsAndTheRightOneIsRefused) {
   ASSERT_NO_FATAL_FAILURE(WriteConfig(SlowConfig("3")));
   ASSERT_NO_FATAL_FAILURE(AddUser("alice", kPassword));
@@ -95,17 +102,33 @@ TEST_F(LockoutRaceTest, ABurstChecksNoMoreThanDenyPasswordsAndTheRightOneIsRefus
     ASSERT_GT(pid, 0);
     wrong.push_back(pid);
   }
+  int right_gate[2];
+  ASSERT_EQ(pipe2(right_gate, O_CLOEXEC), 0);
   pid_t right = ForkWarmPamChild("a child signing in as alice");
   if (right == 0) {
+    close(gate[0]);
     close(gate[1]);
-    WaitAtGate(gate[0]);
-    usleep(50 * 1000);
+    close(right_gate[1]);
+    WaitAtGate(right_gate[0]);
     DirectRun d = DirectSignIn("sesame-quiet", "alice", kPassword, nullptr, false);
     ExitChild(d.auth);
   }
   ASSERT_GT(right, 0);
+  close(right_gate[0]);
   close(gate[0]);
-  close(gate[1]);  // go
+  close(gate[1]);  // the wrong ones go
+
+  // The right one goes when `deny` wrong attempts are counted (reserved and
+  // still being checked, or settled), or the lock is set.
+  bool full = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!full && std::chrono::steady_clock::now() < deadline) {
+    std::optional<UserRecord> seen = GetUser("alice");
+    full = seen.has_value() && (seen->failures >= 3 || seen->locked_until > 0);
+    if (!full) usleep(1000);
+  }
+  EXPECT_TRUE(full) << "the wrong passwords did not fill the window within 60 s";
+  close(right_gate[1]);  // the right one goes
 
   for (pid_t pid : wrong) EXPECT_EQ(WaitBounded(pid, 120), PAM_AUTH_ERR);
   EXPECT_EQ(WaitBounded(right, 120), PAM_AUTH_ERR)
