@@ -344,4 +344,63 @@ Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRul
   return CheckDir(dir, path, split.dir, what, rule);
 }
 
+namespace {
+
+Status NotOwnDirectory(const std::string& dir, std::string_view what, const std::string& why) {
+  const std::string shown = Shown(dir);
+  const std::string uid = std::to_string(geteuid());
+  return Status(Code::kPermissionDenied,
+                std::string(what) + " " + shown + " " + why +
+                    "; it must be a directory owned by uid " + uid +
+                    " and not writable by group or others (fix: remove it so it is " +
+                    "recreated, or chown " + uid + " " + shown + " && chmod 0700 " + shown + ")");
+}
+
+// An lstat/fstat result for OpenOwnDirectory's directory.
+Status CheckOwnDirectory(const std::string& dir, std::string_view what, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return NotOwnDirectory(dir, what, "is a symbolic link");
+  if (!S_ISDIR(st.st_mode)) return NotOwnDirectory(dir, what, "is not a directory");
+  if (st.st_uid != geteuid())
+    return NotOwnDirectory(dir, what, "is owned by uid " + std::to_string(st.st_uid));
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return NotOwnDirectory(dir, what, "is writable by group or others");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<int> OpenOwnDirectory(const std::string& dir, std::string_view what) {
+  const std::string label = std::string(what) + " " + Shown(dir);
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status(Code::kUnavailable, "cannot create " + label + ": " + std::strerror(errno));
+    fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    const int err = errno;
+    struct stat st {};
+    if ((err == ELOOP || err == ENOTDIR) && lstat(dir.c_str(), &st) == 0) {
+      // Name what is there instead.
+      Status found = CheckOwnDirectory(dir, what, st);
+      if (!found.ok()) return found;
+    }
+    if (err == ELOOP || err == ENOTDIR)
+      return NotOwnDirectory(dir, what, "is not a plain directory");
+    return Status(Code::kUnavailable, "cannot open " + label + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status(Code::kUnavailable, "cannot stat " + label + ": " + std::strerror(err));
+  }
+  Status checked = CheckOwnDirectory(dir, what, st);
+  if (!checked.ok()) {
+    close(fd);
+    return checked;
+  }
+  return fd;
+}
+
 }  // namespace sesame

@@ -48,6 +48,16 @@ Result<SecretBuffer> ReadTrustedSecretFile(const std::string& path, std::string_
 // directory above, as above.
 Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRule rule = {});
 
+// Opens `dir`, a directory of this process's own (a runtime directory such
+// as /run/sesame): created 0700 when missing, opened without following a
+// symlink, then what was opened (fstat) must be a directory owned by
+// geteuid() and not writable by group or others, so nothing can be swapped
+// in between. Returns its O_DIRECTORY|O_CLOEXEC fd, which the caller
+// closes. kPermissionDenied naming `what` ("argon2 slot directory"), the
+// directory and the fix; kUnavailable for other errors. Opened first, not
+// lstat first: it runs at every sign-in.
+Result<int> OpenOwnDirectory(const std::string& dir, std::string_view what);
+
 }  // namespace sesame
 
 #endif  // SESAME_CORE_BASE_SAFE_FILE_H_

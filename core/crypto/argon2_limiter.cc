@@ -27,6 +27,8 @@
 #include <string>
 #include <utility>
 
+#include "core/base/safe_file.h"
+
 namespace sesame {
 namespace {
 
@@ -48,64 +50,6 @@ class FdCloser {
  private:
   int fd_;
 };
-
-Status Untrusted(const std::string& dir, const std::string& why) {
-  return Status(Code::kPermissionDenied,
-                "argon2 slot directory " + dir + " " + why +
-                    "; it must be a directory owned by uid " + std::to_string(geteuid()) +
-                    " and not writable by group or others (fix: " +
-                    "remove it so it is recreated, or chown " + std::to_string(geteuid()) + " " +
-                    dir + " && chmod 0700 " + dir + ")");
-}
-
-// Checks an lstat/fstat result for the directory.
-Status CheckDirStat(const std::string& dir, const struct stat& st) {
-  if (S_ISLNK(st.st_mode)) return Untrusted(dir, "is a symbolic link");
-  if (!S_ISDIR(st.st_mode)) return Untrusted(dir, "is not a directory");
-  if (st.st_uid != geteuid()) return Untrusted(dir, "is owned by uid " + std::to_string(st.st_uid));
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    return Untrusted(dir, "is writable by group or others");
-  return Status::Ok();
-}
-
-// Makes sure `dir` exists and is trusted; returns an O_DIRECTORY fd to it.
-// Opened without following a symlink, then what was opened is checked
-// (fstat), so nothing can be swapped in between; created 0700 first when
-// missing. (Open first, not lstat first: this runs for every sign-in.)
-Result<int> OpenTrustedDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return Status(Code::kUnavailable,
-                    "cannot create argon2 slot directory " + dir + ": " + Errno(errno));
-    fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  }
-  if (fd < 0) {
-    int err = errno;
-    struct stat st {};
-    if ((err == ELOOP || err == ENOTDIR) && lstat(dir.c_str(), &st) == 0) {
-      // Name what is there instead.
-      Status what = CheckDirStat(dir, st);
-      if (!what.ok()) return what;
-    }
-    if (err == ELOOP || err == ENOTDIR) return Untrusted(dir, "is not a plain directory");
-    return Status(Code::kUnavailable,
-                  "cannot open argon2 slot directory " + dir + ": " + Errno(err));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    return Status(Code::kUnavailable,
-                  "cannot stat argon2 slot directory " + dir + ": " + Errno(err));
-  }
-  Status checked = CheckDirStat(dir, st);
-  if (!checked.ok()) {
-    close(fd);
-    return checked;
-  }
-  return fd;
-}
 
 }  // namespace
 
@@ -229,7 +173,7 @@ bool HolderStopped(int fd) {
 }  // namespace
 
 Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
-  Result<int> dir_fd = OpenTrustedDir(dir_);
+  Result<int> dir_fd = OpenOwnDirectory(dir_, "argon2 slot directory");
   if (!dir_fd.ok()) return dir_fd.status();
   FdCloser dir_closer(dir_fd.value());
 
