@@ -478,6 +478,15 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
       doctor.out.find("server 2 of 2 (127.0.0.1 port " + private_["PG_PORT"] + "): a primary"),
       std::string::npos)
       << doctor.out;
+  // The primary, second in the list, was remembered by doctor's own
+  // connection (runtime_dir/postgres-primary), and is tried first from now
+  // on; the next doctor says so.
+  doctor = RunAdmin({"--verbose", "doctor"});
+  EXPECT_NE(doctor.out.find("server 2 of 2 (127.0.0.1 port " + private_["PG_PORT"] +
+                            "), the primary last reached (" + runtime_dir_ +
+                            "/postgres-primary), tried first: a primary"),
+            std::string::npos)
+      << doctor.out;
   ASSERT_EQ(PamCodeName(SignIn(kPassword)), PamCodeName(PAM_SUCCESS)) << "standby listed first";
   // Two failures of three, written on the primary (and streamed). The
   // connection is kept for the next sign-in: nothing below forks.
@@ -507,9 +516,11 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
   EXPECT_NE(doctor.out.find("connected to 127.0.0.1 port " + standby_port_ + ": "),
             std::string::npos)
       << doctor.out << doctor.err;
+  // The new primary is the DSN's first: nothing is remembered any more.
   EXPECT_NE(doctor.out.find("server 1 of 2 (127.0.0.1 port " + standby_port_ + "): a primary"),
             std::string::npos)
       << doctor.out;
+  EXPECT_NE(access((runtime_dir_ + "/postgres-primary").c_str(), F_OK), 0);
   EXPECT_NE(doctor.out.find("warning: postgres_dsn: server 2 of 2 (127.0.0.1 port " +
                             private_["PG_PORT"] + ") cannot be reached: "),
             std::string::npos)
@@ -569,6 +580,98 @@ TEST_F(PostgresFaultsTest, AServerThatNeverAnswersIsGivenUpAfterTheConnectTimeou
   }
   close(listener);
   SKIP_WITHOUT_LOGS();
+}
+
+// A dead machine first in a list of servers (it answers nothing, not even
+// a refusal; here a socket that listens and never reads) costs the
+// connection that finds it postgres_connect_timeout. The primary reached
+// after it is remembered in runtime_dir/postgres-primary, so the next
+// connections (each sshd sign-in is a new process) try it first and never
+// wait for the dead one: the listener counts who came. A hint that is
+// missing, not ours, or names no server of the list is ignored (the DSN's
+// order) and rewritten. With the remembered primary down, the rest of the
+// list is still tried.
+TEST_F(PostgresFaultsTest, ADeadServerFirstInTheListCostsOneConnectionNotEvery) {
+  ASSERT_NO_FATAL_FAILURE(SetUpFleetHost());
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 64), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string dead_port = std::to_string(ntohs(addr.sin_port));
+  ASSERT_NO_FATAL_FAILURE(WriteConfig({
+      {"store", "postgres"},
+      {"postgres_dsn", "host=127.0.0.1,127.0.0.1 port=" + dead_port + "," + private_["PG_PORT"] +
+                           " dbname=sesame user=sesame sslrootcert=" + private_["PG_CA"]},
+      {"postgres_passfile", state_dir_ + "/pgpass"},
+      {"postgres_connect_timeout", std::to_string(kConnectTimeout)},
+      {"postgres_statement_timeout", std::to_string(kStatementTimeout)},
+  }));
+  const std::string hint = runtime_dir_ + "/postgres-primary";
+  std::vector<int> came;  // kept open, never answered
+  auto visits = [&] {
+    for (int fd; (fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) came.push_back(fd);
+    return came.size();
+  };
+  // One sign-in in a new process (a new connection), as sshd makes one.
+  auto sign_in_anew = [&](const std::string& what) {
+    pid_t pid = ForkWarmPamChild(what);
+    if (pid == 0) ExitChild(DirectSignIn(kService, "alice", kPassword, nullptr, false).auth);
+    if (pid < 0) return -1;
+    const int status = WaitChild(pid, what);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  auto read_hint = [&] {
+    std::ifstream in(hint);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string remembered = "host=127.0.0.1\nhostaddr=\nport=" + private_["PG_PORT"] + "\n";
+
+  EXPECT_EQ(sign_in_anew("the first sign-in"), PAM_SUCCESS);
+  EXPECT_EQ(visits(), 1u) << "the DSN's order: the dead server first";
+  EXPECT_NE(read_hint().find(remembered), std::string::npos) << read_hint();
+  struct stat st {};
+  ASSERT_EQ(stat(hint.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, geteuid());
+
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(sign_in_anew("a sign-in after the first"), PAM_SUCCESS);
+    EXPECT_EQ(visits(), 1u) << "the remembered primary first: the dead server is not waited for";
+  }
+
+  // The control: without the hint the dead server is waited for again.
+  ASSERT_EQ(unlink(hint.c_str()), 0);
+  EXPECT_EQ(sign_in_anew("a sign-in without the hint"), PAM_SUCCESS);
+  EXPECT_EQ(visits(), 2u);
+  EXPECT_NE(read_hint().find(remembered), std::string::npos) << "written again";
+
+  // A hint others could have written, or naming no server of the list,
+  // is ignored and replaced.
+  ASSERT_EQ(chmod(hint.c_str(), 0666), 0);
+  EXPECT_EQ(sign_in_anew("a sign-in with a world-writable hint"), PAM_SUCCESS);
+  EXPECT_EQ(visits(), 3u);
+  ASSERT_EQ(stat(hint.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "replaced";
+  ASSERT_TRUE(WriteFile(hint, "host=127.0.0.1\nhostaddr=\nport=1\n", 0600));
+  EXPECT_EQ(sign_in_anew("a sign-in with a hint naming another server"), PAM_SUCCESS);
+  EXPECT_EQ(visits(), 4u);
+  EXPECT_NE(read_hint().find(remembered), std::string::npos) << read_hint();
+
+  // The remembered primary down: the rest of the list is still tried, and
+  // the sign-in fails closed. Up again: remembered still.
+  ASSERT_NO_FATAL_FAILURE(StopServer());
+  EXPECT_EQ(sign_in_anew("a sign-in with the primary down"), PAM_AUTHINFO_UNAVAIL);
+  EXPECT_EQ(visits(), 5u) << "the dead server was tried after the remembered one";
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  EXPECT_EQ(sign_in_anew("a sign-in with the primary back"), PAM_SUCCESS);
+  EXPECT_EQ(visits(), 5u);
+  for (int fd : came) close(fd);
+  close(listener);
 }
 
 // A server named by a host name that the name server never answers

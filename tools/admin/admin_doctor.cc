@@ -183,8 +183,12 @@ class Doctor {
     std::vector<std::string> primaries;
     for (size_t i = 0; i < servers.size(); ++i) {
       const PostgresServerState& s = servers[i];
-      const std::string which = "server " + std::to_string(i + 1) + " of " +
-                                std::to_string(servers.size()) + " (" + s.server + ")";
+      const std::string which =
+          "server " + std::to_string(i + 1) + " of " + std::to_string(servers.size()) + " (" +
+          s.server + ")" +
+          (s.remembered ? ", the primary last reached (" + config_.runtime_dir +
+                              "/postgres-primary), tried first"
+                        : "");
       if (!s.reached) {
         Add("warning", "postgres_dsn",
             which + " cannot be reached: " + s.error +

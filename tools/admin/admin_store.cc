@@ -73,6 +73,7 @@ PostgresOptions PostgresOptionsOf(const Config& config) {
   options.create = false;
   options.migrate = false;
   options.passfile_trust = TrustRule{0, true};  // root's, no group/other access
+  options.primary_hint = config.runtime_dir + "/postgres-primary";
   return options;
 }
 

@@ -96,6 +96,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOption
     postgres.migrate = options.migrate;
     postgres.migrate_usable = options.migrate_usable;
     postgres.passfile_trust = TrustRule{options.owner, true};
+    postgres.primary_hint = config.runtime_dir + "/postgres-primary";
 #if defined(SESAME_WITH_POSTGRES)
     return OpenPostgresStore(postgres);
 #else

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,12 @@ HostPlan PlanDsnHostLookups(const std::string& dsn) {
   return PlanHostLookups(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
 }
 
+std::vector<HostEntry> DsnListedEntries(const std::string& dsn) {
+  Result<ParsedDsn> parsed = ParseDsn(dsn);
+  if (!parsed.ok()) return {};
+  return ListHostEntries(parsed->Get("host"), parsed->Get("hostaddr"), parsed->Get("port"));
+}
+
 std::vector<HostEntry> DsnHostEntries(const std::string& dsn) {
   Result<ParsedDsn> parsed = ParseDsn(dsn);
   if (!parsed.ok()) return {};
@@ -248,6 +255,27 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
     if (!host_list.empty()) set("host", host_list);
     if (!hostaddr_list.empty()) set("hostaddr", hostaddr_list);
     if (!port_list.empty()) set("port", port_list);
+  }
+  // A list of servers: the last primary reached first (ReadPrimaryHint).
+  std::vector<HostEntry> listed;
+  size_t hinted = 0;
+  bool have_hint = false;
+  if (only == nullptr && !options.primary_hint.empty()) {
+    listed = ListHostEntries(host_list, hostaddr_list, port_list);
+    if (listed.size() < 2) listed.clear();
+  }
+  if (!listed.empty()) {
+    if (std::optional<HostEntry> hint = ReadPrimaryHint(options.primary_hint)) {
+      have_hint = true;
+      hinted = std::find(listed.begin(), listed.end(), *hint) - listed.begin();
+    }
+    if (have_hint && hinted > 0 && hinted < listed.size()) {
+      const HostKeywords order = HostKeywordsTryingFirst(listed, hinted, !hostaddr_list.empty(),
+                                                         port_list.find(',') != std::string::npos);
+      if (!order.host.empty()) set("host", host_list = order.host);
+      if (!order.hostaddr.empty()) set("hostaddr", hostaddr_list = order.hostaddr);
+      if (!order.port.empty()) set("port", port_list = order.port);
+    }
   }
   set("passfile", options.passfile.empty() ? kNoFile : options.passfile);
   set("connect_timeout", std::to_string(options.connect_timeout_s));
@@ -319,6 +347,18 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
     }
     if (!lookup_errors.empty()) why += "; " + OneLine(lookup_errors);
     return Status(Code::kUnavailable, "cannot connect to PostgreSQL " + where + ": " + why);
+  }
+  if (!listed.empty()) {
+    auto text = [](const char* value) { return std::string(value != nullptr ? value : ""); };
+    const size_t reached =
+        ReachedEntry(listed, text(PQhost(conn)), text(PQhostaddr(conn)), text(PQport(conn)));
+    // Written when it changes; removed when the DSN's first server is the
+    // primary again (its order is then right as it is).
+    if (reached == 0 && have_hint) {
+      RemovePrimaryHint(options.primary_hint);
+    } else if (reached > 0 && reached < listed.size() && (!have_hint || reached != hinted)) {
+      WritePrimaryHint(options.primary_hint, listed[reached]);
+    }
   }
   return conn;
 }

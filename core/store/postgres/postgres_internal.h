@@ -238,6 +238,8 @@ HostPlan PlanDsnHostLookups(const std::string& dsn);
 // do not match (libpq refuses such a DSN) or the DSN does not parse.
 std::vector<HostEntry> ListHostEntries(const std::string& host, const std::string& hostaddr,
                                        const std::string& port);
+// The same for a whole DSN, as listed (ListHostEntries).
+std::vector<HostEntry> DsnListedEntries(const std::string& dsn);
 // The same for a whole DSN, each entry with its port: the DSN's one port
 // for all when it has one ("" for libpq's default).
 std::vector<HostEntry> DsnHostEntries(const std::string& dsn);
@@ -257,6 +259,38 @@ HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupRes
 // resolver's thread; a later call of this process for the same name waits
 // for it instead of starting another.
 std::vector<LookupResult> LookUpNames(const std::vector<std::string>& names, int timeout_ms);
+
+// The last primary reached through a list of servers (PostgresOptions::
+// primary_hint, runtime_dir/postgres-primary), tried first by the next
+// connection: a server ahead of it in the list that does not answer at
+// all (a dead machine) then costs one connect timeout, at the connection
+// that finds it dead, instead of one at every new connection, which is
+// every sshd sign-in (docs/install.md, "Replication and failover"). Only
+// the order among the DSN's own servers changes: a hint naming none of
+// them is ignored, and target_session_attrs=read-write still refuses a
+// standby.
+//
+// The file: lines host=, hostaddr= and port= (an entry as ListHostEntries
+// gives it), # comments. Read only when it is a regular file owned by
+// geteuid(), not writable by group or others, in such a directory
+// (OpenOwnDirectory); anything else reads as no hint.
+std::optional<HostEntry> ReadPrimaryHint(const std::string& path);
+// Replaces the file (a temporary file renamed over it, 0600), making its
+// directory 0700 when missing. A failure is ignored: it is a hint.
+void WritePrimaryHint(const std::string& path, const HostEntry& entry);
+// Removes the file (no hint: the DSN's order). A failure is ignored.
+void RemovePrimaryHint(const std::string& path);
+std::string FormatPrimaryHint(const HostEntry& entry);
+std::optional<HostEntry> ParsePrimaryHint(std::string_view text);
+// Which of `entries` a connection reached (PQhost, PQhostaddr, PQport);
+// entries.size() when none.
+size_t ReachedEntry(const std::vector<HostEntry>& entries, const std::string& host,
+                    const std::string& hostaddr, const std::string& port);
+// host, hostaddr and port keywords for `entries` in the order given, with
+// `first` moved to the front: a list only where the DSN had one (hostaddr
+// when it had addresses, port when it had one per host).
+HostKeywords HostKeywordsTryingFirst(const std::vector<HostEntry>& entries, size_t first,
+                                     bool with_hostaddr, bool per_host_ports);
 
 // Opens a blocking connection under the MUST rules of postgres_store.h:
 // refuses when the environment sets one of libpq's PG* variables, when

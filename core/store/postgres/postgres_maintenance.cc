@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,8 +113,19 @@ std::vector<PostgresServerState> CheckPostgresServers(const PostgresOptions& opt
   const std::vector<postgres_internal::HostEntry> entries =
       postgres_internal::DsnHostEntries(options.dsn);
   if (entries.size() < 2) return servers;
+  // The hint holds an entry as the DSN lists it (a port of its own or
+  // none), as OpenConnection compares it.
+  size_t remembered = entries.size();
+  if (std::optional<postgres_internal::HostEntry> hint =
+          options.primary_hint.empty() ? std::nullopt
+                                       : postgres_internal::ReadPrimaryHint(options.primary_hint)) {
+    const std::vector<postgres_internal::HostEntry> listed =
+        postgres_internal::DsnListedEntries(options.dsn);
+    remembered = std::find(listed.begin(), listed.end(), *hint) - listed.begin();
+  }
   for (const postgres_internal::HostEntry& entry : entries) {
     PostgresServerState state;
+    state.remembered = servers.size() == remembered;
     state.server = entry.host.empty() ? entry.hostaddr : entry.host;
     if (!entry.port.empty()) state.server += " port " + entry.port;
     Result<std::unique_ptr<postgres_internal::AdminSession>> session =

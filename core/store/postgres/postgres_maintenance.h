@@ -50,6 +50,9 @@ struct PostgresServerState {
   bool reached = false;  // connected and answered
   bool standby = false;  // pg_is_in_recovery(), when reached
   std::string error;     // why not, when not reached
+  // The one runtime_dir/postgres-primary names (PostgresOptions::
+  // primary_hint): the store's connections try it first.
+  bool remembered = false;
 };
 std::vector<PostgresServerState> CheckPostgresServers(const PostgresOptions& options);
 

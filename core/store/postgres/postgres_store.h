@@ -62,6 +62,11 @@ struct PostgresOptions {
   // Ownership/mode rule for the passfile (root in production): like the key
   // file, no group/other access.
   TrustRule passfile_trust{0, true};
+  // runtime_dir/postgres-primary: with several servers in postgres_dsn, the
+  // last primary reached, tried first by the next connection (a dead server
+  // ahead of it then costs one connect timeout, not one per connection).
+  // Empty: the DSN's order, nothing remembered.
+  std::string primary_hint;
 };
 
 // The checks on postgres_dsn alone (kInvalidArgument naming what is wrong
