@@ -36,30 +36,6 @@ namespace {
 
 constexpr size_t kMaxShownPath = 4096;
 
-// Closes a descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = other.fd_;
-      other.fd_ = -1;
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 std::string Shown(const std::string& path) { return SanitizeForLog(path, kMaxShownPath); }
 
 std::string OwnerName(uid_t uid) { return uid == 0 ? "root" : "uid " + std::to_string(uid); }
@@ -369,7 +345,7 @@ Status CheckOwnDirectory(const std::string& dir, std::string_view what, const st
 
 }  // namespace
 
-Result<int> OpenOwnDirectory(const std::string& dir, std::string_view what) {
+Result<Fd> OpenOwnDirectory(const std::string& dir, std::string_view what) {
   const std::string label = std::string(what) + " " + Shown(dir);
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
@@ -389,18 +365,12 @@ Result<int> OpenOwnDirectory(const std::string& dir, std::string_view what) {
       return NotOwnDirectory(dir, what, "is not a plain directory");
     return Status(Code::kUnavailable, "cannot open " + label + ": " + std::strerror(err));
   }
+  Fd opened(fd);
   struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    close(fd);
-    return Status(Code::kUnavailable, "cannot stat " + label + ": " + std::strerror(err));
-  }
-  Status checked = CheckOwnDirectory(dir, what, st);
-  if (!checked.ok()) {
-    close(fd);
-    return checked;
-  }
-  return fd;
+  if (fstat(opened.get(), &st) != 0)
+    return Status(Code::kUnavailable, "cannot stat " + label + ": " + std::strerror(errno));
+  SESAME_RETURN_IF_ERROR(CheckOwnDirectory(dir, what, st));
+  return opened;
 }
 
 }  // namespace sesame

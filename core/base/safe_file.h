@@ -18,6 +18,7 @@
 #define SESAME_CORE_BASE_SAFE_FILE_H_
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <string>
 #include <string_view>
@@ -26,6 +27,30 @@
 #include "core/base/status.h"
 
 namespace sesame {
+
+// Closes a descriptor on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 struct TrustRule {
   uid_t owner = 0;
@@ -52,11 +77,10 @@ Status CheckTrustedPath(const std::string& path, std::string_view what, TrustRul
 // as /run/sesame): created 0700 when missing, opened without following a
 // symlink, then what was opened (fstat) must be a directory owned by
 // geteuid() and not writable by group or others, so nothing can be swapped
-// in between. Returns its O_DIRECTORY|O_CLOEXEC fd, which the caller
-// closes. kPermissionDenied naming `what` ("argon2 slot directory"), the
-// directory and the fix; kUnavailable for other errors. Opened first, not
-// lstat first: it runs at every sign-in.
-Result<int> OpenOwnDirectory(const std::string& dir, std::string_view what);
+// in between. Returns its O_DIRECTORY|O_CLOEXEC descriptor. kPermissionDenied naming `what`
+// ("argon2 slot directory"), the directory and the fix; kUnavailable for other errors. Opened
+// first, not lstat first: it runs at every sign-in.
+Result<Fd> OpenOwnDirectory(const std::string& dir, std::string_view what);
 
 }  // namespace sesame
 

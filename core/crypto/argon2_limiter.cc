@@ -36,21 +36,6 @@ constexpr int64_t kMaxBackoffMs = 10;
 
 std::string Errno(int err) { return std::strerror(err); }
 
-// Closes an fd on scope exit.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 Argon2Limiter::Slot::~Slot() {
@@ -173,9 +158,8 @@ bool HolderStopped(int fd) {
 }  // namespace
 
 Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
-  Result<int> dir_fd = OpenOwnDirectory(dir_, "argon2 slot directory");
-  if (!dir_fd.ok()) return dir_fd.status();
-  FdCloser dir_closer(dir_fd.value());
+  Result<Fd> dir = OpenOwnDirectory(dir_, "argon2 slot directory");
+  if (!dir.ok()) return dir.status();
 
   const int64_t start = clock_.MonotonicMillis();
   int user_fd = -1;
@@ -185,7 +169,7 @@ Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
     if (requester_ != 0 && user_fd < 0) {
       // One slot at a time per requesting user.
       int fd = -1;
-      Result<Try> mine = TryLock(dir_closer.get(), dir_, user_name, &fd);
+      Result<Try> mine = TryLock(dir->get(), dir_, user_name, &fd);
       if (!mine.ok()) return mine.status();
       if (mine.value() == Try::kLocked) {
         user_fd = fd;
@@ -199,7 +183,7 @@ Result<Argon2Limiter::Slot> Argon2Limiter::Acquire() {
       for (int i = 0; i < limit && i < max_concurrent_ + kMaxExtraSlots; ++i) {
         const std::string name = "argon2-slot." + std::to_string(i);
         int fd = -1;
-        Result<Try> got = TryLock(dir_closer.get(), dir_, name, &fd);
+        Result<Try> got = TryLock(dir->get(), dir_, name, &fd);
         if (!got.ok()) {
           if (user_fd >= 0) close(user_fd);
           return got.status();

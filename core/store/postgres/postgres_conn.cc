@@ -155,6 +155,15 @@ std::vector<std::string> SplitList(const std::string& list) {
   return items;
 }
 
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string joined;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) joined += ',';
+    joined += items[i];
+  }
+  return joined;
+}
+
 std::string ConnectedServer(PGconn* conn) {
   const char* host = PQhost(conn);
   const char* port = PQport(conn);

@@ -176,6 +176,8 @@ LastSignIn LastSignInFrom(const PgResult& r, int first);
 // The elements of a comma-separated libpq list (host, hostaddr, port),
 // empty ones kept: "a,,b" is {"a", "", "b"}.
 std::vector<std::string> SplitList(const std::string& list);
+// The other way: items joined with commas.
+std::string JoinList(const std::vector<std::string>& items);
 
 // True when the DSN reaches some host over TCP (a host that is not a socket
 // directory, or any hostaddr).

@@ -37,15 +37,6 @@ namespace sesame {
 namespace postgres_internal {
 namespace {
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string joined;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) joined += ',';
-    joined += items[i];
-  }
-  return joined;
-}
-
 bool IsAddress(const std::string& host) {
   unsigned char buffer[sizeof(in6_addr)];
   if (inet_pton(AF_INET, host.c_str(), buffer) == 1) return true;
@@ -183,9 +174,9 @@ HostKeywords ExpandHostEntries(const HostPlan& plan, const std::vector<LookupRes
   }
   HostKeywords keywords;
   if (hosts.empty()) return keywords;
-  keywords.host = Join(hosts);
-  keywords.hostaddr = Join(addrs);
-  if (plan.per_host_ports) keywords.port = Join(ports);
+  keywords.host = JoinList(hosts);
+  keywords.hostaddr = JoinList(addrs);
+  if (plan.per_host_ports) keywords.port = JoinList(ports);
   return keywords;
 }
 

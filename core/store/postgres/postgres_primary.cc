@@ -23,29 +23,12 @@ namespace {
 constexpr size_t kMaxHintSize = 4096;
 constexpr char kHintDirectory[] = "runtime directory";
 
-// Closes an fd on scope exit.
-struct FdGuard {
-  int fd;
-  ~FdGuard() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 // A value the file can hold on one line: no control characters.
 bool Storable(const std::string& value) {
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   }
   return true;
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string joined;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) joined += ',';
-    joined += items[i];
-  }
-  return joined;
 }
 
 // The directory and the file name of `path` ("" dir: none).
@@ -95,14 +78,13 @@ std::optional<HostEntry> ParsePrimaryHint(std::string_view text) {
 std::optional<HostEntry> ReadPrimaryHint(const std::string& path) {
   const auto [dir, name] = SplitPath(path);
   if (dir.empty() || name.empty()) return std::nullopt;
-  Result<int> dir_fd = OpenOwnDirectory(dir, kHintDirectory);
-  if (!dir_fd.ok()) return std::nullopt;
-  FdGuard dir_guard{dir_fd.value()};
-  FdGuard file{openat(dir_guard.fd, name.c_str(),
-                      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
-  if (file.fd < 0) return std::nullopt;
+  Result<Fd> opened_dir = OpenOwnDirectory(dir, kHintDirectory);
+  if (!opened_dir.ok()) return std::nullopt;
+  const Fd file(openat(opened_dir->get(), name.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (file.get() < 0) return std::nullopt;
   struct stat st {};
-  if (fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+  if (fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
       (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || st.st_size <= 0 ||
       static_cast<size_t>(st.st_size) > kMaxHintSize) {
     return std::nullopt;
@@ -110,7 +92,7 @@ std::optional<HostEntry> ReadPrimaryHint(const std::string& path) {
   std::string text(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < text.size()) {
-    const ssize_t n = read(file.fd, text.data() + got, text.size() - got);
+    const ssize_t n = read(file.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
     got += static_cast<size_t>(n);
@@ -122,14 +104,14 @@ void WritePrimaryHint(const std::string& path, const HostEntry& entry) {
   if (!Storable(entry.host) || !Storable(entry.hostaddr) || !Storable(entry.port)) return;
   const auto [dir, name] = SplitPath(path);
   if (dir.empty() || name.empty()) return;
-  Result<int> dir_fd = OpenOwnDirectory(dir, kHintDirectory);
-  if (!dir_fd.ok()) return;
-  FdGuard dir_guard{dir_fd.value()};
+  Result<Fd> opened_dir = OpenOwnDirectory(dir, kHintDirectory);
+  if (!opened_dir.ok()) return;
+  const int dir_fd = opened_dir->get();
   // One temporary name per process: a stale one (a process of the same
   // pid killed here) is removed first.
   const std::string temp = "." + name + "." + std::to_string(getpid()) + ".tmp";
-  unlinkat(dir_guard.fd, temp.c_str(), 0);
-  const int fd = openat(dir_guard.fd, temp.c_str(),
+  unlinkat(dir_fd, temp.c_str(), 0);
+  const int fd = openat(dir_fd, temp.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
   if (fd < 0) return;
   const std::string text = FormatPrimaryHint(entry);
@@ -145,18 +127,16 @@ void WritePrimaryHint(const std::string& path, const HostEntry& entry) {
     put += static_cast<size_t>(n);
   }
   if (close(fd) != 0) ok = false;
-  if (!ok || renameat(dir_guard.fd, temp.c_str(), dir_guard.fd, name.c_str()) != 0) {
-    unlinkat(dir_guard.fd, temp.c_str(), 0);
+  if (!ok || renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) {
+    unlinkat(dir_fd, temp.c_str(), 0);
   }
 }
 
 void RemovePrimaryHint(const std::string& path) {
   const auto [dir, name] = SplitPath(path);
   if (dir.empty() || name.empty()) return;
-  Result<int> dir_fd = OpenOwnDirectory(dir, kHintDirectory);
-  if (!dir_fd.ok()) return;
-  FdGuard dir_guard{dir_fd.value()};
-  unlinkat(dir_guard.fd, name.c_str(), 0);
+  Result<Fd> opened_dir = OpenOwnDirectory(dir, kHintDirectory);
+  if (opened_dir.ok()) unlinkat(opened_dir->get(), name.c_str(), 0);
 }
 
 size_t ReachedEntry(const std::vector<HostEntry>& entries, const std::string& host,
@@ -188,9 +168,9 @@ HostKeywords HostKeywordsTryingFirst(const std::vector<HostEntry>& entries, size
   HostKeywords keywords;
   bool any_host = false;
   for (const std::string& h : hosts) any_host = any_host || !h.empty();
-  if (any_host) keywords.host = Join(hosts);
-  if (with_hostaddr) keywords.hostaddr = Join(addrs);
-  if (per_host_ports) keywords.port = Join(ports);
+  if (any_host) keywords.host = JoinList(hosts);
+  if (with_hostaddr) keywords.hostaddr = JoinList(addrs);
+  if (per_host_ports) keywords.port = JoinList(ports);
   return keywords;
 }
 
