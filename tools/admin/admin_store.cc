@@ -64,17 +64,11 @@ std::string FormatTime(int64_t t) {
 
 #ifdef SESAME_WITH_POSTGRES
 PostgresOptions PostgresOptionsOf(const Config& config) {
-  PostgresOptions options;
-  options.dsn = config.postgres_dsn;
-  options.passfile = config.postgres_passfile;
-  options.connect_timeout_s = config.postgres_connect_timeout;
-  options.statement_timeout_s = config.postgres_statement_timeout;
-  options.lock_timeout_ms = config.store_busy_timeout_ms;
-  options.create = false;
-  options.migrate = false;
-  options.passfile_trust = TrustRule{0, true};  // root's, no group/other access
-  options.primary_hint = config.runtime_dir + "/postgres-primary";
-  return options;
+  StoreOptions inspect;  // nothing created or migrated; root's passfile
+  inspect.create = false;
+  inspect.migrate = false;
+  inspect.owner = 0;
+  return PostgresOptionsFor(config, inspect);
 }
 
 std::string PostgresServerText(const PostgresConnectionInfo& c) {

@@ -1,9 +1,8 @@
 #include "core/store/open/open_store.h"
 
-#include "core/store/sqlite/sqlite_store.h"
-#if defined(SESAME_WITH_POSTGRES)
 #include "core/store/postgres/postgres_store.h"
-#elif defined(SESAME_POSTGRES_PLUGIN)
+#include "core/store/sqlite/sqlite_store.h"
+#if defined(SESAME_POSTGRES_PLUGIN) && !defined(SESAME_WITH_POSTGRES)
 #include <dlfcn.h>
 
 #include <mutex>
@@ -75,6 +74,21 @@ Result<std::unique_ptr<Store>> OpenPostgresStoreByPlugin(const PostgresOptions& 
 }  // namespace
 #endif
 
+PostgresOptions PostgresOptionsFor(const Config& config, const StoreOptions& options) {
+  PostgresOptions postgres;
+  postgres.dsn = config.postgres_dsn;
+  postgres.passfile = config.postgres_passfile;
+  postgres.connect_timeout_s = config.postgres_connect_timeout;
+  postgres.statement_timeout_s = config.postgres_statement_timeout;
+  postgres.lock_timeout_ms = config.store_busy_timeout_ms;
+  postgres.create = options.create;
+  postgres.migrate = options.migrate;
+  postgres.migrate_usable = options.migrate_usable;
+  postgres.passfile_trust = TrustRule{options.owner, true};
+  postgres.primary_hint = config.runtime_dir + "/postgres-primary";
+  return postgres;
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOptions& options) {
   if (config.store == "sqlite") {
     SqliteOptions sqlite;
@@ -86,17 +100,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOption
   }
   if (config.store == "postgres") {
 #if defined(SESAME_WITH_POSTGRES) || defined(SESAME_POSTGRES_PLUGIN)
-    PostgresOptions postgres;
-    postgres.dsn = config.postgres_dsn;
-    postgres.passfile = config.postgres_passfile;
-    postgres.connect_timeout_s = config.postgres_connect_timeout;
-    postgres.statement_timeout_s = config.postgres_statement_timeout;
-    postgres.lock_timeout_ms = config.store_busy_timeout_ms;
-    postgres.create = options.create;
-    postgres.migrate = options.migrate;
-    postgres.migrate_usable = options.migrate_usable;
-    postgres.passfile_trust = TrustRule{options.owner, true};
-    postgres.primary_hint = config.runtime_dir + "/postgres-primary";
+    const PostgresOptions postgres = PostgresOptionsFor(config, options);
 #if defined(SESAME_WITH_POSTGRES)
     return OpenPostgresStore(postgres);
 #else

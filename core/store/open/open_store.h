@@ -11,6 +11,7 @@
 #include "core/base/safe_file.h"
 #include "core/base/status.h"
 #include "core/config/config.h"
+#include "core/store/postgres/postgres_store.h"
 #include "core/store/store.h"
 
 namespace sesame {
@@ -34,6 +35,11 @@ struct StoreOptions {
 // The store `config` names, opened with `options`. kInvalidArgument for a
 // backend this build does not have, with what to do.
 Result<std::unique_ptr<Store>> OpenStore(const Config& config, const StoreOptions& options);
+
+// The PostgreSQL backend's options for `config` (store = postgres), as
+// OpenStore opens it: the config's settings, `options`' create, migrate and
+// owner (of the passfile), the primary's hint in runtime_dir.
+PostgresOptions PostgresOptionsFor(const Config& config, const StoreOptions& options);
 
 // The store `config` names, for people: the SQLite file, or the
 // PostgreSQL server and database ("host=db1 port=5432 dbname=sesame
