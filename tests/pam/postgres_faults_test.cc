@@ -178,6 +178,28 @@ int FreeTcpPort() {
   return port;
 }
 
+// A socket on 127.0.0.1 that listens, so the kernel completes every TCP
+// handshake, and never answers: a server that accepts and then says
+// nothing. Non-blocking, so a test can accept() what came without
+// waiting. Its port in *port; -1 (errno set) when it cannot be made.
+int SilentListener(std::string* port) {
+  const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(s, 64) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int err = errno;
+    close(s);
+    errno = err;
+    return -1;
+  }
+  *port = std::to_string(ntohs(addr.sin_port));
+  return s;
+}
+
 std::string Runuser() {
   return access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
 }
@@ -541,17 +563,10 @@ TEST_F(PostgresFaultsTest, AStandbyIsRefusedAndASwitchoverIsFollowedByTheSamePro
 }
 
 TEST_F(PostgresFaultsTest, AServerThatNeverAnswersIsGivenUpAfterTheConnectTimeout) {
-  // Listens, so the kernel completes every TCP handshake, and never reads.
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 16), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string server = "host=127.0.0.1 port=" + std::to_string(ntohs(addr.sin_port));
+  std::string port;
+  const int listener = SilentListener(&port);
+  ASSERT_GE(listener, 0) << std::strerror(errno);
+  const std::string server = "host=127.0.0.1 port=" + port;
   ASSERT_NO_FATAL_FAILURE(WriteConfig({
       {"store", "postgres"},
       {"postgres_dsn", server + " dbname=sesame user=sesame"},
@@ -593,16 +608,9 @@ TEST_F(PostgresFaultsTest, AServerThatNeverAnswersIsGivenUpAfterTheConnectTimeou
 // list is still tried.
 TEST_F(PostgresFaultsTest, ADeadServerFirstInTheListCostsOneConnectionNotEvery) {
   ASSERT_NO_FATAL_FAILURE(SetUpFleetHost());
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 64), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string dead_port = std::to_string(ntohs(addr.sin_port));
+  std::string dead_port;
+  const int listener = SilentListener(&dead_port);
+  ASSERT_GE(listener, 0) << std::strerror(errno);
   ASSERT_NO_FATAL_FAILURE(WriteConfig({
       {"store", "postgres"},
       {"postgres_dsn", "host=127.0.0.1,127.0.0.1 port=" + dead_port + "," + private_["PG_PORT"] +
