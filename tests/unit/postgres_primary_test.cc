@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -117,6 +119,41 @@ TEST_F(PrimaryHintTest, AFileOthersCouldWriteOrASymlinkIsNoHint) {
   WritePrimaryHint(path_, HostEntry{"db9", "", ""});
   EXPECT_EQ(ReadAll(real), text);
   EXPECT_EQ(ReadPrimaryHint(path_), (HostEntry{"db9", "", ""}));
+}
+
+// Many processes writing at once (sshd sign-ins after a failover), one
+// reading all the while: every read is one whole entry that was written,
+// never a mix or a half, and no temporary file is left.
+TEST_F(PrimaryHintTest, ManyWritersAtOnceNeverLeaveAHalfWrittenFile) {
+  const std::vector<HostEntry> entries = {{"db1.example.org", "", "5432"},
+                                          {"db2.example.org", "192.0.2.2", "6432"},
+                                          {"", "2001:db8::3", ""}};
+  WritePrimaryHint(path_, entries[0]);
+  constexpr int kWriters = 6;
+  std::vector<pid_t> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (int i = 0; i < 300; ++i) WritePrimaryHint(path_, entries[(w + i) % entries.size()]);
+      _exit(0);
+    }
+    writers.push_back(pid);
+  }
+  int reads = 0;
+  int bad = 0;
+  for (bool running = true; running;) {
+    std::optional<HostEntry> seen = ReadPrimaryHint(path_);
+    ++reads;
+    if (!seen.has_value() || std::find(entries.begin(), entries.end(), *seen) == entries.end()) {
+      ++bad;
+    }
+    running = false;
+    for (pid_t pid : writers) running = running || waitpid(pid, nullptr, WNOHANG) == 0;
+  }
+  EXPECT_EQ(bad, 0) << "of " << reads << " reads";
+  for (pid_t pid : writers) waitpid(pid, nullptr, 0);
+  EXPECT_EQ(std::system(("test \"$(ls -A '" + run_ + "')\" = postgres-primary").c_str()), 0);
 }
 
 TEST(PrimaryHintOrderTest, TheHintedServerFirstTheOthersInTheirOrder) {
