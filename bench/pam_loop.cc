@@ -114,6 +114,16 @@
 // fails the run.
 //
 // The stacks run interleaved in rounds so background load hits all alike.
+// Each stack runs in a process of its own (StackWorker), forked from this
+// one, which loads no module itself: one long-running process per PAM
+// configuration, as a Dovecot auth worker is. In one process, three or more
+// sesame stores would share pam_sesame's connection pool (at most
+// kMaxIdleStores = 2 idle, store_pool.h), so every block of a stack would
+// begin by opening its store again (for PostgreSQL over TCP a new TLS
+// connection and SCRAM exchange, ~30-40 ms), and pam_permit's floor would be
+// measured with pam_sesame and its libraries in the link map. --in-process
+// runs every stack in this process instead (what bench/profile needs for
+// callgrind's --toggle-collect).
 // When /dev/log does not exist, a datagram socket is bound there for the run
 // and drained by a separate process (not a thread: see DevLogSink), so
 // pam_syslog costs what it costs on a real host (without it glibc writes
@@ -129,6 +139,7 @@
 // Needs root. Not a test: never part of pass/fail. See docs/benchmarks.md.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <security/pam_appl.h>
 #include <shadow.h>
@@ -775,6 +786,7 @@ struct Options {
   int processes = 0;             // > 0: the parallel measurement (see the top)
   int handle_cycles = 0;         // one-handle runs: sign-ins (0: the stack's cycles)
   int handle_repeats = 1;        // one-handle runs: 1 and N processes alternately, R times
+  bool in_process = false;       // every stack in this process (no StackWorker)
 };
 
 [[noreturn]] void Usage(int code) {
@@ -810,6 +822,9 @@ struct Options {
       "  --handle-cycles N      sign-ins of each one-handle run (default: the stack's cycles)\n"
       "  --handle-repeats R     one-handle runs with 1 and with N processes, alternately, R\n"
       "                         times each; the table shows the medians (default 1)\n"
+      "  --in-process           run every stack in this process, not each in its own\n"
+      "                         (for callgrind --toggle-collect; sesame stacks then share\n"
+      "                         one connection pool)\n"
       "  --no-memory            skip the peak-memory children\n"
       "  --no-dev-log           do not bind /dev/log (measures the console fallback)\n"
       "  --module PATH          pam_sesame.so (default: the build's)\n"
@@ -870,6 +885,8 @@ Options ParseOptions(int argc, char** argv) {
       o.handle_cycles = ParseInt(value());
     } else if (a == "--handle-repeats") {
       o.handle_repeats = std::max(1, ParseInt(value()));
+    } else if (a == "--in-process") {
+      o.in_process = true;
     } else if (a == "--no-memory") {
       o.memory = false;
     } else if (a == "--no-dev-log") {
@@ -1246,6 +1263,171 @@ __attribute__((noinline)) void WarmUp(Stack* s) {
   s->warmed = true;
 }
 
+// A stack's own process (see the top): forked at the stack's first block,
+// it warms up, then runs the blocks the bench asks for, one at a time, and
+// sends each cycle's times back; it exits when the bench closes its request
+// pipe (or dies: PR_SET_PDEATHSIG).
+class StackWorker {
+ public:
+  StackWorker() = default;
+  StackWorker(const StackWorker&) = delete;
+  StackWorker& operator=(const StackWorker&) = delete;
+  ~StackWorker() { Stop(); }
+
+  // `count` measured cycles of `s` in the worker, appended to s->samples;
+  // s->error is set when one fails or the worker is gone.
+  void Block(Stack* s, const std::string& module, int count) {
+    if (pid_ < 0) Start(s, module);
+    if (!WriteAll(request_, &count, sizeof count)) {
+      s->error = "the stack's process is gone (" + Errno("write") + ")";
+      return;
+    }
+    for (;;) {
+      Record r;
+      if (!ReadAll(reply_, &r, sizeof r)) {
+        s->error = "the stack's process ended during a block";
+        return;
+      }
+      if (r.kind == kSample) {
+        s->samples.push_back(r.times);
+      } else {
+        if (r.kind == kFailed) s->error = std::string(r.error, strnlen(r.error, sizeof r.error));
+        return;
+      }
+    }
+  }
+
+  void Stop() {
+    if (pid_ < 0) return;
+    std::vector<int>& open = OpenEnds();
+    open.erase(std::remove_if(open.begin(), open.end(),
+                              [this](int fd) { return fd == request_ || fd == reply_; }),
+               open.end());
+    close(request_);
+    close(reply_);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+
+ private:
+  enum Kind : int { kSample, kDone, kFailed };
+  struct Record {
+    int kind = kDone;
+    CycleTimes times;
+    char error[1024] = {};  // kFailed: what failed
+  };
+  static_assert(sizeof(Record) <= PIPE_BUF, "a record is written in one piece");
+
+  static bool WriteAll(int fd, const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = write(fd, c, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      c += w;
+      n -= static_cast<size_t>(w);
+    }
+    return true;
+  }
+  static bool ReadAll(int fd, void* p, size_t n) {
+    char* c = static_cast<char*>(p);
+    while (n > 0) {
+      ssize_t r = read(fd, c, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      c += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+
+  void Start(Stack* s, const std::string& module) {
+    int req[2], rep[2];
+    if (pipe2(req, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) throw Fatal(Errno("pipe"));
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) throw Fatal(Errno("fork"));
+    if (pid_ == 0) {
+      close(req[1]);
+      close(rep[0]);
+      // The other workers' ends: held here, they would keep a worker from
+      // ever seeing EOF.
+      for (int fd : OpenEnds()) close(fd);
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) _exit(0);
+      // Every stack's process has pam_sesame.so and its libraries loaded,
+      // as the bench's one process had after its first sesame cycle: some
+      // of them (libcrypt, libaudit, ...) are the ones pam_unix and the
+      // other modules of /etc/pam.d/other load, so with them kept loaded
+      // libpam's dlopen/dlclose of those modules at each cycle is cheaper
+      // (pam_permit's cycle 1.7 against 2.1 ms in a process without it).
+      // The floor stays the one every earlier run measured.
+      if (dlopen(module.c_str(), RTLD_NOW | RTLD_NODELETE) == nullptr) {
+        Record r;
+        r.kind = kFailed;
+        std::snprintf(r.error, sizeof r.error, "dlopen %s: %s", module.c_str(), dlerror());
+        (void)WriteAll(rep[1], &r, sizeof r);
+        _exit(1);
+      }
+      Serve(s, req[0], rep[1]);
+      _exit(0);  // never the bench's exit handlers
+    }
+    close(req[0]);
+    close(rep[1]);
+    request_ = req[1];
+    reply_ = rep[0];
+    OpenEnds().push_back(request_);
+    OpenEnds().push_back(reply_);
+  }
+
+  // The bench's ends of every worker's pipes.
+  static std::vector<int>& OpenEnds() {
+    static std::vector<int> fds;
+    return fds;
+  }
+
+  [[noreturn]] static void Serve(Stack* s, int in, int out) {
+    auto fail = [out](const std::string& what) {
+      Record r;
+      r.kind = kFailed;
+      std::snprintf(r.error, sizeof r.error, "%s", what.c_str());
+      if (!WriteAll(out, &r, sizeof r)) _exit(1);
+    };
+    int count = 0;
+    while (ReadAll(in, &count, sizeof count)) {
+      if (!s->warmed) {
+        WarmUp(s);
+        if (!s->error.empty()) {
+          fail(s->error);
+          continue;
+        }
+      }
+      bool failed = false;
+      for (int i = 0; i < count && !Stopped(); ++i) {
+        Record r;
+        r.kind = kSample;
+        std::string error = StackCycle(s, &r.times);
+        if (!error.empty()) {
+          fail(error);
+          failed = true;
+          break;
+        }
+        if (!WriteAll(out, &r, sizeof r)) _exit(1);
+      }
+      if (failed) continue;
+      Record done;
+      if (!WriteAll(out, &done, sizeof done)) _exit(1);
+    }
+    _exit(0);
+  }
+
+  pid_t pid_ = -1;
+  int request_ = -1;  // the bench -> the worker: an int, the cycles of the next block
+  int reply_ = -1;    // the worker -> the bench: Records, a block ends with kDone or kFailed
+};
+
 struct Summary {
   size_t n = 0;
   double mean = 0, p50 = 0, p99 = 0, per_s = 0;
@@ -1544,11 +1726,13 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
     g_cleanup.Add([] { g_codes.Stop(); });
   }
 
-  // Interleaved rounds.
+  // Interleaved rounds, each stack in its own process unless --in-process
+  // (see the top).
+  std::map<std::string, std::unique_ptr<StackWorker>> workers;
   for (int round = 0; round < o.rounds && !Stopped(); ++round) {
     for (Stack& s : stacks) {
       if (Stopped() || !s.error.empty()) continue;
-      if (!s.warmed && !s.pinned) {
+      if (o.in_process && !s.warmed && !s.pinned) {
         WarmUp(&s);
         if (!s.error.empty()) continue;
       }
@@ -1557,14 +1741,19 @@ int Run(const Options& o, Spawner& spawner, DevLogSink& sink) {
       double t0 = NowMs();
       if (s.pinned) {
         MeasurePinnedBlock(&s, o.module, end - begin);
-      } else {
+      } else if (o.in_process) {
         MeasureBlock(&s, end - begin);
+      } else {
+        std::unique_ptr<StackWorker>& w = workers[s.key];
+        if (!w) w = std::make_unique<StackWorker>();
+        w->Block(&s, o.module, end - begin);
       }
       Progress("round " + std::to_string(round + 1) + "/" + std::to_string(o.rounds) + " " + s.key +
                ": " + std::to_string(end - begin) + " cycles in " + Fixed((NowMs() - t0) / 1e3, 2) +
                " s" + (s.error.empty() ? "" : " ERROR " + s.error));
     }
   }
+  workers.clear();  // each ends at EOF on its request pipe, closing its store
 
   // Parallel: the same cycles in 1 process and in o.processes (see the top).
   struct ParallelRow {
