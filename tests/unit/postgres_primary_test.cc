@@ -4,6 +4,7 @@
 // given. That a dead first server then costs one connection, not every
 // one, is proven through the PAM module in tests/pam/postgres_faults_test.cc.
 #ifdef SESAME_WITH_POSTGRES
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -25,6 +27,19 @@ namespace {
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> List(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent* e = readdir(d)) {
+    const std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 class PrimaryHintTest : public ::testing::Test {
@@ -154,6 +169,32 @@ TEST_F(PrimaryHintTest, ManyWritersAtOnceNeverLeaveAHalfWrittenFile) {
   EXPECT_EQ(bad, 0) << "of " << reads << " reads";
   for (pid_t pid : writers) waitpid(pid, nullptr, 0);
   EXPECT_EQ(std::system(("test \"$(ls -A '" + run_ + "')\" = postgres-primary").c_str()), 0);
+}
+
+// A writer killed between its open and its rename leaves ".NAME.PID.tmp";
+// the next write removes such files once they are a minute old, and
+// leaves a young one (a writer may be at work on it) and any other file.
+TEST_F(PrimaryHintTest, ALeftoverTemporaryFileIsRemovedOnceStale) {
+  WritePrimaryHint(path_, HostEntry{"db1", "", ""});
+  auto put = [&](const std::string& file, time_t age) {
+    const std::string path = run_ + "/" + file;
+    std::ofstream(path) << "host=db";
+    const struct timespec times[2] = {{time(nullptr) - age, 0}, {time(nullptr) - age, 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+  };
+  ASSERT_NO_FATAL_FAILURE(put(".postgres-primary.4242.tmp", 3600));           // stale: removed
+  ASSERT_NO_FATAL_FAILURE(put(".postgres-primary.4243.tmp", 61));             // stale: removed
+  ASSERT_NO_FATAL_FAILURE(put(".postgres-primary.4244.tmp", 0));              // young: kept
+  ASSERT_NO_FATAL_FAILURE(put(".postgres-primary.12x.tmp", 3600));            // not a pid: kept
+  ASSERT_NO_FATAL_FAILURE(put(".other-file.4245.tmp", 3600));                 // another name: kept
+  ASSERT_NO_FATAL_FAILURE(put("postgres-primary.4246.tmp", 3600));            // no dot: kept
+  ASSERT_EQ(mkdir((run_ + "/.postgres-primary.4247.tmp").c_str(), 0700), 0);  // not a file
+  WritePrimaryHint(path_, HostEntry{"db2", "", ""});
+  EXPECT_EQ(ReadPrimaryHint(path_), (HostEntry{"db2", "", ""}));
+  const std::vector<std::string> expected = {
+      ".other-file.4245.tmp",       ".postgres-primary.12x.tmp", ".postgres-primary.4244.tmp",
+      ".postgres-primary.4247.tmp", "postgres-primary",          "postgres-primary.4246.tmp"};
+  EXPECT_EQ(List(run_), expected);
 }
 
 TEST(PrimaryHintOrderTest, TheHintedServerFirstTheOthersInTheirOrder) {

@@ -3,11 +3,13 @@
 // file decides only which of the DSN's own servers libpq tries first, so
 // it is checked as a file of this process's own directory and any doubt
 // about it (missing, odd, not ours) reads as "no hint": the DSN's order.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +38,46 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return {"", path};
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+// A writer keeps its temporary file for the microseconds between open and
+// rename; one older than this was left by a writer killed in between.
+constexpr time_t kStaleTempSeconds = 60;
+
+// Removes the temporary files ".NAME.PID.tmp" that writers killed between
+// open and rename left in `dir_fd` (other than `own`), once they are older
+// than kStaleTempSeconds, so a host where that happens now and then does
+// not gather them for ever. Only names of exactly that shape, only regular
+// files: nothing else in the directory is touched.
+void RemoveStaleTemps(int dir_fd, const std::string& name, const std::string& own) {
+  const int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return;
+  }
+  const std::string prefix = "." + name + ".";
+  const std::string suffix = ".tmp";
+  const time_t now = time(nullptr);
+  std::vector<std::string> stale;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string_view n(entry->d_name);
+    if (n.size() <= prefix.size() + suffix.size() || n.substr(0, prefix.size()) != prefix ||
+        n.substr(n.size() - suffix.size()) != suffix || n == own) {
+      continue;
+    }
+    const std::string_view pid = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
+    if (pid.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    struct stat st {};
+    if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        now - st.st_mtime < kStaleTempSeconds) {
+      continue;
+    }
+    stale.emplace_back(n);
+  }
+  for (const std::string& n : stale) unlinkat(dirfd(dir), n.c_str(), 0);
+  closedir(dir);
 }
 
 }  // namespace
@@ -129,7 +171,9 @@ void WritePrimaryHint(const std::string& path, const HostEntry& entry) {
   if (close(fd) != 0) ok = false;
   if (!ok || renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) {
     unlinkat(dir_fd, temp.c_str(), 0);
+    return;
   }
+  RemoveStaleTemps(dir_fd, name, temp);
 }
 
 void RemovePrimaryHint(const std::string& path) {
