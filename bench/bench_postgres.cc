@@ -181,4 +181,21 @@ Result<StoreStats> MakeBenchPostgresStore(const PostgresBenchSpec& spec) {
   return stats;
 }
 
+Status DropBenchPostgresDatabase(const std::string& cluster_dir, const std::string& db) {
+  std::map<std::string, std::string> facts = ClusterFacts(cluster_dir);
+  if (facts["PG_ADMIN_DSN"].empty())
+    return Status(Code::kUnavailable, "bench: no cluster.env in " + cluster_dir);
+  // The name goes into the statement: only the shape this file makes.
+  const std::string prefix = "bench_";
+  const size_t sep = db.find('_', prefix.size());
+  auto digits = [](const std::string& t) {
+    return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (db.rfind(prefix, 0) != 0 || sep == std::string::npos ||
+      !digits(db.substr(prefix.size(), sep - prefix.size())) || !digits(db.substr(sep + 1))) {
+    return Status(Code::kInvalidArgument, "bench: not a benchmark database: " + db);
+  }
+  return Run(facts["PG_ADMIN_DSN"], "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+}
+
 }  // namespace sesame::bench

@@ -32,6 +32,14 @@ struct PostgresBenchSpec {
 inline constexpr uint64_t kPostgresHistoryEvents = 200000;
 Result<StoreStats> MakeBenchPostgresStore(const PostgresBenchSpec& spec);
 
+// Drops a database MakeBenchPostgresStore made (`db`: its dbname, only a
+// name of the shape bench_PID_N is taken) in the cluster of `cluster_dir`,
+// closing any connection still open to it. A cluster given to the benchmark
+// (--postgres-cluster) outlives the run; without this, every run left its
+// databases there, and the next run shared the server with their
+// autovacuum.
+Status DropBenchPostgresDatabase(const std::string& cluster_dir, const std::string& db);
+
 }  // namespace sesame::bench
 
 #endif  // SESAME_BENCH_BENCH_POSTGRES_H_

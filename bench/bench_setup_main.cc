@@ -18,6 +18,9 @@
 //       cluster of tests/pg/pg-cluster (CLUSTER_DIR), over its Unix socket
 //       or over TCP 127.0.0.1 with TLS (bench_postgres.h); `store=` is the
 //       DSN.
+//   sesame_bench_setup postgres-drop CLUSTER_DIR DBNAME
+//       drops a database `postgres` made (sesame_pam_bench does, at exit,
+//       in a cluster given with --postgres-cluster).
 //   sesame_bench_setup events STORE RETENTION_DAYS
 //       prints `events_total=` and `events_old=` (older than
 //       RETENTION_DAYS days before now) of the store's events table.
@@ -66,11 +69,12 @@ int Usage(const char* argv0) {
                "(password on stdin)\n"
                "       %s postgres socket|tcp CLUSTER_DIR DIR TIME_COST MEMORY_KIB USERS USER "
                "ADD_USER_CALLS (password on stdin)\n"
+               "       %s postgres-drop CLUSTER_DIR DBNAME\n"
                "       %s events STORE RETENTION_DAYS\n"
                "       %s google-authenticator DIR PREFIX COUNT reuse|disallow-reuse\n"
                "       %s sha512crypt (password on stdin)\n"
                "       %s codes (lines \"INDEX UNIX_TIME\" on stdin)\n",
-               argv0, argv0, argv0, argv0, argv0, argv0);
+               argv0, argv0, argv0, argv0, argv0, argv0, argv0);
   return 2;
 }
 
@@ -180,17 +184,29 @@ int Postgres(int argc, char** argv) {
   PrintStats(*stats);
   return 0;
 }
+
+int PostgresDrop(int argc, char** argv) {
+  if (argc != 4) return Usage(argv[0]);
+  sesame::Status dropped = sesame::bench::DropBenchPostgresDatabase(argv[2], argv[3]);
+  if (!dropped.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], dropped.message().c_str());
+    return 1;
+  }
+  return 0;
+}
 #else
 int Postgres(int, char** argv) {
   std::fprintf(stderr, "%s postgres: this build has no PostgreSQL store (libpq-dev)\n", argv[0]);
   return 2;
 }
+int PostgresDrop(int argc, char** argv) { return Postgres(argc, argv); }
 #endif
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "postgres") == 0) return Postgres(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "postgres-drop") == 0) return PostgresDrop(argc, argv);
   if (argc == 2 && std::strcmp(argv[1], "codes") == 0) return ServeCodes();
   if (argc >= 2 && std::strcmp(argv[1], "google-authenticator") == 0)
     return WriteGoogleAuthenticator(argc, argv);

@@ -1161,6 +1161,22 @@ void MakePostgresStack(const Options& o, const std::string& base, const std::str
   if (r.status != 0) throw Fatal("sesame_bench_setup postgres for " + s->key + " failed");
   std::map<std::string, std::string> kv = ParseKeyValues(r.out);
   const std::string config = kv["config"];
+  if (!o.postgres_cluster.empty()) {
+    // A cluster of the caller's outlives the run: drop the database at
+    // exit, so that the next run does not share the server with this
+    // one's autovacuum. (A cluster started for the run goes whole.)
+    const std::string& dsn = kv["store"];
+    const size_t at = dsn.find("dbname=");
+    if (at != std::string::npos) {
+      const size_t from = at + 7;
+      const std::string db = dsn.substr(from, dsn.find(' ', from) - from);
+      const std::string setup = o.setup;
+      g_cleanup.Add([setup, cluster, db] {
+        CommandResult dropped = RunCommand({setup, "postgres-drop", cluster, db}, "");
+        if (dropped.status != 0) std::fprintf(stderr, "[bench] could not drop %s\n", db.c_str());
+      });
+    }
+  }
   WriteServiceFile(s->service, "auth    required " + o.module + " config=" + config +
                                    "\naccount required " + o.module + " config=" + config + "\n");
   s->module_label = "pam_sesame, store = postgres";
