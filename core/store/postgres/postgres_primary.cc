@@ -41,15 +41,18 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
 }
 
 // A writer keeps its temporary file for the microseconds between open and
-// rename; one older than this was left by a writer killed in between.
+// rename; one older than this was left by a writer killed in between. (A
+// writer stopped there for longer loses its file: its rename then fails,
+// and the hint it would have written is simply not written.)
 constexpr time_t kStaleTempSeconds = 60;
 
 // Removes the temporary files ".NAME.PID.tmp" that writers killed between
-// open and rename left in `dir_fd` (other than `own`), once they are older
-// than kStaleTempSeconds, so a host where that happens now and then does
-// not gather them for ever. Only names of exactly that shape, only regular
-// files: nothing else in the directory is touched.
-void RemoveStaleTemps(int dir_fd, const std::string& name, const std::string& own) {
+// open and rename left in `dir_fd`, once they are older than
+// kStaleTempSeconds, so a host where that happens now and then does not
+// gather them for ever. Only names of exactly that shape, only regular
+// files: nothing else in the directory is touched. Runs only after a write,
+// and the hint is written only when the primary reached changes.
+void RemoveStaleTemps(int dir_fd, const std::string& name) {
   const int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
   DIR* dir = fdopendir(fd);
@@ -64,7 +67,7 @@ void RemoveStaleTemps(int dir_fd, const std::string& name, const std::string& ow
   while (const dirent* entry = readdir(dir)) {
     const std::string_view n(entry->d_name);
     if (n.size() <= prefix.size() + suffix.size() || n.substr(0, prefix.size()) != prefix ||
-        n.substr(n.size() - suffix.size()) != suffix || n == own) {
+        n.substr(n.size() - suffix.size()) != suffix) {
       continue;
     }
     const std::string_view pid = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
@@ -173,7 +176,7 @@ void WritePrimaryHint(const std::string& path, const HostEntry& entry) {
     unlinkat(dir_fd, temp.c_str(), 0);
     return;
   }
-  RemoveStaleTemps(dir_fd, name, temp);
+  RemoveStaleTemps(dir_fd, name);
 }
 
 void RemovePrimaryHint(const std::string& path) {
