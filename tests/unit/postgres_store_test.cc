@@ -49,7 +49,7 @@ TEST(PostgresDsnTest, AcceptsSocketAndVerifiedTcp) {
   EXPECT_TRUE(CheckPostgresDsn("dbname=sesame user=sesame").ok());  // the default socket
   EXPECT_TRUE(CheckPostgresDsn("host=db.example.org dbname=sesame user=sesame").ok());
   EXPECT_TRUE(CheckPostgresDsn("host=db1,db2 dbname=sesame user=sesame sslmode=verify-ca "
-                               "target_session_attrs=read-write")
+                               "sslrootcert=/etc/sesame/pg-ca.crt target_session_attrs=read-write")
                   .ok());
   EXPECT_TRUE(CheckPostgresDsn("postgresql://sesame@db.example.org/sesame").ok());
 }
@@ -77,6 +77,31 @@ TEST(PostgresDsnTest, RefusesWeakTlsToATcpHost) {
   EXPECT_EQ(addr.code(), Code::kInvalidArgument);
   // A socket needs no TLS.
   EXPECT_TRUE(CheckPostgresDsn("host=/run/postgresql dbname=s user=s sslmode=disable").ok());
+}
+
+// verify-ca checks no server name: with the system's CA bundle, a
+// certificate any public CA signed for any name would pass, so it needs a
+// CA of the admin's own.
+TEST(PostgresDsnTest, RefusesVerifyCaWithoutACaOfItsOwn) {
+  std::vector<std::string> roots = {"", "sslrootcert=system",
+                                    "sslrootcert=/etc/ssl/certs/ca-certificates.crt"};
+  struct stat bundle {};
+  if (stat("/etc/ssl/certs/ca-certificates.crt", &bundle) == 0) {
+    roots.emplace_back("sslrootcert=/etc/ssl/certs//ca-certificates.crt");
+    roots.emplace_back("sslrootcert=/etc/ssl/./certs/ca-certificates.crt");
+  }
+  for (const std::string& root : roots) {
+    for (const char* host : {"host=db.example.org", "hostaddr=192.0.2.7"}) {
+      const std::string dsn =
+          std::string(host) + " dbname=sesame user=sesame sslmode=verify-ca " + root;
+      Status st = CheckPostgresDsn(dsn);
+      EXPECT_EQ(st.code(), Code::kInvalidArgument) << dsn;
+      EXPECT_TRUE(Contains(st.message(), "verify-ca")) << st.message();
+      EXPECT_TRUE(Contains(st.message(), "sslrootcert=CA-FILE")) << st.message();
+    }
+  }
+  // The same over the socket needs no TLS at all.
+  EXPECT_TRUE(CheckPostgresDsn("host=/run/postgresql dbname=s user=s sslmode=verify-ca").ok());
 }
 
 TEST(PostgresDsnTest, RefusesWhatWouldBypassTheChecks) {
@@ -279,6 +304,26 @@ TEST_F(PostgresStoreTest, VerifiedTlsWithARootOnlyPassfile) {
   EXPECT_FALSE(info->read_only);
   EXPECT_GE(info->server_version, 150000);
   EXPECT_TRUE((*store)->AddUser(User("alice")).ok());
+  // Never GSSAPI encryption in TLS's place unless the DSN asks for it.
+  auto* postgres = dynamic_cast<postgres_internal::PostgresStore*>(store->get());
+  ASSERT_NE(postgres, nullptr);
+  EXPECT_EQ(postgres->ConnectionOption("gssencmode"), "disable");
+  EXPECT_EQ(postgres->ConnectionOption("sslmode"), "verify-full");
+}
+
+// verify-ca with the admin's own CA: the server's name is not checked, its
+// certificate is.
+TEST_F(PostgresStoreTest, VerifyCaWithItsOwnCaConnects) {
+  PostgresOptions options =
+      Options(TcpDsn("not-the-server.example") + " hostaddr=127.0.0.1 sslmode=verify-ca", true);
+  options.passfile =
+      File("passfile-any-host",
+           "*:" + facts_["PG_PORT"] + ":*:sesame:" + facts_["PG_SESAME_PASSWORD"] + "\n", 0600);
+  auto store = OpenPostgresStore(options);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto info = DescribePostgresConnection(**store);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_TRUE(info->tls);
 }
 
 TEST_F(PostgresStoreTest, PassfileOthersCanReadIsRefused) {

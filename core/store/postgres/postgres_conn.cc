@@ -3,6 +3,7 @@
 // and how a statement runs within a deadline. The MUST rules are in
 // core/store/postgres/postgres_store.h.
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -142,6 +143,20 @@ constexpr const char* kNoFile = "/dev/null/none";
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
 }  // namespace
+
+bool NamesOwnCa(const std::string& sslrootcert) {
+  if (sslrootcert.empty() || sslrootcert == "system") return false;
+  if (sslrootcert == kSystemCaBundle) return false;
+  // The bundle under another spelling (a symlink, "//", "/./"): the same
+  // file is the same CAs.
+  struct stat named {};
+  struct stat bundle {};
+  if (stat(sslrootcert.c_str(), &named) == 0 && stat(kSystemCaBundle, &bundle) == 0 &&
+      named.st_dev == bundle.st_dev && named.st_ino == bundle.st_ino) {
+    return false;
+  }
+  return true;
+}
 
 std::vector<std::string> SplitList(const std::string& list) {
   std::vector<std::string> items;
@@ -291,6 +306,10 @@ Result<PGconn*> OpenConnection(const PostgresOptions& options, const char* appli
   set("target_session_attrs", only == nullptr ? "read-write" : "any");
   set("application_name", application_name);
   set("client_encoding", "UTF8");
+  // libpq's default (prefer) tries GSSAPI encryption before TLS wherever a
+  // Kerberos ticket is at hand, bypassing the TLS rules above, and talks to
+  // the KDC outside connect_timeout. Only a DSN that asks for it gets it.
+  if (parsed->Get("gssencmode").empty()) set("gssencmode", "disable");
   if (UsesTcp(*parsed)) {
     if (parsed->Get("sslmode").empty()) set("sslmode", "verify-full");
     if (parsed->Get("sslrootcert").empty()) set("sslrootcert", kSystemCaBundle);
@@ -682,6 +701,16 @@ Status PostgresStore::DoStillUsable() {
   return Status::Ok();
 }
 
+std::string PostgresStore::ConnectionOption(const char* keyword) const {
+  if (conn_ == nullptr) return "";
+  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options(PQconninfo(conn_),
+                                                                         PQconninfoFree);
+  for (const PQconninfoOption* o = options.get(); o != nullptr && o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, keyword) == 0) return o->val != nullptr ? o->val : "";
+  }
+  return "";
+}
+
 Result<PostgresConnectionInfo> PostgresStore::Describe() {
   PostgresConnectionInfo info;
   info.server = where_;
@@ -750,6 +779,16 @@ Status CheckPostgresDsn(const std::string& dsn) {
                         "nobody verified; use sslmode=verify-full (the default when unset) "
                         "with sslrootcert=CA-FILE, or connect over the Unix socket "
                         "(host=/var/run/postgresql)");
+    }
+    if (mode == "verify-ca" && !postgres_internal::NamesOwnCa(parsed->Get("sslrootcert"))) {
+      return Status(Code::kInvalidArgument,
+                    "postgres_dsn says sslmode=verify-ca for a TCP host (" + parsed->Get("host") +
+                        parsed->Get("hostaddr") +
+                        ") without a CA of its own: verify-ca does not check the server's name, "
+                        "so with the system's CA bundle any certificate a public CA signed for "
+                        "any name would pass; name the CA that signed the server's certificate "
+                        "with sslrootcert=CA-FILE, or use sslmode=verify-full (the default when "
+                        "unset)");
     }
   }
   return Status::Ok();

@@ -175,6 +175,12 @@ LastSignIn LastSignInFrom(const PgResult& r, int first);
 
 // The elements of a comma-separated libpq list (host, hostaddr, port),
 // empty ones kept: "a,,b" is {"a", "", "b"}.
+// True when sslrootcert names a CA file of the admin's own: not empty, not
+// libpq's "system", not the system's CA bundle. sslmode=verify-ca checks no
+// server name, so it is safe only with a CA that signs nothing but the
+// admin's servers.
+bool NamesOwnCa(const std::string& sslrootcert);
+
 std::vector<std::string> SplitList(const std::string& list);
 // The other way: items joined with commas.
 std::string JoinList(const std::vector<std::string>& items);
@@ -334,6 +340,9 @@ class PostgresStore final : public Store {
   const std::string& where() const { return where_; }
   // Round trips to the server so far (AwaitAll calls), for the tests.
   int64_t round_trips() const { return round_trips_; }
+  // What the open connection uses for a libpq keyword ("" when none), for
+  // the tests.
+  std::string ConnectionOption(const char* keyword) const;
 
   // postgres_store.cc
   Result<std::optional<UserRecord>> DoGetUser(std::string_view name) override;

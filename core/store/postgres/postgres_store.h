@@ -15,7 +15,9 @@
 //    libpq's PG* variables opens nothing (libpq would let the environment of
 //    whoever runs su or the setuid tool redirect it);
 //  - a TCP host is reached with sslmode=verify-full (the default) or
-//    verify-ca; anything weaker is refused;
+//    verify-ca with a CA file of the admin's own (never the system bundle:
+//    verify-ca checks no name); anything weaker is refused; GSSAPI
+//    encryption only when the DSN asks for it;
 //  - every wait is bounded: connect_timeout, the server's statement_timeout
 //    and lock_timeout, and a client-side deadline on every statement (a
 //    server that accepts and never answers cannot hang a sign-in);
