@@ -3,6 +3,7 @@
 #ifndef SESAME_CORE_BASE_INPUT_CHECK_H_
 #define SESAME_CORE_BASE_INPUT_CHECK_H_
 
+#include <string>
 #include <string_view>
 
 #include "core/base/status.h"
@@ -15,6 +16,11 @@ inline constexpr size_t kMaxPasswordBytes = 1024;
 inline constexpr size_t kMaxUserNameBytes = 64;
 
 bool IsValidUtf8(std::string_view text);
+// `text` as valid UTF-8 of at most `max_bytes` bytes, for a store that keeps
+// only valid text (PostgreSQL): each byte that is not part of a valid
+// sequence (and each NUL) becomes U+FFFD, and the cut falls between
+// characters, never inside one.
+std::string ValidUtf8Prefix(std::string_view text, size_t max_bytes);
 // Any byte < 0x20 or 0x7f.
 bool HasControlChars(std::string_view text);
 

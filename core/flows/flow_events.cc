@@ -11,6 +11,15 @@
 namespace sesame {
 namespace flow_internal {
 
+namespace {
+// What an event keeps of the service and the remote host (from the PAM
+// application), and of a reason. Stored as valid UTF-8 (ValidUtf8Prefix): a
+// PostgreSQL store refuses other text, and a sign-in whose event cannot be
+// written is not a success.
+constexpr size_t kMaxEventFieldBytes = 256;
+constexpr size_t kMaxEventDetailBytes = 4096;
+}  // namespace
+
 std::string Describe(const RequestInfo& r) {
   std::string s = "user " + SanitizeForLog(r.user) + " (service " + SanitizeForLog(r.service);
   if (!r.remote_host.empty()) s += ", from " + SanitizeForLog(r.remote_host);
@@ -68,12 +77,12 @@ void Note(Services& s, const RequestInfo& r, const char* method, const char* out
           const std::string& detail) {
   SignInEvent event;
   event.time = s.clock.Now();
-  event.user = r.user;
-  event.service = r.service.substr(0, 256);
-  event.remote_host = r.remote_host.substr(0, 256);
+  event.user = ValidUtf8Prefix(r.user, kMaxUserNameBytes * 4);
+  event.service = ValidUtf8Prefix(r.service, kMaxEventFieldBytes);
+  event.remote_host = ValidUtf8Prefix(r.remote_host, kMaxEventFieldBytes);
   event.method = method;
   event.outcome = outcome;
-  event.detail = detail;
+  event.detail = ValidUtf8Prefix(detail, kMaxEventDetailBytes);
   Status recorded = s.store.RecordEvent(event, 0, PruneInPassingBefore(s.config, event.time));
   if (!recorded.ok()) s.logger.Log(LogLevel::kError, "cannot record event: " + recorded.message());
 }
@@ -84,12 +93,12 @@ SignInEvent EventOf(Services& s, const RequestInfo& r, const char* method, Decis
                     const std::string& reason, bool coalesced = false) {
   SignInEvent event;
   event.time = s.clock.Now();
-  event.user = r.user.substr(0, kMaxUserNameBytes * 4);
-  event.service = r.service.substr(0, 256);
-  event.remote_host = r.remote_host.substr(0, 256);
+  event.user = ValidUtf8Prefix(r.user, kMaxUserNameBytes * 4);
+  event.service = ValidUtf8Prefix(r.service, kMaxEventFieldBytes);
+  event.remote_host = ValidUtf8Prefix(r.remote_host, kMaxEventFieldBytes);
   event.method = method;
   event.outcome = OutcomeName(decision);
-  event.detail = reason;
+  event.detail = ValidUtf8Prefix(reason, kMaxEventDetailBytes);
   // Unknown users are recorded too (that is what an attack looks like), but
   // with the name sanitised. Refusals that cost nothing share one name
   // (the log line has the real one), so that coalescing bounds them

@@ -355,6 +355,42 @@ TEST_F(TwoHostsTest, APasswordChangedOnAWorksOnBAndTheOldOneFails) {
   EXPECT_EQ(store->PasswordHistory("alice").value().size(), 1u);
 }
 
+// PAM_RHOST is whatever the application set: bytes that are not UTF-8, or a
+// long name. PostgreSQL keeps only valid text, so the event (and an app
+// password's last_used_from) get it as valid UTF-8, cut between characters;
+// the sign-in is a success, and nothing stays counted.
+TEST_F(TwoHostsTest, ARemoteHostThatIsNotUtf8IsStoredAsValidText) {
+  const DirectRun odd =
+      DirectSignIn(a_.service.c_str(), "alice", kOld, "gw-\xff\xfe.example", true);
+  EXPECT_EQ(odd.auth, PAM_SUCCESS);
+  EXPECT_EQ(odd.account, PAM_SUCCESS);
+  EXPECT_EQ(LastEvent().remote_host, "gw-\xEF\xBF\xBD\xEF\xBF\xBD.example");
+  EXPECT_EQ(LastEvent().outcome, "success");
+  // 255 bytes, then a two-byte character that would end at byte 257.
+  const std::string long_host = std::string(255, 'h') + "\xc3\xa9" + std::string(40, 'h');
+  EXPECT_EQ(DirectSignIn(b_.service.c_str(), "alice", kOld, long_host.c_str(), true).auth,
+            PAM_SUCCESS);
+  EXPECT_EQ(LastEvent().remote_host, std::string(255, 'h'));
+  UserRecord alice = Alice();
+  EXPECT_EQ(alice.failures, 0);
+  EXPECT_EQ(alice.pending_attempts, 0);
+
+  const std::string json =
+      HostAdmin(a_, {"app-password", "create", "alice", "Thunderbird", "--json"});
+  const std::string field = "\"app_password\":\"";
+  const size_t at = json.find(field);
+  ASSERT_NE(at, std::string::npos) << json;
+  const std::string app = json.substr(at + field.size(), 29);
+  EXPECT_EQ(DirectSignIn(b_.imap.c_str(), "alice", app, "\x80mail", true).auth, PAM_SUCCESS);
+  EXPECT_EQ(LastEvent().remote_host, "\xEF\xBF\xBDmail");
+  std::unique_ptr<Store> store = OpenShared();
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<AppPasswordRecord>> apps = store->ListAppPasswords("alice");
+  ASSERT_TRUE(apps.ok()) << apps.status().message();
+  ASSERT_EQ(apps->size(), 1u);
+  EXPECT_EQ(apps->front().last_used_from, "\xEF\xBF\xBDmail");
+}
+
 #else  // !SESAME_WITH_POSTGRES
 
 // The rule of SESAME_SKIP_UNAVAILABLE_BACKEND (tests/fakes/store_backends.h),

@@ -19,6 +19,36 @@ TEST(InputCheckTest, Utf8) {
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
 }
 
+TEST(InputCheckTest, ValidUtf8Prefix) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(ValidUtf8Prefix("", 10), "");
+  EXPECT_EQ(ValidUtf8Prefix("192.0.2.7", 256), "192.0.2.7");
+  EXPECT_EQ(ValidUtf8Prefix("gr\xc3\xbc\xc3\x9f", 256), "gr\xc3\xbc\xc3\x9f");
+  // Each byte that is not part of a valid sequence, and each NUL, is U+FFFD.
+  EXPECT_EQ(ValidUtf8Prefix("a\xff"
+                            "b",
+                            256),
+            "a" + fffd + "b");
+  EXPECT_EQ(ValidUtf8Prefix("\xc3", 256), fffd);                        // cut sequence
+  EXPECT_EQ(ValidUtf8Prefix("\xc0\xaf", 256), fffd + fffd);             // overlong '/'
+  EXPECT_EQ(ValidUtf8Prefix("\xed\xa0\x80", 256), fffd + fffd + fffd);  // surrogate
+  EXPECT_EQ(ValidUtf8Prefix(std::string_view("a\0b", 3), 256), "a" + fffd + "b");
+  // The cut falls between characters.
+  EXPECT_EQ(ValidUtf8Prefix("abc\xe2\x82\xac", 5), "abc");
+  EXPECT_EQ(ValidUtf8Prefix("abc\xe2\x82\xac", 6), "abc\xe2\x82\xac");
+  EXPECT_EQ(ValidUtf8Prefix("ab\xff", 4), "ab");
+  EXPECT_EQ(ValidUtf8Prefix(std::string(1 << 20, 'x'), 256), std::string(256, 'x'));
+  // Whatever comes in, what goes out is valid and within the bound.
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  for (size_t max : {0u, 1u, 2u, 3u, 100u, 1000u}) {
+    const std::string out = ValidUtf8Prefix(bytes + bytes, max);
+    EXPECT_TRUE(IsValidUtf8(out)) << max;
+    EXPECT_LE(out.size(), max);
+    EXPECT_EQ(out.find('\0'), std::string::npos) << max;
+  }
+}
+
 TEST(InputCheckTest, ControlChars) {
   EXPECT_FALSE(HasControlChars("a b~"));
   EXPECT_TRUE(HasControlChars("a\tb"));
