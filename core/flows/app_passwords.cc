@@ -464,6 +464,13 @@ FlowResult AppPasswordSignIn(Services& s, Prompter& prompter, const RequestInfo&
                          "deny)"
                        : "the account uses two-step sign-in, so only app passwords are taken "
                          "here (app_password_main_password = deny_if_mfa)";
+    if (rule == "deny_if_mfa") {
+      // Not checked, but paid for: an unknown name costs a dummy verify
+      // under this rule (above), so this refusal does too, or the time
+      // taken would tell MFA users from names that are not accounts.
+      Status dummy = s.hasher.DummyVerify(secret.view());
+      if (!dummy.ok()) return Finish(s, r, kWhat, kMethod, Decision::kUnavailable, dummy.message());
+    }
     prompter.Error(
         "This service needs an app password; your account's main password is not accepted "
         "here. Make one with: sesame app-password create NAME");

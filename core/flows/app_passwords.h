@@ -15,8 +15,9 @@
 //    as app_password_main_password allows for this user;
 //  - failures count in the app-password lockout bucket, never in the
 //    interactive one; that bucket's lock refuses the main password only;
-//  - an unknown user costs what a known one without MFA costs (the digest,
-//    the lookup, and a dummy argon2 where a main password would be checked).
+//  - an unknown user costs what a known one costs (the digest, the lookup,
+//    and a dummy argon2 where a main password would be checked): a main
+//    password refused unchecked under deny_if_mfa pays a dummy argon2 too.
 #ifndef SESAME_CORE_FLOWS_APP_PASSWORDS_H_
 #define SESAME_CORE_FLOWS_APP_PASSWORDS_H_
 

@@ -276,8 +276,17 @@ TEST_F(AppPasswordTest, AnMfaUsersMainPasswordIsRefusedSayingWhy) {
   std::vector<LogLine> lines = DevLog().Since(mark);
   EXPECT_TRUE(AnyContains(lines, "an app password is required")) << Dump(lines);
   EXPECT_FALSE(AnyContains(lines, kPassword)) << Dump(lines);
+  // Not checked, but one argon2 computation all the same (a dummy verify):
+  // what an unknown name costs under this rule, so the time taken does not
+  // tell MFA users from names that are not accounts.
+  EXPECT_EQ(Matching(lines, "argon2: start").size(), 1u) << Dump(lines);
   EXPECT_EQ(AppBucket("alice").failures, 1);
   EXPECT_EQ(GetUser("alice")->failures, 0);
+
+  const size_t unknown_mark = DevLog().Mark();
+  ExpectSignIn("imap", "nobody-here", kPassword, PAM_USER_UNKNOWN);
+  EXPECT_EQ(Matching(DevLog().Since(unknown_mark), "argon2: start").size(), 1u)
+      << Dump(DevLog().Since(unknown_mark));
 }
 
 TEST_F(AppPasswordTest, AUserWhoMustUseMfaButHasNotEnrolledIsRefusedToo) {
