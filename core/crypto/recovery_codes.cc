@@ -66,25 +66,24 @@ Result<std::vector<SecretBuffer>> NewRecoveryCodes(Random& random, int count) {
   return codes;
 }
 
-std::string NormalizeRecoveryCode(std::string_view typed) {
-  if (typed.size() > kMaxTypedChars) return "";
-  std::string out;
-  out.reserve(kRecoveryCodeSymbols);
+SecretBuffer NormalizeRecoveryCode(std::string_view typed) {
+  if (typed.size() > kMaxTypedChars) return SecretBuffer();
+  char out[kRecoveryCodeSymbols];
+  size_t n = 0;
   for (char c : typed) {
     if (c == ' ' || c == '-') continue;
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     int v = SymbolValue(c);
-    if (v < 0 || out.size() == kRecoveryCodeSymbols) {
-      WipeMemory(out.data(), out.size());
-      return "";
+    if (v < 0 || n == kRecoveryCodeSymbols) {
+      WipeMemory(out, sizeof(out));
+      return SecretBuffer();
     }
-    out.push_back(kRecoveryCodeAlphabet[static_cast<size_t>(v)]);
+    out[n++] = kRecoveryCodeAlphabet[static_cast<size_t>(v)];
   }
-  if (out.size() != kRecoveryCodeSymbols) {
-    WipeMemory(out.data(), out.size());
-    return "";
-  }
-  return out;
+  SecretBuffer normalized;
+  if (n == kRecoveryCodeSymbols) normalized.Assign(out, n);
+  WipeMemory(out, sizeof(out));
+  return normalized;
 }
 
 std::string RecoveryCodeDigest(const SecretBuffer& pepper, std::string_view normalized) {

@@ -31,9 +31,10 @@ inline constexpr int kMaxRecoveryCodes = 1000;
 Result<std::vector<SecretBuffer>> NewRecoveryCodes(Random& random, int count);
 
 // What a person typed, as the 10 symbols a digest is computed over: lower
-// case, spaces and '-' dropped, o -> 0, i/l -> 1. Returns "" when the rest is
-// not exactly 10 alphabet symbols.
-std::string NormalizeRecoveryCode(std::string_view typed);
+// case, spaces and '-' dropped, o -> 0, i/l -> 1. Empty when the rest is not
+// exactly 10 alphabet symbols. A SecretBuffer: it is the code itself, wiped
+// when it goes.
+SecretBuffer NormalizeRecoveryCode(std::string_view typed);
 
 // Lower-case hex HMAC-SHA256(pepper, normalized): what is stored and looked
 // up. Returns "" (matches nothing; never store it) if `pepper` or

@@ -59,7 +59,8 @@ Status MakeRecoveryCodes(Services& s, std::vector<SecretBuffer>* codes,
   if (!pepper.ok()) return pepper.status();
   digests->clear();
   for (const SecretBuffer& code : made.value()) {
-    std::string digest = RecoveryCodeDigest(pepper.value(), NormalizeRecoveryCode(code.view()));
+    std::string digest =
+        RecoveryCodeDigest(pepper.value(), NormalizeRecoveryCode(code.view()).view());
     if (digest.empty()) return Status(Code::kInternal, "cannot digest a recovery code");
     digests->push_back(std::move(digest));
   }

@@ -143,7 +143,7 @@ std::optional<FlowResult> Prove(Services& s, Prompter& prompter, const RequestIn
     Note(s, r, kMethod, "reset-code", "verification code accepted for a password reset");
     return std::nullopt;
   }
-  const std::string normalized = NormalizeRecoveryCode(typed.view());
+  const SecretBuffer normalized = NormalizeRecoveryCode(typed.view());
   if (normalized.empty()) {
     return Refuse(s, prompter, r, attempt, Decision::kFailure, "not a recovery code", digest);
   }
@@ -152,8 +152,8 @@ std::optional<FlowResult> Prove(Services& s, Prompter& prompter, const RequestIn
     return Conclude(s, r, attempt, kWhat, kMethod, Decision::kUnavailable,
                     pepper.status().message());
   }
-  Result<CodeUse> used =
-      s.store.UseRecoveryCode(user.name, RecoveryCodeDigest(pepper.value(), normalized), guard);
+  Result<CodeUse> used = s.store.UseRecoveryCode(
+      user.name, RecoveryCodeDigest(pepper.value(), normalized.view()), guard);
   if (!used.ok()) {
     return Conclude(s, r, attempt, kWhat, kMethod, Decision::kUnavailable, used.status().message());
   }

@@ -202,7 +202,7 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
     return Conclude(s, r, attempt, what, method, Decision::kFailure,
                     "verification code already used (replay)", digest);
   }
-  const std::string normalized = NormalizeRecoveryCode(typed->view());
+  const SecretBuffer normalized = NormalizeRecoveryCode(typed->view());
   if (!normalized.empty()) {
     const std::string recovery_method = method_prefix + "recovery-code";
     Result<SecretBuffer> pepper = DeriveSubkey(*s.host_key, kRecoveryCodePurpose);
@@ -210,8 +210,8 @@ FlowResult SecondFactor(Services& s, Prompter& prompter, const RequestInfo& r,
       return Conclude(s, r, attempt, what, recovery_method.c_str(), Decision::kUnavailable,
                       pepper.status().message());
     }
-    Result<CodeUse> used =
-        s.store.UseRecoveryCode(user.name, RecoveryCodeDigest(pepper.value(), normalized), guard);
+    Result<CodeUse> used = s.store.UseRecoveryCode(
+        user.name, RecoveryCodeDigest(pepper.value(), normalized.view()), guard);
     if (!used.ok()) {
       return Conclude(s, r, attempt, what, recovery_method.c_str(), Decision::kUnavailable,
                       used.status().message());
