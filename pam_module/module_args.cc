@@ -23,6 +23,8 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
       args.try_first_pass = true;
     } else if (arg == "use_authtok") {
       args.use_authtok = true;
+    } else if (arg == "nodelay") {
+      args.nodelay = true;
     } else if (arg.substr(0, 7) == "config=") {
       std::string_view path = arg.substr(7);
       if (seen_config)
@@ -54,7 +56,7 @@ Result<ModuleArgs> ParseModuleArgs(int argc, const char** argv) {
                     "unknown module argument '" + SanitizeForLog(arg) +
                         "' (accepted: config=FILE, mode=interactive, mode=app_password, "
                         "mode=mfa_only, use_first_pass, "
-                        "try_first_pass, use_authtok, debug)");
+                        "try_first_pass, use_authtok, nodelay, debug)");
     }
   }
   if (args.use_first_pass && args.try_first_pass)

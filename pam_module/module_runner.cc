@@ -76,6 +76,13 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
   }
   PamLogger logger(pamh, args->debug);
   if (group == PamGroup::kSetcred) return PAM_SUCCESS;  // no credentials to set
+  // Asked for first, as pam_unix does: libpam sleeps only when the stack's
+  // result is a failure, so every refusal here (a wrong password or code,
+  // an unknown or exempt name, a store that cannot be used) takes as long
+  // as pam_unix's. Never in mode=app_password: a mail server's auth worker
+  // serves other logins meanwhile, and Dovecot delays failures itself.
+  if (group == PamGroup::kAuthenticate && !args->app_password && !args->nodelay)
+    (void)pam_fail_delay(pamh, kFailDelayMicros);
 
   const char* user_name = nullptr;
   int rc = pam_get_user(pamh, &user_name, nullptr);
@@ -133,8 +140,6 @@ int RunPamCall(PamGroup group, pam_handle_t* pamh, int flags, int argc, const ch
 
   switch (group) {
     case PamGroup::kAuthenticate: {
-      // No mode calls pam_fail_delay: in a mail server's auth worker the
-      // delay would stall every other login (Dovecot has its own).
       const FlowResult result = args->mfa_only ? SecondFactorOnly(services, prompter, request)
                                 : args->app_password
                                     ? AppPasswordSignIn(services, prompter, request)

@@ -94,6 +94,7 @@ expect "mode=app_password on sshd" 1 "mode=app_password on sshd: an app password
 tree interactive_mail dovecot "auth required $mod" "account required $mod"
 doctor interactive_mail
 expect "mode=interactive on a mail service" 1 "mode=interactive on mail service dovecot"
+expect "mode=interactive on a mail service stalls the auth worker" 1 "auth worker sleep 2 s"
 
 tree no_account sshd "auth [success=done user_unknown=ignore default=die] $mod" \
   "auth required pam_unix.so" "account required pam_unix.so"

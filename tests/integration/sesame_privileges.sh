@@ -41,7 +41,9 @@ PW_B="bravo-priv-pass-2"
 printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
 printf '%s\n' "$PW_B" | admin user add "$USER_B" --password-stdin >/dev/null
 
-it_service sesame-check "auth required $SESAME_MODULE" "account required $SESAME_MODULE"
+# nodelay: a wrong password must come back within QUICK, which proves no
+# lock or slot is held; libpam's 2 s fail delay after it would blur that.
+it_service sesame-check "auth required $SESAME_MODULE nodelay" "account required $SESAME_MODULE"
 # signin USER PASSWORD: pamtester's answer on stdout; exit 0 when PAM accepts.
 cat >"$IT_TMP/signin" <<EOF
 #!/bin/bash

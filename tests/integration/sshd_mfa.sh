@@ -101,9 +101,10 @@ step_now() { echo $(($(date +%s) / 30)); }
 
 # --- the password and the current code; a wrong code; the same code again
 # Steps 1 to 3 use one code and must share its 30 s time step (checked
-# after them): with fewer than 5 s left in this step, wait for the next one.
+# after them): with fewer than 15 s left in this step, wait for the next one
+# (each refusal also waits the 2 s fail delay pam_sesame asks libpam for).
 left=$((30 - $(date +%s) % 30))
-if [ "$left" -lt 5 ]; then
+if [ "$left" -lt 15 ]; then
   echo "$it_name: $left s left in this time step; waiting for the next one"
   sleep "$left"
 fi

@@ -516,51 +516,25 @@ TEST_F(AppPasswordTest, APasswordChangeRunsTheRevokeCommand) {
   EXPECT_PAM_CODES(signin, PAM_SUCCESS);
 }
 
-// ---- no fail delay ----
-//
-// libpam calls an application's PAM_FAIL_DELAY callback at the end of every
-// pam_authenticate, with the delay the modules asked for (pam_fail_delay);
-// 0 when none did. Dovecot's auth worker would sleep that long.
-
-int delay_calls = 0;
-unsigned longest_delay = 0;
-void RecordDelay(int /*retval*/, unsigned usec, void* /*appdata*/) {
-  ++delay_calls;
-  longest_delay = std::max(longest_delay, usec);
-}
-
-// pam_start, PAM_FAIL_DELAY callback, pam_authenticate, pam_end.
-int AuthenticateRecordingDelays(const char* service, const char* user, const std::string& answer) {
-  Conversation conv({answer});
-  struct pam_conv pc = {&Conversation::Callback, &conv};
-  pam_handle_t* pamh = nullptr;
-  if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS) return kNotRun;
-  using DelayFn = void (*)(int, unsigned, void*);
-  DelayFn fn = &RecordDelay;
-  EXPECT_EQ(pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(fn)), PAM_SUCCESS);
-  int rc = pam_authenticate(pamh, 0);
-  pam_end(pamh, rc);
-  return rc;
-}
+// ---- no fail delay (RecordingDelays, pam_harness.h) ----
 
 TEST_F(AppPasswordTest, AFailureNeverAsksLibpamForADelay) {
   EnrollMfa("alice");
   Make("alice", "mail");
   // The control: where pam_faildelay asks for 1 ms, the callback sees it.
-  delay_calls = 0;
-  longest_delay = 0;
-  EXPECT_EQ(AuthenticateRecordingDelays("imap-faildelay", "alice", "wrong"), PAM_AUTH_ERR);
-  EXPECT_EQ(delay_calls, 1);
-  EXPECT_GT(longest_delay, 0u) << "the control stack's delay did not reach the callback";
+  DelaysSeen control;
+  EXPECT_EQ(AuthenticateRecordingDelays("imap-faildelay", "alice", "wrong", &control),
+            PAM_AUTH_ERR);
+  EXPECT_EQ(control.calls, 1);
+  EXPECT_GT(control.longest, 0u) << "the control stack's delay did not reach the callback";
 
-  delay_calls = 0;
-  longest_delay = 0;
+  DelaysSeen seen;
   for (const std::string& answer : {std::string("wrong"), std::string(kPassword), std::string()}) {
-    EXPECT_EQ(AuthenticateRecordingDelays("imap", "alice", answer), PAM_AUTH_ERR);
+    EXPECT_EQ(AuthenticateRecordingDelays("imap", "alice", answer, &seen), PAM_AUTH_ERR);
   }
-  EXPECT_EQ(AuthenticateRecordingDelays("imap", "nobody-here", "x"), PAM_USER_UNKNOWN);
-  EXPECT_EQ(delay_calls, 4);
-  EXPECT_EQ(longest_delay, 0u) << "pam_sesame asked for a fail delay in mode=app_password";
+  EXPECT_EQ(AuthenticateRecordingDelays("imap", "nobody-here", "x", &seen), PAM_USER_UNKNOWN);
+  EXPECT_EQ(seen.calls, 4);
+  EXPECT_EQ(seen.longest, 0u) << "pam_sesame asked for a fail delay in mode=app_password";
 }
 
 }  // namespace

@@ -289,6 +289,31 @@ DirectRun DirectSignInThenAccount(const char* service, const char* user,
   return DirectSteps(service, user, password, nullptr, true, between, account_user);
 }
 
+namespace {
+DelaysSeen* delays_seen = nullptr;
+void RecordDelay(int /*retval*/, unsigned usec, void* /*appdata*/) {
+  if (delays_seen == nullptr) return;
+  ++delays_seen->calls;
+  delays_seen->longest = std::max(delays_seen->longest, usec);
+}
+}  // namespace
+
+int AuthenticateRecordingDelays(const char* service, const char* user, const std::string& answer,
+                                DelaysSeen* seen) {
+  Conversation conv({answer});
+  struct pam_conv pc = {&Conversation::Callback, &conv};
+  pam_handle_t* pamh = nullptr;
+  if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS) return kNotRun;
+  using DelayFn = void (*)(int, unsigned, void*);
+  DelayFn fn = &RecordDelay;
+  EXPECT_EQ(pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(fn)), PAM_SUCCESS);
+  delays_seen = seen;
+  int rc = pam_authenticate(pamh, 0);
+  delays_seen = nullptr;
+  pam_end(pamh, rc);
+  return rc;
+}
+
 // ---- processes ----
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input) {

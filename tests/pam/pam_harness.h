@@ -131,6 +131,18 @@ struct DirectRun {
 // hidden prompt. Safe in a forked child (no gtest calls).
 DirectRun DirectSignIn(const char* service, const char* user, const std::string& password,
                        const char* rhost, bool account);
+// What libpam handed an application's PAM_FAIL_DELAY callback: it calls it
+// at the end of every pam_authenticate with the delay the modules asked for
+// (pam_fail_delay; 0 when none did), and then sleeps not at all.
+struct DelaysSeen {
+  int calls = 0;
+  unsigned longest = 0;
+};
+// pam_start, the PAM_FAIL_DELAY callback, pam_authenticate answering every
+// question with `answer`, pam_end; the delays go into `seen`.
+int AuthenticateRecordingDelays(const char* service, const char* user, const std::string& answer,
+                                DelaysSeen* seen);
+
 // pam_start, pam_authenticate, then `between` (an administrator's change
 // arriving then), then PAM_USER set to `account_user` when not null,
 // pam_acct_mgmt and pam_end, on one handle.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/logger.h"
+#include "pam_module/module_args.h"
 #include "tests/pam/pam_harness.h"
 
 namespace sesame::pam_testing {
@@ -211,6 +212,38 @@ TEST_F(SignInTest, TheAccountCheckAfterASignInDecidesOnWhatTheSignInRead) {
     DirectRun next = DirectSignIn("sesame", "alice", kPassword, nullptr, true);
     EXPECT_EQ(next.auth, PAM_AUTH_ERR);
   }
+}
+
+// pam_unix's 2 s after any failure, asked for by the interactive modes
+// unless nodelay: a Sesame user's wrong password takes as long as a name
+// that falls through to pam_unix (sesame-delay and sesame-delay-mfa-only
+// are the services without nodelay; libpam randomises the delay it hands
+// the callback, within a quarter either way).
+TEST_F(SignInTest, AFailureAsksLibpamForPamUnixsDelayUnlessNodelay) {
+  constexpr unsigned kLow = kFailDelayMicros / 2;
+  constexpr unsigned kHigh = kFailDelayMicros * 2;
+  for (const char* user : {"alice", "nobody-here", "root"}) {
+    SCOPED_TRACE(user);
+    DelaysSeen seen;
+    EXPECT_NE(AuthenticateRecordingDelays("sesame-delay", user, "wrong", &seen), PAM_SUCCESS);
+    EXPECT_EQ(seen.calls, 1);
+    EXPECT_GT(seen.longest, kLow);
+    EXPECT_LT(seen.longest, kHigh);
+  }
+  // mode=mfa_only: a wrong verification code.
+  ASSERT_NO_FATAL_FAILURE(
+      Admin({"mfa", "enroll", "alice", "--secret-stdin"}, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n"));
+  DelaysSeen code;
+  EXPECT_EQ(AuthenticateRecordingDelays("sesame-delay-mfa-only", "alice", "not a code", &code),
+            PAM_AUTH_ERR);
+  EXPECT_EQ(code.calls, 1);
+  EXPECT_GT(code.longest, kLow);
+  DelaysSeen nodelay;
+  EXPECT_EQ(AuthenticateRecordingDelays("sesame", "alice", "wrong", &nodelay), PAM_AUTH_ERR);
+  EXPECT_EQ(AuthenticateRecordingDelays("sesame", "nobody-here", "wrong", &nodelay),
+            PAM_USER_UNKNOWN);
+  EXPECT_EQ(nodelay.calls, 2);
+  EXPECT_EQ(nodelay.longest, 0u) << "nodelay: no delay asked for";
 }
 
 TEST_F(SignInTest, EmptyPasswordIsAuthErrWithoutHashing) {

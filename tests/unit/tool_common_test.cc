@@ -56,6 +56,11 @@ TEST(ModuleArgsTest, Accepted) {
   EXPECT_EQ(a->config_path, "/etc/x.conf");
   EXPECT_TRUE(a->debug);
   EXPECT_TRUE(a->try_first_pass);
+  EXPECT_FALSE(a->nodelay);
+  const char* quiet[] = {"nodelay", "mode=mfa_only"};
+  auto q = ParseModuleArgs(2, quiet);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_TRUE(q->nodelay);
   const char* mfa[] = {"mode=mfa_only"};
   auto m = ParseModuleArgs(1, mfa);
   ASSERT_TRUE(m.ok());
@@ -78,7 +83,7 @@ TEST(ModuleArgsTest, Accepted) {
 
 TEST(ModuleArgsTest, Refused) {
   for (const char* bad : {"nullok", "config=relative.conf", "config=", "mode=app_passwords",
-                          "mode=bogus", "mode=", "debug=1"}) {
+                          "mode=bogus", "mode=", "debug=1", "nodelay=1"}) {
     const char* argv[] = {bad};
     auto a = ParseModuleArgs(1, argv);
     EXPECT_FALSE(a.ok()) << bad;

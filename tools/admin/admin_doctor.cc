@@ -408,7 +408,8 @@ class Doctor {
           "mode=interactive on mail service " + service.name +
               ": the mail server answers the verification-code prompt with the password, so "
               "users with an authenticator cannot sign in and each try counts toward their "
-              "lockout; use mode=app_password");
+              "lockout, and each failure makes the mail server's auth worker sleep 2 s "
+              "(pam_fail_delay), stalling the logins behind it; use mode=app_password");
     const std::string on_failure = line.Action("auth_err");
     if (on_failure == "ignore" || on_failure == "ok") {
       for (const PamLine& later : service.lines) {
