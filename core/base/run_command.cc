@@ -93,7 +93,18 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, int timeo
   char* envp[] = {kPath, nullptr};
   long open_max = sysconf(_SC_OPEN_MAX);
   if (open_max < 0 || open_max > 65536) open_max = 65536;
-  const bool as_root = geteuid() == 0;
+  uid_t real = 0, effective = 0, saved = 0;
+  if (getresuid(&real, &effective, &saved) != 0)
+    return Status(Code::kUnavailable, std::string("getresuid: ") + strerror(errno));
+  if (real == 0 && effective != 0) {
+    // A setuid tool between two privileged steps: the child would run as
+    // neither root nor the user, and the user could stop or kill it.
+    return Status(Code::kPermissionDenied,
+                  "refused to run it with real uid 0 but effective uid " +
+                      std::to_string(effective) +
+                      ": it must run as root (a bug: the caller did not take root back)");
+  }
+  const bool as_root = effective == 0;
 
   int out[2];
   int report[2];

@@ -8,7 +8,11 @@
 // three is open in it; signals are at their defaults and none is blocked.
 // When the caller's effective uid is 0, the child's real, effective and
 // saved uids and gids are all 0 (so a setuid tool's caller, whose uid is
-// the tool's real uid, does not own it). It runs in a process group of its
+// the tool's real uid, does not own it). A caller whose real uid is 0 but
+// effective uid is not (a setuid tool between two privileged steps) is
+// refused (kPermissionDenied): the command would run as neither root nor
+// the user, and the user could stop or kill it; such a caller takes root
+// back around the call (a CommandRunner that does). It runs in a process group of its
 // own; after `timeout_ms` that group is killed (SIGKILL: what it started
 // too) and the command waited for.
 //
@@ -42,6 +46,17 @@ struct CommandResult {
 // started (no argv, not an absolute path, fork/pipe failure: the message
 // says which); how it ended is in the result.
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, int timeout_ms);
+
+// How a flow runs an administrator's command (Services::command_runner):
+// RunCommand itself, or a wrapper that changes what it runs with (the
+// setuid tool takes root for the call, tools/sesame/sesame_env.cc).
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual Result<CommandResult> Run(const std::vector<std::string>& argv, int timeout_ms) {
+    return RunCommand(argv, timeout_ms);
+  }
+};
 
 }  // namespace sesame
 

@@ -247,12 +247,16 @@ FlowResult CreateAppPassword(Services& s, Prompter& prompter, const RequestInfo&
 
 void RunRevokeCommand(Services& s, const RequestInfo& r) {
   if (s.config.on_revoke_argv.empty()) return;
+  CommandRunner direct;
+  CommandRunner& runner = s.command_runner != nullptr ? *s.command_runner : direct;
   Result<CommandResult> ran =
-      RunCommand(RevokeCommandFor(s.config, r.user), kRevokeCommandTimeoutMs);
+      runner.Run(RevokeCommandFor(s.config, r.user), kRevokeCommandTimeoutMs);
   const std::string program = SanitizeForLog(s.config.on_revoke_argv[0]);
   if (!ran.ok()) {
-    s.logger.Log(LogLevel::kWarning, "on_revoke_command (" + program + ") for " + Describe(r) +
-                                         " was not run: " + ran.status().message());
+    s.logger.Log(LogLevel::kError, "on_revoke_command (" + program + ") for " + Describe(r) +
+                                       " was not run: " + ran.status().message() +
+                                       "; the app passwords are revoked in the store all the "
+                                       "same");
     return;
   }
   if (ran->ok()) {

@@ -9,6 +9,7 @@
 #include "core/base/clock.h"
 #include "core/base/logger.h"
 #include "core/base/random.h"
+#include "core/base/run_command.h"
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
 #include "core/crypto/password_hash.h"
@@ -28,6 +29,10 @@ struct Services {
   // digest recovery codes. Null where the caller did not load it: a user
   // with an authenticator is then refused (kUnavailable), never let in.
   const SecretBuffer* host_key = nullptr;
+  // Runs on_revoke_command. Null: RunCommand with the process's own ids
+  // (the PAM module, sesame-admin). The setuid tool's takes root for the
+  // call only.
+  CommandRunner* command_runner = nullptr;
 };
 
 // The argon2 parameters new hashes get, from the config.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdio.h>
@@ -169,6 +170,29 @@ TEST(RunCommandTest, SignalsAreAtTheirDefaultsAndNoneIsBlocked) {
 TEST(RunCommandTest, TheArgumentsArriveAsWordsWithoutAShell) {
   CommandResult r = Exec({"/usr/bin/printf", "[%s]", "a b", "$(id)", ";echo x"});
   EXPECT_EQ(r.output, "[a b][$(id)][;echo x]");
+}
+
+// A setuid tool between two privileged steps (real 0, effective the
+// caller, saved 0) is refused: the command would run as neither root nor
+// the user, within the user's reach. Checked in a child that switches ids.
+TEST(RunCommandTest, RealRootWithAnotherEffectiveUidIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch user ids";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (setresuid(0, 65534, 0) != 0) _exit(10);
+    Result<CommandResult> r = RunCommand({"/bin/true"}, 10000);
+    if (r.ok()) _exit(11);
+    if (r.status().code() != Code::kPermissionDenied) _exit(12);
+    if (r.status().message().find("real uid 0 but effective uid 65534") == std::string::npos)
+      _exit(13);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: setresuid failed, 11: the command ran, 12: another code, 13: another message";
 }
 
 }  // namespace

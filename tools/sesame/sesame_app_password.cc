@@ -329,11 +329,9 @@ int RunAppPasswordRevoke(const Invocation& inv) {
   if (!account.ok()) return Fail(account.status());
   Services services = (*env)->services();
   const RequestInfo r{inv.user, kService, ""};
-  Result<int> revoked = [&]() {
-    // on_revoke_command runs as root, out of the caller's reach.
-    Privileges::Raised raised(*inv.privileges);
-    return RevokeAppPasswordsOf(services, r, name, "by the user");
-  }();
+  // on_revoke_command runs as root, out of the caller's reach (ToolEnv's
+  // command runner); each store call takes root for itself.
+  Result<int> revoked = RevokeAppPasswordsOf(services, r, name, "by the user");
   (*env)->logger->Flush();
   if (revoked.status().code() == Code::kNotFound) {
     return Fail(Status(Code::kNotFound, "you have no app password named \"" +

@@ -1,6 +1,7 @@
 #include "tools/sesame/sesame_env.h"
 
 #include <ctime>
+#include <vector>
 
 #include "core/crypto/key_file.h"
 #include "core/flows/services.h"
@@ -50,6 +51,23 @@ class RaisingArgon2Limiter final : public Argon2Limiter {
   Privileges& privileges_;
 };
 
+// on_revoke_command as root, out of the caller's reach (a command started
+// with the caller's effective uid could not reach a root-only socket, and
+// the caller could stop or kill it): root for the call only, which waits
+// for the command (bounded by its timeout), never for the caller.
+class RaisingCommandRunner final : public CommandRunner {
+ public:
+  explicit RaisingCommandRunner(Privileges& privileges) : privileges_(privileges) {}
+
+  Result<CommandResult> Run(const std::vector<std::string>& argv, int timeout_ms) override {
+    Privileges::Raised raised(privileges_);
+    return RunCommand(argv, timeout_ms);
+  }
+
+ private:
+  Privileges& privileges_;
+};
+
 // The one place the limiter is made (as core's MakeArgon2Limiter does).
 std::unique_ptr<Argon2Limiter> MakeLimiter(const Config& c, const Clock& clock,
                                            Privileges& privileges) {
@@ -85,6 +103,7 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
   env->opened_store = std::move(store.value());
   env->store = std::make_unique<RaisingStore>(*env->opened_store, privileges);
   env->logger = std::make_unique<SyslogLogger>(kTool, verbose);
+  env->command_runner = std::make_unique<RaisingCommandRunner>(privileges);
   env->limiter = MakeLimiter(env->config, env->clock, privileges);
   env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
                                                  *env->logger);

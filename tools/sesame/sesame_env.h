@@ -17,6 +17,7 @@
 
 #include "core/base/clock.h"
 #include "core/base/random.h"
+#include "core/base/run_command.h"
 #include "core/base/secret.h"
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
@@ -45,6 +46,9 @@ struct ToolEnv {
   std::unique_ptr<SyslogLogger> logger;
   std::unique_ptr<Argon2Limiter> limiter;
   std::unique_ptr<PasswordHasher> hasher;
+  // on_revoke_command, run as root (every command that revokes app
+  // passwords: passwd, passwd --forgot, app-password revoke).
+  std::unique_ptr<CommandRunner> command_runner;
   // Loaded by LoadKey() only: `sesame passwd` and `sesame status` never
   // read the key file (passwd checks the password only).
   std::optional<SecretBuffer> host_key;
@@ -60,7 +64,8 @@ struct ToolEnv {
                     clock,
                     random,
                     *logger,
-                    host_key.has_value() ? &*host_key : nullptr};
+                    host_key.has_value() ? &*host_key : nullptr,
+                    command_runner.get()};
   }
 };
 
