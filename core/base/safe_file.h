@@ -63,6 +63,19 @@ struct TrustRule {
 Result<std::string> ReadTrustedFile(const std::string& path, std::string_view what, size_t max_size,
                                     TrustRule rule = {});
 
+// How a flow reads a root-owned file the config names
+// (banned_passwords_file): ReadTrustedFile itself, or a wrapper that
+// changes what it reads with (the setuid tool takes root for the read, as
+// it does for its config and key file: tools/sesame/sesame_env.cc).
+class TrustedFileReader {
+ public:
+  virtual ~TrustedFileReader() = default;
+  virtual Result<std::string> Read(const std::string& path, std::string_view what,
+                                   size_t max_size) {
+    return ReadTrustedFile(path, what, max_size);
+  }
+};
+
 // Same checks, reading into wiped memory.
 Result<SecretBuffer> ReadTrustedSecretFile(const std::string& path, std::string_view what,
                                            size_t max_size, TrustRule rule = {});

@@ -109,7 +109,7 @@ FlowResult ChangePassword(Services& s, Prompter& prompter, const RequestInfo& r,
           "no new password: " + fresh.status().message());
     }
     PolicySubject subject{r.user, fresh->view(), current, user.password_hash, &history.value()};
-    Status policy = CheckPasswordPolicy(s.config, s.hasher, subject);
+    Status policy = CheckPasswordPolicy(s.config, s.hasher, subject, s.file_reader);
     if (!policy.ok()) {
       if (policy.code() != Code::kInvalidArgument) {
         prompter.Error("The password cannot be checked now; nothing was changed.");

@@ -10,6 +10,7 @@
 #include "core/base/logger.h"
 #include "core/base/random.h"
 #include "core/base/run_command.h"
+#include "core/base/safe_file.h"
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
 #include "core/crypto/password_hash.h"
@@ -33,6 +34,10 @@ struct Services {
   // (the PAM module, sesame-admin). The setuid tool's takes root for the
   // call only.
   CommandRunner* command_runner = nullptr;
+  // Reads banned_passwords_file for the password policy. Null:
+  // ReadTrustedFile with the process's own ids. The setuid tool's takes
+  // root for the read only (the file may be root's 0600).
+  TrustedFileReader* file_reader = nullptr;
 };
 
 // The argon2 parameters new hashes get, from the config.

@@ -31,8 +31,8 @@ struct Wiped {
   ~Wiped() { WipeMemory(text.data(), text.size()); }
 };
 
-Status CheckBanned(const std::string& path, std::string_view password) {
-  Result<std::string> text = ReadTrustedFile(path, "banned passwords file", kMaxBannedFileBytes);
+Status CheckBanned(const std::string& path, std::string_view password, TrustedFileReader& reader) {
+  Result<std::string> text = reader.Read(path, "banned passwords file", kMaxBannedFileBytes);
   if (!text.ok())
     return text.status().WithContext("cannot check banned_passwords_file; refusing the password");
   // A lower-case copy of the new password, and of each word (a word that
@@ -108,7 +108,8 @@ size_t Utf8Length(std::string_view text) {
   return n;
 }
 
-Status CheckPasswordPolicy(const Config& config, PasswordHasher& hasher, const PolicySubject& s) {
+Status CheckPasswordPolicy(const Config& config, PasswordHasher& hasher, const PolicySubject& s,
+                           TrustedFileReader* reader) {
   Status input = CheckNewPassword(s.new_password);
   if (!input.ok()) return Bad(input.message());
   if (Utf8Length(s.new_password) < static_cast<size_t>(config.password_min_length))
@@ -116,8 +117,11 @@ Status CheckPasswordPolicy(const Config& config, PasswordHasher& hasher, const P
                " characters (password_min_length)");
   if (s.old_password != nullptr && ConstantTimeEquals(s.old_password->view(), s.new_password))
     return Bad("it is the same as the current password");
-  if (!config.banned_passwords_file.empty())
-    SESAME_RETURN_IF_ERROR(CheckBanned(config.banned_passwords_file, s.new_password));
+  if (!config.banned_passwords_file.empty()) {
+    TrustedFileReader direct;
+    SESAME_RETURN_IF_ERROR(CheckBanned(config.banned_passwords_file, s.new_password,
+                                       reader != nullptr ? *reader : direct));
+  }
   if (config.password_quality) SESAME_RETURN_IF_ERROR(CheckQuality(s));
 
   if (s.old_password == nullptr && !s.current_hash.empty()) {

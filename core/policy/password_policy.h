@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/safe_file.h"
 #include "core/base/secret.h"
 #include "core/base/status.h"
 #include "core/config/config.h"
@@ -35,8 +36,10 @@ struct PolicySubject {
 // OK, or kInvalidArgument with "BAD PASSWORD: ..." naming the rule; other
 // codes when a check could not run (unreadable banned list, missing
 // dictionary, argon2 busy): the password is refused then too.
+// banned_passwords_file is read through `reader` (null: ReadTrustedFile,
+// with the process's ids).
 Status CheckPasswordPolicy(const Config& config, PasswordHasher& hasher,
-                           const PolicySubject& subject);
+                           const PolicySubject& subject, TrustedFileReader* reader = nullptr);
 
 // Number of UTF-8 code points (REQUIRES: valid UTF-8).
 size_t Utf8Length(std::string_view text);

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <vector>
 
+#include "core/base/safe_file.h"
 #include "core/crypto/key_file.h"
 #include "core/flows/services.h"
 #include "core/store/open/open_store.h"
@@ -68,6 +69,22 @@ class RaisingCommandRunner final : public CommandRunner {
   Privileges& privileges_;
 };
 
+// banned_passwords_file (root's; sesame.conf(5) allows 0600) as root: the
+// read only, of a path from the config, never one the caller names.
+class RaisingFileReader final : public TrustedFileReader {
+ public:
+  explicit RaisingFileReader(Privileges& privileges) : privileges_(privileges) {}
+
+  Result<std::string> Read(const std::string& path, std::string_view what,
+                           size_t max_size) override {
+    Privileges::Raised raised(privileges_);
+    return ReadTrustedFile(path, what, max_size);
+  }
+
+ private:
+  Privileges& privileges_;
+};
+
 // The one place the limiter is made (as core's MakeArgon2Limiter does).
 std::unique_ptr<Argon2Limiter> MakeLimiter(const Config& c, const Clock& clock,
                                            Privileges& privileges) {
@@ -104,6 +121,7 @@ Result<std::unique_ptr<ToolEnv>> OpenToolEnv(const std::string& config_path, boo
   env->store = std::make_unique<RaisingStore>(*env->opened_store, privileges);
   env->logger = std::make_unique<SyslogLogger>(kTool, verbose);
   env->command_runner = std::make_unique<RaisingCommandRunner>(privileges);
+  env->file_reader = std::make_unique<RaisingFileReader>(privileges);
   env->limiter = MakeLimiter(env->config, env->clock, privileges);
   env->hasher = std::make_unique<PasswordHasher>(Argon2ParamsOf(env->config), env->limiter.get(),
                                                  *env->logger);

@@ -18,6 +18,7 @@
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/base/run_command.h"
+#include "core/base/safe_file.h"
 #include "core/base/secret.h"
 #include "core/config/config.h"
 #include "core/crypto/argon2_limiter.h"
@@ -49,6 +50,8 @@ struct ToolEnv {
   // on_revoke_command, run as root (every command that revokes app
   // passwords: passwd, passwd --forgot, app-password revoke).
   std::unique_ptr<CommandRunner> command_runner;
+  // banned_passwords_file, read as root (it may be root's 0600).
+  std::unique_ptr<TrustedFileReader> file_reader;
   // Loaded by LoadKey() only: `sesame passwd` and `sesame status` never
   // read the key file (passwd checks the password only).
   std::optional<SecretBuffer> host_key;
@@ -65,7 +68,8 @@ struct ToolEnv {
                     random,
                     *logger,
                     host_key.has_value() ? &*host_key : nullptr,
-                    command_runner.get()};
+                    command_runner.get(),
+                    file_reader.get()};
   }
 };
 
