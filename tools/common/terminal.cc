@@ -81,15 +81,18 @@ std::string DescribeWait(int ms) {
   return std::to_string((ms + 999) / 1000) + " s";
 }
 
-void WriteAll(int fd, std::string_view text) {
+// Writes all of `text`: 0, or the errno of the write that failed.
+int WriteAll(int fd, std::string_view text) {
   while (!text.empty()) {
     ssize_t n = write(fd, text.data(), text.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;
+      return errno;
     }
+    if (n == 0) return EIO;
     text.remove_prefix(static_cast<size_t>(n));
   }
+  return 0;
 }
 
 // Reads a line from the terminal once the prompt is shown: waits in
@@ -160,7 +163,7 @@ Result<SecretBuffer> ReadFromTty(std::string_view prompt, bool echo, int idle_ti
     quiet.c_lflag |= ICANON;
     restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
   }
-  WriteAll(fd, prompt);
+  (void)WriteAll(fd, prompt);
 
   SecretBuffer line;
   const int flags = fcntl(fd, F_GETFL);
@@ -169,7 +172,7 @@ Result<SecretBuffer> ReadFromTty(std::string_view prompt, bool echo, int idle_ti
                       : Status(Code::kUnavailable, "cannot set up the terminal for reading");
   if (flags >= 0) fcntl(fd, F_SETFL, flags);
   if (restore) tcsetattr(fd, TCSAFLUSH, &saved);
-  if (!echo) WriteAll(fd, "\n");
+  if (!echo) (void)WriteAll(fd, "\n");
   close(fd);
   if (!status.ok()) line.Clear();
   const int sig = g_signal;
@@ -229,13 +232,14 @@ Result<std::string> TerminalPrompter::Ask(std::string_view prompt) {
 }
 
 void TerminalPrompter::Info(std::string_view message) {
-  WriteAll(STDOUT_FILENO, message);
-  WriteAll(STDOUT_FILENO, "\n");
+  int err = WriteAll(STDOUT_FILENO, message);
+  if (err == 0) err = WriteAll(STDOUT_FILENO, "\n");
+  if (err != 0 && output_error_.empty()) output_error_ = std::strerror(err);
 }
 
 void TerminalPrompter::Error(std::string_view message) {
-  WriteAll(STDERR_FILENO, message);
-  WriteAll(STDERR_FILENO, "\n");
+  // Nowhere left to say that stderr failed.
+  if (WriteAll(STDERR_FILENO, message) == 0) (void)WriteAll(STDERR_FILENO, "\n");
 }
 
 Result<SecretBuffer> ReadSecretLine(int fd, size_t max_bytes) {

@@ -46,11 +46,19 @@ class TerminalPrompter final : public Prompter {
 
   Result<SecretBuffer> AskSecret(SecretKind kind, std::string_view prompt) override;
   Result<std::string> Ask(std::string_view prompt) override;
+  // To stdout. A write that fails (a full disk; a closed pipe, SIGPIPE
+  // being ignored) is remembered: output_error().
   void Info(std::string_view message) override;
+  // To stderr.
   void Error(std::string_view message) override;
+
+  // Why the first Info() that could not be written all failed ("No space
+  // left on device"); empty while every one was written.
+  const std::string& output_error() const { return output_error_; }
 
  private:
   int idle_timeout_ms_;
+  std::string output_error_;
 };
 
 // Reads one secret line from a file descriptor that is not a terminal

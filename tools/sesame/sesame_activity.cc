@@ -14,6 +14,11 @@
 #include "tools/sesame/sesame_env.h"
 
 namespace sesame::self {
+namespace {
+
+constexpr const char* kNotShown = "your sign-in activity was not shown; nothing was changed";
+
+}  // namespace
 
 int RunActivity(const Invocation& inv) {
   // The options are checked before anything is opened.
@@ -45,10 +50,10 @@ int RunActivity(const Invocation& inv) {
     WriteActivityJson(j, *events);
     j.EndObject();
     std::printf("%s\n", j.str().c_str());
-    return kExitOk;
+    return Printed(kNotShown);
   }
   std::fputs(ActivityTable(*events, /*with_user=*/false).c_str(), stdout);
-  return kExitOk;
+  return Printed(kNotShown);
 }
 
 }  // namespace sesame::self

@@ -14,6 +14,9 @@
 //  - the new app password goes to stdout (the terminal) only: as text, as
 //    a QR code, and with --copy as an OSC 52 sequence, only when stdout is
 //    a terminal; never to a log or stderr; every copy made here is wiped;
+//    one that could not be written to stdout (a full disk, a closed pipe)
+//    was never seen: it is revoked again and the command exits 1;
+//  - list output that could not be written is exit 1, never 0;
 //  - list and user-facing output never show a secret or a digest;
 //  - revoke needs no proof (it only takes access away); it runs
 //    on_revoke_command, root's configured program, as root
@@ -47,6 +50,8 @@
 
 namespace sesame::self {
 namespace {
+
+constexpr const char* kListNotShown = "your app passwords were not listed; nothing was changed";
 
 struct QrFile {
   QrFormat format;
@@ -121,7 +126,7 @@ std::string Osc52(std::string_view text) {
 // before the secret is shown), then the text, the QR code and the
 // clipboard.
 Status Show(const Invocation& inv, const std::vector<QrFile>& files, QrFileWriter* writer,
-            Prompter& out, const MadeAppPassword& made, Status* failure) {
+            ToolPrompter& out, const MadeAppPassword& made, Status* failure) {
   Result<QrCode> qr = EncodeQr(made.shown.view());
   if (!qr.ok() && !files.empty()) {
     *failure = Status(Code::kInternal, "cannot make the QR code: " + qr.status().message());
@@ -174,6 +179,15 @@ Status Show(const Invocation& inv, const std::vector<QrFile>& files, QrFileWrite
   }
   out.Info(text);
   WipeMemory(text.data(), text.size());
+  if (!out.output_error().empty()) {
+    // Never seen: the flow revokes it (the store call takes root) and says
+    // so; only the way to get one is left to say.
+    *failure = Status(Code::kUnavailable, "cannot write to standard output (" + out.output_error() +
+                                              "): run 'sesame app-password create' again "
+                                              "with its output to the terminal");
+    return Status(Code::kUnavailable,
+                  "standard output could not be written: " + out.output_error());
+  }
   if (inv.copy) {
     if (isatty(STDOUT_FILENO) != 0) {
       std::string osc = Osc52(made.shown.view());
@@ -246,8 +260,12 @@ int RunAppPasswordCreate(const Invocation& inv) {
     }
     return kExitOk;
   }
-  writer.reset();                               // removes the files it wrote
-  if (!file_failure.ok()) return kExitFailure;  // said already
+  writer.reset();  // removes the files it wrote
+  if (!file_failure.ok()) {
+    // A file: said already. Standard output: the flow said it was revoked.
+    if (!tty.output_error().empty()) Fail(file_failure);
+    return kExitFailure;
+  }
   if (result.decision == Decision::kFailure && !tty.asked()) {
     // Refused before a prompt (the flow has said why): a live app password
     // of that name, or app_password_max.
@@ -291,11 +309,11 @@ int RunAppPasswordList(const Invocation& inv) {
     }
     j.EndArray();
     std::printf("%s\n", j.str().c_str());
-    return kExitOk;
+    return Printed(kListNotShown);
   }
   if (live.empty()) {
     std::printf("You have no app passwords (make one with: sesame app-password create NAME).\n");
-    return kExitOk;
+    return Printed(kListNotShown);
   }
   std::printf("%-24s %-20s %-21s %-21s %-21s %s\n", "NAME", "SERVICES", "CREATED", "EXPIRES",
               "LAST USED", "FROM");
@@ -305,7 +323,7 @@ int RunAppPasswordList(const Invocation& inv) {
                 FormatTime(a.expires).c_str(), FormatTime(a.last_used).c_str(),
                 a.last_used_from.empty() ? "-" : SanitizeForLog(a.last_used_from, 64).c_str());
   }
-  return kExitOk;
+  return Printed(kListNotShown);
 }
 
 int RunAppPasswordRevoke(const Invocation& inv) {

@@ -61,6 +61,19 @@ const CommandTable<Invocation>& Table();
 // status (tools/common/exit_codes.h).
 int Fail(const Status& status);
 
+// Flushes stdout: "" when everything printed to it was written, else why
+// not ("No space left on device"; a closed pipe: SIGPIPE is ignored).
+std::string FlushStdout();
+
+// Output that mattered was not written: prints "sesame: error: cannot
+// write to standard output (WHY): LOST" to stderr and returns exit 1.
+// `lost` says what was lost and what to do.
+int OutputLost(const std::string& why, const std::string& lost);
+
+// The end of a command whose output is the point (a listing): exit 0 when
+// FlushStdout() finds everything written, else OutputLost(why, lost).
+int Printed(const std::string& lost);
+
 // The status for "this user has no Sesame account" (exit 3).
 Status NoAccount(const std::string& user);
 

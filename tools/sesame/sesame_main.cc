@@ -57,7 +57,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
@@ -217,6 +219,25 @@ const CommandTable<Invocation>& Table() {
 int Fail(const Status& status) {
   std::fprintf(stderr, "%s: error: %s\n", kTool, status.message().c_str());
   return ExitCodeFor(status);
+}
+
+std::string FlushStdout() {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  if (flushed && std::ferror(stdout) == 0) return "";
+  const int err = errno;
+  return err != 0 ? std::strerror(err) : "a write failed";
+}
+
+int OutputLost(const std::string& why, const std::string& lost) {
+  std::fprintf(stderr, "%s: error: cannot write to standard output (%s): %s\n", kTool, why.c_str(),
+               lost.c_str());
+  return kExitFailure;
+}
+
+int Printed(const std::string& lost) {
+  const std::string why = FlushStdout();
+  return why.empty() ? kExitOk : OutputLost(why, lost);
 }
 
 Status NoAccount(const std::string& user) {

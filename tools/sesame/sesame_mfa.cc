@@ -11,7 +11,10 @@
 //    complete are removed;
 //  - the new key, its URI, the QR code and the recovery codes go to stdout
 //    (the terminal) only, never to a log or stderr, and every copy made
-//    here is wiped.
+//    here is wiped;
+//  - recovery codes that could not be written to stdout are exit 1 with a
+//    message on stderr saying so and what to do (they are stored first:
+//    the old ones no longer work).
 #include <unistd.h>
 
 #include <algorithm>
@@ -190,6 +193,12 @@ int RunMfaEnroll(const Invocation& inv) {
         std::fprintf(stderr, "%s: warning: the QR code files may be gone: %s\n", kTool,
                      kept.message().c_str());
     }
+    if (!tty.output_error().empty()) {
+      return OutputLost(tty.output_error(),
+                        "your authenticator app is set up, but your recovery codes were not "
+                        "shown; run 'sesame recovery-codes new' with its output to the "
+                        "terminal");
+    }
     return kExitOk;
   }
   writer.reset();                               // removes the files it wrote
@@ -209,9 +218,11 @@ namespace {
 // authenticator, then `flow` asks for the password and a code. A refusal
 // before any prompt (core has told the person why) exits kExitNotFound
 // without an authenticator, `enrolled_refusal` with one.
+// `lost`: what to say when the flow succeeded but its output could not be
+// written (exit 1); null when that output does not matter.
 int RunEnrolledFlow(const Invocation& inv, const char* command, const char* doing,
                     FlowResult (*flow)(Services&, Prompter&, const RequestInfo&),
-                    int enrolled_refusal) {
+                    int enrolled_refusal, const char* lost) {
   Status terminal = CheckTerminal(command);
   if (!terminal.ok()) return Fail(terminal);
   UserRecord account;
@@ -221,6 +232,8 @@ int RunEnrolledFlow(const Invocation& inv, const char* command, const char* doin
   ToolPrompter tty(*(*env)->logger);
   const RequestInfo request{inv.user, kService, ""};
   FlowResult result = flow(services, tty, request);
+  if (result.decision == Decision::kSuccess && lost != nullptr && !tty.output_error().empty())
+    return OutputLost(tty.output_error(), lost);
   if (result.decision == Decision::kFailure && !tty.asked())
     return account.totp_sealed.empty() ? kExitNotFound : enrolled_refusal;
   return Refused(result, inv.user, doing,
@@ -232,13 +245,19 @@ int RunEnrolledFlow(const Invocation& inv, const char* command, const char* doin
 int RunMfaRemove(const Invocation& inv) {
   // With an authenticator, refused before a prompt: MFA is required.
   return RunEnrolledFlow(inv, "sesame mfa remove", "remove your authenticator app",
-                         RemoveAuthenticator, kExitPermission);
+                         RemoveAuthenticator, kExitPermission, nullptr);
 }
 
 int RunRecoveryCodesNew(const Invocation& inv) {
   // Nothing refuses an enrolled account before a prompt.
+  // The codes are stored before they are shown (core/flows/mfa_flows.cc):
+  // output that fails leaves new codes nobody saw, so the person is told to
+  // make new ones again where they can be seen.
   return RunEnrolledFlow(inv, "sesame recovery-codes new", "make new recovery codes",
-                         RenewRecoveryCodes, kExitNotFound);
+                         RenewRecoveryCodes, kExitNotFound,
+                         "your new recovery codes were made but not shown, and your old ones "
+                         "no longer work; run 'sesame recovery-codes new' again with its output "
+                         "to the terminal");
 }
 
 }  // namespace sesame::self

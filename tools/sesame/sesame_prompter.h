@@ -48,6 +48,9 @@ class ToolPrompter final : public Prompter {
   // Why the first prompt that gave up did ("interrupted (Ctrl-C)", "end of
   // input (Ctrl-D)", "no answer for 5 minutes"); empty when none did.
   const std::string& gave_up() const { return gave_up_; }
+  // Why a message to stdout was lost (TerminalPrompter::output_error());
+  // empty when none was.
+  const std::string& output_error() const { return tty_.output_error(); }
 
  private:
   void Before(bool asking) {

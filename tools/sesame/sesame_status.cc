@@ -18,6 +18,8 @@
 namespace sesame::self {
 namespace {
 
+constexpr const char* kNotShown = "your status was not shown; nothing was changed";
+
 using Lock = AccountState::Lock;
 
 std::string MfaText(const MfaState& m) {
@@ -162,7 +164,7 @@ int RunStatus(const Invocation& inv) {
 
   if (inv.json) {
     PrintJson(inv.user, state, m, app_passwords, reset.value());
-    return kExitOk;
+    return Printed(kNotShown);
   }
   std::printf("User: %s\n", inv.user.c_str());
   std::printf("Account: %s\n", state.disabled ? "disabled (ask your administrator)" : "active");
@@ -184,7 +186,7 @@ int RunStatus(const Invocation& inv) {
   std::printf("App passwords: %d%s\n", app_passwords,
               app_passwords > 0 ? " (see sesame app-password list)" : "");
   std::printf("Forgotten password: %s\n", ResetText(reset.value()).c_str());
-  return kExitOk;
+  return Printed(kNotShown);
 }
 
 }  // namespace sesame::self
