@@ -10,8 +10,9 @@
 //    (lock released) when the Slot is destroyed;
 //  - waiting is bounded by max_wait_ms on the injected Clock;
 //  - a holder's pid is read from its slot file only to ask /proc whether it
-//    is stopped; a pid that cannot be read or checked counts as running
-//    (the cap is only ever exceeded for a holder seen stopped).
+//    is halted (stopped or frozen); a pid that cannot be read or checked
+//    counts as running (the cap is only ever exceeded for a holder seen
+//    halted).
 #include "core/crypto/argon2_limiter.h"
 
 #include <fcntl.h>
@@ -21,12 +22,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
 
+#include "core/base/process_state.h"
 #include "core/base/safe_file.h"
 
 namespace sesame {
@@ -129,30 +132,17 @@ void RecordHolder(int fd) {
   static_cast<void>(ignored);
 }
 
-// Whether the process recorded in a held slot's file is stopped (state T,
-// or t: traced) right now. Anything unreadable: no.
+// Whether the process recorded in a held slot's file is halted right now:
+// stopped (state T, or t: traced) or frozen with its cgroup
+// (core/base/process_state.h). Anything unreadable: no.
 bool HolderStopped(int fd) {
   char record[kPidRecordBytes + 1] = {0};
   ssize_t n = pread(fd, record, kPidRecordBytes, 0);
   if (n <= 0) return false;
   char* end = nullptr;
   long pid = std::strtol(record, &end, 10);
-  if (pid <= 0 || end == record) return false;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  int stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (stat_fd < 0) return false;
-  char buf[512];
-  ssize_t got = read(stat_fd, buf, sizeof buf - 1);
-  close(stat_fd);
-  if (got <= 0) return false;
-  buf[got] = '\0';
-  // "pid (comm) S ...": the state follows the last ')' (comm may hold any
-  // character, ')' included).
-  const char* paren = std::strrchr(buf, ')');
-  if (paren == nullptr || paren[1] != ' ') return false;
-  const char state = paren[2];
-  return state == 'T' || state == 't';
+  if (pid <= 0 || pid > INT_MAX || end == record) return false;
+  return ProcessHalt(static_cast<pid_t>(pid)) != Halt::kRunning;
 }
 
 }  // namespace

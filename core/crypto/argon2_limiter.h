@@ -11,9 +11,11 @@
 // how long it waited and which setting to raise.
 //
 // A local user can stop a process that computes for them (su and sudo run
-// with the user as real uid; SIGSTOP), and the slot stays held. So that
-// stopped processes cannot pin the cap and lock everyone out:
-//  - a slot whose holder is stopped (state T or t in /proc/PID/stat) is not
+// with the user as real uid; SIGSTOP), or freeze it with a cgroup systemd
+// delegated to them, and the slot stays held. So that halted processes
+// cannot pin the cap and lock everyone out:
+//  - a slot whose holder is halted (state T or t in /proc/PID/stat, or its
+//    cgroup v2 frozen: core/base/process_state.h) is not
 //    counted: for each one, one slot past N may be used
 //    (argon2-slot.N, ...). A stopped holder computes nothing; its memory
 //    stays allocated, which the next rule bounds;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <security/pam_appl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,8 @@ std::string Describe(int status) {
 ChildStatus Wait(pid_t pid, const std::string& what = "a forked child") {
   return {pid, WaitChild(pid, what)};
 }
+
+constexpr char kAlicePassword[] = "alice stopped writer password 4";
 
 std::string WorkerPassword(int i) { return "load worker password " + std::to_string(i * 7 + 3); }
 
@@ -330,6 +334,84 @@ TEST_F(Argon2CapTest, ShortWaitFailsCleanlyWithAuthinfoUnavail) {
                 .size(),
             static_cast<size_t>(unavailable))
       << Dump(lines);
+}
+
+// su and sudo run PAM with their caller as real uid, so the caller may
+// SIGSTOP them, and a user may freeze even the setuid tool with a cgroup
+// systemd delegated to them. One halted inside a write transaction kept
+// the store's write lock, and every sign-in on the host waited out the busy
+// timeout and failed, for as long as that user liked. Here a sqlite3
+// process holds the lock and is stopped, standing in for such a su (the
+// lock and the stop are the same; the moment is not worth racing for): a
+// sign-in through libpam ends it after about two seconds and succeeds, the
+// stopped writer's change is rolled back, and syslog says what was ended.
+TEST_F(ConcurrencyTest, AWriterStoppedHoldingTheStoreDoesNotLockEveryoneOut) {
+  ASSERT_NO_FATAL_FAILURE(AddUser("alice", kAlicePassword));
+  int to_child[2];
+  int from_child[2];
+  ASSERT_EQ(pipe2(to_child, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(from_child, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (dup2(to_child[0], 0) != 0 || dup2(from_child[1], 1) != 1) _exit(126);
+    std::string path = store_path_;
+    char arg0[] = "sqlite3";
+    char* argv[] = {arg0, path.data(), nullptr};
+    char env0[] = "PATH=/usr/bin:/bin";
+    char* envp[] = {env0, nullptr};
+    execve("/usr/bin/sqlite3", argv, envp);
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
+  const std::string hold =
+      "BEGIN IMMEDIATE;\nUPDATE users SET disabled = 1 WHERE name = 'alice';\nSELECT 'held';\n";
+  ASSERT_EQ(write(to_child[1], hold.data(), hold.size()), static_cast<ssize_t>(hold.size()));
+  ASSERT_TRUE(WaitReadable(from_child[0], 10000)) << "sqlite3 did not take the lock";
+  char said[16] = {0};
+  ASSERT_GT(read(from_child[0], said, sizeof said - 1), 0);
+  ASSERT_STREQ(said, "held\n");
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status)) << Describe(status);
+
+  size_t mark = DevLog().Mark();
+  const auto start = std::chrono::steady_clock::now();
+  PamRun run =
+      RunPam("sesame-quiet", "alice", {kAlicePassword}, {{PAMTEST_AUTHENTICATE, PAM_SUCCESS}});
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  EXPECT_PAM_CODES(run, PAM_SUCCESS);
+  EXPECT_LT(took, 4500) << "the sign-in waited out the busy timeout";
+  ChildStatus c = Wait(pid, "the stopped sqlite3");
+  reaper.pid = 0;
+  ASSERT_TRUE(WIFSIGNALED(c.status)) << Describe(c.status);
+  EXPECT_EQ(WTERMSIG(c.status), SIGKILL);
+  close(to_child[1]);
+  close(from_child[0]);
+  std::optional<UserRecord> alice = GetUser("alice");
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_FALSE(alice->disabled) << "the stopped writer's change was not rolled back";
+  if (DevLog().available()) {
+    std::vector<LogLine> lines = DevLog().Since(mark);
+    EXPECT_TRUE(AnyContains(lines, "ended process " + std::to_string(pid) +
+                                       " (sqlite3), which was stopped while it held a lock "
+                                       "of store " +
+                                       store_path_))
+        << Dump(lines);
+  }
 }
 
 // The issue: a local user can stop su or sudo (they run PAM with the user

@@ -1,5 +1,6 @@
 #include "core/crypto/argon2_limiter.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 
 #include "core/crypto/password_hash.h"
 #include "tests/fakes/fakes.h"
+#include "tests/fakes/frozen_cgroup.h"
 
 namespace sesame {
 namespace {
@@ -470,6 +472,43 @@ TEST(Argon2LimiterTest, StoppedHoldersDoNotCountAgainstTheCap) {
   Result<Argon2Limiter::Slot> third = other.Acquire();
   EXPECT_FALSE(third.ok()) << "only as many extra slots as stopped holders";
   // Resumed, they count again.
+}
+
+// The same for a holder frozen with its cgroup (cgroup.freeze, which a user
+// may write for the cgroups systemd delegates to them, the setuid tool's
+// included): it computes nothing either, so it does not count.
+TEST(Argon2LimiterTest, FrozenHoldersDoNotCountAgainstTheCap) {
+  testing::FrozenCgroup cgroup;
+  std::string why;
+  if (!cgroup.Make("sesame-argon2-test", &why)) GTEST_SKIP() << why;
+  TempDir tmp;
+  Reaper reaper;
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(ready[0]);
+    if (!cgroup.Enter()) _exit(2);
+    testing::FakeClock clock;
+    Argon2Limiter limiter(tmp.path(), 1, 0, clock, 1000);
+    Result<Argon2Limiter::Slot> slot = limiter.Acquire();
+    if (!slot.ok() || write(ready[1], "x", 1) != 1) _exit(3);
+    for (;;) pause();
+  }
+  reaper.Add(pid);
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the holder did not get its slot";
+  close(ready[0]);
+  FakeClock clock;
+  Argon2Limiter root(tmp.path(), 1, 200, clock, 0);
+  EXPECT_FALSE(root.Acquire().ok()) << "a running holder counts";
+  ASSERT_TRUE(cgroup.Freeze());
+  Result<Argon2Limiter::Slot> slot = root.Acquire();
+  ASSERT_TRUE(slot.ok()) << slot.status().message();
+  EXPECT_EQ(slot->index(), 1) << "a slot past the cap, for a frozen holder";
 }
 
 // One user holds at most one slot at a time, however many processes they

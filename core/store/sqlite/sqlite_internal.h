@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/store/sqlite/sqlite_lock_holder.h"
 #include "core/store/sqlite/sqlite_store.h"
 #include "core/store/store.h"
 
@@ -118,7 +119,8 @@ class SqliteStore final : public Store {
       : path_(std::move(path)),
         db_(std::move(db)),
         busy_timeout_ms_(busy_timeout_ms),
-        trust_(trust) {}
+        trust_(trust),
+        halted_holder_(HaltedHolderGraceMs(busy_timeout_ms)) {}
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -185,6 +187,15 @@ class SqliteStore final : public Store {
   Status Error(int rc, std::string_view doing) const;
   // kNotFound naming the user and the file.
   Status NoSuchUser(std::string_view name) const;
+  // How long a holder of the write lock must be seen halted before a
+  // waiter ends it (sqlite_lock_holder.h): a second, or a quarter of a
+  // shorter busy timeout, so it happens well inside the wait; 0 (never)
+  // for a busy timeout under 1 s.
+  static int64_t HaltedHolderGraceMs(int busy_timeout_ms);
+  // SQLite's busy handler for this connection: waits up to busy_timeout_ms_
+  // in short naps, as sqlite3_busy_timeout would; from HaltedHolderGraceMs
+  // on it also looks at who holds the lock (HaltedHolderWatch).
+  static int OnBusy(void* self, int count);
   // Inside a transaction: OK when user `name` exists, NoSuchUser when not.
   Status CheckUserExists(std::string_view name, std::string_view doing);
   Status Prepare(const char* sql, Stmt* stmt, std::string_view doing);
@@ -248,6 +259,8 @@ class SqliteStore final : public Store {
   DbPtr db_;
   int busy_timeout_ms_;
   TrustRule trust_;
+  HaltedHolderWatch halted_holder_;
+  int64_t busy_since_ms_ = 0;  // monotonic, when the current wait began
   std::unordered_map<std::string_view, CachedStmt> statements_;
 };
 

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -208,6 +209,35 @@ Status SqliteStore::Error(int rc, std::string_view doing) const {
   }
 }
 
+int64_t SqliteStore::HaltedHolderGraceMs(int busy_timeout_ms) {
+  const int64_t grace = std::min<int64_t>(1000, std::max(busy_timeout_ms, 0) / 4);
+  // Under a quarter second a holder merely paused for a moment could be
+  // taken for one halted on purpose: below a 1 s timeout, nobody is ended.
+  return grace >= 250 ? grace : 0;
+}
+
+int SqliteStore::OnBusy(void* self, int count) {
+  auto* store = static_cast<SqliteStore*>(self);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now_ms = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  if (count == 0) {
+    store->busy_since_ms_ = now_ms;
+    store->halted_holder_.Reset();
+  }
+  const int64_t waited = now_ms - store->busy_since_ms_;
+  if (waited >= store->busy_timeout_ms_) return 0;
+  const int64_t grace = HaltedHolderGraceMs(store->busy_timeout_ms_);
+  if (grace > 0 && waited >= grace) store->halted_holder_.Look(store->path_, now_ms);
+  // The naps of sqlite3_busy_timeout: short at first, then 100 ms.
+  static constexpr int kNapsMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+  constexpr int kNaps = static_cast<int>(sizeof kNapsMs / sizeof kNapsMs[0]);
+  const int64_t nap =
+      std::min<int64_t>(count < kNaps ? kNapsMs[count] : 100, store->busy_timeout_ms_ - waited);
+  sqlite3_sleep(static_cast<int>(nap));
+  return 1;
+}
+
 Status SqliteStore::NoSuchUser(std::string_view name) const {
   return Status(Code::kNotFound, "no user " + std::string(name) + " in store " + path_);
 }
@@ -320,7 +350,9 @@ Status SqliteStore::Migrate() {
 }
 
 Status SqliteStore::Init(const SqliteOptions& options) {
-  sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+  // A writer waits for another (sqlite_lock_holder.h: and ends one that is
+  // halted while it holds the lock).
+  sqlite3_busy_handler(db_.get(), &SqliteStore::OnBusy, this);
   // journal_mode is the first statement that reads the file, so a file that
   // is not a database fails here (SQLITE_NOTADB -> kCorrupt). WAL persists in
   // the file; on a database already in WAL this is a no-op.
