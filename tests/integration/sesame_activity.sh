@@ -27,14 +27,11 @@ USER_B="sesact-b-$$"
 printf 'activity_retention_days = 30\n' >>"$IT_CONF"
 tool_install
 
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
+tool_make_users "$USER_A" "$USER_B"
 PW_A="alpha-activity-1"
 PW_B="bravo-activity-1"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "$PW_B" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "$PW_B"
 HOME_A="$IT_TMP/home-a"
 install -d -m 0700 -o "$USER_A" "$HOME_A"
 as_a() { (cd "$HOME_A" && runuser -u "$USER_A" -- "$@"); }

@@ -40,12 +40,9 @@ tool_install
 PW_A="alpha-app-pass-1"
 PW_B="bravo-app-pass-1"
 KEY_A="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "$PW_B" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_make_users "$USER_A" "$USER_B"
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "$PW_B"
 printf '%s\n' "$KEY_A" | admin mfa enroll "$USER_A" --secret-stdin >/dev/null
 
 HOME_A="$IT_TMP/home-a"

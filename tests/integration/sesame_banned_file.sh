@@ -18,11 +18,10 @@ chmod 0600 "$BANNED"
 printf 'banned_passwords_file = %s\n' "$BANNED" >>"$IT_CONF"
 tool_install
 
-useradd -M -N -s /usr/sbin/nologin "$USER_A"
-CREATED_USERS+=("$USER_A")
+tool_make_users "$USER_A"
 PW_A="alpha-banned-pass-1"
 PW_A_NEW="alpha-banned-pass-2"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
 # The user cannot read the file (so the tool must read it as root).
 ! runuser -u "$USER_A" -- cat "$BANNED" >/dev/null 2>&1 || fail "the banned file is readable by $USER_A"
 

@@ -16,20 +16,13 @@ USER_B="sesfg-b-$$"
 printf 'self_service_reset = yes\n' >>"$IT_CONF"
 tool_install
 
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
+tool_make_users "$USER_A" "$USER_B"
 PW_A="alpha-forgot-pass-1"
 PW_A_NEW="Violet tractor sings 42 loud"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "bravo-forgot-pass-2" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "bravo-forgot-pass-2"
 KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-enroll_out=$(printf '%s\n' "$KEY_B32" | admin mfa enroll "$USER_A" --secret-stdin) ||
-  fail "sesame-admin mfa enroll $USER_A"
-mapfile -t RECOVERY < <(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""); print }' \
-  <<<"$enroll_out")
-[ "${#RECOVERY[@]}" -ge 2 ] || fail "no recovery codes in the enroll output:"$'\n'"$enroll_out"
+tool_enroll "$USER_A" "$KEY_B32" 2
 
 it_service sesame-check "auth required $SESAME_MODULE" "account required $SESAME_MODULE"
 # The password, then a recovery code (the reset used the code's time step).

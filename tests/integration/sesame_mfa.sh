@@ -39,10 +39,9 @@ printf 'totp_issuer = Sesame IT\ntotp_window = 10\n' >>"$IT_CONF"
 
 tool_install
 
-useradd -M -N -s /usr/sbin/nologin "$USER_A"
-CREATED_USERS+=("$USER_A")
+tool_make_users "$USER_A"
 PW_A="alpha-mfa-pass-1"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
 
 # The user's own directory (the working directory of every run), a root
 # directory the user cannot write, and one that turns read-only mid-run.

@@ -22,16 +22,11 @@ USER_A="sesout-a-$$"
 printf 'totp_window = 10\n' >>"$IT_CONF"
 tool_install
 
-useradd -M -N -s /usr/sbin/nologin "$USER_A"
-CREATED_USERS+=("$USER_A")
+tool_make_users "$USER_A"
 PW_A="alpha-output-pass-1"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
 KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-enroll_out=$(printf '%s\n' "$KEY_B32" | admin mfa enroll "$USER_A" --secret-stdin) ||
-  fail "sesame-admin mfa enroll $USER_A"
-mapfile -t RECOVERY < <(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""); print }' \
-  <<<"$enroll_out")
-[ "${#RECOVERY[@]}" -ge 2 ] || fail "no recovery codes in the enroll output:"$'\n'"$enroll_out"
+tool_enroll "$USER_A" "$KEY_B32" 2
 echo -240 >"$IT_TMP/offset"
 
 it_service sesame-check "auth required $SESAME_MODULE" "account required $SESAME_MODULE"

@@ -32,14 +32,11 @@ printf 'argon2_max_concurrent = 1\nargon2_max_wait_ms = 3000\nstore_busy_timeout
 
 tool_install
 
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
+tool_make_users "$USER_A" "$USER_B"
 PW_A="alpha-priv-pass-1"
 PW_B="bravo-priv-pass-2"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "$PW_B" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "$PW_B"
 
 # nodelay: a wrong password must come back within QUICK, which proves no
 # lock or slot is held; libpam's 2 s fail delay after it would blur that.

@@ -27,21 +27,14 @@ printf 'on_revoke_command = %s %%u\nself_service_reset = yes\napp_passwords_for 
   "$IT_TMP/revoke-hook" >>"$IT_CONF"
 tool_install
 
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
+tool_make_users "$USER_A" "$USER_B"
 PW_A="alpha-revoke-pass-1"
 PW_A_NEW="alpha-revoke-pass-2"
 PW_B_NEW="Bravo revoke pass 3"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "bravo-revoke-pass-1" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "bravo-revoke-pass-1"
 KEY_B32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-enroll_out=$(printf '%s\n' "$KEY_B32" | admin mfa enroll "$USER_B" --secret-stdin) ||
-  fail "sesame-admin mfa enroll $USER_B"
-mapfile -t RECOVERY < <(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""); print }' \
-  <<<"$enroll_out")
-[ "${#RECOVERY[@]}" -ge 1 ] || fail "no recovery codes in the enroll output:"$'\n'"$enroll_out"
+tool_enroll "$USER_B" "$KEY_B32" 1
 for u in "$USER_A" "$USER_B"; do
   admin app-password create "$u" mail >/dev/null || fail "sesame-admin app-password create $u"
 done

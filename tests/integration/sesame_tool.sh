@@ -18,15 +18,12 @@ USER_B="sesit-b-$$"
 # Our config at the fixed path; it points store, key and runtime dir into IT_TMP.
 tool_install
 
-for u in "$USER_A" "$USER_B"; do
-  useradd -M -N -s /usr/sbin/nologin "$u"
-  CREATED_USERS+=("$u")
-done
+tool_make_users "$USER_A" "$USER_B"
 PW_A="alpha-old-pass-1"
 PW_A_NEW="alpha-new-pass-2"
 PW_B="bravo-pass-3"
-printf '%s\n' "$PW_A" | admin user add "$USER_A" --password-stdin >/dev/null
-printf '%s\n' "$PW_B" | admin user add "$USER_B" --password-stdin >/dev/null
+tool_add_user "$USER_A" "$PW_A"
+tool_add_user "$USER_B" "$PW_B"
 
 it_service sesame-check "auth required $SESAME_MODULE" "account required $SESAME_MODULE"
 pam_ok() { printf '%s\n' "$2" | it_pamtester sesame-check "$1" authenticate >/dev/null 2>&1; }

@@ -53,3 +53,29 @@ tool_install() {
   TOOL="$IT_TMP/bin/sesame"
   install -m 4755 -o root -g root "$SESAME_TOOL" "$TOOL"
 }
+
+# System users for the test (no home, no login shell), removed at exit.
+tool_make_users() {
+  local u
+  for u in "$@"; do
+    useradd -M -N -s /usr/sbin/nologin "$u" || fail "useradd $u"
+    CREATED_USERS+=("$u")
+  done
+}
+
+# sesame-admin user add USER, with PASSWORD on stdin (never in argv).
+tool_add_user() {
+  printf '%s\n' "$2" | admin user add "$1" --password-stdin >/dev/null ||
+    fail "sesame-admin user add $1"
+}
+
+# sesame-admin mfa enroll USER with the base32 KEY on stdin; the recovery
+# codes it printed go to the array RECOVERY, which must hold at least MIN.
+tool_enroll() {
+  local out
+  out=$(printf '%s\n' "$2" | admin mfa enroll "$1" --secret-stdin) ||
+    fail "sesame-admin mfa enroll $1"
+  mapfile -t RECOVERY < <(awk '/^Recovery codes/ { f = 1; next } f && /^  [^ ]/ { sub(/^  /, ""); print }' \
+    <<<"$out")
+  [ "${#RECOVERY[@]}" -ge "$3" ] || fail "no recovery codes in the enroll output:"$'\n'"$out"
+}
