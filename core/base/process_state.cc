@@ -16,28 +16,6 @@
 namespace sesame {
 namespace {
 
-// Reads at most `limit` bytes of a small /proc or cgroup file; false when
-// it cannot be opened or read.
-bool ReadSmallFile(const std::string& path, size_t limit, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return false;
-  out->clear();
-  char buf[4096];
-  bool ok = true;
-  while (out->size() < limit) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ok = false;
-      break;
-    }
-    if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return ok;
-}
-
 // The next line of `text` from `*pos` (without its '\n').
 std::string_view NextLine(std::string_view text, size_t* pos) {
   size_t end = text.find('\n', *pos);
@@ -92,7 +70,7 @@ bool PathUnder(std::string_view path, std::string_view prefix) {
 // "" when none does.
 std::string CgroupEventsFile(std::string_view path) {
   std::string info;
-  if (!ReadSmallFile("/proc/self/mountinfo", 4 << 20, &info)) return "";
+  if (!ReadProcFile("/proc/self/mountinfo", 4 << 20, &info)) return "";
   size_t pos = 0;
   while (pos < info.size()) {
     MountLine mount;
@@ -108,7 +86,7 @@ std::string CgroupEventsFile(std::string_view path) {
 // cgroup v2 cgroup.
 bool Frozen(const std::string& task_dir) {
   std::string cgroups;
-  if (!ReadSmallFile(task_dir + "/cgroup", 64 << 10, &cgroups)) return false;
+  if (!ReadProcFile(task_dir + "/cgroup", 64 << 10, &cgroups)) return false;
   std::string_view path;
   size_t pos = 0;
   while (pos < cgroups.size()) {
@@ -122,7 +100,7 @@ bool Frozen(const std::string& task_dir) {
   if (path.empty() || path == "/" || path.find("..") != std::string_view::npos) return false;
   const std::string events_file = CgroupEventsFile(path);
   std::string events;
-  if (events_file.empty() || !ReadSmallFile(events_file, 4096, &events)) return false;
+  if (events_file.empty() || !ReadProcFile(events_file, 4096, &events)) return false;
   pos = 0;
   while (pos < events.size()) {
     if (NextLine(events, &pos) == "frozen 1") return true;
@@ -133,7 +111,7 @@ bool Frozen(const std::string& task_dir) {
 // One task's state letter from its stat file; '\0' when unreadable.
 char TaskState(const std::string& task_dir) {
   std::string stat;
-  if (!ReadSmallFile(task_dir + "/stat", 1024, &stat)) return '\0';
+  if (!ReadProcFile(task_dir + "/stat", 1024, &stat)) return '\0';
   // "pid (comm) S ...": the state follows the last ')' (comm may hold any
   // character, ')' included).
   size_t paren = stat.rfind(')');
@@ -144,6 +122,26 @@ char TaskState(const std::string& task_dir) {
 }
 
 }  // namespace
+
+bool ReadProcFile(const std::string& path, size_t limit, std::string* out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[4096];
+  bool ok = true;
+  while (out->size() < limit) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return ok;
+}
 
 Halt ProcessHalt(pid_t pid) {
   if (pid <= 0) return Halt::kRunning;
@@ -195,7 +193,7 @@ const char* HaltName(Halt halt) {
 
 std::string ProcessCommand(pid_t pid) {
   std::string comm;
-  if (!ReadSmallFile("/proc/" + std::to_string(pid) + "/comm", 64, &comm)) return "?";
+  if (!ReadProcFile("/proc/" + std::to_string(pid) + "/comm", 64, &comm)) return "?";
   if (!comm.empty() && comm.back() == '\n') comm.pop_back();
   return comm.empty() ? "?" : SanitizeForLog(comm, 32);
 }
@@ -217,7 +215,7 @@ bool MountDevice(const std::string& path, unsigned long long* major_no,
   const std::string resolved = real;
   std::free(real);
   std::string info;
-  if (!ReadSmallFile("/proc/self/mountinfo", 4 << 20, &info)) return false;
+  if (!ReadProcFile("/proc/self/mountinfo", 4 << 20, &info)) return false;
   size_t best = 0;
   bool found = false;
   size_t pos = 0;

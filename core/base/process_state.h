@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 
 namespace sesame {
@@ -30,6 +31,11 @@ const char* HaltName(Halt halt);
 // The process's command name (/proc/PID/comm) for a log line, sanitized;
 // "?" when unreadable.
 std::string ProcessCommand(pid_t pid);
+
+// Reads a /proc or cgroup file whole, up to `limit` bytes (these files
+// are made at read time and cannot be mapped or stat()ed for their size);
+// false when it cannot be opened or read.
+bool ReadProcFile(const std::string& path, size_t limit, std::string* out);
 
 // Whether /proc here shows this process's own pid namespace (/proc/self
 // names getpid()). When it does not (a /proc mounted for another pid

@@ -154,6 +154,24 @@ class SqliteLockHolderTest : public ::testing::Test {
     return -1;
   }
 
+  // The holder was killed (SIGKILL) and its uncommitted change is gone.
+  void ExpectTheHolderWasEnded() {
+    int status = Reap();
+    ASSERT_TRUE(WIFSIGNALED(status)) << status;
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+    EXPECT_FALSE(AliceDisabled()) << "the ended holder's change was not rolled back";
+  }
+
+  // A write through a store that waits 5 s goes through, ending the holder.
+  void ExpectAWriteEndsTheHolder() {
+    auto store = OpenSqliteStore(path_, Options(false, 5000));
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Status st = (*store)->SetMustChange("alice", true);
+    EXPECT_TRUE(st.ok()) << st.message();
+    store->reset();
+    ExpectTheHolderWasEnded();
+  }
+
   bool AliceDisabled() {
     auto store = OpenSqliteStore(path_, Options(false, 5000));
     EXPECT_TRUE(store.ok()) << store.status().message();
@@ -221,11 +239,8 @@ TEST_F(SqliteLockHolderTest, AStoppedHolderIsEndedAndTheWriteGoesThrough) {
   // Seen halted from 1 s on, ended a second later: well inside the 5 s.
   EXPECT_LT(waited, std::chrono::milliseconds(4500));
   EXPECT_GE(waited, std::chrono::milliseconds(1900));
-  int status = Reap();
-  ASSERT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
   store->reset();
-  EXPECT_FALSE(AliceDisabled()) << "the ended holder's change was not rolled back";
+  ExpectTheHolderWasEnded();
 }
 
 // A lock on the database file itself (a connection that closes holds one
@@ -233,15 +248,7 @@ TEST_F(SqliteLockHolderTest, AStoppedHolderIsEndedAndTheWriteGoesThrough) {
 // throughout) blocks writers too.
 TEST_F(SqliteLockHolderTest, AStoppedHolderOfTheDatabaseFileLockIsEnded) {
   StartHolder(Then::kStopExclusive);
-  auto store = OpenSqliteStore(path_, Options(false, 5000));
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  Status st = (*store)->SetMustChange("alice", true);
-  EXPECT_TRUE(st.ok()) << st.message();
-  int status = Reap();
-  ASSERT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  store->reset();
-  EXPECT_FALSE(AliceDisabled());
+  ExpectAWriteEndsTheHolder();
 }
 
 TEST_F(SqliteLockHolderTest, AFrozenHolderIsEndedAndTheWriteGoesThrough) {
@@ -251,15 +258,7 @@ TEST_F(SqliteLockHolderTest, AFrozenHolderIsEndedAndTheWriteGoesThrough) {
   ASSERT_TRUE(cgroup_.Freeze());
   ASSERT_EQ(ProcessHalt(holder_), Halt::kFrozen);
 
-  auto store = OpenSqliteStore(path_, Options(false, 5000));
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  Status st = (*store)->SetMustChange("alice", true);
-  EXPECT_TRUE(st.ok()) << st.message();
-  int status = Reap();
-  ASSERT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  store->reset();
-  EXPECT_FALSE(AliceDisabled());
+  ExpectAWriteEndsTheHolder();
 }
 
 TEST_F(SqliteLockHolderTest, ARunningHolderIsWaitedForNotEnded) {

@@ -36,22 +36,6 @@ constexpr unsigned long long kShmLockLast = 128;
 // second, a few times a second, so reading it whole is fine.
 constexpr size_t kProcLocksLimit = 16 << 20;
 
-bool ReadProcLocks(std::string* out) {
-  int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[16384];
-  bool ok = true;
-  while (out->size() < kProcLocksLimit) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ok = false;
-    if (n <= 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return ok;
-}
-
 // Splits a line at runs of spaces.
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> fields;
@@ -143,7 +127,7 @@ std::vector<pid_t> StoreLockHolders(const std::string& db_path) {
     ranges.push_back(range);
   }
   std::string locks;
-  if (ranges.empty() || !ReadProcLocks(&locks)) return {};
+  if (ranges.empty() || !ReadProcFile("/proc/locks", kProcLocksLimit, &locks)) return {};
   return ParseProcLocks(locks, ranges);
 }
 
